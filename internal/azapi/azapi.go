@@ -1,0 +1,224 @@
+// Package azapi is the Azure Key Vault data plane over HTTP: routes, api-version, wire
+// JSON, and the one table that turns domain errors into Azure's status and error codes.
+// It decodes and validates the wire, calls the vault domain, and encodes the answer;
+// lifecycle rules live in vault, not here. It must not import server, identity or arm:
+// the server authenticates the request and hands it here with the vault it names.
+package azapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/coffer/coffer/internal/audit"
+	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/vault"
+)
+
+// Options configure the data plane.
+type Options struct {
+	Vaults *vault.Service
+	Audit  audit.Sink   // nil: audit.Discard
+	Log    *slog.Logger // nil: slog.Default()
+	// Clock times requests for the audit record (the real clock, not the vault clock).
+	Clock clock.Clock
+}
+
+// API serves the data plane of every vault.
+type API struct {
+	vaults *vault.Service
+	audit  audit.Sink
+	log    *slog.Logger
+	clock  clock.Clock
+}
+
+// New returns the data plane.
+func New(opts Options) *API {
+	a := &API{vaults: opts.Vaults, audit: opts.Audit, log: opts.Log, clock: opts.Clock}
+	if a.audit == nil {
+		a.audit = audit.Discard{}
+	}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.clock == nil {
+		a.clock = clock.Real{}
+	}
+	return a
+}
+
+// request is one routed data-plane request.
+type request struct {
+	*http.Request
+	vault      string
+	host       string // lower-cased Host, for absolute URLs
+	apiVersion string
+	params     map[string]string
+}
+
+func (r *request) param(name string) string { return r.params[name] }
+
+// url builds an absolute URL on the host the client used.
+func (r *request) url(path string) string { return "https://" + r.host + path }
+
+// Serve answers one data-plane request for vaultName. The caller has already
+// authenticated it as caller.
+func (a *API) Serve(w http.ResponseWriter, hr *http.Request, vaultName string, caller audit.Principal) {
+	start := a.clock.Now()
+	reqID := uuid.NewString()
+	w.Header()["X-Ms-Request-Id"] = []string{reqID}
+	ev := audit.Event{RequestID: reqID, Principal: caller, Source: hr.RemoteAddr, Vault: vaultName}
+
+	status, err := a.serve(w, hr, vaultName, &ev)
+	if err != nil {
+		ae, ok := toAPIError(err, vaultName)
+		if !ok {
+			a.log.Error("data-plane request failed", "requestId", reqID, "operation", ev.Operation, "vault", vaultName, "err", err)
+			ae = &apiError{Status: http.StatusInternalServerError, Code: "InternalError", Message: "The server failed to carry out the request; nothing was changed. Request id " + reqID + "."}
+		}
+		writeAPIError(w, ae)
+		status = ae.Status
+	}
+	end := a.clock.Now()
+	ev.Time, ev.Phase, ev.Status, ev.Duration = end, "outcome", status, end.Sub(start)
+	if err := a.audit.Record(hr.Context(), ev); err != nil {
+		a.log.Error("audit outcome record failed", "requestId", reqID, "err", err)
+	}
+}
+
+func (a *API) serve(w http.ResponseWriter, hr *http.Request, vaultName string, ev *audit.Event) (int, error) {
+	rt, params, err := match(hr.Method, hr.URL.EscapedPath())
+	if err != nil {
+		return 0, err
+	}
+	ev.Operation = rt.op
+	if n := params["name"]; n != "" {
+		ev.ObjectID = rt.collection + "/" + n
+	}
+	q := hr.URL.Query()
+	v := q.Get("api-version")
+	if v == "" {
+		return 0, badParameter("The api-version query parameter is missing. Use a supported version, e.g. api-version=%s.", latestAPIVersion)
+	}
+	if !validAPIVersion(v) {
+		return 0, badParameter("The specified version (%s) is not recognized. Consider using the latest supported version (%s).", v, latestAPIVersion)
+	}
+	req := &request{Request: hr, vault: vaultName, host: strings.ToLower(hr.Host), apiVersion: v, params: params}
+	ev.Decision = "allowed: administrator"
+	if rt.mutates {
+		ev.Time, ev.Phase = a.clock.Now(), "request"
+		if err := a.audit.Record(hr.Context(), *ev); err != nil {
+			a.log.Error("audit request record failed; refusing the change", "requestId", ev.RequestID, "err", err)
+			return 0, &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "The audit log cannot be written, so no change is allowed; nothing was changed."}
+		}
+	}
+	return rt.handle(a, w, req)
+}
+
+// decodeBody reads the JSON body into v, bounded by limit bytes.
+func decodeBody(r *request, limit int64, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return badParameter("The request body is larger than the %d bytes this operation accepts.", limit)
+		}
+		return badParameter("The request body could not be read.")
+	}
+	if len(body) == 0 {
+		return badParameter("The request body is empty; a JSON object is required.")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return badParameter("The request body is not valid JSON for this operation: %s.", jsonProblem(err))
+	}
+	return nil
+}
+
+// jsonProblem describes a JSON decoding error without echoing the body (it may hold a
+// secret value).
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q must be a JSON %s", te.Field, jsonKind(te.Type.Kind().String()))
+	}
+	return "malformed JSON"
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "map", "struct":
+		return "object"
+	case "slice":
+		return "array"
+	}
+	return "number"
+}
+
+// maxResults reads the maxresults query parameter: 1–25, default 25.
+func maxResults(r *request) (int, error) {
+	s := r.URL.Query().Get("maxresults")
+	if s == "" {
+		return 25, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n < 1 || n > 25 || fmt.Sprint(n) != s {
+		return 0, badParameter("maxresults must be an integer from 1 to 25, not %q.", s)
+	}
+	return n, nil
+}
+
+// skipToken reads the opaque $skiptoken of a nextLink (the last key of the previous page).
+func skipToken(r *request) (string, error) {
+	s := r.URL.Query().Get("$skiptoken")
+	if s == "" {
+		return "", nil
+	}
+	b, err := b64url.DecodeString(strings.TrimRight(s, "="))
+	if err != nil {
+		return "", badParameter("The $skiptoken is not one this server issued.")
+	}
+	return string(b), nil
+}
+
+// nextLink is the absolute URL of the page after `last`, or nil when there is none. It
+// carries api-version itself: the Go pager requests it verbatim.
+func nextLink(r *request, more bool, last string, limit int) *string {
+	if !more {
+		return nil
+	}
+	q := url.Values{}
+	q.Set("api-version", r.apiVersion)
+	q.Set("$skiptoken", b64url.EncodeToString([]byte(last)))
+	q.Set("maxresults", fmt.Sprint(limit))
+	s := r.url(r.URL.EscapedPath() + "?" + q.Encode())
+	return &s
+}
+
+func unix(t time.Time) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.Unix()
+	return &u
+}
+
+func ctx(r *request) context.Context { return r.Context() }
+
+type ctxT = context.Context

@@ -1,0 +1,152 @@
+package azapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/coffer/coffer/internal/vault"
+)
+
+// apiError is an error with its Azure wire form.
+type apiError struct {
+	Status  int
+	Code    string
+	Inner   string
+	Message string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+func badParameter(format string, args ...any) error {
+	return &apiError{Status: http.StatusBadRequest, Code: "BadParameter", Message: fmt.Sprintf(format, args...)}
+}
+
+type wireError struct {
+	Error wireErrorBody `json:"error"`
+}
+
+type wireErrorBody struct {
+	Code       string         `json:"code"`
+	Message    string         `json:"message"`
+	InnerError *wireErrorBody `json:"innererror,omitempty"`
+}
+
+// errorTable maps each domain error kind to its HTTP status, Azure error.code and
+// innererror.code. Messages come from describe. Anything not here is a 500.
+var errorTable = []struct {
+	kind   error
+	status int
+	code   string // "" means "<Kind>NotFound"
+	inner  string
+}{
+	{vault.ErrVaultNotFound, http.StatusNotFound, "VaultNotFound", ""},
+	{vault.ErrNotFound, http.StatusNotFound, "", ""},
+	{vault.ErrDeletedNotFound, http.StatusNotFound, "", ""},
+	{vault.ErrDeletedButRecoverable, http.StatusConflict, "Conflict", "ObjectIsDeletedButRecoverable"},
+	{vault.ErrAlreadyExists, http.StatusConflict, "Conflict", "ObjectAlreadyExists"},
+	{vault.ErrPurgeProtected, http.StatusForbidden, "Forbidden", "ForbiddenByPolicy"},
+	{vault.ErrDisabled, http.StatusForbidden, "Forbidden", ""},
+	{vault.ErrBadParameter, http.StatusBadRequest, "BadParameter", ""},
+}
+
+// toAPIError renders err as Azure would; ok is false for an unexpected error.
+func toAPIError(err error, vaultName string) (*apiError, bool) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae, true
+	}
+	var ve *vault.Error
+	if !errors.As(err, &ve) {
+		return nil, false
+	}
+	for _, row := range errorTable {
+		if !errors.Is(err, row.kind) {
+			continue
+		}
+		out := &apiError{Status: row.status, Code: row.code, Inner: row.inner, Message: describe(ve, vaultName)}
+		if out.Code == "" {
+			out.Code = title(ve.ObjectKind) + "NotFound"
+		}
+		if row.kind == vault.ErrDisabled {
+			out.Inner = title(ve.ObjectKind) + "Disabled"
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func title(k vault.Kind) string {
+	if k == "" {
+		return ""
+	}
+	return strings.ToUpper(string(k[:1])) + string(k[1:])
+}
+
+func plural(k vault.Kind) string { return string(k) + "s" }
+
+func date(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// describe writes the message of a domain error: Azure's text, and where a person is
+// likely stuck (a reserved name, purge protection) what they can do next.
+func describe(e *vault.Error, vaultName string) string {
+	k, K := string(e.ObjectKind), title(e.ObjectKind)
+	switch {
+	case errors.Is(e, vault.ErrVaultNotFound):
+		return fmt.Sprintf("Vault %s does not exist or is deleted.", e.Name)
+	case errors.Is(e, vault.ErrNotFound):
+		name := e.Name
+		if e.Version != "" {
+			name += "/" + e.Version
+		}
+		return fmt.Sprintf("A %s with (name/id) %s was not found in this key vault. If you recently deleted this %s you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182", k, name, k)
+	case errors.Is(e, vault.ErrDeletedNotFound):
+		return fmt.Sprintf("Deleted %s not found: %s", K, e.Name)
+	case errors.Is(e, vault.ErrDeletedButRecoverable):
+		return fmt.Sprintf("%s %s is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the %s can only be recovered or purged. "+
+			"The deleted %s %s is kept until its scheduledPurgeDate %s; recover it with POST /deleted%s/%s/recover, or purge it for good with DELETE /deleted%s/%s (unless the vault has purge protection).",
+			K, e.Name, k, k, e.Name, date(e.ScheduledPurgeDate), plural(e.ObjectKind), e.Name, plural(e.ObjectKind), e.Name)
+	case errors.Is(e, vault.ErrAlreadyExists):
+		return fmt.Sprintf("%s %s already exists in this vault; a backup can only be restored under a name that is not in use.", K, e.Name)
+	case errors.Is(e, vault.ErrPurgeProtected):
+		return fmt.Sprintf("Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed (scheduledPurgeDate %s); until then it can be recovered.\r\nVault: %s;location=local", date(e.ScheduledPurgeDate), vaultName)
+	case errors.Is(e, vault.ErrDisabled):
+		return fmt.Sprintf("Operation get is not allowed on a disabled %s.", k)
+	case errors.Is(e, vault.ErrBadParameter):
+		if e.Detail != "" {
+			return e.Detail
+		}
+		return "The request is invalid."
+	}
+	return e.Error()
+}
+
+func writeAPIError(w http.ResponseWriter, e *apiError) {
+	body := wireError{Error: wireErrorBody{Code: e.Code, Message: e.Message}}
+	if e.Inner != "" {
+		body.Error.InnerError = &wireErrorBody{Code: e.Inner}
+	}
+	h := w.Header()
+	h.Set("x-ms-error-code", e.Code)
+	writeJSON(w, e.Status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"InternalError","message":"The server could not encode its answer."}}`)
+	}
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Cache-Control"] = noCache
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+var (
+	jsonContentType = []string{"application/json; charset=utf-8"}
+	noCache         = []string{"no-cache"}
+)

@@ -1,0 +1,107 @@
+package azapi
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+var b64url = base64.RawURLEncoding
+
+// route is one data-plane operation. Patterns are '/'-separated segments: a literal, a
+// parameter {name}, or a final optional parameter {version?} that also matches nothing
+// (the SDKs send "latest" as an empty version, i.e. a trailing slash).
+type route struct {
+	method     string
+	pattern    string
+	op         string // operation name, for audit and logs
+	collection string // "secrets", "deletedsecrets", …: with the name, the audit object id
+	perm       string // the access-policy permission it needs (e.g. "secrets/get")
+	mutates    bool
+	handle     func(a *API, w http.ResponseWriter, r *request) (int, error)
+	segs       []string
+}
+
+// routes is the whole data plane. Literal segments are listed before parameters at the
+// same position so that /secrets/n/versions is never read as version "versions".
+var routes = compile([]route{
+	{method: "GET", pattern: "secrets", op: "ListSecrets", perm: "secrets/list", handle: (*API).listSecrets},
+	{method: "POST", pattern: "secrets/restore", op: "RestoreSecret", perm: "secrets/restore", mutates: true, handle: (*API).restoreSecret},
+	{method: "GET", pattern: "secrets/{name}/versions", op: "ListSecretVersions", perm: "secrets/list", handle: (*API).listSecretVersions},
+	{method: "POST", pattern: "secrets/{name}/backup", op: "BackupSecret", perm: "secrets/backup", handle: (*API).backupSecret},
+	{method: "PUT", pattern: "secrets/{name}", op: "SetSecret", perm: "secrets/set", mutates: true, handle: (*API).setSecret},
+	{method: "DELETE", pattern: "secrets/{name}", op: "DeleteSecret", perm: "secrets/delete", mutates: true, handle: (*API).deleteSecret},
+	{method: "GET", pattern: "secrets/{name}/{version?}", op: "GetSecret", perm: "secrets/get", handle: (*API).getSecret},
+	{method: "PATCH", pattern: "secrets/{name}/{version?}", op: "UpdateSecret", perm: "secrets/set", mutates: true, handle: (*API).updateSecret},
+	{method: "GET", pattern: "deletedsecrets", op: "ListDeletedSecrets", perm: "secrets/list", handle: (*API).listDeletedSecrets},
+	{method: "GET", pattern: "deletedsecrets/{name}", op: "GetDeletedSecret", perm: "secrets/get", handle: (*API).getDeletedSecret},
+	{method: "DELETE", pattern: "deletedsecrets/{name}", op: "PurgeDeletedSecret", perm: "secrets/purge", mutates: true, handle: (*API).purgeSecret},
+	{method: "POST", pattern: "deletedsecrets/{name}/recover", op: "RecoverDeletedSecret", perm: "secrets/recover", mutates: true, handle: (*API).recoverSecret},
+})
+
+func compile(rs []route) []route {
+	for i := range rs {
+		rs[i].segs = strings.Split(rs[i].pattern, "/")
+		rs[i].collection = rs[i].segs[0]
+	}
+	return rs
+}
+
+var errNoRoute = &apiError{Status: http.StatusNotFound, Code: "NotFound", Message: "There is no Key Vault operation at this path. Check the URL: e.g. /secrets/{name} or /deletedsecrets/{name}."}
+
+// match finds the route for method and escaped path. Paths are taken exactly as sent:
+// no cleaning, no redirects.
+func match(method, escapedPath string) (*route, map[string]string, error) {
+	p := strings.TrimPrefix(escapedPath, "/")
+	p = strings.TrimSuffix(p, "/") // "/secrets/n/" is "latest", like "/secrets/n"
+	segs := strings.Split(p, "/")
+	for i := range segs {
+		s, err := url.PathUnescape(segs[i])
+		if err != nil {
+			return nil, nil, badParameter("The request URI is not valid: it has a malformed escape.")
+		}
+		segs[i] = s
+	}
+	methodMismatch := false
+	for i := range routes {
+		rt := &routes[i]
+		params, ok := rt.matchSegs(segs)
+		if !ok {
+			continue
+		}
+		if rt.method != method {
+			methodMismatch = true
+			continue
+		}
+		return rt, params, nil
+	}
+	if methodMismatch {
+		return nil, nil, &apiError{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: "The HTTP method " + method + " is not supported at this path."}
+	}
+	return nil, nil, errNoRoute
+}
+
+func (rt *route) matchSegs(segs []string) (map[string]string, bool) {
+	n := len(rt.segs)
+	if len(segs) != n && !(len(segs) == n-1 && strings.HasSuffix(rt.segs[n-1], "?}")) {
+		return nil, false
+	}
+	var params map[string]string
+	for i, ps := range rt.segs {
+		if strings.HasPrefix(ps, "{") {
+			if i >= len(segs) {
+				break // the optional last parameter, absent
+			}
+			if params == nil {
+				params = make(map[string]string, 2)
+			}
+			params[strings.Trim(ps, "{?}")] = segs[i]
+			continue
+		}
+		if !strings.EqualFold(ps, segs[i]) {
+			return nil, false
+		}
+	}
+	return params, true
+}

@@ -1,0 +1,165 @@
+package vault
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/coffer/coffer/internal/storage"
+)
+
+// A backup blob is self-describing and sealed under the deployment's backup key, so it
+// opens in any vault of the same Coffer deployment and nowhere else:
+//
+//	magic "CFBK" | format (1 byte) | nonce (12) | AES-256-GCM(JSON backupContents)
+//
+// with magic and format as additional data. The JSON names the object kind, so a blob of
+// one kind cannot be restored as another.
+const (
+	backupMagic  = "CFBK"
+	backupFormat = 1
+)
+
+type backupContents struct {
+	Kind     Kind              `json:"kind"`
+	Name     string            `json:"name"`
+	Latest   string            `json:"latest"`
+	Versions []json.RawMessage `json:"versions"`
+	// VersionIDs parallels Versions: the id each record is stored under.
+	VersionIDs []string `json:"versionIds"`
+}
+
+func (s *Service) aead() cipher.AEAD {
+	b, err := aes.NewCipher(s.backupKey)
+	if err != nil {
+		panic(err) // the key length is checked at Open
+	}
+	g, err := cipher.NewGCM(b)
+	if err != nil {
+		panic(err)
+	}
+	return g
+}
+
+func (s *Service) sealBackup(c backupContents) []byte {
+	g := s.aead()
+	header := append([]byte(backupMagic), backupFormat)
+	out := make([]byte, 0, len(header)+g.NonceSize()+256)
+	out = append(out, header...)
+	nonce := make([]byte, g.NonceSize())
+	rand.Read(nonce)
+	out = append(out, nonce...)
+	return g.Seal(out, nonce, mustJSON(c), header)
+}
+
+// OpenBackup checks and decodes a backup blob. Any damage — truncation, a flipped byte,
+// another deployment's key, an unknown format — is ErrBadParameter.
+func (s *Service) openBackup(kind Kind, blob []byte) (backupContents, error) {
+	var c backupContents
+	bad := func(why string) error {
+		return &Error{Kind: ErrBadParameter, ObjectKind: kind, Detail: "Backup blob is invalid: " + why + "."}
+	}
+	g := s.aead()
+	hl := len(backupMagic) + 1
+	if len(blob) < hl+g.NonceSize()+g.Overhead() || string(blob[:len(backupMagic)]) != backupMagic {
+		return c, bad("it is not a Coffer backup or it is truncated")
+	}
+	if blob[len(backupMagic)] != backupFormat {
+		return c, bad(fmt.Sprintf("unknown format %d", blob[len(backupMagic)]))
+	}
+	nonce := blob[hl : hl+g.NonceSize()]
+	plain, err := g.Open(nil, nonce, blob[hl+g.NonceSize():], blob[:hl])
+	if err != nil {
+		return c, bad("it was altered, truncated, or made by another Coffer deployment")
+	}
+	if err := json.Unmarshal(plain, &c); err != nil || len(c.Versions) != len(c.VersionIDs) || len(c.Versions) == 0 {
+		return c, bad("its contents are malformed")
+	}
+	if c.Kind != kind {
+		return c, bad(fmt.Sprintf("it holds a %s, not a %s", c.Kind, kind))
+	}
+	if !ValidName(c.Name) || c.Latest == "" {
+		return c, bad("its contents are malformed")
+	}
+	for _, id := range c.VersionIDs {
+		if !ValidVersion(id) {
+			return c, bad("its contents are malformed")
+		}
+	}
+	return c, nil
+}
+
+func (s *Service) backup(ctx context.Context, vaultName string, kind Kind, name string) ([]byte, error) {
+	if err := checkName(kind, name); err != nil {
+		return nil, err
+	}
+	var c backupContents
+	err := s.st.View(ctx, func(tx storage.Tx) error {
+		vlt, err := getVault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		o, err := liveObject(tx, vlt.Name, kind, name)
+		if err != nil {
+			return err
+		}
+		prefix := versionPrefix(vlt.Name, kind, name)
+		es, err := tx.Scan(prefix, "", 0)
+		if err != nil {
+			return err
+		}
+		c = backupContents{Kind: kind, Name: o.Name, Latest: o.Latest}
+		for _, e := range es {
+			c.VersionIDs = append(c.VersionIDs, e.Key[len(prefix):])
+			c.Versions = append(c.Versions, e.Value)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.sealBackup(c), nil
+}
+
+func (s *Service) restore(ctx context.Context, vaultName string, kind Kind, blob []byte, result func(storage.Tx, Vault, *Object) error) error {
+	c, err := s.openBackup(kind, blob)
+	if err != nil {
+		return err
+	}
+	return s.st.Update(ctx, func(tx storage.Tx) error {
+		now := s.Now()
+		vlt, err := getVault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		if err := reserveName(tx, vlt.Name, kind, c.Name, now); err != nil {
+			return err
+		}
+		if _, err := liveObject(tx, vlt.Name, kind, c.Name); err == nil {
+			return &Error{Kind: ErrAlreadyExists, ObjectKind: kind, Name: c.Name}
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		o := &Object{Kind: kind, Name: c.Name, Latest: c.Latest, Versions: len(c.Versions)}
+		for i, v := range c.Versions {
+			if err := tx.Put(versionKey(vlt.Name, kind, c.Name, c.VersionIDs[i]), v); err != nil {
+				return err
+			}
+		}
+		if err := tx.Put(liveKey(vlt.Name, kind, c.Name), mustJSON(o)); err != nil {
+			return err
+		}
+		return result(tx, vlt, o)
+	})
+}
+
+func unmarshal(e storage.Entry, v any) error {
+	if err := json.Unmarshal(e.Value, v); err != nil {
+		return fmt.Errorf("decode %s: %w", e.Key, err)
+	}
+	return nil
+}

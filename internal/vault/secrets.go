@@ -1,0 +1,390 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coffer/coffer/internal/storage"
+)
+
+// Secret limits (interface.md §9).
+const (
+	MaxSecretValueBytes = 25600
+	MaxContentTypeChars = 255
+	MaxTags             = 15
+	MaxTagChars         = 512
+)
+
+// SecretVersion is one stored version of a secret.
+type SecretVersion struct {
+	ID          string            `json:"id"`
+	Value       string            `json:"value"`
+	ContentType string            `json:"contentType,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	Enabled     bool              `json:"enabled"`
+	NotBefore   time.Time         `json:"nbf,omitzero"`
+	Expires     time.Time         `json:"exp,omitzero"`
+	Created     time.Time         `json:"created"`
+	Updated     time.Time         `json:"updated"`
+}
+
+// Secret is a secret version as the API shows it: with its vault (for the recovery
+// level) and its head (name as stored, deletion dates).
+type Secret struct {
+	Vault  Vault
+	Object Object
+	SecretVersion
+}
+
+// SecretParams are the inputs of SetSecret.
+type SecretParams struct {
+	Value       string
+	ContentType string
+	Tags        map[string]string
+	Enabled     *bool // nil: enabled
+	NotBefore   *time.Time
+	Expires     *time.Time
+}
+
+// SecretUpdate are the inputs of UpdateSecret; nil fields keep their value.
+type SecretUpdate struct {
+	ContentType *string
+	Tags        map[string]string
+	Enabled     *bool
+	NotBefore   *time.Time
+	Expires     *time.Time
+}
+
+func checkTags(kind Kind, name string, tags map[string]string) error {
+	if len(tags) > MaxTags {
+		return badParam(kind, name, fmt.Sprintf("An object can have at most %d tags; this request has %d.", MaxTags, len(tags)))
+	}
+	for k, v := range tags {
+		if utf8.RuneCountInString(k) > MaxTagChars || utf8.RuneCountInString(v) > MaxTagChars {
+			return badParam(kind, name, fmt.Sprintf("Tag names and values are limited to %d characters.", MaxTagChars))
+		}
+	}
+	return nil
+}
+
+func checkContentType(name, ct string) error {
+	if utf8.RuneCountInString(ct) > MaxContentTypeChars {
+		return badParam(KindSecret, name, fmt.Sprintf("contentType is limited to %d characters.", MaxContentTypeChars))
+	}
+	return nil
+}
+
+// SetSecret stores a new version of the secret name and makes it the latest.
+func (s *Service) SetSecret(ctx context.Context, vaultName, name string, p SecretParams) (Secret, error) {
+	if err := checkName(KindSecret, name); err != nil {
+		return Secret{}, err
+	}
+	if len(p.Value) > MaxSecretValueBytes {
+		return Secret{}, badParam(KindSecret, name, fmt.Sprintf("The secret value is %d bytes; the limit is %d bytes.", len(p.Value), MaxSecretValueBytes))
+	}
+	if err := checkContentType(name, p.ContentType); err != nil {
+		return Secret{}, err
+	}
+	if err := checkTags(KindSecret, name, p.Tags); err != nil {
+		return Secret{}, err
+	}
+	var out Secret
+	err := s.st.Update(ctx, func(tx storage.Tx) error {
+		now := s.Now()
+		vlt, err := getVault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		if err := reserveName(tx, vlt.Name, KindSecret, name, now); err != nil {
+			return err
+		}
+		o, err := liveObject(tx, vlt.Name, KindSecret, name)
+		if errors.Is(err, ErrNotFound) {
+			o, err = &Object{Kind: KindSecret, Name: name}, nil
+		}
+		if err != nil {
+			return err
+		}
+		ver := SecretVersion{
+			ID: newVersionID(), Value: p.Value, ContentType: p.ContentType, Tags: p.Tags,
+			Enabled: p.Enabled == nil || *p.Enabled, Created: now, Updated: now,
+		}
+		if p.NotBefore != nil {
+			ver.NotBefore = p.NotBefore.UTC().Truncate(time.Second)
+		}
+		if p.Expires != nil {
+			ver.Expires = p.Expires.UTC().Truncate(time.Second)
+		}
+		o.Latest = ver.ID
+		o.Versions++
+		if err := tx.Put(versionKey(vlt.Name, KindSecret, name, ver.ID), mustJSON(ver)); err != nil {
+			return err
+		}
+		if err := tx.Put(liveKey(vlt.Name, KindSecret, name), mustJSON(o)); err != nil {
+			return err
+		}
+		out = Secret{Vault: vlt, Object: *o, SecretVersion: ver}
+		return nil
+	})
+	return out, err
+}
+
+func getSecretVersion(tx storage.Tx, v string, o *Object, version string) (SecretVersion, error) {
+	var ver SecretVersion
+	if version == "" {
+		version = o.Latest
+	}
+	err := getJSON(tx, versionKey(v, KindSecret, o.Name, version), &ver)
+	if errors.Is(err, storage.ErrNotFound) {
+		return ver, &Error{Kind: ErrNotFound, ObjectKind: KindSecret, Name: o.Name, Version: version}
+	}
+	return ver, err
+}
+
+// GetSecret returns a version of a live secret ("" for the latest), value included.
+// A disabled version cannot be read.
+func (s *Service) GetSecret(ctx context.Context, vaultName, name, version string) (Secret, error) {
+	if err := checkName(KindSecret, name); err != nil {
+		return Secret{}, err
+	}
+	var out Secret
+	err := s.st.View(ctx, func(tx storage.Tx) error {
+		vlt, err := getVault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		o, err := liveObject(tx, vlt.Name, KindSecret, name)
+		if err != nil {
+			return err
+		}
+		ver, err := getSecretVersion(tx, vlt.Name, o, version)
+		if err != nil {
+			return err
+		}
+		if !ver.Enabled {
+			return &Error{Kind: ErrDisabled, ObjectKind: KindSecret, Name: o.Name}
+		}
+		out = Secret{Vault: vlt, Object: *o, SecretVersion: ver}
+		return nil
+	})
+	return out, err
+}
+
+// UpdateSecret changes the attributes, content type or tags of a version ("" for the
+// latest); the value never changes.
+func (s *Service) UpdateSecret(ctx context.Context, vaultName, name, version string, u SecretUpdate) (Secret, error) {
+	if err := checkName(KindSecret, name); err != nil {
+		return Secret{}, err
+	}
+	if u.ContentType != nil {
+		if err := checkContentType(name, *u.ContentType); err != nil {
+			return Secret{}, err
+		}
+	}
+	if err := checkTags(KindSecret, name, u.Tags); err != nil {
+		return Secret{}, err
+	}
+	var out Secret
+	err := s.st.Update(ctx, func(tx storage.Tx) error {
+		now := s.Now()
+		vlt, err := getVault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		o, err := liveObject(tx, vlt.Name, KindSecret, name)
+		if err != nil {
+			return err
+		}
+		ver, err := getSecretVersion(tx, vlt.Name, o, version)
+		if err != nil {
+			return err
+		}
+		if u.ContentType != nil {
+			ver.ContentType = *u.ContentType
+		}
+		if u.Tags != nil {
+			ver.Tags = u.Tags
+		}
+		if u.Enabled != nil {
+			ver.Enabled = *u.Enabled
+		}
+		if u.NotBefore != nil {
+			ver.NotBefore = u.NotBefore.UTC().Truncate(time.Second)
+		}
+		if u.Expires != nil {
+			ver.Expires = u.Expires.UTC().Truncate(time.Second)
+		}
+		ver.Updated = now
+		if err := tx.Put(versionKey(vlt.Name, KindSecret, o.Name, ver.ID), mustJSON(ver)); err != nil {
+			return err
+		}
+		out = Secret{Vault: vlt, Object: *o, SecretVersion: ver}
+		return nil
+	})
+	return out, err
+}
+
+// ListSecrets returns one page of live secrets, each with its latest version's
+// properties, in name order after the name `after`; more says whether pages follow.
+func (s *Service) ListSecrets(ctx context.Context, vaultName, after string, limit int) (items []Secret, more bool, err error) {
+	return s.listHeads(ctx, vaultName, livePrefix, after, limit)
+}
+
+// ListDeletedSecrets is ListSecrets for the soft-deleted ones.
+func (s *Service) ListDeletedSecrets(ctx context.Context, vaultName, after string, limit int) (items []Secret, more bool, err error) {
+	return s.listHeads(ctx, vaultName, deletedPrefix, after, limit)
+}
+
+func (s *Service) listHeads(ctx context.Context, vaultName string, prefix func(string, Kind) string, after string, limit int) (items []Secret, more bool, err error) {
+	err = s.st.View(ctx, func(tx storage.Tx) error {
+		now := s.Now()
+		vlt, err := getVault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		es, m, err := page(tx, prefix(vlt.Name, KindSecret), after, limit)
+		if err != nil {
+			return err
+		}
+		more = m
+		items = make([]Secret, 0, len(es))
+		for _, e := range es {
+			var o Object
+			if err := unmarshal(e, &o); err != nil {
+				return err
+			}
+			if o.State(now) == Purged {
+				continue
+			}
+			ver, err := getSecretVersion(tx, vlt.Name, &o, "")
+			if err != nil {
+				return fmt.Errorf("secret %s: latest version: %w", o.Name, err)
+			}
+			items = append(items, Secret{Vault: vlt, Object: o, SecretVersion: ver})
+		}
+		return nil
+	})
+	return items, more, err
+}
+
+// ListSecretVersions returns one page of the versions of a live secret, in version id
+// order after `after`. An unknown or deleted name has no versions.
+func (s *Service) ListSecretVersions(ctx context.Context, vaultName, name, after string, limit int) (items []Secret, more bool, err error) {
+	if err := checkName(KindSecret, name); err != nil {
+		return nil, false, err
+	}
+	err = s.st.View(ctx, func(tx storage.Tx) error {
+		vlt, err := getVault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		o, err := liveObject(tx, vlt.Name, KindSecret, name)
+		if errors.Is(err, ErrNotFound) {
+			items = []Secret{}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		es, m, err := page(tx, versionPrefix(vlt.Name, KindSecret, name), after, limit)
+		if err != nil {
+			return err
+		}
+		more = m
+		items = make([]Secret, 0, len(es))
+		for _, e := range es {
+			var ver SecretVersion
+			if err := unmarshal(e, &ver); err != nil {
+				return err
+			}
+			items = append(items, Secret{Vault: vlt, Object: *o, SecretVersion: ver})
+		}
+		return nil
+	})
+	return items, more, err
+}
+
+// DeleteSecret soft-deletes the secret with all its versions and returns its latest
+// version as a deleted secret.
+func (s *Service) DeleteSecret(ctx context.Context, vaultName, name string) (Secret, error) {
+	return s.transition(ctx, vaultName, name, deleteTx)
+}
+
+// RecoverSecret brings a deleted secret back with every version.
+func (s *Service) RecoverSecret(ctx context.Context, vaultName, name string) (Secret, error) {
+	return s.transition(ctx, vaultName, name, recoverTx)
+}
+
+func (s *Service) transition(ctx context.Context, vaultName, name string, apply func(storage.Tx, Vault, Kind, string, time.Time) (*Object, error)) (Secret, error) {
+	if err := checkName(KindSecret, name); err != nil {
+		return Secret{}, err
+	}
+	var out Secret
+	err := s.st.Update(ctx, func(tx storage.Tx) error {
+		vlt, err := getVault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		o, err := apply(tx, vlt, KindSecret, name, s.Now())
+		if err != nil {
+			return err
+		}
+		ver, err := getSecretVersion(tx, vlt.Name, o, "")
+		if err != nil {
+			return err
+		}
+		out = Secret{Vault: vlt, Object: *o, SecretVersion: ver}
+		return nil
+	})
+	return out, err
+}
+
+// GetDeletedSecret returns a soft-deleted secret's latest version.
+func (s *Service) GetDeletedSecret(ctx context.Context, vaultName, name string) (Secret, error) {
+	if err := checkName(KindSecret, name); err != nil {
+		return Secret{}, err
+	}
+	var out Secret
+	err := s.st.View(ctx, func(tx storage.Tx) error {
+		vlt, err := getVault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		o, err := deletedObject(tx, vlt.Name, KindSecret, name, s.Now())
+		if err != nil {
+			return err
+		}
+		ver, err := getSecretVersion(tx, vlt.Name, o, "")
+		if err != nil {
+			return err
+		}
+		out = Secret{Vault: vlt, Object: *o, SecretVersion: ver}
+		return nil
+	})
+	return out, err
+}
+
+// PurgeSecret removes a deleted secret for good.
+func (s *Service) PurgeSecret(ctx context.Context, vaultName, name string) error {
+	return s.Purge(ctx, vaultName, KindSecret, name)
+}
+
+// BackupSecret returns a sealed blob of the live secret with every version.
+func (s *Service) BackupSecret(ctx context.Context, vaultName, name string) ([]byte, error) {
+	return s.backup(ctx, vaultName, KindSecret, name)
+}
+
+// RestoreSecret restores a secret from a blob made by BackupSecret, with every version
+// and its id, into vaultName, and returns its latest version.
+func (s *Service) RestoreSecret(ctx context.Context, vaultName string, blob []byte) (Secret, error) {
+	var out Secret
+	err := s.restore(ctx, vaultName, KindSecret, blob, func(tx storage.Tx, vlt Vault, o *Object) error {
+		ver, err := getSecretVersion(tx, vlt.Name, o, "")
+		out = Secret{Vault: vlt, Object: *o, SecretVersion: ver}
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,117 @@
+package vault
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/storage"
+)
+
+// Options configure a Service.
+type Options struct {
+	Storage storage.Backend
+	Clock   clock.Clock // the vault clock (possibly shifted)
+}
+
+// Service carries out every operation on vaults and their objects.
+type Service struct {
+	st        storage.Backend
+	clk       clock.Clock
+	backupKey []byte
+}
+
+// Open returns a Service over st, creating the deployment's backup key on first use.
+func Open(ctx context.Context, opts Options) (*Service, error) {
+	s := &Service{st: opts.Storage, clk: opts.Clock}
+	var key []byte
+	err := s.st.Update(ctx, func(tx storage.Tx) error {
+		b, err := tx.Get(backupKeyKey)
+		if err == nil {
+			key = b
+			return nil
+		}
+		if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		key = make([]byte, 32)
+		rand.Read(key)
+		return tx.Put(backupKeyKey, key)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vault: backup key: %w", err)
+	}
+	if len(key) != 32 {
+		return nil, fmt.Errorf("vault: backup key has %d bytes, want 32", len(key))
+	}
+	s.backupKey = key
+	return s, nil
+}
+
+// Now is the vault clock's time at the wire's resolution.
+func (s *Service) Now() time.Time { return s.clk.Now().UTC().Truncate(time.Second) }
+
+// EnsureVault creates v when no vault of that name exists and returns the stored record.
+func (s *Service) EnsureVault(ctx context.Context, v Vault) (Vault, bool, error) {
+	var out Vault
+	var created bool
+	err := s.st.Update(ctx, func(tx storage.Tx) error {
+		created = false
+		err := getJSON(tx, vaultKey(v.Name), &out)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		out = v
+		if out.Created.IsZero() {
+			out.Created = s.Now()
+		}
+		created = true
+		return tx.Put(vaultKey(v.Name), mustJSON(out))
+	})
+	return out, created, err
+}
+
+// GetVault returns the vault's record.
+func (s *Service) GetVault(ctx context.Context, name string) (Vault, error) {
+	var v Vault
+	err := s.st.View(ctx, func(tx storage.Tx) error {
+		var err error
+		v, err = getVault(tx, name)
+		return err
+	})
+	return v, err
+}
+
+func getVault(tx storage.Tx, name string) (Vault, error) {
+	var v Vault
+	err := getJSON(tx, vaultKey(name), &v)
+	if errors.Is(err, storage.ErrNotFound) {
+		return v, &Error{Kind: ErrVaultNotFound, Name: name}
+	}
+	return v, err
+}
+
+func getJSON(tx storage.Tx, key string, v any) error {
+	b, err := tx.Get(key)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode %s: %w", key, err)
+	}
+	return nil
+}
+
+func newVersionID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

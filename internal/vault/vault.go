@@ -1,0 +1,99 @@
+package vault
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Retention bounds, in days (Azure: 7–90, default 90).
+const (
+	MinRetentionDays     = 7
+	MaxRetentionDays     = 90
+	DefaultRetentionDays = 90
+)
+
+// Vault is a vault's record: its settings for the lifecycle rules and where it lives.
+type Vault struct {
+	Name            string    `json:"name"` // case as created
+	RetentionDays   int       `json:"retentionDays"`
+	PurgeProtection bool      `json:"purgeProtection"`
+	Created         time.Time `json:"created"`
+	Subscription    string    `json:"subscription,omitempty"`
+	ResourceGroup   string    `json:"resourceGroup,omitempty"`
+	Location        string    `json:"location,omitempty"`
+}
+
+// RecoveryLevel is Azure's attributes.recoveryLevel for objects in this vault.
+func (v Vault) RecoveryLevel() string {
+	lvl := "Recoverable"
+	if v.RetentionDays < MaxRetentionDays {
+		lvl = "CustomizedRecoverable"
+	}
+	if !v.PurgeProtection {
+		lvl += "+Purgeable"
+	}
+	return lvl
+}
+
+// Retention is the vault's soft-delete retention period.
+func (v Vault) Retention() time.Duration {
+	return time.Duration(v.RetentionDays) * 24 * time.Hour
+}
+
+// Kind is the kind of a vault object.
+type Kind string
+
+// Object kinds.
+const (
+	KindSecret      Kind = "secret"
+	KindKey         Kind = "key"
+	KindCertificate Kind = "certificate"
+)
+
+// ValidName reports whether s is a valid object name: ^[0-9a-zA-Z-]{1,127}$.
+func ValidName(s string) bool {
+	if len(s) == 0 || len(s) > 127 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidVersion reports whether s looks like a version id (32 lower-case hex characters,
+// case-insensitively).
+func ValidVersion(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkName(kind Kind, name string) error {
+	if !ValidName(name) {
+		return badParam(kind, name, fmt.Sprintf("The request URI contains an invalid name: %s. Names are 1-127 characters of letters, digits and '-'.", name))
+	}
+	return nil
+}
+
+func lower(s string) string { return strings.ToLower(s) }
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("vault: marshal %T: %v", v, err)) // only plain structs are marshalled
+	}
+	return b
+}
