@@ -32,7 +32,11 @@ type wireError struct {
 type wireErrorBody struct {
 	Code       string         `json:"code"`
 	Message    string         `json:"message"`
-	InnerError *wireErrorBody `json:"innererror,omitempty"`
+	InnerError *wireInnerError `json:"innererror,omitempty"`
+}
+
+type wireInnerError struct {
+	Code string `json:"code"`
 }
 
 // errorTable maps each domain error kind to its HTTP status, Azure error.code and
@@ -127,7 +131,7 @@ func describe(e *vault.Error, vaultName string) string {
 func writeAPIError(w http.ResponseWriter, e *apiError) {
 	body := wireError{Error: wireErrorBody{Code: e.Code, Message: e.Message}}
 	if e.Inner != "" {
-		body.Error.InnerError = &wireErrorBody{Code: e.Inner}
+		body.Error.InnerError = &wireInnerError{Code: e.Inner}
 	}
 	h := w.Header()
 	h.Set("x-ms-error-code", e.Code)

@@ -1,0 +1,66 @@
+// Package cli is the `coffer` command tree. The server subcommand starts the server;
+// offline maintenance commands (keyring, master-key) work on a stopped server's data
+// dir. Client commands will reach the server only through Microsoft's Azure SDK.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Main runs the coffer command line and returns the process exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		msg := err.Error()
+		var h *hintError
+		if errors.As(err, &h) {
+			msg = h.err.Error()
+		}
+		lines := strings.Split(msg, "\n")
+		fmt.Fprintf(stderr, "coffer: error: %s\n", lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(stderr, "coffer: hint: %s\n", l)
+		}
+		if h != nil {
+			for _, l := range h.hints {
+				fmt.Fprintf(stderr, "coffer: hint: %s\n", l)
+			}
+		}
+		return 1
+	}
+	return 0
+}
+
+// hintError carries hint lines for the person at the terminal.
+type hintError struct {
+	err   error
+	hints []string
+}
+
+func (h *hintError) Error() string { return h.err.Error() }
+func (h *hintError) Unwrap() error { return h.err }
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "coffer",
+		Short:         "A self-hosted vault that speaks the Azure Key Vault API",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newServerCommand(),
+		newKeyringCommand(),
+		newMasterKeyCommand(),
+	)
+	return root
+}

@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/coffer/coffer/internal/server"
+)
+
+type serverOptions struct {
+	cfg     server.Config
+	logJSON bool
+}
+
+func (o *serverOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.cfg.DataDir, "data-dir", server.DefaultDataDir, "directory of this server's files (created on first start)")
+	fs.StringVar(&o.cfg.Addr, "addr", server.DefaultAddr, "HTTPS listen address")
+	fs.StringVar(&o.cfg.PublicURL, "public-url", "", "URL clients use for the bare address (default https://127.0.0.1:PORT)")
+	fs.StringVar(&o.cfg.TLSCert, "tls-cert", "", "serve this certificate (PEM) instead of Coffer's own")
+	fs.StringVar(&o.cfg.TLSKey, "tls-key", "", "key (PEM) of --tls-cert")
+	fs.StringVar(&o.cfg.VaultDomain, "vault-domain", server.DefaultVaultDomain, "vaults are reached at V.DOMAIN")
+	fs.StringVar(&o.cfg.DefaultVault, "default-vault", server.DefaultVaultName, "vault served on the bare address; created when missing")
+	fs.StringVar(&o.cfg.Storage, "storage", "", "storage: embedded (default, a file under --data-dir); postgres:// is reserved for a later release")
+	fs.BoolVar(&o.cfg.AllowTimeShift, "allow-time-shift", false, "enable POST /admin/time-shift to move the vault clock (tests only)")
+	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
+}
+
+func newServerCommand() *cobra.Command {
+	o := &serverOptions{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the Coffer server",
+		Long: `Run the Coffer server. On first start it creates the data dir with a CA, a server
+certificate, an embedded database, an encryption keyring and an administrator.
+
+The key-encryption key is COFFER_MASTER_KEY (base64 of 32 bytes) when set, else
+DATA-DIR/master.key. Without it the stored secrets cannot be read.`,
+		Example: `  coffer server
+  coffer server --data-dir /var/lib/coffer --addr 0.0.0.0:8443 --public-url https://vault.example.com:8443`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var h slog.Handler = slog.NewTextHandler(cmd.ErrOrStderr(), nil)
+			if o.logJSON {
+				h = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
+			}
+			o.cfg.Log = slog.New(h)
+			o.cfg.MasterKey = os.Getenv("COFFER_MASTER_KEY")
+			srv, err := server.New(cmd.Context(), o.cfg)
+			if err != nil {
+				return err
+			}
+			printWelcome(cmd, srv)
+			return srv.Serve(cmd.Context())
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func printWelcome(cmd *cobra.Command, srv *server.Server) {
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "Coffer is serving.\n")
+	fmt.Fprintf(out, "  vault:        %s  (vault %q; also on %s)\n", srv.VaultURL(srv.DefaultVault()), srv.DefaultVault(), srv.URL())
+	fmt.Fprintf(out, "  credentials:  %s  (administrator: tenantId, clientId, clientSecret, authorityHost)\n", srv.CredentialsPath())
+	if ca := srv.CAPath(); ca != "" {
+		fmt.Fprintf(out, "  CA to trust:  %s\n", ca)
+		fmt.Fprintf(out, "\nTry it (token, then a secret):\n")
+		fmt.Fprintf(out, "  C=%s; T=$(curl -s --cacert %s $(jq -r .authorityHost $C)$(jq -r .tenantId $C)/oauth2/v2.0/token \\\n", srv.CredentialsPath(), ca)
+		fmt.Fprintf(out, "      -d grant_type=client_credentials -d client_id=$(jq -r .clientId $C) -d client_secret=$(jq -r .clientSecret $C) \\\n")
+		fmt.Fprintf(out, "      -d scope=https://localhost:%s/.default | jq -r .access_token)\n", portOf(srv.URL()))
+		fmt.Fprintf(out, "  curl -s --cacert %s -H \"Authorization: Bearer $T\" -X PUT -H 'Content-Type: application/json' \\\n", ca)
+		fmt.Fprintf(out, "      -d '{\"value\":\"hello\"}' '%ssecrets/greeting?api-version=7.6'\n", srv.URL()+"/")
+		fmt.Fprintf(out, "Go programs: azidentity.NewClientSecretCredential + azsecrets.NewClient(%q, …); see README.md.\n", srv.VaultURL(srv.DefaultVault()))
+	}
+}
+
+func portOf(u string) string {
+	for i := len(u) - 1; i >= 0; i-- {
+		if u[i] == ':' {
+			return u[i+1:]
+		}
+	}
+	return "443"
+}

@@ -1,0 +1,29 @@
+// Package identity is Coffer's own token issuer and verifier. It owns the tenant id, the
+// principals (the bootstrap administrator and any created later), the token-signing keys,
+// the OIDC discovery and client-credentials token endpoints in both URL forms (Microsoft
+// identity platform v2 `/{tenant}/...` and ADFS `/adfs/...`), the data-plane challenge
+// header, and the verification of bearer tokens (identity.md).
+//
+// # Storage
+//
+// Everything lives in the [storage.Backend] given to [Open] (in production the encrypting
+// barrier, so values are sealed at rest): `sys/tenant`, `sys/principals/<clientId>` and
+// `sys/token-keys`. Nothing is kept per data directory, so several servers on one database
+// share one tenant, one administrator and one set of signing keys, and each accepts the
+// others' tokens. The first [Open] bootstraps all three in a single transaction.
+//
+// # Invariants
+//
+//   - The tenant id is a lower-case GUID generated once per storage and never changed.
+//   - Token times (iat, nbf, exp) are set and checked against the real clock given in
+//     [Options], never against the shifted vault clock.
+//   - Signing keys persist, so a token stays valid for its whole lifetime across restarts.
+//   - No client secret or token ever appears in an error message; storage keeps only a
+//     SHA-256 of a principal's secret, except for the administrator, whose secret must be
+//     reproducible for the bootstrap credentials file.
+//   - [Service.Verify] caches its verdict per token until the token expires, so a request
+//     with a known token costs a map lookup, not a signature check.
+//
+// identity sits beside the planes: it may import storage and clock, and must not import
+// vault, azapi, arm or server.
+package identity

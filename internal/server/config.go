@@ -1,0 +1,94 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coffer/coffer/internal/clock"
+)
+
+// Config is everything `coffer server` is started with (interface.md §1).
+type Config struct {
+	DataDir        string
+	Addr           string // HTTPS listen address
+	PublicURL      string // "" → https://127.0.0.1:PORT with PORT from Addr
+	VaultDomain    string
+	DefaultVault   string
+	TLSCert        string
+	TLSKey         string
+	Storage        string // "" or "embedded" → bbolt under DataDir
+	AllowTimeShift bool
+
+	// MasterKey is COFFER_MASTER_KEY ("" → DataDir/master.key). An environment
+	// variable, never a flag: flags show in ps.
+	MasterKey string
+
+	// Clock is the real clock (tokens, TLS); the vault clock is it plus the stored
+	// time shift. Nil → clock.Real.
+	Clock         clock.Clock
+	Log           *slog.Logger
+	SweepInterval time.Duration // 0 → 5s
+}
+
+// Defaults for the flags.
+const (
+	DefaultDataDir      = "./coffer-data"
+	DefaultAddr         = "127.0.0.1:8443"
+	DefaultVaultDomain  = "localhost"
+	DefaultVaultName    = "default"
+	DefaultSubscription = "c0ffe000-0000-4000-8000-000000000000"
+	DefaultGroup        = "coffer"
+	DefaultLocation     = "local"
+)
+
+func (c *Config) setDefaults() error {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.VaultDomain == "" {
+		c.VaultDomain = DefaultVaultDomain
+	}
+	c.VaultDomain = strings.ToLower(strings.Trim(c.VaultDomain, "."))
+	if c.DefaultVault == "" {
+		c.DefaultVault = DefaultVaultName
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.SweepInterval == 0 {
+		c.SweepInterval = 5 * time.Second
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")
+	}
+	if c.Storage != "" && c.Storage != "embedded" {
+		if strings.HasPrefix(c.Storage, "postgres://") || strings.HasPrefix(c.Storage, "postgresql://") {
+			return fmt.Errorf("--storage postgres:// is not available in this build yet; leave --storage unset for the embedded store")
+		}
+		return fmt.Errorf("--storage %q: expected \"embedded\" or a postgres:// URL", c.Storage)
+	}
+	return nil
+}
+
+// publicURL is --public-url, or https://127.0.0.1:PORT from the listen port.
+func (c *Config) publicURL(listenPort string) (*url.URL, error) {
+	s := c.PublicURL
+	if s == "" {
+		s = "https://" + net.JoinHostPort("127.0.0.1", listenPort)
+	}
+	u, err := url.Parse(strings.TrimRight(s, "/"))
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+		return nil, fmt.Errorf("--public-url %q: want https://HOST[:PORT] with no path", c.PublicURL)
+	}
+	return u, nil
+}

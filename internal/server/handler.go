@@ -1,0 +1,193 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/coffer/coffer/internal/audit"
+	"github.com/coffer/coffer/internal/identity"
+)
+
+// ServeHTTP routes by Host to a plane (interface.md §3): a vault host gets that vault's
+// data plane; the bare address serves the unauthenticated paths, identity, Coffer's
+// admin routes and the default vault's data plane. Authentication comes before any
+// vault lookup, routing, api-version or body check.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if name, ok := s.vaultOfHost(r.Host); ok {
+		s.serveDataPlane(w, r, name)
+		return
+	}
+	p := r.URL.EscapedPath()
+	switch {
+	case p == "/healthz":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	case p == "/metadata/endpoints" || p == "//metadata/endpoints":
+		s.serveMetadata(w, r)
+	case identity.IsIdentityPath(p):
+		s.id.ServeHTTP(w, r)
+	case isDataPlanePath(p):
+		s.serveDataPlane(w, r, s.cfg.DefaultVault)
+	case p == "/admin/time-shift":
+		s.serveTimeShift(w, r)
+	default:
+		if _, ok := s.authARM(w, r); !ok {
+			return
+		}
+		writeARMError(w, http.StatusNotFound, "NotFound", "Coffer has no resource or operation at "+p+".")
+	}
+}
+
+// vaultOfHost returns the vault a Host names: V.<vault-domain> is vault V. Deeper names
+// under the domain are unknown vaults (an empty name that no vault has).
+func (s *Server) vaultOfHost(hostport string) (string, bool) {
+	host := strings.ToLower(hostport)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	label, ok := strings.CutSuffix(host, "."+s.cfg.VaultDomain)
+	if !ok || label == "" {
+		return "", false
+	}
+	if strings.Contains(label, ".") {
+		return "", true
+	}
+	return label, true
+}
+
+func isDataPlanePath(p string) bool {
+	first := strings.TrimPrefix(p, "/")
+	if i := strings.IndexByte(first, '/'); i >= 0 {
+		first = first[:i]
+	}
+	switch strings.ToLower(first) {
+	case "secrets", "keys", "certificates", "deletedsecrets", "deletedkeys", "deletedcertificates", "rng":
+		return true
+	}
+	return false
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:]), true
+	}
+	return "", false
+}
+
+var challengeBody = []byte(`{"error":{"code":"Unauthorized","message":"AKV10000: Request is missing a Bearer or PoP token, or the token is not valid for this vault."}}`)
+
+func (s *Server) serveDataPlane(w http.ResponseWriter, r *http.Request, vaultName string) {
+	tok, ok := bearer(r)
+	var p identity.Principal
+	var err error
+	if ok {
+		p, err = s.id.Verify(r.Context(), tok, identity.DataPlane)
+	}
+	if !ok || err != nil {
+		h := w.Header()
+		h.Set("WWW-Authenticate", s.id.Challenge(r.Host))
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Set("x-ms-error-code", "Unauthorized")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write(challengeBody)
+		return
+	}
+	if vaultName == "" {
+		vaultName = "-" // a host under the vault domain that cannot be a vault
+	}
+	s.api.Serve(w, r, vaultName, audit.Principal{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID})
+}
+
+// authARM authenticates a management-plane or admin request (ARM audience); on failure
+// it has answered 401.
+func (s *Server) authARM(w http.ResponseWriter, r *http.Request) (identity.Principal, bool) {
+	tok, ok := bearer(r)
+	if !ok {
+		writeARMError(w, http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+		return identity.Principal{}, false
+	}
+	p, err := s.id.Verify(r.Context(), tok, identity.ARM)
+	if err != nil {
+		writeARMError(w, http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The access token is not valid for the management plane: it is expired, malformed, or for another audience.")
+		return identity.Principal{}, false
+	}
+	return p, true
+}
+
+func writeARMError(w http.ResponseWriter, status int, code, msg string) {
+	b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("x-ms-error-code", code)
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	p := s.publicURL.String()
+	suffix := "." + s.cfg.VaultDomain
+	if port := s.publicURL.Port(); port != "" && port != "443" {
+		suffix += ":" + port
+	}
+	doc := map[string]any{
+		"resourceManager": p + "/",
+		"graphEndpoint":   p + "/",
+		"authentication": map[string]any{
+			"loginEndpoint": p + "/adfs",
+			"audiences":     []string{"https://management.core.windows.net/", "https://management.azure.com/"},
+		},
+		"suffixes": map[string]string{"keyVaultDns": suffix},
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(doc)
+}
+
+// serveTimeShift moves the vault clock forward (interface.md §12): administrator only,
+// and only with --allow-time-shift; authentication first, as everywhere.
+func (s *Server) serveTimeShift(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.authARM(w, r)
+	if !ok {
+		return
+	}
+	if !p.Admin {
+		writeARMError(w, http.StatusForbidden, "Forbidden", "Only the administrator may shift the vault clock.")
+		return
+	}
+	if !s.cfg.AllowTimeShift {
+		writeARMError(w, http.StatusNotFound, "NotFound", "The time shift is off: start coffer server with --allow-time-shift to enable it (for tests only).")
+		return
+	}
+	if r.Method != http.MethodPost {
+		writeARMError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "Use POST with {\"seconds\": N}.")
+		return
+	}
+	var in struct {
+		Seconds *int64 `json:"seconds"`
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4096))
+	if err == nil {
+		err = json.Unmarshal(body, &in)
+	}
+	if err == nil && (in.Seconds == nil || *in.Seconds < 0) {
+		err = errors.New("missing or negative")
+	}
+	if err != nil {
+		writeARMError(w, http.StatusBadRequest, "BadRequest", `The body must be {"seconds": N} with N a whole number >= 0; shifts add up and never go back.`)
+		return
+	}
+	total, err := addTimeShift(r.Context(), s.store, *in.Seconds)
+	if err != nil {
+		s.log.Error("time shift failed", "err", err)
+		writeARMError(w, http.StatusInternalServerError, "InternalError", "The time shift could not be stored; the clock did not move.")
+		return
+	}
+	s.vclock.SetOffset(total)
+	s.log.Info("vault clock shifted", "bySeconds", *in.Seconds, "totalSeconds", int64(total.Seconds()))
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(map[string]any{"offsetSeconds": int64(total.Seconds()), "now": s.vclock.Now().Unix()})
+}

@@ -1,0 +1,223 @@
+// Package server is Coffer's composition root: it turns a Config into a running HTTPS
+// server — data directory, storage, barrier, identity, TLS, the vault service and its
+// sweeper, and the planes — and routes each request by Host and path. Nothing imports it
+// but the CLI.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/coffer/coffer/internal/azapi"
+	"github.com/coffer/coffer/internal/barrier"
+	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/identity"
+	"github.com/coffer/coffer/internal/pki"
+	"github.com/coffer/coffer/internal/vault"
+)
+
+// Server is a running Coffer.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	ln        net.Listener
+	publicURL *url.URL
+	store     *barrier.Barrier
+	vclock    *clock.Shifted
+	id        *identity.Service
+	vaults    *vault.Service
+	api       *azapi.API
+	http      *http.Server
+
+	stopSweeper context.CancelFunc
+	sweeperDone chan struct{}
+	closeOnce   sync.Once
+}
+
+// Files the data directory holds besides the storage file.
+const (
+	credentialsFile = "bootstrap-credentials.json"
+	masterKeyFile   = "master.key"
+	storageFile     = "coffer.db"
+	storageIDFile   = "storage-id"
+	tlsDir          = "tls"
+)
+
+// New prepares a server: it listens on cfg.Addr and opens (or on first start creates)
+// everything under cfg.DataDir. Serve starts answering.
+func New(ctx context.Context, cfg Config) (_ *Server, err error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Log}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := prepareDataDir(cfg.DataDir, s.log); err != nil {
+		return nil, err
+	}
+	if s.store, err = openStorage(ctx, cfg, s.log); err != nil {
+		return nil, err
+	}
+	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
+	if s.publicURL, err = cfg.publicURL(port); err != nil {
+		return nil, err
+	}
+
+	offset, err := loadTimeShift(ctx, s.store)
+	if err != nil {
+		return nil, err
+	}
+	s.vclock = &clock.Shifted{Base: cfg.Clock}
+	s.vclock.SetOffset(offset)
+
+	s.id, err = identity.Open(ctx, s.store, identity.Options{PublicURL: s.publicURL, VaultDomain: cfg.VaultDomain, Clock: cfg.Clock})
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	if err := writeCredentials(filepath.Join(cfg.DataDir, credentialsFile), s.id.AdminCredentials()); err != nil {
+		return nil, err
+	}
+	tlsConf, err := s.tlsConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.vaults, err = vault.Open(ctx, vault.Options{Storage: s.store, Clock: s.vclock}); err != nil {
+		return nil, err
+	}
+	if _, created, err := s.vaults.EnsureVault(ctx, vault.Vault{
+		Name: cfg.DefaultVault, RetentionDays: vault.DefaultRetentionDays,
+		Subscription: DefaultSubscription, ResourceGroup: DefaultGroup, Location: DefaultLocation,
+	}); err != nil {
+		return nil, fmt.Errorf("default vault: %w", err)
+	} else if created {
+		s.log.Info("created the default vault", "vault", cfg.DefaultVault)
+	}
+	s.api = azapi.New(azapi.Options{Vaults: s.vaults, Log: s.log, Clock: cfg.Clock})
+	s.http = &http.Server{
+		Handler:           s,
+		TLSConfig:         tlsConf,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	return s, nil
+}
+
+// Serve answers requests until ctx ends (then shuts down gracefully) or the listener
+// fails. The sweeper runs meanwhile.
+func (s *Server) Serve(ctx context.Context) error {
+	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopSweeper, s.sweeperDone = stop, make(chan struct{})
+	go func() {
+		defer close(s.sweeperDone)
+		s.vaults.RunSweeper(sctx, s.cfg.SweepInterval, s.log)
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
+	select {
+	case err := <-errc:
+		s.Close()
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(shutdownCtx)
+	s.Close()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close stops the sweeper and closes the storage. Serve calls it on shutdown.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		if s.stopSweeper != nil {
+			s.stopSweeper()
+			<-s.sweeperDone
+		}
+		if s.http != nil {
+			s.http.Close()
+		} else if s.ln != nil {
+			s.ln.Close()
+		}
+		if s.store != nil {
+			if err := s.store.Close(); err != nil {
+				s.log.Error("close storage", "err", err)
+			}
+		}
+	})
+}
+
+// URL is the bare address clients use (--public-url).
+func (s *Server) URL() string { return s.publicURL.String() }
+
+// VaultURL is the data-plane URL of vault name.
+func (s *Server) VaultURL(name string) string {
+	return vaultURL(s.publicURL, name, s.cfg.VaultDomain)
+}
+
+func vaultURL(public *url.URL, name, domain string) string {
+	host := name + "." + domain
+	if p := public.Port(); p != "" && p != "443" {
+		host = net.JoinHostPort(host, p)
+	}
+	return "https://" + host + "/"
+}
+
+// CredentialsPath is the administrator's credentials file.
+func (s *Server) CredentialsPath() string { return filepath.Join(s.cfg.DataDir, credentialsFile) }
+
+// CAPath is the CA certificate clients trust (empty with --tls-cert).
+func (s *Server) CAPath() string {
+	if s.cfg.TLSCert != "" {
+		return ""
+	}
+	return filepath.Join(s.cfg.DataDir, tlsDir, pki.CAFile)
+}
+
+// DefaultVault is the name of the default vault.
+func (s *Server) DefaultVault() string { return s.cfg.DefaultVault }
+
+func (s *Server) tlsConfig(ctx context.Context) (*tls.Config, error) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+		return conf, nil
+	}
+	ca, err := loadCA(ctx, s.store, s.cfg.Clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	names := pki.ServerSANs(s.publicURL.Hostname(), s.cfg.VaultDomain)
+	cert, err := pki.EnsureServerCert(filepath.Join(s.cfg.DataDir, tlsDir), ca, names, s.cfg.Clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("server certificate: %w", err)
+	}
+	sni, err := pki.NewSNICerts(ca, cert, s.cfg.VaultDomain, s.cfg.Clock.Now)
+	if err != nil {
+		return nil, err
+	}
+	conf.GetCertificate = sni.GetCertificate
+	return conf, nil
+}

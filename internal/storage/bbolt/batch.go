@@ -1,0 +1,130 @@
+package bbolt
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/coffer/coffer/internal/storage"
+	bolt "go.etcd.io/bbolt"
+)
+
+// request is one queued Update.
+type request struct {
+	fn   func(storage.Tx) error
+	done chan outcome // buffered 1: the committer never blocks on a reply
+}
+
+// outcome is what the committer reports back to an Update caller.
+type outcome struct {
+	err        error
+	panicked   bool
+	panicValue any
+	goexit     bool // fn called runtime.Goexit (e.g. t.FailNow); the caller exits too
+}
+
+// errRollback makes bolt roll back a batch in which one function failed.
+var errRollback = errors.New("bbolt: roll back batch")
+
+// run is the committer: the only goroutine that writes. pending is a batch to commit
+// before taking new requests (non-empty only when replacing a committer that exited, see
+// [DB.call]). run closes db.done when Close has been called and the queue is drained.
+func (db *DB) run(pending []*request) {
+	batch := make([]*request, 0, maxBatch)
+	if len(pending) > 0 {
+		db.commit(pending)
+	}
+	for {
+		batch = db.next(batch[:0])
+		if len(batch) == 0 {
+			close(db.done)
+			return
+		}
+		Commits.Add(1)
+		Batched.Add(int64(len(batch)))
+		t0 := time.Now()
+		db.commit(batch)
+		CommitNs.Add(int64(time.Since(t0)))
+		clear(batch) // drop references to finished requests
+	}
+}
+
+// next waits for a request, then takes every request already queued, up to maxBatch.
+// After Close it only drains; it returns an empty batch when nothing is queued.
+func (db *DB) next(batch []*request) []*request {
+	select {
+	case r := <-db.reqs:
+		batch = append(batch, r)
+	case <-db.quit:
+	}
+	for len(batch) < maxBatch {
+		select {
+		case r := <-db.reqs:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit runs batch in one bolt write transaction and replies to every request. A request
+// whose function fails is answered and removed; the rest are run again in a new
+// transaction, so a failing function never sees nor leaves writes in the committed state.
+func (db *DB) commit(batch []*request) {
+	for len(batch) > 0 {
+		failed := -1
+		var failure outcome
+		err := db.bolt.Update(func(btx *bolt.Tx) error {
+			b := btx.Bucket(bucket)
+			for i := range batch {
+				if out, ok := db.call(batch, i, b); !ok {
+					failed, failure = i, out
+					return errRollback
+				}
+			}
+			return nil
+		})
+		if failed < 0 {
+			if err != nil {
+				err = fmt.Errorf("bbolt: commit: %w", err)
+			}
+			for _, r := range batch {
+				r.done <- outcome{err: err}
+			}
+			return
+		}
+		batch[failed].done <- failure
+		batch = slices.Delete(batch, failed, failed+1)
+	}
+}
+
+// call runs batch[i].fn on b; ok reports that it returned nil. A panic becomes a failed
+// outcome. If fn calls runtime.Goexit, this goroutine cannot be saved: call answers the
+// caller, and starts a new committer for the rest of the batch, which waits for the write
+// lock until bolt's deferred rollback releases it while this goroutine unwinds.
+func (db *DB) call(batch []*request, i int, b *bolt.Bucket) (out outcome, ok bool) {
+	t := &tx{b: b, writable: true}
+	returned := false
+	defer func() {
+		t.invalidate()
+		if returned {
+			return
+		}
+		if p := recover(); p != nil {
+			out, ok = outcome{panicked: true, panicValue: p}, false
+			return
+		}
+		batch[i].done <- outcome{goexit: true}
+		go db.run(slices.Concat(batch[:i], batch[i+1:]))
+	}()
+	err := batch[i].fn(t)
+	returned = true
+	return outcome{err: err}, err == nil
+}
+
+var Commits, Batched atomic.Int64
+
+var CommitNs atomic.Int64

@@ -1,0 +1,109 @@
+package bbolt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/coffer/coffer/internal/storage"
+	bolt "go.etcd.io/bbolt"
+)
+
+// errTxDone is returned when a Tx is used after its function returned.
+var errTxDone = errors.New("bbolt: transaction used outside its function")
+
+// errReadOnly is returned by Put and Delete inside [DB.View].
+var errReadOnly = errors.New("bbolt: write in a read-only transaction")
+
+// tx adapts the bucket of one bolt transaction to [storage.Tx]. Values read from bolt
+// point into the memory map and are only valid during the transaction, so every value
+// handed out is a copy; values handed in are copied too, because bolt keeps them until
+// commit.
+type tx struct {
+	b        *bolt.Bucket // nil once the function has returned
+	writable bool
+}
+
+func (t *tx) invalidate() { t.b = nil }
+
+// Get implements [storage.Tx].
+func (t *tx) Get(key string) ([]byte, error) {
+	if t.b == nil {
+		return nil, errTxDone
+	}
+	k := []byte(key)
+	// A cursor (rather than Bucket.Get) tells an empty value from an absent key.
+	gotKey, v := t.b.Cursor().Seek(k)
+	if gotKey == nil || !bytes.Equal(gotKey, k) {
+		return nil, storage.ErrNotFound
+	}
+	return clone(v), nil
+}
+
+// Put implements [storage.Tx].
+func (t *tx) Put(key string, value []byte) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	// One allocation for both: bolt keeps key and value until the commit.
+	buf := make([]byte, len(key)+len(value))
+	copy(buf, key)
+	copy(buf[len(key):], value)
+	if err := t.b.Put(buf[:len(key):len(key)], buf[len(key):]); err != nil {
+		return fmt.Errorf("bbolt: put: %w", err)
+	}
+	return nil
+}
+
+// Delete implements [storage.Tx].
+func (t *tx) Delete(key string) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	if err := t.b.Delete([]byte(key)); err != nil {
+		return fmt.Errorf("bbolt: delete: %w", err)
+	}
+	return nil
+}
+
+// Scan implements [storage.Tx] with one cursor Seek to the later of prefix and after.
+func (t *tx) Scan(prefix, after string, limit int) ([]storage.Entry, error) {
+	if t.b == nil {
+		return nil, errTxDone
+	}
+	start := prefix
+	if after > start {
+		start = after
+	}
+	p := []byte(prefix)
+	c := t.b.Cursor()
+	k, v := c.Seek([]byte(start))
+	if k != nil && string(k) == after {
+		k, v = c.Next()
+	}
+	var out []storage.Entry
+	for ; k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+		out = append(out, storage.Entry{Key: string(k), Value: clone(v)})
+	}
+	return out, nil
+}
+
+func (t *tx) checkWrite() error {
+	switch {
+	case t.b == nil:
+		return errTxDone
+	case !t.writable:
+		return errReadOnly
+	}
+	return nil
+}
+
+// clone copies v; the copy is non-nil even when v is empty.
+func clone(v []byte) []byte {
+	c := make([]byte, len(v))
+	copy(c, v)
+	return c
+}
