@@ -25,7 +25,7 @@ const (
 
 // ErrInvalidToken is the kind of every [Service.Verify] failure. The wrapped text gives a
 // short reason (malformed, expired, wrong audience, …), never the token.
-var ErrInvalidToken = errors.New("invalid token")
+var ErrInvalidToken = errors.New("identity: invalid token")
 
 // Audience is the class of resource a token was issued for; each plane accepts one.
 type Audience int

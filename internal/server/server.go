@@ -221,3 +221,6 @@ func (s *Server) tlsConfig(ctx context.Context) (*tls.Config, error) {
 	conf.GetCertificate = sni.GetCertificate
 	return conf, nil
 }
+
+// Sweep runs the sweeper once now (tests; the server also sweeps on its own).
+func (s *Server) Sweep(ctx context.Context) (int, error) { return s.vaults.Sweep(ctx) }

@@ -1,6 +1,8 @@
 package bbolt
 
 import (
+	"os"
+	"runtime"
 	"errors"
 	"fmt"
 	"slices"
@@ -48,6 +50,7 @@ func (db *DB) run(pending []*request) {
 		db.commit(batch)
 		CommitNs.Add(int64(time.Since(t0)))
 		clear(batch) // drop references to finished requests
+		if os.Getenv("YIELD") != "" { runtime.Gosched() }
 	}
 }
 
