@@ -30,8 +30,8 @@ type wireError struct {
 }
 
 type wireErrorBody struct {
-	Code       string         `json:"code"`
-	Message    string         `json:"message"`
+	Code       string          `json:"code"`
+	Message    string          `json:"message"`
 	InnerError *wireInnerError `json:"innererror,omitempty"`
 }
 
