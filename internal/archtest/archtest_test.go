@@ -1,0 +1,75 @@
+// Package archtest holds the test that keeps Coffer's dependencies pointing one way
+// (ARCHITECTURE.md): lower layers never import higher ones.
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/coffer/coffer/internal/"
+
+// forbidden lists, per package, what it must not depend on (directly or not), and why.
+var forbidden = map[string][]struct{ dep, why string }{
+	"storage": {
+		{mod + "barrier", "storage knows no encryption"},
+		{mod + "vault", "storage knows no domain"},
+	},
+	"clock": {{mod, "clock is a leaf"}},
+	"audit": {{mod, "audit is a leaf"}},
+	"pki":   {{mod + "storage", "pki is pure certificate logic"}, {mod + "vault", "pki knows no vaults"}},
+	"barrier": {
+		{mod + "vault", "barrier knows no vaults"},
+		{mod + "identity", "barrier knows no principals"},
+		{mod + "azapi", "barrier is below the planes"},
+	},
+	"vault": {
+		{"net/http", "the domain stays HTTP-free"},
+		{mod + "azapi", "the domain knows no wire JSON"},
+		{mod + "barrier", "vault never learns its storage is the barrier"},
+		{mod + "storage/bbolt", "vault is storage-agnostic"},
+		{mod + "identity", "vault knows no tokens"},
+		{mod + "server", "lower never imports higher"},
+	},
+	"identity": {
+		{mod + "vault", "planes never import each other's domain"},
+		{mod + "azapi", "planes never import each other"},
+		{mod + "server", "lower never imports higher"},
+	},
+	"azapi": {
+		{mod + "identity", "planes never import each other: the server authenticates"},
+		{mod + "server", "lower never imports higher"},
+		{mod + "barrier", "azapi is above the domain"},
+		{mod + "storage/bbolt", "azapi is above the domain"},
+	},
+}
+
+func TestDependencyDirection(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps=false", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "github.com/coffer/coffer/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, ok := strings.CutPrefix(fields[0], mod)
+		if !ok {
+			continue
+		}
+		rules := forbidden[pkg]
+		if rules != nil {
+			seen++
+		}
+		for _, dep := range fields[1:] {
+			for _, r := range rules {
+				if dep == r.dep || (strings.HasSuffix(r.dep, "/") && strings.HasPrefix(dep, r.dep)) {
+					t.Errorf("%s imports %s: %s", pkg, dep, r.why)
+				}
+			}
+		}
+	}
+	if seen != len(forbidden) {
+		t.Fatalf("checked %d of %d packages: a package moved? update the rules", seen, len(forbidden))
+	}
+}
