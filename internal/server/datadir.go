@@ -102,6 +102,9 @@ func openBarrier(ctx context.Context, db storage.Backend, cfg Config, log *slog.
 		return nil, err
 	}
 	b, err := barrier.Open(ctx, db, kek, barrier.Options{Create: fresh})
+	if errors.Is(err, barrier.ErrWrongKEK) && cfg.MasterKey == "" {
+		b, err = finishMasterKeyRotation(ctx, db, cfg, log, err)
+	}
 	if err != nil {
 		if errors.Is(err, barrier.ErrWrongKEK) {
 			return nil, fmt.Errorf("%w\nThe stored data is sealed by another key-encryption key: set COFFER_MASTER_KEY (or restore %s) to the one it was created with. Coffer never makes a new keyring over existing data.", err, filepath.Join(cfg.DataDir, masterKeyFile))
@@ -281,4 +284,28 @@ func writeFileAtomic(path string, data []byte) error {
 		d.Close()
 	}
 	return nil
+}
+
+// finishMasterKeyRotation completes a `coffer master-key rotate` that crashed after
+// re-sealing the keyring but before renaming master.key.new over master.key.
+func finishMasterKeyRotation(ctx context.Context, db storage.Backend, cfg Config, log *slog.Logger, openErr error) (*barrier.Barrier, error) {
+	keyPath := filepath.Join(cfg.DataDir, masterKeyFile)
+	text, err := os.ReadFile(keyPath + ".new")
+	if err != nil {
+		return nil, openErr
+	}
+	kek, err := barrier.ParseKEK(string(text))
+	if err != nil {
+		return nil, openErr
+	}
+	b, err := barrier.Open(ctx, db, kek, barrier.Options{})
+	if err != nil {
+		return nil, openErr
+	}
+	if err := os.Rename(keyPath+".new", keyPath); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("finish master key rotation: %w", err)
+	}
+	log.Warn("finished an interrupted master-key rotation: master.key.new is now master.key")
+	return b, nil
 }

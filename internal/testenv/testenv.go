@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +38,12 @@ type Stack struct {
 	Creds   identity.Credentials
 	HTTP    *http.Client // trusts the CA; dials 127.0.0.1 for *.localhost
 	Cred    azcore.TokenCredential
+
+	stop func()
 }
+
+// Stop shuts the server down (SIGTERM-like) and waits; the test's cleanup does it too.
+func (s *Stack) Stop() { s.stop() }
 
 // Options tune NewStack.
 type Options struct {
@@ -74,13 +80,17 @@ func NewStack(t testing.TB, opts ...Options) *Stack {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server stopped with: %v", err)
-		}
-	})
-	s := &Stack{Server: srv, DataDir: o.DataDir}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server stopped with: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	s := &Stack{Server: srv, DataDir: o.DataDir, stop: stop}
 	s.Creds = ReadCredentials(t, srv.CredentialsPath())
 	s.HTTP = HTTPClient(t, srv.CAPath())
 	s.Cred = Credential(t, s.Creds, s.HTTP)
