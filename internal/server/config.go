@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/clock"
 )
 
@@ -31,6 +32,7 @@ type Config struct {
 	// time shift. Nil → clock.Real.
 	Clock         clock.Clock
 	Log           *slog.Logger
+	Audit         audit.Sink    // nil → audit.Discard (a later issue makes it complete)
 	SweepInterval time.Duration // 0 → 5s
 }
 

@@ -107,7 +107,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	} else if created {
 		s.log.Info("created the default vault", "vault", cfg.DefaultVault)
 	}
-	s.api = azapi.New(azapi.Options{Vaults: s.vaults, Log: s.log, Clock: cfg.Clock})
+	s.api = azapi.New(azapi.Options{Vaults: s.vaults, Audit: cfg.Audit, Log: s.log, Clock: cfg.Clock})
 	s.http = &http.Server{
 		Handler:           s,
 		TLSConfig:         tlsConf,
