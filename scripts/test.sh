@@ -21,15 +21,19 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 go vet ./... || status=$?
-go test -count=1 -v -timeout 20m ./... 2>&1 | tee "$log" | grep -E '^(ok|FAIL|---|panic|\s+--- FAIL)|^\s+\S+_test\.go:[0-9]+:' || true
-test_status=${PIPESTATUS[0]}
+set +e
+go test -count=1 -v -timeout 20m ./... >"$log" 2>&1
+test_status=$?
+set -e
+# Package results, failures and their messages; the full log only on failure.
+grep -E '^(ok|FAIL|panic)|^\s*--- FAIL|^\s+\S+_test\.go:[0-9]+:' "$log" || true
 [ "$test_status" -eq 0 ] || status=$test_status
 passed=$(grep -cE '^\s*--- PASS' "$log" || true)
 failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
 skipped=$(grep -cE '^\s*--- SKIP' "$log" || true)
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
 	failed=1 # a build failure or panic counts
-	grep -E 'FAIL|panic|cannot|undefined' "$log" | head -40 >&2 || true
+	tail -60 "$log" >&2
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"
