@@ -79,6 +79,9 @@ func bearer(r *http.Request) (string, bool) {
 	return "", false
 }
 
+// maxInFlight bounds the data-plane requests served at once.
+const maxInFlight = 4096
+
 var challengeBody = []byte(`{"error":{"code":"Unauthorized","message":"AKV10000: Request is missing a Bearer or PoP token, or the token is not valid for this vault."}}`)
 
 func (s *Server) serveDataPlane(w http.ResponseWriter, r *http.Request, vaultName string) {
@@ -100,6 +103,15 @@ func (s *Server) serveDataPlane(w http.ResponseWriter, r *http.Request, vaultNam
 	if vaultName == "" {
 		vaultName = "-" // a host under the vault domain that cannot be a vault
 	}
+	// More requests in flight than Coffer can take: tell the client to come back (azcore
+	// retries 429 after Retry-After) rather than queueing without bound.
+	if s.inFlight.Add(1) > maxInFlight {
+		s.inFlight.Add(-1)
+		w.Header().Set("Retry-After", "1")
+		writeARMError(w, http.StatusTooManyRequests, "Throttled", "Coffer is handling as many requests as it can; retry after the number of seconds in Retry-After.")
+		return
+	}
+	defer s.inFlight.Add(-1)
 	s.api.Serve(w, r, vaultName, audit.Principal{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID})
 }
 

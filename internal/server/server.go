@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coffer/coffer/internal/azapi"
@@ -41,6 +42,7 @@ type Server struct {
 	stopSweeper context.CancelFunc
 	sweeperDone chan struct{}
 	closeOnce   sync.Once
+	inFlight    atomic.Int64
 }
 
 // Files the data directory holds besides the storage file.
