@@ -2,6 +2,7 @@ package vault
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -13,11 +14,11 @@ import (
 //	v/<vault>/<kind>/live/<name>                 Object, active
 //	v/<vault>/<kind>/deleted/<name>              Object, soft-deleted
 //	v/<vault>/<kind>/ver/<name>/<version>        version record (kind-specific)
-//	purgeq/<unix seconds, 12 digits>/<vault>/<kind>/<name>   sweeper index, ordered by purge date
+//	due/<unix seconds, 12 digits>/<action>/<vault>/<kind>/<name>   the scheduler's index, in time order
 //	sys/backup-key                               the deployment's backup key
 const (
 	vaultsPrefix = "vaults/"
-	purgePrefix  = "purgeq/"
+	duePrefix    = "due/"
 	backupKeyKey = "sys/backup-key"
 )
 
@@ -40,18 +41,39 @@ func versionKey(v string, k Kind, name, version string) string {
 	return versionPrefix(v, k, name) + lower(version)
 }
 
-func purgeKey(at time.Time, v string, k Kind, name string) string {
-	return fmt.Sprintf("%s%012d/%s/%s/%s", purgePrefix, at.Unix(), lower(v), k, lower(name))
+// Scheduled actions.
+const (
+	actionPurge = "purge" // a deleted object reaches its scheduledPurgeDate
+)
+
+// dueKey is the scheduler's index entry for action on an object at time at.
+func dueKey(at time.Time, action string, v string, k Kind, name string) string {
+	return fmt.Sprintf("%s%012d/%s/%s/%s/%s", duePrefix, at.Unix(), action, lower(v), k, lower(name))
 }
 
-// parsePurgeKey splits a sweeper index key; ok is false for a malformed key.
-func parsePurgeKey(key string) (at int64, v string, k Kind, name string, ok bool) {
-	parts := strings.Split(strings.TrimPrefix(key, purgePrefix), "/")
-	if len(parts) != 4 {
-		return 0, "", "", "", false
+func purgeKey(at time.Time, v string, k Kind, name string) string {
+	return dueKey(at, actionPurge, v, k, name)
+}
+
+// dueEntry is a parsed scheduler index key.
+type dueEntry struct {
+	key    string
+	at     int64
+	action string
+	vault  string
+	kind   Kind
+	name   string
+}
+
+// parseDueKey splits a scheduler index key; ok is false for a malformed key.
+func parseDueKey(key string) (e dueEntry, ok bool) {
+	parts := strings.Split(strings.TrimPrefix(key, duePrefix), "/")
+	if len(parts) != 5 {
+		return e, false
 	}
-	if _, err := fmt.Sscanf(parts[0], "%d", &at); err != nil {
-		return 0, "", "", "", false
+	at, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return e, false
 	}
-	return at, parts[1], Kind(parts[2]), parts[3], true
+	return dueEntry{key: key, at: at, action: parts[1], vault: parts[2], kind: Kind(parts[3]), name: parts[4]}, true
 }

@@ -9,85 +9,106 @@ import (
 	"github.com/coffer/coffer/internal/storage"
 )
 
-// Sweep purges every deleted object whose scheduledPurgeDate has passed, reading the
-// sweeper index in purge-date order (no full scan), and returns how many it purged.
-// It is idempotent and safe to run from several processes at once: each purge re-checks
-// the object inside its own transaction, and a recovered object (whose index entry is
-// gone, or whose date moved) is never touched.
+// The scheduler acts when the vault clock passes a time stored in its index (due/…),
+// read in time order, so it never scans objects. One loop serves every kind of action:
+// purging deleted objects at their scheduledPurgeDate today; key rotation, certificate
+// renewal and purge warnings hang on the same index.
+//
+// Every action re-checks its object inside its own transaction, so running the
+// scheduler late, twice, or from several processes at once does each thing once, and
+// never to an object whose state moved on (a recovered secret is never purged).
+
+// dueAction carries out one due entry inside tx; it reports whether it acted. It must
+// delete the entry (or replace it by a later one).
+type dueAction func(s *Service, tx storage.Tx, e dueEntry, now time.Time) (bool, error)
+
+func (s *Service) actions() map[string]dueAction {
+	return map[string]dueAction{
+		actionPurge: (*Service).duePurge,
+	}
+}
+
+// Sweep carries out every scheduled action that is due and returns how many acted.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	const batch = 256
-	purged := 0
+	acted := 0
+	actions := s.actions()
 	for {
 		now := s.Now()
-		var due []string
+		var due []dueEntry
 		err := s.st.View(ctx, func(tx storage.Tx) error {
-			es, err := tx.Scan(purgePrefix, "", batch)
+			es, err := tx.Scan(duePrefix, "", batch)
 			if err != nil {
 				return err
 			}
 			due = due[:0]
-			for _, e := range es {
-				at, _, _, _, ok := parsePurgeKey(e.Key)
-				if ok && at > now.Unix() {
+			for _, kv := range es {
+				e, ok := parseDueKey(kv.Key)
+				if !ok {
+					e = dueEntry{key: kv.Key} // malformed: dropped below
+				} else if e.at > now.Unix() {
 					break
 				}
-				due = append(due, e.Key)
+				due = append(due, e)
 			}
 			return nil
 		})
 		if err != nil || len(due) == 0 {
-			return purged, err
+			return acted, err
 		}
-		for _, key := range due {
-			n, err := s.sweepOne(ctx, key, now)
+		for _, e := range due {
+			ok := false
+			err := s.st.Update(ctx, func(tx storage.Tx) error {
+				ok = false
+				act := actions[e.action]
+				if act == nil {
+					return tx.Delete(e.key) // malformed or from a newer binary: not ours to keep
+				}
+				var err error
+				ok, err = act(s, tx, e, now)
+				return err
+			})
 			if err != nil {
-				return purged, err
+				return acted, err
 			}
-			purged += n
+			if ok {
+				acted++
+			}
 		}
 		if len(due) < batch {
-			return purged, nil
+			return acted, nil
 		}
 	}
 }
 
-func (s *Service) sweepOne(ctx context.Context, key string, now time.Time) (int, error) {
-	n := 0
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		n = 0
-		at, v, kind, name, ok := parsePurgeKey(key)
-		if !ok {
-			return tx.Delete(key)
-		}
-		var o Object
-		err := getJSON(tx, deletedKey(v, kind, name), &o)
-		if errors.Is(err, storage.ErrNotFound) {
-			return tx.Delete(key) // recovered or purged by hand meanwhile
-		}
-		if err != nil {
-			return err
-		}
-		if o.ScheduledPurgeDate.Unix() != at {
-			return tx.Delete(key) // stale entry; the current deletion has its own
-		}
-		if o.State(now) != Purged {
-			return nil
-		}
-		n = 1
-		return purgeTx(tx, v, &o)
-	})
-	return n, err
+// duePurge purges a deleted object whose scheduledPurgeDate has come.
+func (s *Service) duePurge(tx storage.Tx, e dueEntry, now time.Time) (bool, error) {
+	var o Object
+	err := getJSON(tx, deletedKey(e.vault, e.kind, e.name), &o)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, tx.Delete(e.key) // recovered or purged by hand meanwhile
+	}
+	if err != nil {
+		return false, err
+	}
+	if o.ScheduledPurgeDate.Unix() != e.at {
+		return false, tx.Delete(e.key) // stale entry; the current deletion has its own
+	}
+	if o.State(now) != Purged {
+		return false, nil
+	}
+	return true, purgeTx(tx, e.vault, &o)
 }
 
-// RunSweeper sweeps every interval until ctx ends.
+// RunSweeper runs the scheduler every interval until ctx ends.
 func (s *Service) RunSweeper(ctx context.Context, interval time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		if n, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-			log.Error("sweep failed", "err", err)
+			log.Error("scheduler failed", "err", err)
 		} else if n > 0 {
-			log.Info("sweeper purged deleted objects past their scheduledPurgeDate", "count", n)
+			log.Info("scheduler carried out due actions (purges past scheduledPurgeDate)", "count", n)
 		}
 		select {
 		case <-ctx.Done():
