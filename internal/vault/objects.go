@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/coffer/coffer/internal/storage"
@@ -143,4 +144,152 @@ func page(tx storage.Tx, prefix, after string, limit int) ([]storage.Entry, bool
 		return es[:limit], true, nil
 	}
 	return es, false, nil
+}
+
+// getVersion reads one version record of o ("" for the latest).
+func getVersion[T any](tx storage.Tx, v string, o *Object, version string) (T, error) {
+	var ver T
+	if version == "" {
+		version = o.Latest
+	}
+	err := getJSON(tx, versionKey(v, o.Kind, o.Name, version), &ver)
+	if errors.Is(err, storage.ErrNotFound) {
+		return ver, &Error{Kind: ErrNotFound, ObjectKind: o.Kind, Name: o.Name, Version: version}
+	}
+	return ver, err
+}
+
+// listHeads returns one page of live (or deleted) objects of a kind, each with its
+// latest version, in name order after `after`; more says whether pages follow.
+func listHeads[T, R any](s *Service, ctx context.Context, vaultName string, kind Kind, deleted bool, after string, limit int, mk func(Vault, Object, T) R) (items []R, more bool, err error) {
+	prefix := livePrefix
+	if deleted {
+		prefix = deletedPrefix
+	}
+	err = s.st.View(ctx, func(tx storage.Tx) error {
+		now := s.Now()
+		vlt, err := getVault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		es, m, err := page(tx, prefix(vlt.Name, kind), after, limit)
+		if err != nil {
+			return err
+		}
+		more = m
+		items = make([]R, 0, len(es))
+		for _, e := range es {
+			var o Object
+			if err := unmarshal(e, &o); err != nil {
+				return err
+			}
+			if o.State(now) == Purged {
+				continue
+			}
+			ver, err := getVersion[T](tx, vlt.Name, &o, "")
+			if err != nil {
+				return fmt.Errorf("%s %s: latest version: %w", kind, o.Name, err)
+			}
+			items = append(items, mk(vlt, o, ver))
+		}
+		return nil
+	})
+	return items, more, err
+}
+
+// listVersions returns one page of the versions of a live object, in version id order
+// after `after`. An unknown or deleted name has no versions.
+func listVersions[T, R any](s *Service, ctx context.Context, vaultName string, kind Kind, name, after string, limit int, mk func(Vault, Object, T) R) (items []R, more bool, err error) {
+	if err := checkName(kind, name); err != nil {
+		return nil, false, err
+	}
+	err = s.st.View(ctx, func(tx storage.Tx) error {
+		vlt, err := getVault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		items = []R{}
+		o, err := liveObject(tx, vlt.Name, kind, name)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		es, m, err := page(tx, versionPrefix(vlt.Name, kind, name), after, limit)
+		if err != nil {
+			return err
+		}
+		more = m
+		for _, e := range es {
+			var ver T
+			if err := unmarshal(e, &ver); err != nil {
+				return err
+			}
+			items = append(items, mk(vlt, *o, ver))
+		}
+		return nil
+	})
+	return items, more, err
+}
+
+// transition applies delete or recover to name and returns the latest version.
+func transition[T, R any](s *Service, ctx context.Context, vaultName string, kind Kind, name string, apply func(storage.Tx, Vault, Kind, string, time.Time) (*Object, error), mk func(Vault, Object, T) R) (R, error) {
+	var out R
+	if err := checkName(kind, name); err != nil {
+		return out, err
+	}
+	err := s.st.Update(ctx, func(tx storage.Tx) error {
+		vlt, err := getVault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		o, err := apply(tx, vlt, kind, name, s.Now())
+		if err != nil {
+			return err
+		}
+		ver, err := getVersion[T](tx, vlt.Name, o, "")
+		if err != nil {
+			return err
+		}
+		out = mk(vlt, *o, ver)
+		return nil
+	})
+	return out, err
+}
+
+// getDeleted returns a soft-deleted object's latest version.
+func getDeleted[T, R any](s *Service, ctx context.Context, vaultName string, kind Kind, name string, mk func(Vault, Object, T) R) (R, error) {
+	var out R
+	if err := checkName(kind, name); err != nil {
+		return out, err
+	}
+	err := s.st.View(ctx, func(tx storage.Tx) error {
+		vlt, err := getVault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		o, err := deletedObject(tx, vlt.Name, kind, name, s.Now())
+		if err != nil {
+			return err
+		}
+		ver, err := getVersion[T](tx, vlt.Name, o, "")
+		if err != nil {
+			return err
+		}
+		out = mk(vlt, *o, ver)
+		return nil
+	})
+	return out, err
+}
+
+// restoreAs restores a backup blob of kind and returns its latest version.
+func restoreAs[T, R any](s *Service, ctx context.Context, vaultName string, kind Kind, blob []byte, mk func(Vault, Object, T) R) (R, error) {
+	var out R
+	err := s.restore(ctx, vaultName, kind, blob, func(tx storage.Tx, vlt Vault, o *Object) error {
+		ver, err := getVersion[T](tx, vlt.Name, o, "")
+		out = mk(vlt, *o, ver)
+		return err
+	})
+	return out, err
 }

@@ -126,22 +126,14 @@ func (s *Service) SetSecret(ctx context.Context, vaultName, name string, p Secre
 		if err := tx.Put(liveKey(vlt.Name, KindSecret, name), mustJSON(o)); err != nil {
 			return err
 		}
-		out = Secret{Vault: vlt, Object: *o, SecretVersion: ver}
+		out = newSecret(vlt, *o, ver)
 		return nil
 	})
 	return out, err
 }
 
-func getSecretVersion(tx storage.Tx, v string, o *Object, version string) (SecretVersion, error) {
-	var ver SecretVersion
-	if version == "" {
-		version = o.Latest
-	}
-	err := getJSON(tx, versionKey(v, KindSecret, o.Name, version), &ver)
-	if errors.Is(err, storage.ErrNotFound) {
-		return ver, &Error{Kind: ErrNotFound, ObjectKind: KindSecret, Name: o.Name, Version: version}
-	}
-	return ver, err
+func newSecret(v Vault, o Object, ver SecretVersion) Secret {
+	return Secret{Vault: v, Object: o, SecretVersion: ver}
 }
 
 // GetSecret returns a version of a live secret ("" for the latest), value included.
@@ -160,14 +152,14 @@ func (s *Service) GetSecret(ctx context.Context, vaultName, name, version string
 		if err != nil {
 			return err
 		}
-		ver, err := getSecretVersion(tx, vlt.Name, o, version)
+		ver, err := getVersion[SecretVersion](tx, vlt.Name, o, version)
 		if err != nil {
 			return err
 		}
 		if !ver.Enabled {
 			return &Error{Kind: ErrDisabled, ObjectKind: KindSecret, Name: o.Name}
 		}
-		out = Secret{Vault: vlt, Object: *o, SecretVersion: ver}
+		out = newSecret(vlt, *o, ver)
 		return nil
 	})
 	return out, err
@@ -198,7 +190,7 @@ func (s *Service) UpdateSecret(ctx context.Context, vaultName, name, version str
 		if err != nil {
 			return err
 		}
-		ver, err := getSecretVersion(tx, vlt.Name, o, version)
+		ver, err := getVersion[SecretVersion](tx, vlt.Name, o, version)
 		if err != nil {
 			return err
 		}
@@ -221,7 +213,7 @@ func (s *Service) UpdateSecret(ctx context.Context, vaultName, name, version str
 		if err := tx.Put(versionKey(vlt.Name, KindSecret, o.Name, ver.ID), mustJSON(ver)); err != nil {
 			return err
 		}
-		out = Secret{Vault: vlt, Object: *o, SecretVersion: ver}
+		out = newSecret(vlt, *o, ver)
 		return nil
 	})
 	return out, err
@@ -229,142 +221,35 @@ func (s *Service) UpdateSecret(ctx context.Context, vaultName, name, version str
 
 // ListSecrets returns one page of live secrets, each with its latest version's
 // properties, in name order after the name `after`; more says whether pages follow.
-func (s *Service) ListSecrets(ctx context.Context, vaultName, after string, limit int) (items []Secret, more bool, err error) {
-	return s.listHeads(ctx, vaultName, livePrefix, after, limit)
+func (s *Service) ListSecrets(ctx context.Context, vaultName, after string, limit int) ([]Secret, bool, error) {
+	return listHeads(s, ctx, vaultName, KindSecret, false, after, limit, newSecret)
 }
 
 // ListDeletedSecrets is ListSecrets for the soft-deleted ones.
-func (s *Service) ListDeletedSecrets(ctx context.Context, vaultName, after string, limit int) (items []Secret, more bool, err error) {
-	return s.listHeads(ctx, vaultName, deletedPrefix, after, limit)
-}
-
-func (s *Service) listHeads(ctx context.Context, vaultName string, prefix func(string, Kind) string, after string, limit int) (items []Secret, more bool, err error) {
-	err = s.st.View(ctx, func(tx storage.Tx) error {
-		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		es, m, err := page(tx, prefix(vlt.Name, KindSecret), after, limit)
-		if err != nil {
-			return err
-		}
-		more = m
-		items = make([]Secret, 0, len(es))
-		for _, e := range es {
-			var o Object
-			if err := unmarshal(e, &o); err != nil {
-				return err
-			}
-			if o.State(now) == Purged {
-				continue
-			}
-			ver, err := getSecretVersion(tx, vlt.Name, &o, "")
-			if err != nil {
-				return fmt.Errorf("secret %s: latest version: %w", o.Name, err)
-			}
-			items = append(items, Secret{Vault: vlt, Object: o, SecretVersion: ver})
-		}
-		return nil
-	})
-	return items, more, err
+func (s *Service) ListDeletedSecrets(ctx context.Context, vaultName, after string, limit int) ([]Secret, bool, error) {
+	return listHeads(s, ctx, vaultName, KindSecret, true, after, limit, newSecret)
 }
 
 // ListSecretVersions returns one page of the versions of a live secret, in version id
 // order after `after`. An unknown or deleted name has no versions.
-func (s *Service) ListSecretVersions(ctx context.Context, vaultName, name, after string, limit int) (items []Secret, more bool, err error) {
-	if err := checkName(KindSecret, name); err != nil {
-		return nil, false, err
-	}
-	err = s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveObject(tx, vlt.Name, KindSecret, name)
-		if errors.Is(err, ErrNotFound) {
-			items = []Secret{}
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		es, m, err := page(tx, versionPrefix(vlt.Name, KindSecret, name), after, limit)
-		if err != nil {
-			return err
-		}
-		more = m
-		items = make([]Secret, 0, len(es))
-		for _, e := range es {
-			var ver SecretVersion
-			if err := unmarshal(e, &ver); err != nil {
-				return err
-			}
-			items = append(items, Secret{Vault: vlt, Object: *o, SecretVersion: ver})
-		}
-		return nil
-	})
-	return items, more, err
+func (s *Service) ListSecretVersions(ctx context.Context, vaultName, name, after string, limit int) ([]Secret, bool, error) {
+	return listVersions(s, ctx, vaultName, KindSecret, name, after, limit, newSecret)
 }
 
 // DeleteSecret soft-deletes the secret with all its versions and returns its latest
 // version as a deleted secret.
 func (s *Service) DeleteSecret(ctx context.Context, vaultName, name string) (Secret, error) {
-	return s.transition(ctx, vaultName, name, deleteTx)
+	return transition(s, ctx, vaultName, KindSecret, name, deleteTx, newSecret)
 }
 
 // RecoverSecret brings a deleted secret back with every version.
 func (s *Service) RecoverSecret(ctx context.Context, vaultName, name string) (Secret, error) {
-	return s.transition(ctx, vaultName, name, recoverTx)
-}
-
-func (s *Service) transition(ctx context.Context, vaultName, name string, apply func(storage.Tx, Vault, Kind, string, time.Time) (*Object, error)) (Secret, error) {
-	if err := checkName(KindSecret, name); err != nil {
-		return Secret{}, err
-	}
-	var out Secret
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := apply(tx, vlt, KindSecret, name, s.Now())
-		if err != nil {
-			return err
-		}
-		ver, err := getSecretVersion(tx, vlt.Name, o, "")
-		if err != nil {
-			return err
-		}
-		out = Secret{Vault: vlt, Object: *o, SecretVersion: ver}
-		return nil
-	})
-	return out, err
+	return transition(s, ctx, vaultName, KindSecret, name, recoverTx, newSecret)
 }
 
 // GetDeletedSecret returns a soft-deleted secret's latest version.
 func (s *Service) GetDeletedSecret(ctx context.Context, vaultName, name string) (Secret, error) {
-	if err := checkName(KindSecret, name); err != nil {
-		return Secret{}, err
-	}
-	var out Secret
-	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := deletedObject(tx, vlt.Name, KindSecret, name, s.Now())
-		if err != nil {
-			return err
-		}
-		ver, err := getSecretVersion(tx, vlt.Name, o, "")
-		if err != nil {
-			return err
-		}
-		out = Secret{Vault: vlt, Object: *o, SecretVersion: ver}
-		return nil
-	})
-	return out, err
+	return getDeleted(s, ctx, vaultName, KindSecret, name, newSecret)
 }
 
 // PurgeSecret removes a deleted secret for good.
@@ -380,11 +265,5 @@ func (s *Service) BackupSecret(ctx context.Context, vaultName, name string) ([]b
 // RestoreSecret restores a secret from a blob made by BackupSecret, with every version
 // and its id, into vaultName, and returns its latest version.
 func (s *Service) RestoreSecret(ctx context.Context, vaultName string, blob []byte) (Secret, error) {
-	var out Secret
-	err := s.restore(ctx, vaultName, KindSecret, blob, func(tx storage.Tx, vlt Vault, o *Object) error {
-		ver, err := getSecretVersion(tx, vlt.Name, o, "")
-		out = Secret{Vault: vlt, Object: *o, SecretVersion: ver}
-		return err
-	})
-	return out, err
+	return restoreAs(s, ctx, vaultName, KindSecret, blob, newSecret)
 }
