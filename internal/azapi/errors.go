@@ -54,6 +54,7 @@ var errorTable = []struct {
 	{vault.ErrAlreadyExists, http.StatusConflict, "Conflict", "ObjectAlreadyExists"},
 	{vault.ErrPurgeProtected, http.StatusForbidden, "Forbidden", "ForbiddenByPolicy"},
 	{vault.ErrDisabled, http.StatusForbidden, "Forbidden", ""},
+	{vault.ErrOperationNotAllowed, http.StatusForbidden, "Forbidden", "KeyOperationForbidden"},
 	{vault.ErrBadParameter, http.StatusBadRequest, "BadParameter", ""},
 }
 
@@ -117,9 +118,9 @@ func describe(e *vault.Error, vaultName string) string {
 		return fmt.Sprintf("%s %s already exists in this vault; a backup can only be restored under a name that is not in use.", K, e.Name)
 	case errors.Is(e, vault.ErrPurgeProtected):
 		return fmt.Sprintf("Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed (scheduledPurgeDate %s); until then it can be recovered.\r\nVault: %s;location=local", date(e.ScheduledPurgeDate), vaultName)
-	case errors.Is(e, vault.ErrDisabled):
+	case errors.Is(e, vault.ErrDisabled) && e.Detail == "":
 		return fmt.Sprintf("Operation get is not allowed on a disabled %s.", k)
-	case errors.Is(e, vault.ErrBadParameter):
+	case errors.Is(e, vault.ErrBadParameter), e.Detail != "":
 		if e.Detail != "" {
 			return e.Detail
 		}

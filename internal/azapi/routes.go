@@ -2,6 +2,8 @@ package azapi
 
 import (
 	"encoding/base64"
+
+	"github.com/coffer/coffer/internal/keyops"
 	"net/http"
 	"net/url"
 	"strings"
@@ -38,6 +40,36 @@ var routes = compile([]route{
 	{method: "GET", pattern: "deletedsecrets/{name}", op: "GetDeletedSecret", perm: "secrets/get", handle: (*API).getDeletedSecret},
 	{method: "DELETE", pattern: "deletedsecrets/{name}", op: "PurgeDeletedSecret", perm: "secrets/purge", mutates: true, handle: (*API).purgeSecret},
 	{method: "POST", pattern: "deletedsecrets/{name}/recover", op: "RecoverDeletedSecret", perm: "secrets/recover", mutates: true, handle: (*API).recoverSecret},
+
+	{method: "GET", pattern: "keys", op: "ListKeys", perm: "keys/list", handle: (*API).listKeys},
+	{method: "POST", pattern: "keys/restore", op: "RestoreKey", perm: "keys/restore", mutates: true, handle: (*API).restoreKey},
+	{method: "POST", pattern: "keys/{name}/create", op: "CreateKey", perm: "keys/create", mutates: true, handle: (*API).createKey},
+	{method: "GET", pattern: "keys/{name}/versions", op: "ListKeyVersions", perm: "keys/list", handle: (*API).listKeyVersions},
+	{method: "POST", pattern: "keys/{name}/backup", op: "BackupKey", perm: "keys/backup", handle: (*API).backupKey},
+	{method: "POST", pattern: "keys/{name}/rotate", op: "RotateKey", perm: "keys/rotate", mutates: true, handle: (*API).rotateKey},
+	{method: "GET", pattern: "keys/{name}/rotationpolicy", op: "GetKeyRotationPolicy", perm: "keys/getrotationpolicy", handle: (*API).getRotationPolicy},
+	{method: "PUT", pattern: "keys/{name}/rotationpolicy", op: "UpdateKeyRotationPolicy", perm: "keys/setrotationpolicy", mutates: true, handle: (*API).setRotationPolicy},
+	{method: "POST", pattern: "keys/{name}/sign", op: "Sign", perm: "keys/sign", handle: keyCrypto(keyops.OpSign)},
+	{method: "POST", pattern: "keys/{name}/verify", op: "Verify", perm: "keys/verify", handle: keyCrypto(keyops.OpVerify)},
+	{method: "POST", pattern: "keys/{name}/encrypt", op: "Encrypt", perm: "keys/encrypt", handle: keyCrypto(keyops.OpEncrypt)},
+	{method: "POST", pattern: "keys/{name}/decrypt", op: "Decrypt", perm: "keys/decrypt", handle: keyCrypto(keyops.OpDecrypt)},
+	{method: "POST", pattern: "keys/{name}/wrapkey", op: "WrapKey", perm: "keys/wrapKey", handle: keyCrypto(keyops.OpWrapKey)},
+	{method: "POST", pattern: "keys/{name}/unwrapkey", op: "UnwrapKey", perm: "keys/unwrapKey", handle: keyCrypto(keyops.OpUnwrapKey)},
+	{method: "POST", pattern: "keys/{name}/{version}/sign", op: "Sign", perm: "keys/sign", handle: keyCrypto(keyops.OpSign)},
+	{method: "POST", pattern: "keys/{name}/{version}/verify", op: "Verify", perm: "keys/verify", handle: keyCrypto(keyops.OpVerify)},
+	{method: "POST", pattern: "keys/{name}/{version}/encrypt", op: "Encrypt", perm: "keys/encrypt", handle: keyCrypto(keyops.OpEncrypt)},
+	{method: "POST", pattern: "keys/{name}/{version}/decrypt", op: "Decrypt", perm: "keys/decrypt", handle: keyCrypto(keyops.OpDecrypt)},
+	{method: "POST", pattern: "keys/{name}/{version}/wrapkey", op: "WrapKey", perm: "keys/wrapKey", handle: keyCrypto(keyops.OpWrapKey)},
+	{method: "POST", pattern: "keys/{name}/{version}/unwrapkey", op: "UnwrapKey", perm: "keys/unwrapKey", handle: keyCrypto(keyops.OpUnwrapKey)},
+	{method: "PUT", pattern: "keys/{name}", op: "ImportKey", perm: "keys/import", mutates: true, handle: (*API).importKey},
+	{method: "DELETE", pattern: "keys/{name}", op: "DeleteKey", perm: "keys/delete", mutates: true, handle: (*API).deleteKey},
+	{method: "GET", pattern: "keys/{name}/{version?}", op: "GetKey", perm: "keys/get", handle: (*API).getKey},
+	{method: "PATCH", pattern: "keys/{name}/{version?}", op: "UpdateKey", perm: "keys/update", mutates: true, handle: (*API).updateKey},
+	{method: "GET", pattern: "deletedkeys", op: "ListDeletedKeys", perm: "keys/list", handle: (*API).listDeletedKeys},
+	{method: "GET", pattern: "deletedkeys/{name}", op: "GetDeletedKey", perm: "keys/get", handle: (*API).getDeletedKey},
+	{method: "DELETE", pattern: "deletedkeys/{name}", op: "PurgeDeletedKey", perm: "keys/purge", mutates: true, handle: (*API).purgeKey},
+	{method: "POST", pattern: "deletedkeys/{name}/recover", op: "RecoverDeletedKey", perm: "keys/recover", mutates: true, handle: (*API).recoverKey},
+	{method: "POST", pattern: "rng", op: "GetRandomBytes", perm: "keys/get", handle: (*API).random},
 })
 
 func compile(rs []route) []route {

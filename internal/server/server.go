@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.vaults, err = vault.Open(ctx, vault.Options{Storage: s.store, Clock: s.vclock}); err != nil {
+	if s.vaults, err = vault.Open(ctx, vault.Options{Storage: s.store, Clock: s.vclock, Log: s.log}); err != nil {
 		return nil, err
 	}
 	if _, created, err := s.vaults.EnsureVault(ctx, vault.Vault{

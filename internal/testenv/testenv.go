@@ -25,6 +25,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
 	"github.com/coffer/coffer/internal/identity"
@@ -205,3 +206,13 @@ func (s *Stack) ShiftTime(t testing.TB, d time.Duration) {
 
 // Path joins the data dir and a file name.
 func (s *Stack) Path(name string) string { return filepath.Join(s.DataDir, name) }
+
+// Keys returns an azkeys client for vault.
+func (s *Stack) Keys(t testing.TB, vault string) *azkeys.Client {
+	t.Helper()
+	c, err := azkeys.NewClient(s.Server.VaultURL(vault), s.Cred, &azkeys.ClientOptions{ClientOptions: ClientOptions(s.Creds, s.HTTP)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -28,6 +28,7 @@ type backupContents struct {
 	Kind     Kind              `json:"kind"`
 	Name     string            `json:"name"`
 	Latest   string            `json:"latest"`
+	Policy   json.RawMessage   `json:"policy,omitempty"`
 	Versions []json.RawMessage `json:"versions"`
 	// VersionIDs parallels Versions: the id each record is stored under.
 	VersionIDs []string `json:"versionIds"`
@@ -112,7 +113,7 @@ func (s *Service) backup(ctx context.Context, vaultName string, kind Kind, name 
 		if err != nil {
 			return err
 		}
-		c = backupContents{Kind: kind, Name: o.Name, Latest: o.Latest}
+		c = backupContents{Kind: kind, Name: o.Name, Latest: o.Latest, Policy: o.Policy}
 		for _, e := range es {
 			c.VersionIDs = append(c.VersionIDs, e.Key[len(prefix):])
 			c.Versions = append(c.Versions, e.Value)
@@ -144,7 +145,7 @@ func (s *Service) restore(ctx context.Context, vaultName string, kind Kind, blob
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		o := &Object{Kind: kind, Name: c.Name, Latest: c.Latest, Versions: len(c.Versions)}
+		o := &Object{Kind: kind, Name: c.Name, Latest: c.Latest, Versions: len(c.Versions), Policy: c.Policy}
 		for i, v := range c.Versions {
 			if err := tx.Put(versionKey(vlt.Name, kind, c.Name, c.VersionIDs[i]), v); err != nil {
 				return err

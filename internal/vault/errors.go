@@ -23,6 +23,8 @@ var (
 	ErrPurgeProtected = errors.New("purge protection is enabled")
 	// ErrDisabled: the object version is disabled and cannot be read.
 	ErrDisabled = errors.New("object is disabled")
+	// ErrOperationNotAllowed: the key's key_ops do not include the operation.
+	ErrOperationNotAllowed = errors.New("operation not allowed by key_ops")
 	// ErrBadParameter: the request itself is invalid (name, size, blob).
 	ErrBadParameter = errors.New("bad parameter")
 )

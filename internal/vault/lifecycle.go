@@ -1,6 +1,9 @@
 package vault
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // State is where an object is in its lifecycle.
 type State int
@@ -25,6 +28,9 @@ type Object struct {
 	Latest string `json:"latest"` // id of the current version
 	// Versions counts the stored versions (for Check and backups).
 	Versions int `json:"versions"`
+	// Policy is kind-specific state of the whole object (a key's rotation policy); it
+	// moves with the object through delete, recover, backup and restore.
+	Policy json.RawMessage `json:"policy,omitempty"`
 
 	DeletedDate        time.Time `json:"deletedDate,omitzero"`
 	ScheduledPurgeDate time.Time `json:"scheduledPurgeDate,omitzero"`

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/coffer/coffer/internal/clock"
@@ -16,19 +17,25 @@ import (
 // Options configure a Service.
 type Options struct {
 	Storage storage.Backend
-	Clock   clock.Clock // the vault clock (possibly shifted)
+	Clock   clock.Clock  // the vault clock (possibly shifted)
+	Log     *slog.Logger // scheduled actions are logged; nil → slog.Default()
 }
 
 // Service carries out every operation on vaults and their objects.
 type Service struct {
 	st        storage.Backend
 	clk       clock.Clock
+	log       *slog.Logger
 	backupKey []byte
+	keys      keyCache
 }
 
 // Open returns a Service over st, creating the deployment's backup key on first use.
 func Open(ctx context.Context, opts Options) (*Service, error) {
-	s := &Service{st: opts.Storage, clk: opts.Clock}
+	s := &Service{st: opts.Storage, clk: opts.Clock, log: opts.Log}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
 	var key []byte
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		b, err := tx.Get(backupKeyKey)
