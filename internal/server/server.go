@@ -98,12 +98,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.vaults, err = vault.Open(ctx, vault.Options{Storage: s.store, Clock: s.vclock, Log: s.log}); err != nil {
+	if s.vaults, err = vault.Open(ctx, vault.Options{Storage: s.store, Clock: s.vclock, Log: s.log, TenantID: s.id.TenantID()}); err != nil {
 		return nil, err
 	}
 	if _, created, err := s.vaults.EnsureVault(ctx, vault.Vault{
 		Name: cfg.DefaultVault, RetentionDays: vault.DefaultRetentionDays,
 		Subscription: DefaultSubscription, ResourceGroup: DefaultGroup, Location: DefaultLocation,
+		TenantID: s.id.TenantID(), SKU: "standard",
 	}); err != nil {
 		return nil, fmt.Errorf("default vault: %w", err)
 	} else if created {

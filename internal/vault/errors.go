@@ -25,6 +25,16 @@ var (
 	ErrDisabled = errors.New("object is disabled")
 	// ErrOperationNotAllowed: the key's key_ops do not include the operation.
 	ErrOperationNotAllowed = errors.New("operation not allowed by key_ops")
+	// ErrVaultDeletedName: a vault of that name is soft-deleted (its name is reserved).
+	ErrVaultDeletedName = errors.New("a vault of that name is deleted but recoverable")
+	// ErrVaultNameTaken: the name belongs to a vault in another subscription or group.
+	ErrVaultNameTaken = errors.New("vault name already in use")
+	// ErrVaultPurgeProtected: purging a deleted vault refused by purge protection.
+	ErrVaultPurgeProtected = errors.New("vault purge protection is enabled")
+	// ErrVaultNameInvalid: the name breaks Azure's vault name rule.
+	ErrVaultNameInvalid = errors.New("invalid vault name")
+	// ErrInvalidVault: a vault's settings break a rule (retention, purge protection, name).
+	ErrInvalidVault = errors.New("invalid vault settings")
 	// ErrBadParameter: the request itself is invalid (name, size, blob).
 	ErrBadParameter = errors.New("bad parameter")
 )

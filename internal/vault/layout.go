@@ -43,7 +43,8 @@ func versionKey(v string, k Kind, name, version string) string {
 
 // Scheduled actions.
 const (
-	actionPurge = "purge" // a deleted object reaches its scheduledPurgeDate
+	actionPurge      = "purge"       // a deleted object reaches its scheduledPurgeDate
+	actionPurgeVault = "purge-vault" // a deleted vault reaches its scheduledPurgeDate
 )
 
 // dueKey is the scheduler's index entry for action on an object at time at.

@@ -19,6 +19,8 @@ type Options struct {
 	Storage storage.Backend
 	Clock   clock.Clock  // the vault clock (possibly shifted)
 	Log     *slog.Logger // scheduled actions are logged; nil → slog.Default()
+	// TenantID is the server's tenant: vaults and access policies must name it.
+	TenantID string
 }
 
 // Service carries out every operation on vaults and their objects.
@@ -26,13 +28,14 @@ type Service struct {
 	st        storage.Backend
 	clk       clock.Clock
 	log       *slog.Logger
+	tenant    string
 	backupKey []byte
 	keys      keyCache
 }
 
 // Open returns a Service over st, creating the deployment's backup key on first use.
 func Open(ctx context.Context, opts Options) (*Service, error) {
-	s := &Service{st: opts.Storage, clk: opts.Clock, log: opts.Log}
+	s := &Service{st: opts.Storage, clk: opts.Clock, log: opts.Log, tenant: opts.TenantID}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -97,7 +100,17 @@ func (s *Service) GetVault(ctx context.Context, name string) (Vault, error) {
 	return v, err
 }
 
+// getVault returns a live vault: a deleted one is not found, as the data plane sees it.
 func getVault(tx storage.Tx, name string) (Vault, error) {
+	v, err := getVaultRecord(tx, name)
+	if err == nil && !v.DeletedDate.IsZero() {
+		return v, &Error{Kind: ErrVaultNotFound, Name: name}
+	}
+	return v, err
+}
+
+// getVaultRecord returns a vault's record whatever its state.
+func getVaultRecord(tx storage.Tx, name string) (Vault, error) {
 	var v Vault
 	err := getJSON(tx, vaultKey(name), &v)
 	if errors.Is(err, storage.ErrNotFound) {

@@ -24,9 +24,10 @@ type dueAction func(s *Service, tx storage.Tx, e dueEntry, now time.Time) (bool,
 
 func (s *Service) actions() map[string]dueAction {
 	return map[string]dueAction{
-		actionPurge:     (*Service).duePurge,
-		actionRotateKey: (*Service).dueKeyAction,
-		actionNotifyKey: (*Service).dueKeyAction,
+		actionPurge:      (*Service).duePurge,
+		actionPurgeVault: (*Service).duePurgeVault,
+		actionRotateKey:  (*Service).dueKeyAction,
+		actionNotifyKey:  (*Service).dueKeyAction,
 	}
 }
 

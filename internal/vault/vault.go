@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/coffer/coffer/internal/authz"
 )
 
 // Retention bounds, in days (Azure: 7–90, default 90).
@@ -14,15 +16,33 @@ const (
 	DefaultRetentionDays = 90
 )
 
-// Vault is a vault's record: its settings for the lifecycle rules and where it lives.
+// Vault is a vault's record: its settings for the lifecycle rules, where it lives, who
+// may use it, and — once deleted — its own deletion dates.
 type Vault struct {
-	Name            string    `json:"name"` // case as created
-	RetentionDays   int       `json:"retentionDays"`
-	PurgeProtection bool      `json:"purgeProtection"`
-	Created         time.Time `json:"created"`
-	Subscription    string    `json:"subscription,omitempty"`
-	ResourceGroup   string    `json:"resourceGroup,omitempty"`
-	Location        string    `json:"location,omitempty"`
+	Name            string            `json:"name"` // case as created
+	RetentionDays   int               `json:"retentionDays"`
+	PurgeProtection bool              `json:"purgeProtection"`
+	Created         time.Time         `json:"created"`
+	Updated         time.Time         `json:"updated,omitzero"`
+	Subscription    string            `json:"subscription,omitempty"`
+	ResourceGroup   string            `json:"resourceGroup,omitempty"`
+	Location        string            `json:"location,omitempty"`
+	TenantID        string            `json:"tenantId,omitempty"`
+	SKU             string            `json:"sku,omitempty"`
+	Tags            map[string]string `json:"tags,omitempty"`
+	AccessPolicies  []authz.Policy    `json:"accessPolicies,omitempty"`
+	// Settings are ARM properties Coffer keeps and echoes but does not act on
+	// (enabledForDeployment, networkAcls, publicNetworkAccess, …), as JSON.
+	Settings map[string]json.RawMessage `json:"settings,omitempty"`
+
+	DeletedDate        time.Time `json:"deletedDate,omitzero"`
+	ScheduledPurgeDate time.Time `json:"scheduledPurgeDate,omitzero"`
+}
+
+// State derives the vault's lifecycle state at now, as for objects.
+func (v Vault) State(now time.Time) State {
+	o := Object{DeletedDate: v.DeletedDate, ScheduledPurgeDate: v.ScheduledPurgeDate}
+	return o.State(now)
 }
 
 // RecoveryLevel is Azure's attributes.recoveryLevel for objects in this vault.
