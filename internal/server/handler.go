@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/coffer/coffer/internal/arm"
 	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/identity"
 )
@@ -34,11 +35,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveDataPlane(w, r, s.cfg.DefaultVault)
 	case p == "/admin/time-shift":
 		s.serveTimeShift(w, r)
+	case strings.HasPrefix(p, "/admin/"):
+		s.serveAdmin(w, r)
 	default:
-		if _, ok := s.authARM(w, r); !ok {
+		c, ok := s.authARM(w, r)
+		if !ok {
 			return
 		}
-		writeARMError(w, http.StatusNotFound, "NotFound", "Coffer has no resource or operation at "+p+".")
+		s.arm.Serve(w, r, arm.Caller{TenantID: c.TenantID, ClientID: c.ClientID, ObjectID: c.ObjectID, Admin: c.Admin})
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coffer/coffer/internal/arm"
 	"github.com/coffer/coffer/internal/azapi"
 	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/clock"
@@ -37,6 +38,7 @@ type Server struct {
 	id        *identity.Service
 	vaults    *vault.Service
 	api       *azapi.API
+	arm       *arm.API
 	http      *http.Server
 
 	stopSweeper context.CancelFunc
@@ -111,6 +113,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.log.Info("created the default vault", "vault", cfg.DefaultVault)
 	}
 	s.api = azapi.New(azapi.Options{Vaults: s.vaults, Audit: cfg.Audit, Log: s.log, Clock: cfg.Clock})
+	s.arm = arm.New(arm.Options{Vaults: s.vaults, PublicURL: s.publicURL, VaultDomain: cfg.VaultDomain,
+		TenantID: s.id.TenantID(), Clock: s.vclock, Log: s.log})
 	s.http = &http.Server{
 		Handler:           s,
 		TLSConfig:         tlsConf,
