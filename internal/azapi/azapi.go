@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/coffer/coffer/internal/audit"
+	"github.com/coffer/coffer/internal/authz"
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/vault"
 )
@@ -70,15 +71,21 @@ func (r *request) param(name string) string { return r.params[name] }
 // url builds an absolute URL on the host the client used.
 func (r *request) url(path string) string { return "https://" + r.host + path }
 
+// Caller is the authenticated principal of a data-plane request.
+type Caller struct {
+	audit.Principal
+	Admin bool // the bootstrap administrator: every permission on every vault
+}
+
 // Serve answers one data-plane request for vaultName. The caller has already
-// authenticated it as caller.
-func (a *API) Serve(w http.ResponseWriter, hr *http.Request, vaultName string, caller audit.Principal) {
+// authenticated it.
+func (a *API) Serve(w http.ResponseWriter, hr *http.Request, vaultName string, caller Caller) {
 	start := a.clock.Now()
 	reqID := uuid.NewString()
 	w.Header()["X-Ms-Request-Id"] = []string{reqID}
-	ev := audit.Event{RequestID: reqID, Principal: caller, Source: hr.RemoteAddr, Vault: vaultName}
+	ev := audit.Event{RequestID: reqID, Principal: caller.Principal, Source: hr.RemoteAddr, Vault: vaultName}
 
-	status, err := a.serve(w, hr, vaultName, &ev)
+	status, err := a.serve(w, hr, vaultName, caller, &ev)
 	if err != nil {
 		ae, ok := toAPIError(err, vaultName)
 		if !ok {
@@ -95,7 +102,7 @@ func (a *API) Serve(w http.ResponseWriter, hr *http.Request, vaultName string, c
 	}
 }
 
-func (a *API) serve(w http.ResponseWriter, hr *http.Request, vaultName string, ev *audit.Event) (int, error) {
+func (a *API) serve(w http.ResponseWriter, hr *http.Request, vaultName string, caller Caller, ev *audit.Event) (int, error) {
 	rt, params, err := match(hr.Method, hr.URL.EscapedPath())
 	if err != nil {
 		return 0, err
@@ -113,7 +120,19 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, vaultName string, e
 		return 0, badParameter("The specified version (%s) is not recognized. Consider using the latest supported version (%s).", v, latestAPIVersion)
 	}
 	req := &request{Request: hr, vault: vaultName, host: strings.ToLower(hr.Host), apiVersion: v, params: params}
-	ev.Decision = "allowed: administrator"
+	vlt, err := a.vaults.GetVault(hr.Context(), vaultName)
+	if err != nil {
+		return 0, err
+	}
+	allowed, why := authz.Decide(authz.Principal{ObjectID: caller.ObjectID, Admin: caller.Admin}, vlt.AccessPolicies, rt.perm)
+	if !allowed {
+		ev.Decision = "denied: " + why
+		kind, perm, _ := strings.Cut(rt.perm, "/")
+		return 0, &apiError{Status: http.StatusForbidden, Code: "Forbidden", Inner: "ForbiddenByPolicy", Message: fmt.Sprintf(
+			"The user, group or application 'appid=%s;oid=%s' does not have %s %s permission on key vault '%s;location=%s'. Ask the vault's administrator to grant it in an access policy (coffer vault set-policy --name %s --object-id %s --%s-permissions %s).",
+			caller.ClientID, caller.ObjectID, kind, perm, vlt.Name, vlt.Location, vlt.Name, caller.ObjectID, strings.TrimSuffix(kind, "s"), perm)}
+	}
+	ev.Decision = "allowed: " + why
 	if rt.mutates {
 		ev.Time, ev.Phase = a.clock.Now(), "request"
 		if err := a.audit.Record(hr.Context(), *ev); err != nil {

@@ -1,8 +1,11 @@
 package azapi
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/coffer/coffer/internal/authz"
 )
 
 func TestMatch(t *testing.T) {
@@ -75,4 +78,16 @@ func FuzzAPIVersion(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) { validAPIVersion(v) })
+}
+
+// TestEveryRouteHasAPermission: a route without a permission would be open to every
+// principal with a token.
+func TestEveryRouteHasAPermission(t *testing.T) {
+	for _, rt := range routes {
+		kind, perm, ok := strings.Cut(rt.perm, "/")
+		valid := authz.Valid[kind]
+		if !ok || !slices.ContainsFunc(valid, func(v string) bool { return strings.EqualFold(v, perm) }) || perm == "all" {
+			t.Errorf("%s %s: permission %q is not an Azure %s permission", rt.method, rt.pattern, rt.perm, kind)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coffer/coffer/internal/arm"
 	"github.com/coffer/coffer/internal/audit"
+	"github.com/coffer/coffer/internal/azapi"
 	"github.com/coffer/coffer/internal/identity"
 )
 
@@ -116,7 +117,7 @@ func (s *Server) serveDataPlane(w http.ResponseWriter, r *http.Request, vaultNam
 		return
 	}
 	defer s.inFlight.Add(-1)
-	s.api.Serve(w, r, vaultName, audit.Principal{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID})
+	s.api.Serve(w, r, vaultName, azapi.Caller{Principal: audit.Principal{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID}, Admin: p.Admin})
 }
 
 // authARM authenticates a management-plane or admin request (ARM audience); on failure
