@@ -54,6 +54,7 @@ var errorTable = []struct {
 	{vault.ErrAlreadyExists, http.StatusConflict, "Conflict", "ObjectAlreadyExists"},
 	{vault.ErrPurgeProtected, http.StatusForbidden, "Forbidden", "ForbiddenByPolicy"},
 	{vault.ErrDisabled, http.StatusForbidden, "Forbidden", ""},
+	{vault.ErrManaged, http.StatusForbidden, "Forbidden", ""},
 	{vault.ErrOperationNotAllowed, http.StatusForbidden, "Forbidden", "KeyOperationForbidden"},
 	{vault.ErrBadParameter, http.StatusBadRequest, "BadParameter", ""},
 }
@@ -76,8 +77,11 @@ func toAPIError(err error, vaultName string) (*apiError, bool) {
 		if out.Code == "" {
 			out.Code = title(ve.ObjectKind) + "NotFound"
 		}
-		if row.kind == vault.ErrDisabled {
+		switch row.kind {
+		case vault.ErrDisabled:
 			out.Inner = title(ve.ObjectKind) + "Disabled"
+		case vault.ErrManaged:
+			out.Inner = title(ve.ObjectKind) + "ManagedByKeyVault"
 		}
 		return out, true
 	}
@@ -118,6 +122,8 @@ func describe(e *vault.Error, vaultName string) string {
 		return fmt.Sprintf("%s %s already exists in this vault; a backup can only be restored under a name that is not in use.", K, e.Name)
 	case errors.Is(e, vault.ErrPurgeProtected):
 		return fmt.Sprintf("Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed (scheduledPurgeDate %s); until then it can be recovered.\r\nVault: %s;location=local", date(e.ScheduledPurgeDate), vaultName)
+	case errors.Is(e, vault.ErrManaged):
+		return fmt.Sprintf("Operation %q is not allowed as this object's lifetime is managed by Key Vault: the %s %s backs certificate %s. Change it through the certificate (/certificates/%s).", e.Detail, k, e.Name, e.Name, e.Name)
 	case errors.Is(e, vault.ErrDisabled) && e.Detail == "":
 		return fmt.Sprintf("Operation get is not allowed on a disabled %s.", k)
 	case errors.Is(e, vault.ErrBadParameter), e.Detail != "":

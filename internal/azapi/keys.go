@@ -36,6 +36,9 @@ func (a *API) renderKey(r *request, k vault.Key, shape keyShape) wireKey {
 			RecoveryLevel: k.Vault.RecoveryLevel(), RecoverableDays: &days,
 		},
 	}
+	if k.Object.Managed {
+		out.Managed = &k.Object.Managed
+	}
 	switch shape {
 	case keyItem, keyDeletedItem:
 		out.Kid = r.url("/keys/" + k.Object.Name)

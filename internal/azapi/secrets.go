@@ -41,6 +41,12 @@ func (a *API) renderSecret(r *request, s vault.Secret, shape secretShape) wireSe
 			Updated:   unix(s.Updated),
 		},
 	}
+	if s.Object.Managed {
+		out.Managed = &s.Object.Managed
+		if shape != listItem && shape != deletedItem {
+			out.Kid = r.url("/keys/" + s.Object.Name + "/" + s.ID)
+		}
+	}
 	out.Attributes.RecoveryLevel = s.Vault.RecoveryLevel()
 	out.Attributes.RecoverableDays = &days
 	switch shape {

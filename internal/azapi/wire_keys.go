@@ -82,6 +82,7 @@ type wireKey struct {
 	Kid                string            `json:"kid,omitempty"` // list items only
 	Attributes         wireAttributes    `json:"attributes"`
 	Tags               map[string]string `json:"tags,omitempty"`
+	Managed            *bool             `json:"managed,omitempty"`
 	RecoveryID         string            `json:"recoveryId,omitempty"`
 	DeletedDate        *int64            `json:"deletedDate,omitempty"`
 	ScheduledPurgeDate *int64            `json:"scheduledPurgeDate,omitempty"`

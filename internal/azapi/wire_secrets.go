@@ -40,6 +40,8 @@ type wireSecret struct {
 	ContentType        string            `json:"contentType,omitempty"`
 	Attributes         wireAttributes    `json:"attributes"`
 	Tags               map[string]string `json:"tags,omitempty"`
+	Kid                string            `json:"kid,omitempty"`
+	Managed            *bool             `json:"managed,omitempty"`
 	RecoveryID         string            `json:"recoveryId,omitempty"`
 	DeletedDate        *int64            `json:"deletedDate,omitempty"`
 	ScheduledPurgeDate *int64            `json:"scheduledPurgeDate,omitempty"`

@@ -35,6 +35,8 @@ var (
 	ErrVaultNameInvalid = errors.New("invalid vault name")
 	// ErrInvalidVault: a vault's settings break a rule (retention, purge protection, name).
 	ErrInvalidVault = errors.New("invalid vault settings")
+	// ErrManaged: a direct change to a key or secret whose lifetime a certificate manages.
+	ErrManaged = errors.New("object is managed by a certificate")
 	// ErrBadParameter: the request itself is invalid (name, size, blob).
 	ErrBadParameter = errors.New("bad parameter")
 )

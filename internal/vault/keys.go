@@ -131,6 +131,9 @@ func (s *Service) addKeyVersion(ctx context.Context, vaultName, name string, k *
 		if err != nil {
 			return err
 		}
+		if err := o.CheckUnmanaged("import"); err != nil {
+			return err
+		}
 		ops := p.Ops
 		if ops == nil {
 			ops = k.DefaultOps()
@@ -207,6 +210,9 @@ func (s *Service) UpdateKey(ctx context.Context, vaultName, name, version string
 		}
 		o, err := liveObject(tx, vlt.Name, KindKey, name)
 		if err != nil {
+			return err
+		}
+		if err := o.CheckUnmanaged("update"); err != nil {
 			return err
 		}
 		ver, err := getVersion[KeyVersion](tx, vlt.Name, o, version)
@@ -312,6 +318,9 @@ func (s *Service) RotateKey(ctx context.Context, vaultName, name string) (Key, e
 		}
 		o, err := liveObject(tx, vlt.Name, KindKey, name)
 		if err != nil {
+			return err
+		}
+		if err := o.CheckUnmanaged("rotate"); err != nil {
 			return err
 		}
 		ver, err := s.rotateTx(tx, vlt, o, s.Now())

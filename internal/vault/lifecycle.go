@@ -31,6 +31,9 @@ type Object struct {
 	// Policy is kind-specific state of the whole object (a key's rotation policy); it
 	// moves with the object through delete, recover, backup and restore.
 	Policy json.RawMessage `json:"policy,omitempty"`
+	// Managed marks the key and secret that back a certificate of the same name: only
+	// the certificate's own operations may change them.
+	Managed bool `json:"managed,omitempty"`
 
 	DeletedDate        time.Time `json:"deletedDate,omitzero"`
 	ScheduledPurgeDate time.Time `json:"scheduledPurgeDate,omitzero"`
@@ -85,6 +88,14 @@ func (o *Object) CheckPurge(now time.Time, purgeProtection bool) error {
 func (o *Object) CheckNameFree(now time.Time) error {
 	if o.State(now) == Deleted {
 		return &Error{Kind: ErrDeletedButRecoverable, ObjectKind: o.Kind, Name: o.Name, ScheduledPurgeDate: o.ScheduledPurgeDate}
+	}
+	return nil
+}
+
+// CheckUnmanaged refuses a direct change to a key or secret that backs a certificate.
+func (o *Object) CheckUnmanaged(op string) error {
+	if o.Managed && o.Kind != KindCertificate {
+		return &Error{Kind: ErrManaged, ObjectKind: o.Kind, Name: o.Name, Detail: op}
 	}
 	return nil
 }

@@ -76,16 +76,26 @@ func deleteTx(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	if err := o.SoftDelete(now, vlt.Retention()); err != nil {
+	if err := o.CheckUnmanaged("delete"); err != nil {
 		return nil, err
+	}
+	return o, softDeleteTx(tx, vlt, o, now)
+}
+
+// softDeleteTx moves the live head o to the deleted list (no managed check: the
+// certificate uses it for its key and secret).
+func softDeleteTx(tx storage.Tx, vlt Vault, o *Object, now time.Time) error {
+	kind, name := o.Kind, o.Name
+	if err := o.SoftDelete(now, vlt.Retention()); err != nil {
+		return err
 	}
 	if err := tx.Delete(liveKey(vlt.Name, kind, name)); err != nil {
-		return nil, err
+		return err
 	}
 	if err := tx.Put(deletedKey(vlt.Name, kind, name), mustJSON(o)); err != nil {
-		return nil, err
+		return err
 	}
-	return o, tx.Put(purgeKey(o.ScheduledPurgeDate, vlt.Name, kind, name), nil)
+	return tx.Put(purgeKey(o.ScheduledPurgeDate, vlt.Name, kind, name), nil)
 }
 
 // recoverTx brings the deleted object name back to life with all its versions.
@@ -94,17 +104,25 @@ func recoverTx(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
+	if err := o.CheckUnmanaged("recover"); err != nil {
+		return nil, err
+	}
+	return o, undeleteTx(tx, vlt, o, now)
+}
+
+// undeleteTx brings the deleted head o back to life with all its versions.
+func undeleteTx(tx storage.Tx, vlt Vault, o *Object, now time.Time) error {
 	spd := o.ScheduledPurgeDate
 	if err := o.Recover(now); err != nil {
-		return nil, err
+		return err
 	}
-	if err := tx.Delete(purgeKey(spd, vlt.Name, kind, name)); err != nil {
-		return nil, err
+	if err := tx.Delete(purgeKey(spd, vlt.Name, o.Kind, o.Name)); err != nil {
+		return err
 	}
-	if err := tx.Delete(deletedKey(vlt.Name, kind, name)); err != nil {
-		return nil, err
+	if err := tx.Delete(deletedKey(vlt.Name, o.Kind, o.Name)); err != nil {
+		return err
 	}
-	return o, tx.Put(liveKey(vlt.Name, kind, name), mustJSON(o))
+	return tx.Put(liveKey(vlt.Name, o.Kind, o.Name), mustJSON(o))
 }
 
 // Purge removes the deleted object name for good (purge by hand).
@@ -123,6 +141,9 @@ func (s *Service) Purge(ctx context.Context, vaultName string, kind Kind, name s
 			return err
 		}
 		if err := o.CheckPurge(now, vlt.PurgeProtection); err != nil {
+			return err
+		}
+		if err := o.CheckUnmanaged("purge"); err != nil {
 			return err
 		}
 		return purgeTx(tx, vlt.Name, o)
@@ -183,8 +204,8 @@ func listHeads[T, R any](s *Service, ctx context.Context, vaultName string, kind
 			if err := unmarshal(e, &o); err != nil {
 				return err
 			}
-			if o.State(now) == Purged {
-				continue
+			if o.State(now) == Purged || deleted && o.Managed && kind != KindCertificate {
+				continue // backing objects of a deleted certificate are listed with it
 			}
 			ver, err := getVersion[T](tx, vlt.Name, &o, "")
 			if err != nil {

@@ -161,6 +161,9 @@ func (s *Service) SetRotationPolicy(ctx context.Context, vaultName, name string,
 		if err != nil {
 			return err
 		}
+		if err := o.CheckUnmanaged("setrotationpolicy"); err != nil {
+			return err
+		}
 		old, err := rotationPolicy(o)
 		if err != nil {
 			return err

@@ -108,6 +108,9 @@ func (s *Service) SetSecret(ctx context.Context, vaultName, name string, p Secre
 		if err != nil {
 			return err
 		}
+		if err := o.CheckUnmanaged("set"); err != nil {
+			return err
+		}
 		ver := SecretVersion{
 			ID: newVersionID(), Value: p.Value, ContentType: p.ContentType, Tags: p.Tags,
 			Enabled: p.Enabled == nil || *p.Enabled, Created: now, Updated: now,
@@ -188,6 +191,9 @@ func (s *Service) UpdateSecret(ctx context.Context, vaultName, name, version str
 		}
 		o, err := liveObject(tx, vlt.Name, KindSecret, name)
 		if err != nil {
+			return err
+		}
+		if err := o.CheckUnmanaged("update"); err != nil {
 			return err
 		}
 		ver, err := getVersion[SecretVersion](tx, vlt.Name, o, version)
