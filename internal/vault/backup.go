@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/coffer/coffer/internal/storage"
 )
@@ -32,6 +33,8 @@ type backupContents struct {
 	Versions []json.RawMessage `json:"versions"`
 	// VersionIDs parallels Versions: the id each record is stored under.
 	VersionIDs []string `json:"versionIds"`
+	// Linked holds a certificate's managed key and secret.
+	Linked []backupContents `json:"linked,omitempty"`
 }
 
 func (s *Service) aead() cipher.AEAD {
@@ -108,15 +111,25 @@ func (s *Service) backup(ctx context.Context, vaultName string, kind Kind, name 
 		if err != nil {
 			return err
 		}
-		prefix := versionPrefix(vlt.Name, kind, name)
-		es, err := tx.Scan(prefix, "", 0)
-		if err != nil {
+		if kind == KindCertificate && o.Latest == "" {
+			return &Error{Kind: ErrNotFound, ObjectKind: kind, Name: name}
+		}
+		if c, err = collect(tx, vlt, o); err != nil {
 			return err
 		}
-		c = backupContents{Kind: kind, Name: o.Name, Latest: o.Latest, Policy: o.Policy}
-		for _, e := range es {
-			c.VersionIDs = append(c.VersionIDs, e.Key[len(prefix):])
-			c.Versions = append(c.Versions, e.Value)
+		if kind != KindCertificate {
+			return nil
+		}
+		for _, k := range []Kind{KindKey, KindSecret} {
+			lo, err := liveObject(tx, vlt.Name, k, name)
+			if err != nil || !lo.Managed {
+				continue
+			}
+			lc, err := collect(tx, vlt, lo)
+			if err != nil {
+				return err
+			}
+			c.Linked = append(c.Linked, lc)
 		}
 		return nil
 	})
@@ -124,6 +137,20 @@ func (s *Service) backup(ctx context.Context, vaultName string, kind Kind, name 
 		return nil, err
 	}
 	return s.sealBackup(c), nil
+}
+
+func collect(tx storage.Tx, vlt Vault, o *Object) (backupContents, error) {
+	prefix := versionPrefix(vlt.Name, o.Kind, o.Name)
+	es, err := tx.Scan(prefix, "", 0)
+	if err != nil {
+		return backupContents{}, err
+	}
+	c := backupContents{Kind: o.Kind, Name: o.Name, Latest: o.Latest, Policy: o.Policy}
+	for _, e := range es {
+		c.VersionIDs = append(c.VersionIDs, e.Key[len(prefix):])
+		c.Versions = append(c.Versions, e.Value)
+	}
+	return c, nil
 }
 
 func (s *Service) restore(ctx context.Context, vaultName string, kind Kind, blob []byte, result func(storage.Tx, Vault, *Object) error) error {
@@ -137,25 +164,41 @@ func (s *Service) restore(ctx context.Context, vaultName string, kind Kind, blob
 		if err != nil {
 			return err
 		}
-		if err := reserveName(tx, vlt.Name, kind, c.Name, now); err != nil {
-			return err
-		}
-		if _, err := liveObject(tx, vlt.Name, kind, c.Name); err == nil {
-			return &Error{Kind: ErrAlreadyExists, ObjectKind: kind, Name: c.Name}
-		} else if !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		o := &Object{Kind: kind, Name: c.Name, Latest: c.Latest, Versions: len(c.Versions), Policy: c.Policy}
-		for i, v := range c.Versions {
-			if err := tx.Put(versionKey(vlt.Name, kind, c.Name, c.VersionIDs[i]), v); err != nil {
+		var main *Object
+		for i, part := range append([]backupContents{c}, c.Linked...) {
+			o, err := restorePart(tx, vlt, part, i > 0, now)
+			if err != nil {
 				return err
 			}
+			if i == 0 {
+				main = o
+			}
 		}
-		if err := tx.Put(liveKey(vlt.Name, kind, c.Name), mustJSON(o)); err != nil {
-			return err
-		}
-		return result(tx, vlt, o)
+		return result(tx, vlt, main)
 	})
+}
+
+// restorePart writes one object of a backup (a certificate's key and secret are
+// managed) under a name that must be free.
+func restorePart(tx storage.Tx, vlt Vault, c backupContents, managed bool, now time.Time) (*Object, error) {
+	if !ValidName(c.Name) || len(c.Versions) != len(c.VersionIDs) {
+		return nil, &Error{Kind: ErrBadParameter, ObjectKind: c.Kind, Detail: "Backup blob is invalid: its contents are malformed."}
+	}
+	if err := reserveName(tx, vlt.Name, c.Kind, c.Name, now); err != nil {
+		return nil, err
+	}
+	if _, err := liveObject(tx, vlt.Name, c.Kind, c.Name); err == nil {
+		return nil, &Error{Kind: ErrAlreadyExists, ObjectKind: c.Kind, Name: c.Name}
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	o := &Object{Kind: c.Kind, Name: c.Name, Latest: c.Latest, Versions: len(c.Versions), Policy: c.Policy, Managed: managed}
+	for i, v := range c.Versions {
+		if err := tx.Put(versionKey(vlt.Name, c.Kind, c.Name, c.VersionIDs[i]), v); err != nil {
+			return nil, err
+		}
+	}
+	return o, tx.Put(liveKey(vlt.Name, c.Kind, c.Name), mustJSON(o))
 }
 
 func unmarshal(e storage.Entry, v any) error {

@@ -35,6 +35,8 @@ var (
 	ErrVaultNameInvalid = errors.New("invalid vault name")
 	// ErrInvalidVault: a vault's settings break a rule (retention, purge protection, name).
 	ErrInvalidVault = errors.New("invalid vault settings")
+	// ErrNoOperation: the certificate has no issuance operation.
+	ErrNoOperation = errors.New("no pending certificate operation")
 	// ErrManaged: a direct change to a key or secret whose lifetime a certificate manages.
 	ErrManaged = errors.New("object is managed by a certificate")
 	// ErrBadParameter: the request itself is invalid (name, size, blob).

@@ -30,6 +30,10 @@ type VaultParams struct {
 	RBAC                                  *bool
 	AccessPolicies                        *[]authz.Policy
 	Settings                              map[string]json.RawMessage // merged key by key
+	// MustExist makes the call update only: a missing (or purged) vault is
+	// ErrVaultNotFound instead of being created (ARM PATCH, and a PUT that lacks what a
+	// create needs).
+	MustExist bool
 }
 
 // ValidVaultName applies Azure's vault name rule: 3–24 characters, a letter first, a
@@ -160,6 +164,9 @@ func (s *Service) CreateOrUpdateVault(ctx context.Context, name string, p VaultP
 					return &Error{Kind: ErrVaultNameTaken, ObjectKind: "vault", Name: cur.Name}
 				}
 			}
+		}
+		if created && p.MustExist {
+			return &Error{Kind: ErrVaultNotFound, ObjectKind: "vault", Name: name}
 		}
 		if created {
 			cur = Vault{Name: name, RetentionDays: DefaultRetentionDays, Created: now, SKU: "standard",
