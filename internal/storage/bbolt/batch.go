@@ -1,13 +1,9 @@
 package bbolt
 
 import (
-	"os"
-	"runtime"
 	"errors"
 	"fmt"
 	"slices"
-	"sync/atomic"
-	"time"
 
 	"github.com/coffer/coffer/internal/storage"
 	bolt "go.etcd.io/bbolt"
@@ -32,35 +28,32 @@ var errRollback = errors.New("bbolt: roll back batch")
 
 // run is the committer: the only goroutine that writes. pending is a batch to commit
 // before taking new requests (non-empty only when replacing a committer that exited, see
-// [DB.call]). run closes db.done when Close has been called and the queue is drained.
+// [DB.call]). run closes db.done once Close has been called.
 func (db *DB) run(pending []*request) {
-	batch := make([]*request, 0, maxBatch)
 	if len(pending) > 0 {
 		db.commit(pending)
 	}
+	batch := make([]*request, 0, maxBatch)
 	for {
 		batch = db.next(batch[:0])
 		if len(batch) == 0 {
 			close(db.done)
 			return
 		}
-		Commits.Add(1)
-		Batched.Add(int64(len(batch)))
-		t0 := time.Now()
 		db.commit(batch)
-		CommitNs.Add(int64(time.Since(t0)))
 		clear(batch) // drop references to finished requests
-		if os.Getenv("YIELD") != "" { runtime.Gosched() }
 	}
 }
 
-// next waits for a request, then takes every request already queued, up to maxBatch.
-// After Close it only drains; it returns an empty batch when nothing is queued.
+// next waits for a request, then takes every request already queued, up to maxBatch. It
+// returns an empty batch once Close has been called; requests still waiting then fail
+// with ErrClosed in [DB.Update].
 func (db *DB) next(batch []*request) []*request {
 	select {
 	case r := <-db.reqs:
 		batch = append(batch, r)
 	case <-db.quit:
+		return batch
 	}
 	for len(batch) < maxBatch {
 		select {
@@ -127,7 +120,3 @@ func (db *DB) call(batch []*request, i int, b *bolt.Bucket) (out outcome, ok boo
 	returned = true
 	return outcome{err: err}, err == nil
 }
-
-var Commits, Batched atomic.Int64
-
-var CommitNs atomic.Int64

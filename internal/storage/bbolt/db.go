@@ -135,7 +135,8 @@ func (db *DB) View(ctx context.Context, fn func(storage.Tx) error) error {
 // Update runs fn in a write transaction shared with concurrent Updates (see the package
 // comment) and returns once the transaction is committed and fsynced, or fn's error. A
 // panic in fn is re-raised in the caller's goroutine with the same value; nothing fn
-// wrote is kept. fn may run more than once.
+// wrote is kept. fn may run more than once, and must not call Update itself (it would
+// wait for its own batch).
 //
 // If ctx ends before the committer has taken the request, Update returns ctx's error and
 // fn never runs; once taken, Update waits for the outcome.
@@ -161,9 +162,9 @@ func (db *DB) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	return out.err
 }
 
-// Close waits for the batch being committed and any Updates already queued, stops the
-// committer and closes the file (waiting for open Views). Updates not yet queued fail with
-// [ErrClosed]. Close is idempotent: later calls return the first call's result.
+// Close waits for the batch being committed, stops the committer and closes the file
+// (waiting for open Views). Updates still waiting to join a batch, and every later View
+// or Update, fail with [ErrClosed]. Later calls of Close return the first call's result.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.quit)

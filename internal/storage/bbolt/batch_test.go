@@ -1,0 +1,244 @@
+package bbolt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"testing/synctest"
+
+	"github.com/coffer/coffer/internal/storage"
+	bolt "go.etcd.io/bbolt"
+)
+
+// These whitebox tests run in a synctest bubble: synctest.Wait returns once every
+// goroutine is blocked, which is how a test knows that Updates are queued behind a
+// function that holds the committer.
+
+var errBoom = errors.New("boom")
+
+func openTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), "coffer.db"), Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// txID is the id of the last committed write transaction; each commit adds one.
+func txID(t *testing.T, db *DB) int {
+	t.Helper()
+	var id int
+	if err := db.bolt.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// hold starts an Update whose function blocks the committer until release is closed,
+// and waits until it does. The Update's result is sent on the returned channel.
+func hold(t *testing.T, db *DB, release <-chan struct{}) <-chan error {
+	t.Helper()
+	res := make(chan error, 1)
+	go func() {
+		res <- db.Update(context.Background(), func(tx storage.Tx) error {
+			<-release
+			return tx.Put("held", []byte("1"))
+		})
+	}()
+	synctest.Wait()
+	return res
+}
+
+func put(key string) func(storage.Tx) error {
+	return func(tx storage.Tx) error { return tx.Put(key, []byte(key)) }
+}
+
+func has(t *testing.T, db *DB, key string) bool {
+	t.Helper()
+	err := db.View(context.Background(), func(tx storage.Tx) error {
+		_, err := tx.Get(key)
+		return err
+	})
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("View(Get %q): %v", key, err)
+	}
+	return err == nil
+}
+
+func TestGroupCommit(t *testing.T) {
+	t.Run("ok/queued-updates-share-one-commit", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			db := openTest(t)
+			before := txID(t, db)
+			release := make(chan struct{})
+			held := hold(t, db, release)
+			const n = 10
+			errs := make(chan error, n)
+			for i := range n {
+				go func() { errs <- db.Update(context.Background(), put(fmt.Sprint("k", i))) }()
+			}
+			synctest.Wait()
+			close(release)
+			if err := <-held; err != nil {
+				t.Errorf("held Update: %v", err)
+			}
+			for range n {
+				if err := <-errs; err != nil {
+					t.Errorf("queued Update: %v", err)
+				}
+			}
+			if got := txID(t, db) - before; got != 2 {
+				t.Errorf("commits = %d, want 2 (the held Update, then the %d queued behind it)", got, n)
+			}
+			for i := range n {
+				if !has(t, db, fmt.Sprint("k", i)) {
+					t.Errorf("k%d missing", i)
+				}
+			}
+		})
+	})
+
+	t.Run("fail/one-bad-function-in-a-batch", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			db := openTest(t)
+			before := txID(t, db)
+			release := make(chan struct{})
+			held := hold(t, db, release)
+
+			const n = 10
+			okErrs := make(chan error, n)
+			for i := range n {
+				go func() { okErrs <- db.Update(context.Background(), put(fmt.Sprint("ok", i))) }()
+			}
+			failErr := make(chan error, 1)
+			go func() {
+				failErr <- db.Update(context.Background(), func(tx storage.Tx) error {
+					if err := tx.Put("fail", nil); err != nil {
+						return err
+					}
+					return errBoom
+				})
+			}()
+			panicked := make(chan any, 1)
+			go func() {
+				defer func() { panicked <- recover() }()
+				_ = db.Update(context.Background(), func(tx storage.Tx) error {
+					if err := tx.Put("panic", nil); err != nil {
+						return err
+					}
+					panic("boom")
+				})
+			}()
+			exited := make(chan bool, 1)
+			go func() {
+				returned := false
+				defer func() { exited <- returned }()
+				_ = db.Update(context.Background(), func(tx storage.Tx) error {
+					if err := tx.Put("goexit", nil); err != nil {
+						return err
+					}
+					runtime.Goexit() // as t.FailNow does
+					return nil
+				})
+				returned = true
+			}()
+			synctest.Wait()
+			close(release)
+
+			if err := <-held; err != nil {
+				t.Errorf("held Update: %v", err)
+			}
+			for range n {
+				if err := <-okErrs; err != nil {
+					t.Errorf("good Update: %v", err)
+				}
+			}
+			if err := <-failErr; !errors.Is(err, errBoom) {
+				t.Errorf("failing Update: error = %v, want its fn's error", err)
+			}
+			if p := <-panicked; p != "boom" {
+				t.Errorf("panicking Update: recovered %v, want its fn's panic value", p)
+			}
+			if <-exited {
+				t.Errorf("Update returned after its fn called runtime.Goexit")
+			}
+			if got := txID(t, db) - before; got != 2 {
+				t.Errorf("commits = %d, want 2 (failed attempts roll back)", got)
+			}
+			for i := range n {
+				if !has(t, db, fmt.Sprint("ok", i)) {
+					t.Errorf("ok%d missing", i)
+				}
+			}
+			for _, k := range []string{"fail", "panic", "goexit"} {
+				if has(t, db, k) {
+					t.Errorf("%s written by a failed Update", k)
+				}
+			}
+			// The committer survived the Goexit.
+			if err := db.Update(context.Background(), put("after")); err != nil {
+				t.Errorf("Update after the batch: %v", err)
+			}
+		})
+	})
+
+	t.Run("fail/context-canceled-while-queued", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			db := openTest(t)
+			release := make(chan struct{})
+			held := hold(t, db, release)
+			ctx, cancel := context.WithCancel(context.Background())
+			ran := false
+			res := make(chan error, 1)
+			go func() {
+				res <- db.Update(ctx, func(tx storage.Tx) error { ran = true; return nil })
+			}()
+			synctest.Wait()
+			cancel()
+			if err := <-res; !errors.Is(err, context.Canceled) {
+				t.Errorf("Update canceled while queued: error = %v, want context.Canceled", err)
+			}
+			close(release)
+			if err := <-held; err != nil {
+				t.Errorf("held Update: %v", err)
+			}
+			if ran {
+				t.Errorf("fn of a canceled Update ran")
+			}
+		})
+	})
+
+	t.Run("ok/close-waits-for-the-running-batch", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			db := openTest(t)
+			release := make(chan struct{})
+			held := hold(t, db, release)
+			queued := make(chan error, 1)
+			go func() { queued <- db.Update(context.Background(), put("queued")) }()
+			synctest.Wait()
+			closed := make(chan error, 1)
+			go func() { closed <- db.Close() }()
+			synctest.Wait()
+			if err := <-queued; !errors.Is(err, ErrClosed) {
+				t.Errorf("Update queued at Close: error = %v, want ErrClosed", err)
+			}
+			select {
+			case err := <-closed:
+				t.Fatalf("Close returned (%v) while a batch was running", err)
+			default:
+			}
+			close(release)
+			if err := <-held; err != nil {
+				t.Errorf("running Update: %v, want it committed", err)
+			}
+			if err := <-closed; err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+	})
+}

@@ -1,0 +1,264 @@
+// Package postgres implements [storage.Backend] on PostgreSQL (through pgx v5), the storage
+// for several Coffer servers sharing one database. It owns the database schema: one
+// key-value table, created and migrated by [Open] itself (see schema.go). Values are stored
+// as given (encryption is the barrier's job). It must not import any Coffer package other
+// than storage: it knows no vaults, no domain, no encryption.
+//
+// # Keys and order
+//
+// Keys are stored as bytea, not text: bytea compares byte by byte (memcmp, then length),
+// which is exactly bbolt's order, so [storage.Tx.Scan] returns the same keys in the same
+// order with the same `after` semantics on both backends, whatever the database's encoding
+// and collation (a text key under a locale collation would sort "a/Z" after "a/b", and a
+// LATIN1 database would re-encode "é"). bytea also takes every Go string, including NUL and
+// invalid UTF-8, as bbolt does. Scan selects a key range (key >= prefix AND key <
+// successor(prefix)), never LIKE, so '_' and '%' in keys are ordinary bytes.
+//
+// # Isolation: SERIALIZABLE with retry
+//
+// [DB.Update] runs its function in a SERIALIZABLE transaction and, when PostgreSQL aborts
+// it with serialization_failure (40001) or deadlock_detected (40P01), rolls back and runs
+// the function again in a new transaction, up to [maxAttempts] times with jittered
+// exponential backoff. [storage.Backend] allows this: an Update function may run more
+// than once.
+//
+// Every domain transaction reads some keys, decides, then writes others (soft-delete reads
+// the object and writes it back with a purge date; the sweeper scans and purges;
+// recover reads the deleted object and reinstates it). With several Coffer servers on one
+// database, serializable execution makes each such transaction behave as if it ran
+// alone, so a lifecycle transition happens exactly once across all servers (two sweepers
+// never both purge an object; a purge never follows a recover it did not see) without the
+// domain knowing about locks. Row locks (SELECT … FOR UPDATE) would need every caller to
+// lock the right rows, including rows that do not exist yet and whole scanned ranges,
+// which the key-value interface cannot express. The price is an occasional retry under
+// contention, and predicate locks on scanned ranges, which can make PostgreSQL abort a
+// transaction that did not really conflict (it is then simply run again).
+//
+// [DB.View] runs in a REPEATABLE READ READ ONLY transaction: one consistent snapshot, no
+// predicate locks, never aborted for serialization.
+//
+// # Durability
+//
+// Update returns nil only after PostgreSQL's COMMIT has returned. Every connection runs
+// with synchronous_commit at least "local" (a server or DSN setting of "off" is raised to
+// "on" when the connection is made), so a committed transaction is flushed to the WAL
+// (and to synchronous standbys, where configured) before Update returns. PostgreSQL
+// already batches WAL flushes of concurrent commits, so there is no group commit here;
+// the pool holds up to [defaultMaxConns] connections (pool_max_conns in the DSN overrides
+// it).
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coffer/coffer/internal/storage"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+const (
+	// defaultMaxConns is the pool size unless the DSN sets pool_max_conns: enough for
+	// concurrent requests of one server, few enough for several servers on one database
+	// under PostgreSQL's default max_connections (100).
+	defaultMaxConns = 32
+	// maxAttempts bounds how often [DB.Update] runs its function when PostgreSQL keeps
+	// aborting it for serialization failures or deadlocks.
+	maxAttempts = 20
+	// backoffBase and backoffCap bound the random wait before a retry: uniformly in
+	// [0, min(backoffCap, backoffBase·2^attempt)) ("full jitter"), so that transactions
+	// that conflicted once do not collide again in lockstep.
+	backoffBase = 2 * time.Millisecond
+	backoffCap  = 200 * time.Millisecond
+)
+
+var (
+	// ErrClosed is returned by [DB.View] and [DB.Update] after [DB.Close].
+	ErrClosed = errors.New("postgres: database closed")
+	// ErrSchemaTooNew is returned (wrapped) by [Open] when the database was migrated by a
+	// newer Coffer than this one.
+	ErrSchemaTooNew = errors.New("postgres: database schema is newer than this Coffer")
+)
+
+// DB is a [storage.Backend] on a PostgreSQL database. It is safe for concurrent use, and
+// several DBs (in one or several processes) may share one database.
+type DB struct {
+	pool    *pgxpool.Pool
+	closed  atomic.Bool
+	retries atomic.Int64 // Update attempts that were retried, for tests and metrics
+
+	closeOnce sync.Once
+}
+
+var _ storage.Backend = (*DB)(nil)
+
+// Open connects to the PostgreSQL database named by dsn (a postgres:// URL or a
+// key=value connection string, as libpq takes), creates or migrates Coffer's schema in
+// the first schema of the connection's search_path, and returns the DB. The error never
+// contains the DSN's password.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse DSN: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
+	}
+	cfg.AfterConnect = ensureSyncCommit
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &DB{pool: pool}, nil
+}
+
+// ensureSyncCommit raises synchronous_commit from "off" to "on" on a new connection:
+// Update promises that a committed transaction survives a crash.
+func ensureSyncCommit(ctx context.Context, c *pgx.Conn) error {
+	var mode string
+	if err := c.QueryRow(ctx, "SELECT current_setting('synchronous_commit')").Scan(&mode); err != nil {
+		return fmt.Errorf("postgres: read synchronous_commit: %w", err)
+	}
+	if mode != "off" {
+		return nil
+	}
+	if _, err := c.Exec(ctx, "SET synchronous_commit = on"); err != nil {
+		return fmt.Errorf("postgres: set synchronous_commit: %w", err)
+	}
+	return nil
+}
+
+var (
+	viewOptions   = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	updateOptions = pgx.TxOptions{IsoLevel: pgx.Serializable, AccessMode: pgx.ReadWrite}
+)
+
+// View runs fn in a REPEATABLE READ READ ONLY transaction: one snapshot of the database.
+// Puts and Deletes in fn fail. A panic in fn rolls back and propagates.
+func (db *DB) View(ctx context.Context, fn func(storage.Tx) error) error {
+	if err := db.check(ctx); err != nil {
+		return err
+	}
+	ptx, err := db.pool.BeginTx(ctx, viewOptions)
+	if err != nil {
+		return db.beginError(err)
+	}
+	t := &tx{ctx: ctx, ptx: ptx}
+	defer t.end()
+	if err := fn(t); err != nil {
+		return err
+	}
+	if t.err != nil {
+		// fn ignored a failed statement; its result may rest on a read that never happened.
+		return t.err
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: view: commit: %w", err)
+	}
+	return nil
+}
+
+// Update runs fn in a SERIALIZABLE transaction and returns once PostgreSQL has committed
+// it, or fn's error (nothing fn wrote is kept). When PostgreSQL aborts the transaction
+// for a serialization failure or a deadlock, fn runs again in a new transaction, up to
+// [maxAttempts] times in all (see the package comment); an attempt in which any statement
+// failed that way is retried whatever fn returned. A panic in fn rolls back and
+// propagates. fn must not call Update or View itself on a DB whose pool it could exhaust.
+func (db *DB) Update(ctx context.Context, fn func(storage.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		if err := db.check(ctx); err != nil {
+			return err
+		}
+		retry, err := db.attempt(ctx, fn)
+		if !retry {
+			return err
+		}
+		if attempt == maxAttempts {
+			return fmt.Errorf("postgres: update: gave up after %d attempts: %w", attempt, err)
+		}
+		db.retries.Add(1)
+		wait := min(backoffCap, backoffBase<<min(attempt, 16))
+		timer := time.NewTimer(rand.N(wait))
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
+// attempt runs fn once in a new serializable transaction. retry reports that the
+// transaction failed in a way that running fn again may cure.
+func (db *DB) attempt(ctx context.Context, fn func(storage.Tx) error) (retry bool, err error) {
+	ptx, err := db.pool.BeginTx(ctx, updateOptions)
+	if err != nil {
+		return retryable(err), db.beginError(err)
+	}
+	t := &tx{ctx: ctx, ptx: ptx, writable: true}
+	defer t.end()
+	fnErr := fn(t)
+	switch {
+	case t.err != nil && retryable(t.err):
+		return true, t.err
+	case fnErr != nil:
+		return false, fnErr
+	case t.err != nil:
+		// fn ignored a failed statement: PostgreSQL has aborted the transaction.
+		return false, t.err
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		return retryable(err), fmt.Errorf("postgres: update: commit: %w", err)
+	}
+	return false, nil
+}
+
+// retryable reports whether a transaction that failed with err may succeed when run
+// again: PostgreSQL aborted it for a serialization failure or a deadlock, or the
+// statement never reached the server (pgconn.SafeToRetry), so nothing was committed.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	return pgconn.SafeToRetry(err)
+}
+
+// beginError reports a failure to start a transaction, as ErrClosed when Close won the
+// race against this call.
+func (db *DB) beginError(err error) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return fmt.Errorf("postgres: begin: %w", err)
+}
+
+// Close waits for the transactions in progress to return their connections, then closes
+// every connection. Later View and Update calls fail with [ErrClosed]; later calls of
+// Close do nothing.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		db.closed.Store(true)
+		db.pool.Close()
+	})
+	return nil
+}
+
+// check reports why a transaction must not start.
+func (db *DB) check(ctx context.Context) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
+}

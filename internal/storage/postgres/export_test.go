@@ -1,0 +1,16 @@
+package postgres
+
+import "context"
+
+// LatestVersion is the schema version Open migrates to.
+var LatestVersion = latestVersion
+
+// Retries returns how many Update attempts db has retried.
+func Retries(db *DB) int64 { return db.retries.Load() }
+
+// SyncCommit returns synchronous_commit as a connection of db's pool sees it.
+func SyncCommit(ctx context.Context, db *DB) (string, error) {
+	var mode string
+	err := db.pool.QueryRow(ctx, "SELECT current_setting('synchronous_commit')").Scan(&mode)
+	return mode, err
+}

@@ -1,0 +1,185 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coffer/coffer/internal/storage"
+	"github.com/jackc/pgx/v5"
+)
+
+var (
+	// errTxDone is returned when a Tx is used after its function returned.
+	errTxDone = errors.New("postgres: transaction used outside its function")
+	// errReadOnly is returned by Put and Delete inside [DB.View].
+	errReadOnly = errors.New("postgres: write in a read-only transaction")
+)
+
+// rollbackTimeout bounds the ROLLBACK sent when a function returns without committing;
+// past it pgx closes the connection, which rolls back too.
+const rollbackTimeout = 5 * time.Second
+
+// The statements, prepared and cached per connection by pgx. Keys and values are bytea
+// (see the package comment). LIMIT NULL means no limit.
+const (
+	sqlGet    = `SELECT value FROM coffer_kv WHERE key = $1`
+	sqlPut    = `INSERT INTO coffer_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`
+	sqlDelete = `DELETE FROM coffer_kv WHERE key = $1`
+	// Scan: $1 is the lower bound (the prefix, inclusive, or `after`, exclusive), $2 the
+	// prefix's successor (exclusive), $3 the limit.
+	sqlScanFrom         = `SELECT key, value FROM coffer_kv WHERE key >= $1 AND key < $2 ORDER BY key LIMIT $3`
+	sqlScanAfter        = `SELECT key, value FROM coffer_kv WHERE key > $1 AND key < $2 ORDER BY key LIMIT $3`
+	sqlScanFromNoUpper  = `SELECT key, value FROM coffer_kv WHERE key >= $1 ORDER BY key LIMIT $2`
+	sqlScanAfterNoUpper = `SELECT key, value FROM coffer_kv WHERE key > $1 ORDER BY key LIMIT $2`
+)
+
+// tx adapts one pgx transaction to [storage.Tx]. It keeps the first statement error:
+// after it PostgreSQL has aborted the transaction, every later call returns it again, and
+// the Update or View that owns the tx decides from it whether to retry.
+type tx struct {
+	ctx      context.Context // the View's or Update's; lives only as long as the call
+	ptx      pgx.Tx          // nil once the function has returned
+	writable bool
+	err      error
+}
+
+// end invalidates t and rolls back its transaction unless it was committed.
+func (t *tx) end() {
+	ptx := t.ptx
+	t.ptx = nil
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), rollbackTimeout)
+	defer cancel()
+	_ = ptx.Rollback(ctx) // after Commit: pgx.ErrTxClosed, nothing to do
+}
+
+// fail records err as the transaction's first failure and returns it, wrapped.
+func (t *tx) fail(op string, err error) error {
+	if t.err == nil {
+		t.err = fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	return t.err
+}
+
+func (t *tx) check() error {
+	switch {
+	case t.ptx == nil:
+		return errTxDone
+	case t.err != nil:
+		return t.err
+	}
+	return nil
+}
+
+func (t *tx) checkWrite() error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	if !t.writable {
+		return errReadOnly
+	}
+	return nil
+}
+
+// Get implements [storage.Tx]. pgx copies the value out of its read buffer, so the
+// returned bytes are the caller's; an empty value is non-nil.
+func (t *tx) Get(key string) ([]byte, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	var v []byte
+	err := t.ptx.QueryRow(t.ctx, sqlGet, []byte(key)).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, storage.ErrNotFound
+	}
+	if err != nil {
+		return nil, t.fail("get", err)
+	}
+	return v, nil
+}
+
+// Put implements [storage.Tx] as an upsert. pgx encodes value before Put returns and
+// keeps no reference to it.
+func (t *tx) Put(key string, value []byte) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	if value == nil {
+		value = []byte{} // pgx encodes a nil slice as NULL; the column is NOT NULL
+	}
+	if _, err := t.ptx.Exec(t.ctx, sqlPut, []byte(key), value); err != nil {
+		return t.fail("put", err)
+	}
+	return nil
+}
+
+// Delete implements [storage.Tx].
+func (t *tx) Delete(key string) error {
+	if err := t.checkWrite(); err != nil {
+		return err
+	}
+	if _, err := t.ptx.Exec(t.ctx, sqlDelete, []byte(key)); err != nil {
+		return t.fail("delete", err)
+	}
+	return nil
+}
+
+// Scan implements [storage.Tx] as one range query on the primary key: keys from the prefix
+// (or strictly after `after`, when that is later) up to the prefix's successor.
+func (t *tx) Scan(prefix, after string, limit int) ([]storage.Entry, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	lower, from := prefix, true
+	if after != "" && after >= prefix {
+		lower, from = after, false
+	}
+	var lim *int64 // NULL: no limit
+	if limit > 0 {
+		l := int64(limit)
+		lim = &l
+	}
+	var (
+		rows pgx.Rows
+		err  error
+	)
+	upper, bounded := successor(prefix)
+	switch {
+	case bounded && from:
+		rows, err = t.ptx.Query(t.ctx, sqlScanFrom, []byte(lower), upper, lim)
+	case bounded:
+		rows, err = t.ptx.Query(t.ctx, sqlScanAfter, []byte(lower), upper, lim)
+	case from:
+		rows, err = t.ptx.Query(t.ctx, sqlScanFromNoUpper, []byte(lower), lim)
+	default:
+		rows, err = t.ptx.Query(t.ctx, sqlScanAfterNoUpper, []byte(lower), lim)
+	}
+	if err != nil {
+		return nil, t.fail("scan", err)
+	}
+	var out []storage.Entry
+	var k, v []byte
+	_, err = pgx.ForEachRow(rows, []any{&k, &v}, func() error {
+		// Scan into []byte allocates a fresh copy for every row.
+		out = append(out, storage.Entry{Key: string(k), Value: v})
+		return nil
+	})
+	if err != nil {
+		return nil, t.fail("scan", err)
+	}
+	return out, nil
+}
+
+// successor returns the smallest byte string greater than every string that starts with
+// prefix, and false when there is none (prefix is empty or all 0xff bytes).
+func successor(prefix string) ([]byte, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] != 0xff {
+			b[i]++
+			return b[:i+1], true
+		}
+	}
+	return nil, false
+}
