@@ -1,6 +1,12 @@
 // Package cli is the `coffer` command tree. The server subcommand starts the server;
 // offline maintenance commands (keyring, master-key) work on a stopped server's data
-// dir. Client commands will reach the server only through Microsoft's Azure SDK.
+// dir; only these three use internal/server. Client commands (login, principal, vault)
+// reach the server only through Microsoft's Azure SDK for Go: the SDK clients, or azcore's
+// pipeline for Coffer's own /admin routes (client.go). They never import Coffer's server
+// packages, so they exercise the public contract.
+//
+// Every error ends the process with exit code 1 and is printed to stderr as
+// "coffer: error: …" followed by "coffer: hint: …" lines.
 package cli
 
 import (
@@ -20,7 +26,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	if err := root.ExecuteContext(ctx); err != nil {
+	if cmd, err := root.ExecuteContextC(ctx); err != nil {
+		if cmd != nil && cmd.Annotations[annotationClient] == "true" {
+			err = explain(err)
+		}
 		msg := err.Error()
 		var h *hintError
 		if errors.As(err, &h) {
@@ -61,6 +70,9 @@ func newRootCommand() *cobra.Command {
 		newServerCommand(),
 		newKeyringCommand(),
 		newMasterKeyCommand(),
+		newLoginCommand(),
+		newPrincipalCommand(),
+		newVaultCommand(),
 	)
 	return root
 }

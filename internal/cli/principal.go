@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"strconv"
+
+	"github.com/spf13/cobra"
+)
+
+// principalJSON is a principal as GET /admin/principals lists it: never a secret.
+type principalJSON struct {
+	ObjectID string `json:"objectId"`
+	ClientID string `json:"clientId"`
+	Name     string `json:"name"`
+	Admin    bool   `json:"admin"`
+}
+
+func newPrincipalCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "principal",
+		Short: "Manage service principals (administrator only)",
+		Long: `Manage the server's service principals through Coffer's admin routes
+(/admin/principals). These commands need the administrator's credentials. A new principal
+has no rights: grant them with coffer vault set-policy --object-id OBJECT-ID.`,
+	}
+	cmd.AddCommand(
+		newPrincipalCreateCommand(),
+		newPrincipalListCommand(),
+		newPrincipalDeleteCommand(),
+	)
+	return cmd
+}
+
+func principalTable(ps []principalJSON) func() table {
+	return func() table {
+		t := table{header: []string{"Name", "ObjectId", "ClientId", "Admin"}}
+		for _, p := range ps {
+			t.rows = append(t.rows, []string{p.Name, p.ObjectID, p.ClientID, strconv.FormatBool(p.Admin)})
+		}
+		return t
+	}
+}
