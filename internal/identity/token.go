@@ -158,6 +158,9 @@ func (s *Service) Verify(ctx context.Context, token string, want Audience) (Prin
 	if token == "" || len(token) > maxTokenLen {
 		return Principal{}, fmt.Errorf("%w: malformed", ErrInvalidToken)
 	}
+	// A principal deleted while this check runs must not leave a fresh verdict behind:
+	// put only caches when no principal was dropped since this generation.
+	gen := s.cache.generation()
 	var c tokenClaims
 	if _, err := s.parser.ParseWithClaims(token, &c, s.keyFunc); err != nil {
 		return Principal{}, fmt.Errorf("%w: %s", ErrInvalidToken, jwtReason(err))
@@ -182,7 +185,7 @@ func (s *Service) Verify(ctx context.Context, token string, want Audience) (Prin
 		return Principal{}, err
 	}
 	v := verdict{principal: rec.principal(s.tenant), planes: p, deadline: c.Expiry.Add(leeway)}
-	s.cache.put(token, v, now)
+	s.cache.put(token, v, now, gen)
 	if !p.has(want) {
 		return Principal{}, fmt.Errorf("%w: wrong audience", ErrInvalidToken)
 	}
@@ -276,6 +279,13 @@ type verdictCache struct {
 	mu  sync.RWMutex
 	m   map[string]verdict
 	max int
+	gen uint64 // bumped by dropClient
+}
+
+func (c *verdictCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
 }
 
 func newVerdictCache(max int) *verdictCache {
@@ -291,9 +301,12 @@ func (c *verdictCache) get(token string) (verdict, bool) {
 
 // put stores v. When full it first drops expired entries, then, if still full, an
 // arbitrary eighth of the entries (Go's map order is randomised).
-func (c *verdictCache) put(token string, v verdict, now time.Time) {
+func (c *verdictCache) put(token string, v verdict, now time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return // a principal was deleted meanwhile: do not cache what may be stale
+	}
 	if _, ok := c.m[token]; !ok && len(c.m) >= c.max {
 		for k, e := range c.m {
 			if !now.Before(e.deadline) {
@@ -314,6 +327,7 @@ func (c *verdictCache) put(token string, v verdict, now time.Time) {
 func (c *verdictCache) dropClient(clientID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for k, e := range c.m {
 		if e.principal.ClientID == clientID {
 			delete(c.m, k)
