@@ -37,6 +37,22 @@ var forbidden = map[string][]struct{ dep, why string }{
 		{mod + "azapi", "planes never import each other"},
 		{mod + "server", "lower never imports higher"},
 	},
+	"arm": {
+		{mod + "identity", "planes never import each other: the server authenticates"},
+		{mod + "azapi", "planes never import each other"},
+		{mod + "server", "lower never imports higher"},
+		{mod + "barrier", "arm is above the domain"},
+		{mod + "storage/bbolt", "arm is above the domain"},
+	},
+	"certs": {
+		{mod + "storage", "certs is pure certificate logic"},
+		{mod + "vault", "certs knows no vaults"},
+		{"net/http", "certs is pure certificate logic"},
+	},
+	"keyops": {
+		{mod + "storage", "keyops is pure key cryptography"},
+		{"net/http", "keyops is pure key cryptography"},
+	},
 	"azapi": {
 		{mod + "identity", "planes never import each other: the server authenticates"},
 		{mod + "server", "lower never imports higher"},

@@ -57,6 +57,7 @@ var errorTable = []struct {
 	{vault.ErrManaged, http.StatusForbidden, "Forbidden", ""},
 	{vault.ErrOperationNotAllowed, http.StatusForbidden, "Forbidden", "KeyOperationForbidden"},
 	{vault.ErrBadParameter, http.StatusBadRequest, "BadParameter", ""},
+	{vault.ErrNoOperation, http.StatusNotFound, "PendingCertificateNotFound", ""},
 }
 
 // toAPIError renders err as Azure would; ok is false for an unexpected error.
@@ -122,6 +123,8 @@ func describe(e *vault.Error, vaultName string) string {
 		return fmt.Sprintf("%s %s already exists in this vault; a backup can only be restored under a name that is not in use.", K, e.Name)
 	case errors.Is(e, vault.ErrPurgeProtected):
 		return fmt.Sprintf("Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed (scheduledPurgeDate %s); until then it can be recovered.\r\nVault: %s;location=local", date(e.ScheduledPurgeDate), vaultName)
+	case errors.Is(e, vault.ErrNoOperation):
+		return fmt.Sprintf("Pending certificate not found: %s", e.Name)
 	case errors.Is(e, vault.ErrManaged):
 		return fmt.Sprintf("Operation %q is not allowed as this object's lifetime is managed by Key Vault: the %s %s backs certificate %s. Change it through the certificate (/certificates/%s).", e.Detail, k, e.Name, e.Name, e.Name)
 	case errors.Is(e, vault.ErrDisabled) && e.Detail == "":

@@ -38,6 +38,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveTimeShift(w, r)
 	case strings.HasPrefix(p, "/admin/"):
 		s.serveAdmin(w, r)
+	case arm.IsGraphPath(p):
+		s.serveGraph(w, r)
 	default:
 		c, ok := s.authARM(w, r)
 		if !ok {
@@ -207,4 +209,20 @@ func (s *Server) serveTimeShift(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("vault clock shifted", "bySeconds", *in.Seconds, "totalSeconds", int64(total.Seconds()))
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	json.NewEncoder(w).Encode(map[string]any{"offsetSeconds": int64(total.Seconds()), "now": s.vclock.Now().Unix()})
+}
+
+// serveGraph answers the Graph stand-in az needs (az-cli.md §4), with Graph-audience
+// tokens only.
+func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
+	tok, ok := bearer(r)
+	var p identity.Principal
+	var err error
+	if ok {
+		p, err = s.id.Verify(r.Context(), tok, identity.Graph)
+	}
+	if !ok || err != nil {
+		writeARMError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is missing or not valid for the Graph stand-in (audience: this server's bare address).")
+		return
+	}
+	s.arm.ServeGraph(w, r, arm.Caller{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID, Admin: p.Admin})
 }

@@ -114,7 +114,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.api = azapi.New(azapi.Options{Vaults: s.vaults, Audit: cfg.Audit, Log: s.log, Clock: cfg.Clock})
 	s.arm = arm.New(arm.Options{Vaults: s.vaults, PublicURL: s.publicURL, VaultDomain: cfg.VaultDomain,
-		TenantID: s.id.TenantID(), Clock: s.vclock, Log: s.log})
+		TenantID: s.id.TenantID(), Clock: s.vclock, Log: s.log, Audit: cfg.Audit, Directory: graphDirectory{s.id}})
 	s.http = &http.Server{
 		Handler:           s,
 		TLSConfig:         tlsConf,
@@ -231,3 +231,17 @@ func (s *Server) tlsConfig(ctx context.Context) (*tls.Config, error) {
 
 // Sweep runs the sweeper once now (tests; the server also sweeps on its own).
 func (s *Server) Sweep(ctx context.Context) (int, error) { return s.vaults.Sweep(ctx) }
+
+// graphDirectory lets the Graph stand-in look principals up by client id.
+type graphDirectory struct{ id *identity.Service }
+
+func (d graphDirectory) ObjectID(ctx context.Context, clientID string) (string, bool, error) {
+	p, err := d.id.PrincipalByClientID(ctx, clientID)
+	if errors.Is(err, identity.ErrPrincipalNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return p.ObjectID, true, nil
+}

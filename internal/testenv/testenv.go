@@ -25,6 +25,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azcertificates"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
@@ -211,6 +212,16 @@ func (s *Stack) Path(name string) string { return filepath.Join(s.DataDir, name)
 func (s *Stack) Keys(t testing.TB, vault string) *azkeys.Client {
 	t.Helper()
 	c, err := azkeys.NewClient(s.Server.VaultURL(vault), s.Cred, &azkeys.ClientOptions{ClientOptions: ClientOptions(s.Creds, s.HTTP)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Certificates returns an azcertificates client for vault.
+func (s *Stack) Certificates(t testing.TB, vault string) *azcertificates.Client {
+	t.Helper()
+	c, err := azcertificates.NewClient(s.Server.VaultURL(vault), s.Cred, &azcertificates.ClientOptions{ClientOptions: ClientOptions(s.Creds, s.HTTP)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,8 @@ func (s *Service) actions() map[string]dueAction {
 		actionPurgeVault: (*Service).duePurgeVault,
 		actionRotateKey:  (*Service).dueKeyAction,
 		actionNotifyKey:  (*Service).dueKeyAction,
+		actionRenewCert:  (*Service).dueCertAction,
+		actionNotifyCert: (*Service).dueCertAction,
 	}
 }
 

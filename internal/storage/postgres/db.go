@@ -70,13 +70,15 @@ const (
 	// under PostgreSQL's default max_connections (100).
 	defaultMaxConns = 32
 	// maxAttempts bounds how often [DB.Update] runs its function when PostgreSQL keeps
-	// aborting it for serialization failures or deadlocks.
-	maxAttempts = 20
+	// aborting it for serialization failures or deadlocks. Measured on one counter key
+	// incremented through two DBs (64 connections): 256 goroutines all succeed within 19
+	// attempts with these values, while 20 attempts with a 200 ms cap left some failing.
+	maxAttempts = 30
 	// backoffBase and backoffCap bound the random wait before a retry: uniformly in
 	// [0, min(backoffCap, backoffBase·2^attempt)) ("full jitter"), so that transactions
 	// that conflicted once do not collide again in lockstep.
 	backoffBase = 2 * time.Millisecond
-	backoffCap  = 200 * time.Millisecond
+	backoffCap  = 500 * time.Millisecond
 )
 
 var (
@@ -174,7 +176,8 @@ func (db *DB) View(ctx context.Context, fn func(storage.Tx) error) error {
 // for a serialization failure or a deadlock, fn runs again in a new transaction, up to
 // [maxAttempts] times in all (see the package comment); an attempt in which any statement
 // failed that way is retried whatever fn returned. A panic in fn rolls back and
-// propagates. fn must not call Update or View itself on a DB whose pool it could exhaust.
+// propagates. fn must not call Update or View on the same DB: it would hold a connection
+// while waiting for another, forever once the pool is exhausted.
 func (db *DB) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		if err := db.check(ctx); err != nil {

@@ -91,11 +91,18 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// sqlSchemaExists reports whether coffer_schema exists where CREATE TABLE puts it. It reads
+// the catalog with the statement's snapshot on purpose: to_regclass would consult the
+// backend's catalog cache, which a transaction that has just waited for migrationLock
+// may not yet have refreshed, and so miss the table that the lock holder created.
+const sqlSchemaExists = `SELECT EXISTS (SELECT FROM pg_catalog.pg_tables
+	WHERE schemaname = current_schema() AND tablename = 'coffer_schema')`
+
 // schemaVersion returns the recorded schema version, 0 when there is no coffer_schema
 // table (a database Coffer never used).
 func schemaVersion(ctx context.Context, q querier) (int, error) {
 	var exists bool
-	if err := q.QueryRow(ctx, "SELECT to_regclass('coffer_schema') IS NOT NULL").Scan(&exists); err != nil {
+	if err := q.QueryRow(ctx, sqlSchemaExists).Scan(&exists); err != nil {
 		return 0, err
 	}
 	if !exists {

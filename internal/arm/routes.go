@@ -1,0 +1,137 @@
+package arm
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// apiKind selects the api-version rule of a route.
+type apiKind int
+
+const (
+	apiKeyVault apiKind = iota + 1 // Microsoft.KeyVault: dates from 2022-07-01 on
+	apiGeneric                     // Microsoft.Resources and the subscription API: any date
+)
+
+// params are the values a route's {placeholders} captured, unescaped.
+type params map[string]string
+
+// route is one management-plane operation. Literal segments of the pattern match
+// case-insensitively, as ARM matches them; {name} captures a segment.
+type route struct {
+	method  string
+	pattern string
+	api     apiKind
+	action  string // the Azure action it performs, named in a 403
+	open    bool   // any authenticated principal, not only the administrator
+	handle  func(a *API, w http.ResponseWriter, r *http.Request, p params, c Caller) error
+	segs    []string
+}
+
+const (
+	kvVault    = "subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults/{name}"
+	kvProvider = "subscriptions/{sub}/providers/Microsoft.KeyVault"
+)
+
+// routes is the management plane's route table.
+var routes = compile([]*route{
+	{method: "GET", pattern: "subscriptions", api: apiGeneric, action: "Microsoft.Resources/subscriptions/read", open: true, handle: (*API).listSubscriptions},
+	{method: "GET", pattern: "tenants", api: apiGeneric, action: "Microsoft.Resources/tenants/read", open: true, handle: (*API).listTenants},
+	{method: "GET", pattern: "subscriptions/{sub}", api: apiGeneric, action: "Microsoft.Resources/subscriptions/read", handle: (*API).getSubscription},
+	{method: "GET", pattern: "subscriptions/{sub}/resourceGroups/{rg}", api: apiGeneric, action: "Microsoft.Resources/subscriptions/resourceGroups/read", handle: (*API).getResourceGroup},
+	{method: "GET", pattern: "subscriptions/{sub}/resources", api: apiGeneric, action: "Microsoft.Resources/subscriptions/resources/read", handle: (*API).listResources},
+
+	{method: "GET", pattern: "subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults", api: apiKeyVault, action: "Microsoft.KeyVault/vaults/read", handle: (*API).listVaultsByGroup},
+	{method: "GET", pattern: kvProvider + "/vaults", api: apiKeyVault, action: "Microsoft.KeyVault/vaults/read", handle: (*API).listVaultsBySubscription},
+	{method: "GET", pattern: kvVault, api: apiKeyVault, action: "Microsoft.KeyVault/vaults/read", handle: (*API).getVault},
+	{method: "PUT", pattern: kvVault, api: apiKeyVault, action: "Microsoft.KeyVault/vaults/write", handle: (*API).putVault},
+	{method: "PATCH", pattern: kvVault, api: apiKeyVault, action: "Microsoft.KeyVault/vaults/write", handle: (*API).patchVault},
+	{method: "DELETE", pattern: kvVault, api: apiKeyVault, action: "Microsoft.KeyVault/vaults/delete", handle: (*API).deleteVault},
+	{method: "PUT", pattern: kvVault + "/accessPolicies/{op}", api: apiKeyVault, action: "Microsoft.KeyVault/vaults/accessPolicies/write", handle: (*API).updateAccessPolicies},
+	{method: "POST", pattern: kvProvider + "/checkNameAvailability", api: apiKeyVault, action: "Microsoft.KeyVault/checkNameAvailability/read", handle: (*API).checkName},
+
+	{method: "GET", pattern: kvProvider + "/deletedVaults", api: apiKeyVault, action: "Microsoft.KeyVault/deletedVaults/read", handle: (*API).listDeletedVaults},
+	{method: "GET", pattern: kvProvider + "/locations/{loc}/deletedVaults/{name}", api: apiKeyVault, action: "Microsoft.KeyVault/locations/deletedVaults/read", handle: (*API).getDeletedVault},
+	{method: "POST", pattern: kvProvider + "/locations/{loc}/deletedVaults/{name}/purge", api: apiKeyVault, action: "Microsoft.KeyVault/locations/deletedVaults/purge/action", handle: (*API).purgeDeletedVault},
+	{method: "GET", pattern: kvProvider + "/locations/{loc}/operationResults/{id}", api: apiKeyVault, action: "Microsoft.KeyVault/locations/operationResults/read", handle: (*API).getOperation},
+
+	{method: "GET", pattern: kvProvider + "/managedHSMs", api: apiKeyVault, action: "Microsoft.KeyVault/managedHSMs/read", handle: (*API).emptyList},
+	{method: "GET", pattern: "subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/managedHSMs", api: apiKeyVault, action: "Microsoft.KeyVault/managedHSMs/read", handle: (*API).emptyList},
+	{method: "GET", pattern: kvProvider + "/deletedManagedHSMs", api: apiKeyVault, action: "Microsoft.KeyVault/deletedManagedHSMs/read", handle: (*API).emptyList},
+})
+
+func compile(rs []*route) []*route {
+	for _, rt := range rs {
+		rt.segs = strings.Split(rt.pattern, "/")
+	}
+	return rs
+}
+
+// segments splits an escaped path into unescaped segments. One trailing "/" is
+// ignored; the path is never redirected or cleaned otherwise.
+func segments(escaped string) ([]string, error) {
+	p := strings.TrimPrefix(escaped, "/")
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return nil, nil
+	}
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		u, err := url.PathUnescape(s)
+		if err != nil {
+			return nil, &armError{http.StatusBadRequest, "InvalidRequestUri", "The request path has a malformed escape in segment '" + s + "'."}
+		}
+		segs[i] = u
+	}
+	return segs, nil
+}
+
+// match finds the route of method and path segments: 404 when no pattern matches the
+// path, 405 (with the allowed methods) when one matches another method.
+func match(method string, segs []string) (*route, params, error) {
+	var allowed []string
+	for _, rt := range routes {
+		p, ok := rt.match(segs)
+		if !ok {
+			continue
+		}
+		if rt.method == method {
+			return rt, p, nil
+		}
+		if !slices.Contains(allowed, rt.method) {
+			allowed = append(allowed, rt.method)
+		}
+	}
+	if len(allowed) > 0 {
+		return nil, nil, &armError{http.StatusMethodNotAllowed, "MethodNotAllowed",
+			"The method '" + method + "' is not supported here; use " + strings.Join(allowed, " or ") + "."}
+	}
+	return nil, nil, &armError{http.StatusNotFound, "NotFound",
+		"Coffer has no resource or operation at /" + strings.Join(segs, "/") + ". It serves Microsoft.KeyVault vaults and deleted vaults, " +
+			"subscriptions, resource groups and /resources (interface.md §6)."}
+}
+
+func (rt *route) match(segs []string) (params, bool) {
+	if len(segs) != len(rt.segs) {
+		return nil, false
+	}
+	var p params
+	for i, want := range rt.segs {
+		if name, ok := strings.CutPrefix(want, "{"); ok {
+			if segs[i] == "" {
+				return nil, false
+			}
+			if p == nil {
+				p = params{}
+			}
+			p[strings.TrimSuffix(name, "}")] = segs[i]
+			continue
+		}
+		if !strings.EqualFold(want, segs[i]) {
+			return nil, false
+		}
+	}
+	return p, true
+}

@@ -1,0 +1,561 @@
+package azapi
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/coffer/coffer/internal/certs"
+	"github.com/coffer/coffer/internal/vault"
+)
+
+const maxCertBody = 4 << 20 // PFX imports and merges with chains
+
+// mergePolicy applies the sections of w onto p (absent sections keep their values).
+func mergePolicy(p *certs.Policy, w *wireCertPolicy) {
+	if w == nil {
+		return
+	}
+	if k := w.KeyProps; k != nil {
+		if k.Exportable != nil {
+			p.Exportable = k.Exportable
+		}
+		if k.Kty != "" {
+			p.KeyType = k.Kty
+		}
+		if k.KeySize != nil {
+			p.KeySize = *k.KeySize
+		}
+		if k.ReuseKey != nil {
+			p.ReuseKey = *k.ReuseKey
+		}
+		if k.Crv != "" {
+			p.Curve = k.Crv
+		}
+	}
+	if s := w.SecretProps; s != nil && s.ContentType != "" {
+		p.ContentType = s.ContentType
+	}
+	if x := w.X509Props; x != nil {
+		if x.Subject != "" {
+			p.Subject = x.Subject
+		}
+		if x.SANs != nil {
+			p.DNSNames, p.Emails, p.UPNs = x.SANs.DNSNames, x.SANs.Emails, x.SANs.UPNs
+		}
+		if x.EKUs != nil {
+			p.EKUs = x.EKUs
+		}
+		if x.KeyUsage != nil {
+			p.KeyUsage = x.KeyUsage
+		}
+		if x.ValidityMonths != nil {
+			p.ValidityMonths = *x.ValidityMonths
+		}
+		if x.BasicConstraints != nil {
+			p.CA = x.BasicConstraints.CA
+		}
+	}
+	if w.LifetimeActions != nil {
+		p.LifetimeActions = nil
+		for _, la := range w.LifetimeActions {
+			var a certs.LifetimeAction
+			if la.Trigger != nil {
+				if la.Trigger.LifetimePercentage != nil {
+					a.LifetimePercentage = *la.Trigger.LifetimePercentage
+				}
+				if la.Trigger.DaysBeforeExpiry != nil {
+					a.DaysBeforeExpiry = *la.Trigger.DaysBeforeExpiry
+				}
+			}
+			if la.Action != nil {
+				a.Action = la.Action.ActionType
+			}
+			p.LifetimeActions = append(p.LifetimeActions, a)
+		}
+	}
+	if is := w.Issuer; is != nil {
+		if is.Name != "" {
+			p.IssuerName = is.Name
+		}
+		if is.CertificateType != "" {
+			p.CertificateType = is.CertificateType
+		}
+		if is.CertTransparency != nil {
+			p.CertTransparency = is.CertTransparency
+		}
+	}
+	if w.Attributes != nil && w.Attributes.Enabled != nil {
+		p.Enabled = w.Attributes.Enabled
+	}
+}
+
+func (a *API) renderPolicy2(r *request, name string, cp vault.CertPolicy) *wireCertPolicy {
+	p := cp.Policy
+	size := p.KeySize
+	exportable, reuse := p.Exportable == nil || *p.Exportable, p.ReuseKey
+	months := p.ValidityMonths
+	enabled := p.Enabled == nil || *p.Enabled
+	out := &wireCertPolicy{
+		ID:          r.url("/certificates/" + name + "/policy"),
+		KeyProps:    &wireCertKeyProps{Exportable: &exportable, Kty: p.KeyType, ReuseKey: &reuse, Crv: p.Curve},
+		SecretProps: &wireCertSecretProps{ContentType: p.ContentType},
+		X509Props: &wireX509Props{Subject: p.Subject, SANs: &wireCertSANs{DNSNames: p.DNSNames, Emails: p.Emails, UPNs: p.UPNs},
+			EKUs: p.EKUs, KeyUsage: p.KeyUsage, ValidityMonths: &months},
+		Issuer:     &wireCertIssuerRef{Name: p.IssuerName, CertificateType: p.CertificateType, CertTransparency: p.CertTransparency},
+		Attributes: &wireAttributes{Enabled: &enabled, Created: unix(cp.Created), Updated: unix(cp.Updated)},
+	}
+	if size > 0 {
+		out.KeyProps.KeySize = &size
+	}
+	out.X509Props.BasicConstraints = &struct {
+		CA bool `json:"ca"`
+	}{p.CA}
+	for _, la := range p.LifetimeActions {
+		var w wireCertLifetimeAction
+		w.Trigger = &struct {
+			LifetimePercentage *int `json:"lifetime_percentage,omitempty"`
+			DaysBeforeExpiry   *int `json:"days_before_expiry,omitempty"`
+		}{}
+		if la.LifetimePercentage > 0 {
+			v := la.LifetimePercentage
+			w.Trigger.LifetimePercentage = &v
+		}
+		if la.DaysBeforeExpiry > 0 {
+			v := la.DaysBeforeExpiry
+			w.Trigger.DaysBeforeExpiry = &v
+		}
+		w.Action = &struct {
+			ActionType string `json:"action_type"`
+		}{la.Action}
+		out.LifetimeActions = append(out.LifetimeActions, w)
+	}
+	return out
+}
+
+type certShape int
+
+const (
+	certBundle certShape = iota
+	certDeleted
+	certItem
+	certVersionItem
+	certDeletedItem
+)
+
+func (a *API) renderCert(r *request, c vault.Certificate, shape certShape) wireCert {
+	name := c.Object.Name
+	sum := sha1.Sum(c.CER)
+	out := wireCert{
+		ID:   r.url("/certificates/" + name + "/" + c.ID),
+		X5T:  sum[:],
+		Tags: c.Tags,
+		Attributes: wireAttributes{Enabled: &c.Enabled, NotBefore: unix(c.NotBefore), Expires: unix(c.Expires),
+			Created: unix(c.Created), Updated: unix(c.Updated)},
+	}
+	switch shape {
+	case certItem, certDeletedItem:
+		out.ID = r.url("/certificates/" + name)
+	case certVersionItem:
+	default:
+		days := c.Vault.RetentionDays
+		out.Attributes.RecoveryLevel, out.Attributes.RecoverableDays = c.Vault.RecoveryLevel(), &days
+		out.Kid = r.url("/keys/" + name + "/" + c.ID)
+		out.Sid = r.url("/secrets/" + name + "/" + c.ID)
+		out.CER = c.CER
+		out.Policy = a.renderPolicy2(r, name, c.Policy())
+	}
+	if shape == certDeleted || shape == certDeletedItem {
+		out.RecoveryID = r.url("/deletedcertificates/" + name)
+		out.DeletedDate = unix(c.Object.DeletedDate)
+		out.ScheduledPurgeDate = unix(c.Object.ScheduledPurgeDate)
+	}
+	return out
+}
+
+func (a *API) renderOp(r *request, op vault.CertOperation) wireCertOperation {
+	out := wireCertOperation{
+		ID: r.url("/certificates/" + op.Name + "/pending"), Issuer: &wireCertIssuerRef{Name: op.Issuer}, CSR: op.CSR,
+		CancellationRequested: op.CancellationRequested, Status: op.Status, StatusDetails: op.StatusDetails, RequestID: op.RequestID,
+	}
+	if op.ErrorCode != "" {
+		out.Error = &wireErrorBody{Code: op.ErrorCode, Message: op.ErrorMessage}
+	}
+	if op.Status == "completed" {
+		out.Target = r.url("/certificates/" + op.Name)
+	}
+	return out
+}
+
+func enabledOf(at *wireCertAttributesIn) *bool {
+	if at == nil {
+		return nil
+	}
+	return at.Enabled
+}
+
+func (a *API) createCertificate(w http.ResponseWriter, r *request) (int, error) {
+	var in wireCertCreate
+	if err := decodeBody(r, maxCertBody, &in); err != nil {
+		return 0, err
+	}
+	if in.Policy == nil {
+		return 0, badParameter("The request body must have a 'policy' (at least x509_props.subject and issuer.name).")
+	}
+	var p certs.Policy
+	mergePolicy(&p, in.Policy)
+	op, err := a.vaults.CreateCertificate(ctx(r), r.vault, r.param("name"), p, vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
+	if err != nil {
+		return 0, err
+	}
+	out := a.renderOp(r, op)
+	h := w.Header()
+	h.Set("Location", r.url("/certificates/"+op.Name+"/pending?api-version="+r.apiVersion+"&request_id="+op.RequestID))
+	h.Set("Retry-After", "0")
+	writeJSON(w, http.StatusAccepted, out)
+	return http.StatusAccepted, nil
+}
+
+func (a *API) getCertificateOperation(w http.ResponseWriter, r *request) (int, error) {
+	op, err := a.vaults.GetCertificateOperation(ctx(r), r.vault, r.param("name"))
+	if err != nil {
+		return 0, err
+	}
+	w.Header().Set("Retry-After", "0")
+	return ok(w, a.renderOp(r, op))
+}
+
+func (a *API) updateCertificateOperation(w http.ResponseWriter, r *request) (int, error) {
+	var in struct {
+		CancellationRequested *bool `json:"cancellation_requested"`
+	}
+	if err := decodeBody(r, 4096, &in); err != nil {
+		return 0, err
+	}
+	if in.CancellationRequested == nil || !*in.CancellationRequested {
+		return 0, badParameter("The only change to a certificate operation is {\"cancellation_requested\": true}.")
+	}
+	op, err := a.vaults.CancelCertificateOperation(ctx(r), r.vault, r.param("name"))
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderOp(r, op))
+}
+
+func (a *API) deleteCertificateOperation(w http.ResponseWriter, r *request) (int, error) {
+	op, err := a.vaults.DeleteCertificateOperation(ctx(r), r.vault, r.param("name"))
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderOp(r, op))
+}
+
+func (a *API) mergeCertificate(w http.ResponseWriter, r *request) (int, error) {
+	var in wireCertMerge
+	if err := decodeBody(r, maxCertBody, &in); err != nil {
+		return 0, err
+	}
+	if len(in.X5C) == 0 {
+		return 0, badParameter("The request body must have 'x5c': the signed certificate (and its chain), standard base64 DER, leaf first.")
+	}
+	var chain [][]byte
+	for _, s := range in.X5C {
+		der, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return 0, badParameter("Each x5c entry must be standard base64 of a DER certificate.")
+		}
+		chain = append(chain, der)
+	}
+	c, err := a.vaults.MergeCertificate(ctx(r), r.vault, r.param("name"), chain, vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
+	if err != nil {
+		return 0, err
+	}
+	writeJSON(w, http.StatusCreated, a.renderCert(r, c, certBundle))
+	return http.StatusCreated, nil
+}
+
+func (a *API) importCertificate(w http.ResponseWriter, r *request) (int, error) {
+	var in wireCertImport
+	if err := decodeBody(r, maxCertBody, &in); err != nil {
+		return 0, err
+	}
+	if in.Value == nil || *in.Value == "" {
+		return 0, badParameter("The request body must have 'value': standard base64 of a PFX/PKCS#12, or PEM text with the private key and certificate.")
+	}
+	var pol *certs.Policy
+	if in.Policy != nil {
+		if in.Policy.SecretProps == nil || in.Policy.SecretProps.ContentType == "" {
+			return 0, badParameter("Property policy has invalid value\r\nAn imported certificate's policy needs secret_props.contentType: application/x-pkcs12 for a PFX, application/x-pem-file for PEM.")
+		}
+		pol = &certs.Policy{}
+		mergePolicy(pol, in.Policy)
+	}
+	c, err := a.vaults.ImportCertificate(ctx(r), r.vault, r.param("name"), *in.Value, in.Password, pol, vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderCert(r, c, certBundle))
+}
+
+func (a *API) getCertificate(w http.ResponseWriter, r *request) (int, error) {
+	c, err := a.vaults.GetCertificate(ctx(r), r.vault, r.param("name"), r.param("version"))
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderCert(r, c, certBundle))
+}
+
+func (a *API) updateCertificate(w http.ResponseWriter, r *request) (int, error) {
+	var in wireCertUpdate
+	if err := decodeBody(r, maxCertBody, &in); err != nil {
+		return 0, err
+	}
+	name := r.param("name")
+	if in.Policy != nil {
+		if _, err := a.vaults.UpdateCertificatePolicy(ctx(r), r.vault, name, func(p *certs.Policy) { mergePolicy(p, in.Policy) }); err != nil {
+			return 0, err
+		}
+	}
+	c, err := a.vaults.UpdateCertificate(ctx(r), r.vault, name, r.param("version"), vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderCert(r, c, certBundle))
+}
+
+func (a *API) getCertificatePolicy(w http.ResponseWriter, r *request) (int, error) {
+	p, err := a.vaults.GetCertificatePolicy(ctx(r), r.vault, r.param("name"))
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderPolicy2(r, r.param("name"), p))
+}
+
+func (a *API) updateCertificatePolicy(w http.ResponseWriter, r *request) (int, error) {
+	var in wireCertPolicy
+	if err := decodeBody(r, maxCertBody, &in); err != nil {
+		return 0, err
+	}
+	p, err := a.vaults.UpdateCertificatePolicy(ctx(r), r.vault, r.param("name"), func(p *certs.Policy) { mergePolicy(p, &in) })
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderPolicy2(r, r.param("name"), p))
+}
+
+func (a *API) listCertificates(w http.ResponseWriter, r *request) (int, error) {
+	return a.listCertPage(w, r, certItem, a.vaults.ListCertificates)
+}
+
+func (a *API) listDeletedCertificates(w http.ResponseWriter, r *request) (int, error) {
+	return a.listCertPage(w, r, certDeletedItem, a.vaults.ListDeletedCertificates)
+}
+
+func (a *API) listCertificateVersions(w http.ResponseWriter, r *request) (int, error) {
+	name := r.param("name")
+	return a.listCertPage(w, r, certVersionItem, func(c ctxT, v, after string, limit int) ([]vault.Certificate, bool, error) {
+		return a.vaults.ListCertificateVersions(c, v, name, after, limit)
+	})
+}
+
+func (a *API) listCertPage(w http.ResponseWriter, r *request, shape certShape, list func(c ctxT, v, after string, limit int) ([]vault.Certificate, bool, error)) (int, error) {
+	limit, err := maxResults(r)
+	if err != nil {
+		return 0, err
+	}
+	after, err := skipToken(r)
+	if err != nil {
+		return 0, err
+	}
+	items, more, err := list(ctx(r), r.vault, after, limit)
+	if err != nil {
+		return 0, err
+	}
+	out := wireCertList{Value: make([]wireCert, 0, len(items))}
+	last := after
+	for _, c := range items {
+		if c.ID == "" {
+			continue // a first issuance still pending
+		}
+		out.Value = append(out.Value, a.renderCert(r, c, shape))
+		last = strings.ToLower(c.Object.Name)
+		if shape == certVersionItem {
+			last = c.ID
+		}
+	}
+	out.NextLink = nextLink(r, more, last, limit)
+	return ok(w, out)
+}
+
+func (a *API) deleteCertificate(w http.ResponseWriter, r *request) (int, error) {
+	c, err := a.vaults.DeleteCertificate(ctx(r), r.vault, r.param("name"))
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderCert(r, c, certDeleted))
+}
+
+func (a *API) getDeletedCertificate(w http.ResponseWriter, r *request) (int, error) {
+	c, err := a.vaults.GetDeletedCertificate(ctx(r), r.vault, r.param("name"))
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderCert(r, c, certDeleted))
+}
+
+func (a *API) recoverCertificate(w http.ResponseWriter, r *request) (int, error) {
+	c, err := a.vaults.RecoverCertificate(ctx(r), r.vault, r.param("name"))
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderCert(r, c, certBundle))
+}
+
+func (a *API) purgeCertificate(w http.ResponseWriter, r *request) (int, error) {
+	if err := a.vaults.PurgeCertificate(ctx(r), r.vault, r.param("name")); err != nil {
+		return 0, err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent, nil
+}
+
+func (a *API) backupCertificate(w http.ResponseWriter, r *request) (int, error) {
+	blob, err := a.vaults.BackupCertificate(ctx(r), r.vault, r.param("name"))
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, wireBackup{Value: b64url.EncodeToString(blob)})
+}
+
+func (a *API) restoreCertificate(w http.ResponseWriter, r *request) (int, error) {
+	var in wireBackup
+	if err := decodeBody(r, maxRestoreBody, &in); err != nil {
+		return 0, err
+	}
+	blob, err := decodeB64URL(in.Value)
+	if err != nil || len(blob) == 0 {
+		return 0, badParameter("The backup blob in 'value' must be the base64url text that backup returned.")
+	}
+	c, err := a.vaults.RestoreCertificate(ctx(r), r.vault, blob)
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderCert(r, c, certBundle))
+}
+
+func (a *API) renderContacts(r *request, cs []vault.Contact) wireContacts {
+	out := wireContacts{ID: r.url("/certificates/contacts"), Contacts: []wireContact{}}
+	for _, c := range cs {
+		out.Contacts = append(out.Contacts, wireContact(c))
+	}
+	return out
+}
+
+func (a *API) getContacts(w http.ResponseWriter, r *request) (int, error) {
+	cs, err := a.vaults.GetContacts(ctx(r), r.vault)
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderContacts(r, cs))
+}
+
+func (a *API) setContacts(w http.ResponseWriter, r *request) (int, error) {
+	var in wireContacts
+	if err := decodeBody(r, 64<<10, &in); err != nil {
+		return 0, err
+	}
+	var cs []vault.Contact
+	for _, c := range in.Contacts {
+		cs = append(cs, vault.Contact(c))
+	}
+	cs, err := a.vaults.SetContacts(ctx(r), r.vault, cs)
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderContacts(r, cs))
+}
+
+func (a *API) deleteContacts(w http.ResponseWriter, r *request) (int, error) {
+	cs, err := a.vaults.DeleteContacts(ctx(r), r.vault)
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderContacts(r, cs))
+}
+
+func (a *API) renderIssuer(r *request, is vault.Issuer, full bool) wireIssuer {
+	out := wireIssuer{ID: r.url("/certificates/issuers/" + is.Name), Provider: is.Provider}
+	if !full {
+		return out
+	}
+	if len(is.Credentials) > 0 {
+		var c struct {
+			AccountID string `json:"account_id"`
+		}
+		json.Unmarshal(is.Credentials, &c)
+		out.Credentials = &struct {
+			AccountID string `json:"account_id,omitempty"`
+			Password  string `json:"pwd,omitempty"`
+		}{AccountID: c.AccountID} // the password is never returned
+	}
+	if len(is.OrgDetails) > 0 {
+		out.OrgDetails = json.RawMessage(is.OrgDetails)
+	}
+	out.Attributes = &wireAttributes{Enabled: &is.Enabled, Created: unix(is.Created), Updated: unix(is.Updated)}
+	return out
+}
+
+func setIssuer(merge bool) func(a *API, w http.ResponseWriter, r *request) (int, error) {
+	return func(a *API, w http.ResponseWriter, r *request) (int, error) {
+		var in struct {
+			Provider    string          `json:"provider"`
+			Credentials json.RawMessage `json:"credentials"`
+			OrgDetails  json.RawMessage `json:"org_details"`
+			Attributes  *struct {
+				Enabled *bool `json:"enabled"`
+			} `json:"attributes"`
+		}
+		if err := decodeBody(r, 64<<10, &in); err != nil {
+			return 0, err
+		}
+		is := vault.Issuer{Name: r.param("issuer"), Provider: in.Provider, Credentials: in.Credentials, OrgDetails: in.OrgDetails, Enabled: true}
+		if in.Attributes != nil && in.Attributes.Enabled != nil {
+			is.Enabled = *in.Attributes.Enabled
+		}
+		out, err := a.vaults.SetIssuer(ctx(r), r.vault, is, merge)
+		if err != nil {
+			return 0, err
+		}
+		return ok(w, a.renderIssuer(r, out, true))
+	}
+}
+
+func (a *API) getIssuer(w http.ResponseWriter, r *request) (int, error) {
+	is, err := a.vaults.GetIssuer(ctx(r), r.vault, r.param("issuer"))
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderIssuer(r, is, true))
+}
+
+func (a *API) deleteIssuer(w http.ResponseWriter, r *request) (int, error) {
+	is, err := a.vaults.DeleteIssuer(ctx(r), r.vault, r.param("issuer"))
+	if err != nil {
+		return 0, err
+	}
+	return ok(w, a.renderIssuer(r, is, true))
+}
+
+func (a *API) listIssuers(w http.ResponseWriter, r *request) (int, error) {
+	list, err := a.vaults.ListIssuers(ctx(r), r.vault)
+	if err != nil {
+		return 0, err
+	}
+	out := wireIssuerList{Value: []wireIssuer{}}
+	for _, is := range list {
+		out.Value = append(out.Value, a.renderIssuer(r, is, false))
+	}
+	return ok(w, out)
+}

@@ -1,0 +1,7 @@
+package certs
+
+// Whitebox hooks for the external tests.
+var (
+	ParseSubject  = parseSubject
+	FormatSubject = formatSubject
+)
