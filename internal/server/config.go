@@ -73,11 +73,8 @@ func (c *Config) setDefaults() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")
 	}
-	if c.Storage != "" && c.Storage != "embedded" {
-		if strings.HasPrefix(c.Storage, "postgres://") || strings.HasPrefix(c.Storage, "postgresql://") {
-			return fmt.Errorf("--storage postgres:// is not available in this build yet; leave --storage unset for the embedded store")
-		}
-		return fmt.Errorf("--storage %q: expected \"embedded\" or a postgres:// URL", c.Storage)
+	if c.Storage != "" && c.Storage != "embedded" && !c.postgres() {
+		return fmt.Errorf("--storage: expected \"embedded\" or a postgres:// URL")
 	}
 	return nil
 }
@@ -93,4 +90,9 @@ func (c *Config) publicURL(listenPort string) (*url.URL, error) {
 		return nil, fmt.Errorf("--public-url %q: want https://HOST[:PORT] with no path", c.PublicURL)
 	}
 	return u, nil
+}
+
+// postgres says whether --storage names a PostgreSQL database.
+func (c *Config) postgres() bool {
+	return strings.HasPrefix(c.Storage, "postgres://") || strings.HasPrefix(c.Storage, "postgresql://")
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,6 +20,7 @@ import (
 	"github.com/coffer/coffer/internal/pki"
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/storage/bbolt"
+	"github.com/coffer/coffer/internal/storage/postgres"
 )
 
 // Storage keys the server owns. meta/ is kept in clear beside the barrier's keyring
@@ -51,12 +53,27 @@ func prepareDataDir(dir string, log *slog.Logger) error {
 // was made with and in a format this binary knows, and opens the barrier over it with
 // the KEK — creating keyring and KEK only for storage that is brand new.
 func openStorage(ctx context.Context, cfg Config, log *slog.Logger) (*barrier.Barrier, error) {
-	db, err := bbolt.Open(filepath.Join(cfg.DataDir, storageFile), bbolt.Options{})
-	if err != nil {
-		if errors.Is(err, bbolt.ErrInUse) {
-			return nil, fmt.Errorf("data dir in use: another coffer server has %s open", cfg.DataDir)
+	var db storage.Backend
+	if cfg.postgres() {
+		lock, err := lockDataDir(cfg.DataDir)
+		if err != nil {
+			return nil, err
 		}
-		return nil, err
+		pg, err := postgres.Open(ctx, cfg.Storage)
+		if err != nil {
+			lock.Close()
+			return nil, err // postgres never puts the password in its errors
+		}
+		db = lockedBackend{Backend: pg, lock: lock}
+	} else {
+		bb, err := bbolt.Open(filepath.Join(cfg.DataDir, storageFile), bbolt.Options{})
+		if err != nil {
+			if errors.Is(err, bbolt.ErrInUse) {
+				return nil, fmt.Errorf("data dir in use: another coffer server has %s open", cfg.DataDir)
+			}
+			return nil, err
+		}
+		db = bb
 	}
 	b, err := openBarrier(ctx, db, cfg, log)
 	if err != nil {
@@ -64,6 +81,32 @@ func openStorage(ctx context.Context, cfg Config, log *slog.Logger) (*barrier.Ba
 		return nil, err
 	}
 	return b, nil
+}
+
+// lockDataDir takes DIR/lock so that a second server on the same DIR fails at once
+// (with the embedded store, bbolt's own file lock does this).
+func lockDataDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("data dir lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("data dir in use: another coffer server has %s open", dir)
+	}
+	return f, nil
+}
+
+// lockedBackend releases the data dir lock when the storage closes.
+type lockedBackend struct {
+	storage.Backend
+	lock *os.File
+}
+
+func (l lockedBackend) Close() error {
+	err := l.Backend.Close()
+	l.lock.Close()
+	return err
 }
 
 func openBarrier(ctx context.Context, db storage.Backend, cfg Config, log *slog.Logger) (*barrier.Barrier, error) {

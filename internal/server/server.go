@@ -134,6 +134,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer close(s.sweeperDone)
 		s.vaults.RunSweeper(sctx, s.cfg.SweepInterval, s.log)
 	}()
+	go s.followTimeShift(sctx)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
 	select {
@@ -244,4 +245,21 @@ func (d graphDirectory) ObjectID(ctx context.Context, clientID string) (string, 
 		return "", false, err
 	}
 	return p.ObjectID, true, nil
+}
+
+// followTimeShift picks up time shifts made through other servers on the same storage
+// (a server's own shifts take effect at once).
+func (s *Server) followTimeShift(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if d, err := loadTimeShift(ctx, s.store); err == nil {
+				s.vclock.SetOffset(d)
+			}
+		}
+	}
 }

@@ -91,9 +91,23 @@ func (s *Service) SetSecret(ctx context.Context, vaultName, name string, p Secre
 	if err := checkTags(KindSecret, name, p.Tags); err != nil {
 		return Secret{}, err
 	}
+	// The version record is built and encoded before the transaction: storage may run
+	// transactions one after another (bbolt's group commit), so work done outside is
+	// work that does not hold up other writers.
+	now := s.Now()
+	ver := SecretVersion{
+		ID: newVersionID(), Value: p.Value, ContentType: p.ContentType, Tags: p.Tags,
+		Enabled: p.Enabled == nil || *p.Enabled, Created: now, Updated: now,
+	}
+	if p.NotBefore != nil {
+		ver.NotBefore = p.NotBefore.UTC().Truncate(time.Second)
+	}
+	if p.Expires != nil {
+		ver.Expires = p.Expires.UTC().Truncate(time.Second)
+	}
+	record := mustJSON(ver)
 	var out Secret
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		now := s.Now()
 		vlt, err := getVault(tx, vaultName)
 		if err != nil {
 			return err
@@ -111,19 +125,9 @@ func (s *Service) SetSecret(ctx context.Context, vaultName, name string, p Secre
 		if err := o.CheckUnmanaged("set"); err != nil {
 			return err
 		}
-		ver := SecretVersion{
-			ID: newVersionID(), Value: p.Value, ContentType: p.ContentType, Tags: p.Tags,
-			Enabled: p.Enabled == nil || *p.Enabled, Created: now, Updated: now,
-		}
-		if p.NotBefore != nil {
-			ver.NotBefore = p.NotBefore.UTC().Truncate(time.Second)
-		}
-		if p.Expires != nil {
-			ver.Expires = p.Expires.UTC().Truncate(time.Second)
-		}
 		o.Latest = ver.ID
 		o.Versions++
-		if err := tx.Put(versionKey(vlt.Name, KindSecret, name, ver.ID), mustJSON(ver)); err != nil {
+		if err := tx.Put(versionKey(vlt.Name, KindSecret, name, ver.ID), record); err != nil {
 			return err
 		}
 		if err := tx.Put(liveKey(vlt.Name, KindSecret, name), mustJSON(o)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,10 +111,12 @@ func (p VaultParams) apply(v *Vault, created bool, serverTenant string) error {
 		v.AccessPolicies = *p.AccessPolicies
 	}
 	if p.Settings != nil {
-		if v.Settings == nil {
-			v.Settings = map[string]json.RawMessage{}
+		settings := maps.Clone(v.Settings) // v may share its maps with the decode cache
+		if settings == nil {
+			settings = map[string]json.RawMessage{}
 		}
-		maps.Copy(v.Settings, p.Settings)
+		maps.Copy(settings, p.Settings)
+		v.Settings = settings
 	}
 	return nil
 }
@@ -363,6 +366,7 @@ func (s *Service) UpdateAccessPolicies(ctx context.Context, name, op string, ps 
 		if err := checkPolicies(v.Name, ps, s.tenant); err != nil {
 			return err
 		}
+		v.AccessPolicies = slices.Clone(v.AccessPolicies) // shared with the decode cache
 		for _, p := range ps {
 			v.AccessPolicies = applyPolicy(v.AccessPolicies, op, p)
 		}

@@ -1,0 +1,1215 @@
+// Command bench measures a real Coffer server over TLS against a bare Go net/http TLS
+// server (the ceiling), with one load generator in the same run.
+//
+//	go run ./bench                      # all workloads at c=1,16,64, 5s each
+//	go run ./bench -d 10s -rounds 5     # steadier on a busy machine (see -rounds)
+//	go run ./bench -d 10s -c 64 -only ceiling,get
+//	go run ./bench -h2                  # also every workload over HTTP/2
+//	go run ./bench -coffer /tmp/coffer  # a prebuilt binary instead of `go build`
+//
+// Coffer runs as a subprocess (`coffer server`) on a temporary data directory and a free
+// port: the real server, real bbolt, every write fsynced. The ceiling is this program
+// re-executed in a hidden mode, so both servers are a separate process from the load
+// generator and share the machine's cores with it the same way. The ceiling answers
+// {"ok":true} to any request; the load generator sends it the same requests (path,
+// query, Authorization header) as the get workload (-tiny-ceiling: a bare GET /).
+//
+// Workloads, run in this order at each concurrency of -c:
+//
+//	ceiling  GET to the bare server
+//	get      GET /secrets/{random one of -names}
+//	set      PUT /secrets/{random name} with a fresh random value of -value-size bytes
+//	delrec   a pair: DELETE /secrets/{name} then POST /deletedsecrets/{name}/recover, on
+//	         names owned by the worker (name index mod c), so pairs never collide; ops/s
+//	         counts pairs
+//
+// Before them, -names secrets (bench-00000, …) are created at c=64 with -value-size
+// values. Each workload at each concurrency has one HTTP transport (keep-alive,
+// MaxIdleConnsPerHost ≥ c; HTTP/1.1 with HTTP/2 off, unless -h2) and c workers, a
+// -warmup that opens the connections and is not counted, then -d of counted requests:
+// ops/s is the completions inside the window, p50/p99 their latencies. With -rounds N the
+// window is cut into N slices that alternate between the workloads, so a change in the
+// machine's background load hits them alike. Any non-2xx or transport error is an
+// error; the program exits 1 if any occurred (and keeps the server's log).
+//
+// The CPU columns are cores used during the window, from /proc (Linux): the server
+// process, this load generator, and everything else on the machine ("other": other
+// people's test runs, kernel threads, interrupts), with the busiest other process. A
+// high "other" means depressed figures. -server-env passes e.g. GOGC=400 to Coffer.
+//
+// The server has no profiling endpoint; to see where its time goes, build a copy of
+// cmd/coffer that imports net/http/pprof, pass it with -coffer, and fetch
+// /debug/pprof/profile during a long (-d 12s) single workload.
+//
+// This is a main package without tests: `go test ./...` never runs it.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+const ceilingMode = "-ceiling-server" // hidden: `bench -ceiling-server DIR`
+
+var (
+	flagCoffer   = flag.String("coffer", "", "coffer binary to run (default: go build ./cmd/coffer into the temp dir)")
+	flagDur      = flag.Duration("d", 5*time.Second, "measured duration of each workload at each concurrency")
+	flagWarm     = flag.Duration("warmup", time.Second, "uncounted warm-up before each measurement")
+	flagConc     = flag.String("c", "1,16,64", "concurrencies, comma-separated")
+	flagOnly     = flag.String("only", "", "workloads to run, comma-separated from ceiling,get,set,delrec (default all)")
+	flagNames    = flag.Int("names", 10000, "number of secret names")
+	flagValue    = flag.Int("value-size", 1024, "bytes of each secret value")
+	flagH2       = flag.Bool("h2", false, "also run every workload over HTTP/2")
+	flagKeep     = flag.Bool("keep", false, "keep the temp dir (data dir, server log) and print its path")
+	flagStrict   = flag.Bool("strict", false, "exit 1 when a target is missed, not only on errors")
+	flagPrepopC  = flag.Int("prepop-c", 64, "concurrency of the pre-population")
+	flagTinyCeil = flag.Bool("tiny-ceiling", false, "send the ceiling a bare GET / instead of the get workload's request (path, query, Authorization)")
+	flagRounds   = flag.Int("rounds", 1, "split each -d into this many rounds, interleaving the workloads at each concurrency (steadier ratios on a busy machine)")
+	flagSrvEnv   = flag.String("server-env", "", "extra environment of the coffer process, space-separated KEY=VALUE (e.g. GOGC=400)")
+)
+
+var allWorkloads = []string{"ceiling", "get", "set", "delrec"}
+
+func main() {
+	if len(os.Args) == 3 && os.Args[1] == ceilingMode {
+		if err := ceilingServer(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "ceiling server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./bench [flags]\n\n"+
+			"Measures Coffer (subprocess, real storage, TLS) against a bare net/http TLS server.\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code, err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// ---------------------------------------------------------------------------------------
+// The run.
+
+type result struct {
+	workload string
+	proto    string
+	c        int
+	ops      int     // completions in the window
+	opsPerS  float64 // ops / window
+	p50, p99 time.Duration
+	errs     int64 // errors in the window and the warm-up
+	firstErr string
+	srvCPU   float64 // cores
+	genCPU   float64
+	otherCPU float64
+	topOther string // the busiest other process in the window
+}
+
+func run(ctx context.Context) (int, error) {
+	concs, err := parseConcs(*flagConc)
+	if err != nil {
+		return 2, err
+	}
+	selected, err := parseOnly(*flagOnly)
+	if err != nil {
+		return 2, err
+	}
+	if *flagNames < 1 || *flagValue < 1 {
+		return 2, errors.New("-names and -value-size must be positive")
+	}
+
+	tmp, err := os.MkdirTemp("", "coffer-bench-")
+	if err != nil {
+		return 1, err
+	}
+	keep := *flagKeep
+	defer func() {
+		if keep {
+			fmt.Fprintf(os.Stderr, "temp dir kept: %s (coffer.log, data/)\n", tmp)
+		} else {
+			os.RemoveAll(tmp)
+		}
+	}()
+
+	bin := *flagCoffer
+	if bin == "" {
+		bin = filepath.Join(tmp, "coffer")
+		fmt.Fprintln(os.Stderr, "building coffer …")
+		if err := buildCoffer(ctx, bin); err != nil {
+			return 1, err
+		}
+	}
+
+	needCoffer := selected["get"] || selected["set"] || selected["delrec"]
+	needCeiling := selected["ceiling"]
+	roots := x509.NewCertPool()
+
+	var coffer *cofferProc
+	if needCoffer {
+		fmt.Fprintln(os.Stderr, "starting coffer …")
+		coffer, err = startCoffer(ctx, bin, tmp)
+		if err != nil {
+			return 1, err
+		}
+		defer coffer.stop()
+		if !roots.AppendCertsFromPEM(coffer.caPEM) {
+			return 1, errors.New("no certificate in coffer's ca.crt")
+		}
+	}
+	var ceiling *ceilingProc
+	if needCeiling {
+		ceiling, err = startCeiling(ctx, tmp)
+		if err != nil {
+			return 1, err
+		}
+		defer ceiling.stop()
+		if !roots.AppendCertsFromPEM(ceiling.certPEM) {
+			return 1, errors.New("no certificate from the ceiling server")
+		}
+	}
+
+	var token string
+	if needCoffer {
+		if token, err = getToken(ctx, roots, coffer); err != nil {
+			return 1, err
+		}
+	} else {
+		token = strings.Repeat("x", 600) // the ceiling alone: same header size, roughly
+	}
+
+	b := &bench{roots: roots, token: token, names: make([]string, *flagNames)}
+	for i := range b.names {
+		b.names[i] = fmt.Sprintf("bench-%05d", i)
+	}
+	if coffer != nil {
+		b.vaultURL = fmt.Sprintf("https://default.localhost:%d", coffer.port)
+		b.serverPID = coffer.cmd.Process.Pid
+	}
+	if ceiling != nil {
+		b.ceilingURL = "https://" + ceiling.addr
+		b.ceilingPID = ceiling.cmd.Process.Pid
+	}
+
+	la0 := loadavg()
+	fmt.Printf("# Coffer benchmark\n\n")
+	printEnv(bin, concs)
+	fmt.Printf("- load average at start: %s\n", la0)
+
+	if needCoffer {
+		fmt.Fprintf(os.Stderr, "pre-populating %d secrets at c=%d …\n", *flagNames, *flagPrepopC)
+		start := time.Now()
+		if err := b.prepopulate(ctx, *flagPrepopC); err != nil {
+			return 1, fmt.Errorf("pre-populate: %w", err)
+		}
+		el := time.Since(start)
+		fmt.Printf("- pre-populated %d secrets (%d-byte values) at c=%d in %v (%.0f creates/s)\n",
+			*flagNames, *flagValue, *flagPrepopC, el.Round(time.Millisecond), float64(*flagNames)/el.Seconds())
+	}
+	fmt.Println()
+
+	protos := []string{"h1"}
+	if *flagH2 {
+		protos = append(protos, "h2")
+	}
+	var results []result
+	rounds := max(1, *flagRounds)
+	for _, proto := range protos {
+		for _, c := range concs {
+			var runners []*runner
+			for _, w := range allWorkloads {
+				if selected[w] {
+					runners = append(runners, b.newRunner(w, proto, c))
+				}
+			}
+			// Rounds interleave the workloads, so that a change in the machine's
+			// background load hits them alike.
+			for round := range rounds {
+				for _, r := range runners {
+					if ctx.Err() != nil {
+						return 1, ctx.Err()
+					}
+					if coffer != nil && coffer.exited() {
+						keep = true
+						return 1, fmt.Errorf("coffer exited; see its log %s", coffer.logPath)
+					}
+					warm := *flagWarm
+					if round > 0 {
+						warm = min(warm, 200*time.Millisecond) // connections are open already
+					}
+					fmt.Fprintf(os.Stderr, "%s %s c=%d round %d/%d …\n", r.workload, proto, c, round+1, rounds)
+					b.round(ctx, r, warm, *flagDur/time.Duration(rounds))
+				}
+			}
+			for _, r := range runners {
+				r.tr.CloseIdleConnections()
+				res := r.result()
+				results = append(results, res)
+				fmt.Fprintf(os.Stderr, "  %s: %.0f ops/s p50 %s p99 %s errors %d\n", r.workload, res.opsPerS, fmtDur(res.p50), fmtDur(res.p99), res.errs)
+			}
+		}
+	}
+
+	printTable(results)
+	missed := printTargets(results)
+	fmt.Printf("- load average at end: %s\n", loadavg())
+
+	var errTotal int64
+	for _, r := range results {
+		errTotal += r.errs
+	}
+	if errTotal > 0 {
+		fmt.Printf("\n**FAILED: %d request errors** (first of each run:)\n", errTotal)
+		for _, r := range results {
+			if r.errs > 0 {
+				fmt.Printf("- %s %s c=%d: %d errors; first: %s\n", r.workload, r.proto, r.c, r.errs, r.firstErr)
+			}
+		}
+		if coffer != nil {
+			keep = true // for the server's log
+			fmt.Printf("- coffer log: %s (kept)\n", coffer.logPath)
+		}
+		return 1, fmt.Errorf("%d request errors", errTotal)
+	}
+	if missed > 0 && *flagStrict {
+		return 1, fmt.Errorf("%d targets missed", missed)
+	}
+	return 0, nil
+}
+
+func parseConcs(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-c: bad concurrency %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func parseOnly(s string) (map[string]bool, error) {
+	sel := map[string]bool{}
+	if strings.TrimSpace(s) == "" {
+		for _, w := range allWorkloads {
+			sel[w] = true
+		}
+		return sel, nil
+	}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if !slices.Contains(allWorkloads, f) {
+			return nil, fmt.Errorf("-only: unknown workload %q (want %s)", f, strings.Join(allWorkloads, ","))
+		}
+		sel[f] = true
+	}
+	return sel, nil
+}
+
+func printEnv(bin string, concs []int) {
+	fmt.Printf("- %s, %s/%s, %d CPUs (NumCPU), GOMAXPROCS %d; server, ceiling and load generator share them\n",
+		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	if m := cpuModel(); m != "" {
+		fmt.Printf("- CPU: %s\n", m)
+	}
+	fmt.Printf("- coffer: %s", bin)
+	if *flagSrvEnv != "" {
+		fmt.Printf(" with %s", *flagSrvEnv)
+	}
+	if rev := gitRev(); rev != "" {
+		fmt.Printf(" (tree %s)", rev)
+	}
+	fmt.Println()
+	fmt.Printf("- %d names, %d-byte values, -d %v (in %d interleaved rounds) after -warmup %v, concurrency %v, HTTP/1.1 keep-alive over TLS",
+		*flagNames, *flagValue, *flagDur, max(1, *flagRounds), *flagWarm, concs)
+	if *flagH2 {
+		fmt.Printf(" (and HTTP/2)")
+	}
+	fmt.Println()
+}
+
+func printTable(rs []result) {
+	fmt.Println("| workload | proto | c | ops/s | p50 | p99 | errors | server CPU | loadgen CPU | other CPU | busiest other |")
+	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+	for _, r := range rs {
+		unit := ""
+		if r.workload == "delrec" {
+			unit = " pairs"
+		}
+		fmt.Printf("| %s | %s | %d | %.0f%s | %s | %s | %d | %.2f | %.2f | %.2f | %s |\n",
+			r.workload, r.proto, r.c, r.opsPerS, unit, fmtDur(r.p50), fmtDur(r.p99), r.errs, r.srvCPU, r.genCPU, r.otherCPU, r.topOther)
+	}
+	fmt.Println()
+	fmt.Printf("CPU columns are cores busy during the window (of %d): the measured server, this load generator, and everything\n", runtime.NumCPU())
+	fmt.Println("else (other processes, kernel threads for block I/O and networking, interrupts); a high \"other\" means depressed figures.")
+	fmt.Println()
+}
+
+// printTargets prints the issue's three targets at c=64 over HTTP/1.1 and returns how
+// many were missed.
+func printTargets(rs []result) int {
+	find := func(w string) *result {
+		for i := range rs {
+			if rs[i].workload == w && rs[i].c == 64 && rs[i].proto == "h1" {
+				return &rs[i]
+			}
+		}
+		return nil
+	}
+	missed := 0
+	verdict := func(ok bool) string {
+		if ok {
+			return "PASS"
+		}
+		missed++
+		return "**FAIL**"
+	}
+	fmt.Println("Targets (c=64, HTTP/1.1):")
+	get, ceil := find("get"), find("ceiling")
+	if get != nil && ceil != nil && ceil.opsPerS > 0 {
+		ratio := get.opsPerS / ceil.opsPerS
+		fmt.Printf("- get/ceiling = %.0f / %.0f = %.1f%% (target ≥ 50%%): %s\n", get.opsPerS, ceil.opsPerS, 100*ratio, verdict(ratio >= 0.5))
+	} else {
+		fmt.Println("- get/ceiling: n/a (needs get and ceiling at c=64)")
+	}
+	if set := find("set"); set != nil {
+		fmt.Printf("- set = %.0f/s, fsynced (target ≥ 10000/s): %s\n", set.opsPerS, verdict(set.opsPerS >= 10000))
+	} else {
+		fmt.Println("- set: n/a (needs set at c=64)")
+	}
+	if dr := find("delrec"); dr != nil {
+		fmt.Printf("- delete+recover = %.0f pairs/s (target ≥ 4000/s): %s\n", dr.opsPerS, verdict(dr.opsPerS >= 4000))
+	} else {
+		fmt.Println("- delete+recover: n/a (needs delrec at c=64)")
+	}
+	return missed
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "-"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0fµs", float64(d)/1e3)
+	default:
+		return fmt.Sprintf("%.2fms", float64(d)/1e6)
+	}
+}
+
+// ---------------------------------------------------------------------------------------
+// Load generation.
+
+type bench struct {
+	roots      *x509.CertPool
+	token      string
+	names      []string
+	vaultURL   string // https://default.localhost:PORT
+	ceilingURL string // https://localhost:PORT
+	serverPID  int
+	ceilingPID int
+}
+
+type worker struct {
+	id, c  int
+	client *http.Client
+	rng    *mrand.Rand
+	body   []byte // {"value":"…"} with a value of -value-size bytes
+	next   int    // delrec: next owned name
+}
+
+func (b *bench) transport(proto string, c int) *http.Transport {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: b.roots},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if h, p, err := net.SplitHostPort(addr); err == nil && (h == "localhost" || strings.HasSuffix(h, ".localhost")) {
+				addr = net.JoinHostPort("127.0.0.1", p)
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+		MaxIdleConnsPerHost: c + 8,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	if proto == "h2" {
+		tr.ForceAttemptHTTP2 = true
+	} else {
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	}
+	return tr
+}
+
+func (b *bench) newWorker(id, c int, client *http.Client) *worker {
+	w := &worker{id: id, c: c, client: client, rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(id)))}
+	w.body = make([]byte, 0, *flagValue+16)
+	w.body = append(w.body, `{"value":"`...)
+	w.body = append(w.body, make([]byte, *flagValue)...)
+	w.body = append(w.body, `"}`...)
+	w.fillValue()
+	w.next = id
+	return w
+}
+
+const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+// fillValue writes a fresh random value into the body.
+func (w *worker) fillValue() {
+	v := w.body[len(`{"value":"`) : len(w.body)-2]
+	for i := 0; i < len(v); {
+		x := w.rng.Uint64()
+		for k := 0; k < 10 && i < len(v); k++ {
+			v[i] = alphabet[x&63]
+			x >>= 6
+			i++
+		}
+	}
+}
+
+// do sends one request and fails on any non-2xx.
+func (b *bench) do(ctx context.Context, w *worker, method, url string, body []byte) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
+		return fmt.Errorf("%s %s: %d %s", method, strings.SplitN(url, "?", 2)[0], resp.StatusCode, bytes.TrimSpace(msg))
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}
+
+// doTiny sends a GET without Authorization (-tiny-ceiling).
+func (b *bench) doTiny(ctx context.Context, w *worker, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}
+
+func (b *bench) secretURL(name string) string {
+	return b.vaultURL + "/secrets/" + name + "?api-version=7.6"
+}
+
+// op runs one operation of workload (a pair for delrec).
+func (b *bench) op(ctx context.Context, workload string, w *worker) error {
+	switch workload {
+	case "ceiling":
+		if *flagTinyCeil {
+			return b.doTiny(ctx, w, b.ceilingURL+"/")
+		}
+		return b.do(ctx, w, http.MethodGet, b.ceilingURL+"/secrets/"+b.names[w.rng.IntN(len(b.names))]+"?api-version=7.6", nil)
+	case "get":
+		return b.do(ctx, w, http.MethodGet, b.secretURL(b.names[w.rng.IntN(len(b.names))]), nil)
+	case "set":
+		w.fillValue()
+		return b.do(ctx, w, http.MethodPut, b.secretURL(b.names[w.rng.IntN(len(b.names))]), w.body)
+	case "delrec":
+		// Names owned by worker id of c: index ≡ id (mod c). With more workers than
+		// names a worker owns none and idles.
+		if w.id >= len(b.names) {
+			time.Sleep(10 * time.Millisecond)
+			return nil
+		}
+		name := b.names[w.next]
+		if w.next += w.c; w.next >= len(b.names) {
+			w.next = w.id
+		}
+		if err := b.do(ctx, w, http.MethodDelete, b.secretURL(name), nil); err != nil {
+			return err
+		}
+		// The pair is finished even when ctx ends in between: a name left deleted would
+		// fail every later workload.
+		return b.do(context.WithoutCancel(ctx), w, http.MethodPost, b.vaultURL+"/deletedsecrets/"+name+"/recover?api-version=7.6", nil)
+	}
+	panic("unknown workload " + workload)
+}
+
+func (b *bench) prepopulate(ctx context.Context, c int) error {
+	tr := b.transport("h1", c)
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var next atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for id := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := b.newWorker(id, c, client)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(b.names) || ctx.Err() != nil {
+					return
+				}
+				w.fillValue()
+				if err := b.do(ctx, w, http.MethodPut, b.secretURL(b.names[i]), w.body); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+// runner is one workload at one concurrency over one protocol: its transport and
+// workers live across rounds, its figures add up over them.
+type runner struct {
+	workload, proto string
+	c               int
+	pid             int // the server it measures
+	tr              *http.Transport
+	workers         []*worker
+	lat             [][]time.Duration // per worker
+	errs            []int64
+	firstErr        []error
+	window          time.Duration // counted time over all rounds
+	cpuServer       float64       // CPU seconds in the windows
+	cpuGen          float64
+	cpuOther        float64
+	others          map[string]float64 // CPU seconds of other processes, by name
+}
+
+func (b *bench) newRunner(workload, proto string, c int) *runner {
+	r := &runner{workload: workload, proto: proto, c: c, pid: b.serverPID, tr: b.transport(proto, c),
+		lat: make([][]time.Duration, c), errs: make([]int64, c), firstErr: make([]error, c), others: map[string]float64{}}
+	if workload == "ceiling" {
+		r.pid = b.ceilingPID
+	}
+	client := &http.Client{Transport: r.tr, Timeout: 60 * time.Second}
+	for id := range c {
+		r.workers = append(r.workers, b.newWorker(id, c, client))
+		r.lat[id] = make([]time.Duration, 0, 1<<14)
+	}
+	return r
+}
+
+// round runs r's workers for warm (uncounted) then d (counted).
+func (b *bench) round(ctx context.Context, r *runner, warm, d time.Duration) {
+	winStart := time.Now().Add(warm)
+	winEnd := winStart.Add(d)
+
+	var cpu0, cpu1 cpuSample
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		time.Sleep(time.Until(winStart))
+		cpu0 = sampleCPU(r.pid)
+		time.Sleep(time.Until(winEnd))
+		cpu1 = sampleCPU(r.pid)
+	}()
+
+	var wg sync.WaitGroup
+	for id, w := range r.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				s := time.Now()
+				if !s.Before(winEnd) {
+					return
+				}
+				err := b.op(ctx, r.workload, w)
+				e := time.Now()
+				if err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					r.errs[id]++
+					if r.firstErr[id] == nil {
+						r.firstErr[id] = err
+					}
+					continue
+				}
+				if !e.Before(winStart) && !e.After(winEnd) {
+					r.lat[id] = append(r.lat[id], e.Sub(s))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	<-sampled
+	r.window += d
+	srv, gen, other := cpu1.cores(cpu0)
+	el := cpu1.at.Sub(cpu0.at).Seconds()
+	r.cpuServer += srv * el
+	r.cpuGen += gen * el
+	r.cpuOther += other * el
+	cpu1.addOthers(cpu0, r.pid, r.others)
+}
+
+func (r *runner) result() result {
+	res := result{workload: r.workload, proto: r.proto, c: r.c}
+	var all []time.Duration
+	for id := range r.workers {
+		all = append(all, r.lat[id]...)
+		res.errs += r.errs[id]
+		if r.firstErr[id] != nil && res.firstErr == "" {
+			res.firstErr = r.firstErr[id].Error()
+		}
+	}
+	slices.Sort(all)
+	res.ops = len(all)
+	w := r.window.Seconds()
+	res.opsPerS = float64(len(all)) / w
+	if n := len(all); n > 0 {
+		res.p50 = all[n*50/100]
+		res.p99 = all[min(n-1, n*99/100)]
+	}
+	res.srvCPU, res.genCPU, res.otherCPU = r.cpuServer/w, r.cpuGen/w, r.cpuOther/w
+	best, bestCPU := "", 0.05*w
+	for name, c := range r.others {
+		if c >= bestCPU {
+			best, bestCPU = name, c
+		}
+	}
+	if best != "" {
+		res.topOther = fmt.Sprintf("%s %.2f", best, bestCPU/w)
+	}
+	return res
+}
+
+// ---------------------------------------------------------------------------------------
+// CPU accounting from /proc (Linux; zeros elsewhere).
+
+type cpuSample struct {
+	at                   time.Time
+	server, self, system float64 // CPU seconds: the server process, this process, all busy CPU
+	procs                map[int]procTime
+}
+
+type procTime struct {
+	name string
+	cpu  float64
+}
+
+func sampleCPU(pid int) cpuSample {
+	return cpuSample{at: time.Now(), server: procCPU(strconv.Itoa(pid)), self: procCPU("self"), system: systemBusy(), procs: allProcs()}
+}
+
+// allProcs returns the CPU seconds of every process.
+func allProcs() map[int]procTime {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	out := make(map[int]procTime, len(ents))
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if i < 0 || j < i {
+			continue
+		}
+		out[pid] = procTime{name: s[i+1 : j], cpu: statCPU(s[j+1:])}
+	}
+	return out
+}
+
+// addOthers adds to acc the CPU seconds, by name, of every process but skip and this
+// one between before and s.
+func (s cpuSample) addOthers(before cpuSample, skip int, acc map[string]float64) {
+	self := os.Getpid()
+	for pid, p := range s.procs {
+		if pid == skip || pid == self {
+			continue
+		}
+		if q, ok := before.procs[pid]; ok && q.name == p.name && p.cpu > q.cpu {
+			acc[p.name] += p.cpu - q.cpu
+		}
+	}
+}
+
+func (s cpuSample) cores(before cpuSample) (server, self, other float64) {
+	el := s.at.Sub(before.at).Seconds()
+	if el <= 0 || before.at.IsZero() {
+		return 0, 0, 0
+	}
+	server = (s.server - before.server) / el
+	self = (s.self - before.self) / el
+	other = max(0, (s.system-before.system)/el-server-self)
+	return
+}
+
+const clkTck = 100 // USER_HZ on Linux
+
+// procCPU returns utime+stime of /proc/PID/stat in seconds.
+func procCPU(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	return statCPU(s[i+1:])
+}
+
+// statCPU returns utime+stime in seconds from the part of /proc/PID/stat after the
+// command name.
+func statCPU(rest string) float64 {
+	f := strings.Fields(rest) // f[0] is field 3 (state); utime is field 14, stime 15
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (u + st) / clkTck
+}
+
+// systemBusy returns the non-idle CPU seconds of the whole machine.
+func systemBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0
+	}
+	var busy float64
+	for i, x := range f[1:] {
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest times are already in user
+			continue
+		}
+		v, _ := strconv.ParseFloat(x, 64)
+		busy += v
+	}
+	return busy / clkTck
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "n/a"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// ---------------------------------------------------------------------------------------
+// The Coffer subprocess.
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("not inside the coffer module; run from the repository or pass -coffer")
+	}
+	return filepath.Dir(mod), nil
+}
+
+func gitRev() string {
+	root, err := moduleRoot()
+	if err != nil {
+		return ""
+	}
+	out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func buildCoffer(ctx context.Context, out string) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/coffer")
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build ./cmd/coffer: %w", err)
+	}
+	return nil
+}
+
+type cofferProc struct {
+	cmd     *exec.Cmd
+	port    int
+	dataDir string
+	logPath string
+	caPEM   []byte
+	creds   struct {
+		TenantID      string `json:"tenantId"`
+		ClientID      string `json:"clientId"`
+		ClientSecret  string `json:"clientSecret"`
+		AuthorityHost string `json:"authorityHost"`
+	}
+	done chan struct{}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func startCoffer(ctx context.Context, bin, tmp string) (*cofferProc, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	p := &cofferProc{port: port, dataDir: filepath.Join(tmp, "data"), logPath: filepath.Join(tmp, "coffer.log"), done: make(chan struct{})}
+	logf, err := os.Create(p.logPath)
+	if err != nil {
+		return nil, err
+	}
+	p.cmd = exec.Command(bin, "server", "--data-dir", p.dataDir, "--addr", fmt.Sprintf("127.0.0.1:%d", port))
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	p.cmd.Env = append(os.Environ(), strings.Fields(*flagSrvEnv)...)
+	p.cmd.SysProcAttr = childAttr()
+	if err := p.cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	go func() { p.cmd.Wait(); logf.Close(); close(p.done) }()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if err := p.ready(); err == nil {
+			return p, nil
+		} else if time.Now().After(deadline) || ctx.Err() != nil || p.exited() {
+			p.stop()
+			log, _ := os.ReadFile(p.logPath)
+			return nil, fmt.Errorf("coffer did not become healthy (%v); its log:\n%s", err, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// ready reads the CA and credentials and checks /healthz.
+func (p *cofferProc) ready() error {
+	ca, err := os.ReadFile(filepath.Join(p.dataDir, "tls", "ca.crt"))
+	if err != nil {
+		return err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return errors.New("ca.crt has no certificate yet")
+	}
+	cb, err := os.ReadFile(filepath.Join(p.dataDir, "bootstrap-credentials.json"))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(cb, &p.creds); err != nil {
+		return fmt.Errorf("bootstrap-credentials.json: %w", err)
+	}
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Get(fmt.Sprintf("https://127.0.0.1:%d/healthz", p.port))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("/healthz: %s", resp.Status)
+	}
+	p.caPEM = ca
+	return nil
+}
+
+func (p *cofferProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *cofferProc) stop() {
+	if p.exited() {
+		return
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func getToken(ctx context.Context, roots *x509.CertPool, p *cofferProc) (string, error) {
+	d := &net.Dialer{}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if h, port, err := net.SplitHostPort(addr); err == nil && (h == "localhost" || strings.HasSuffix(h, ".localhost")) {
+				addr = net.JoinHostPort("127.0.0.1", port)
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+	defer hc.CloseIdleConnections()
+	auth := p.creds.AuthorityHost
+	if !strings.HasSuffix(auth, "/") {
+		auth += "/"
+	}
+	form := url.Values{
+		"grant_type":    {"client_credentials"},
+		"client_id":     {p.creds.ClientID},
+		"client_secret": {p.creds.ClientSecret},
+		"scope":         {fmt.Sprintf("https://localhost:%d/.default", p.port)},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, auth+p.creds.TenantID+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("token: %s %s", resp.Status, body)
+	}
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(body, &tr); err != nil || tr.AccessToken == "" {
+		return "", fmt.Errorf("token: no access_token in %s", body)
+	}
+	return tr.AccessToken, nil
+}
+
+// ---------------------------------------------------------------------------------------
+// The ceiling: a bare net/http TLS server in a subprocess.
+
+type ceilingProc struct {
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	addr    string // localhost:PORT
+	certPEM []byte
+	done    chan struct{}
+}
+
+func startCeiling(ctx context.Context, tmp string) (*ceilingProc, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(tmp, "ceiling")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	p := &ceilingProc{done: make(chan struct{})}
+	p.cmd = exec.Command(self, ceilingMode, dir)
+	p.cmd.SysProcAttr = childAttr()
+	p.cmd.Stderr = os.Stderr
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	line := make(chan string, 1)
+	go func() {
+		s := bufio.NewScanner(out)
+		if s.Scan() {
+			line <- s.Text()
+		}
+		close(line)
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case l, ok := <-line:
+		addr, found := strings.CutPrefix(l, "LISTEN ")
+		if !ok || !found {
+			p.stop()
+			return nil, fmt.Errorf("ceiling server: unexpected first line %q", l)
+		}
+		_, port, _ := net.SplitHostPort(addr)
+		p.addr = "localhost:" + port
+	case <-time.After(30 * time.Second):
+		p.stop()
+		return nil, errors.New("ceiling server did not start")
+	case <-ctx.Done():
+		p.stop()
+		return nil, ctx.Err()
+	}
+	if p.certPEM, err = os.ReadFile(filepath.Join(dir, "cert.pem")); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *ceilingProc) stop() {
+	p.stdin.Close() // the server exits when its stdin closes
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// ceilingServer serves {"ok":true} over TLS (ECDSA P-256, like Coffer's certificates)
+// until stdin closes. It writes DIR/cert.pem, then prints "LISTEN addr".
+func ceilingServer(dir string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "localhost"},
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o600); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	body := []byte(`{"ok":true}`)
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Write(body)
+		}),
+		TLSConfig: &tls.Config{
+			MinVersion:   tls.VersionTLS12,
+			Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
+		},
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	fmt.Printf("LISTEN %s\n", ln.Addr())
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		srv.Close()
+	}()
+	if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
