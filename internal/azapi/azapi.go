@@ -120,19 +120,28 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, vaultName string, c
 		return 0, badParameter("The specified version (%s) is not recognized. Consider using the latest supported version (%s).", v, latestAPIVersion)
 	}
 	req := &request{Request: hr, vault: vaultName, host: strings.ToLower(hr.Host), apiVersion: v, params: params}
-	vlt, err := a.vaults.GetVault(hr.Context(), vaultName)
-	if err != nil {
-		return 0, err
-	}
-	allowed, why := authz.Decide(authz.Principal{ObjectID: caller.ObjectID, Admin: caller.Admin}, vlt.AccessPolicies, rt.perm)
-	if !allowed {
+	// The operation hands its vault to this check inside its own transaction (one read
+	// of the vault per request); routes that touch no object read the vault here.
+	authorize := func(vlt vault.Vault) error {
+		allowed, why := authz.Decide(authz.Principal{ObjectID: caller.ObjectID, Admin: caller.Admin}, vlt.AccessPolicies, rt.perm)
+		if allowed {
+			ev.Decision = "allowed: " + why
+			return nil
+		}
 		ev.Decision = "denied: " + why
 		kind, perm, _ := strings.Cut(rt.perm, "/")
-		return 0, &apiError{Status: http.StatusForbidden, Code: "Forbidden", Inner: "ForbiddenByPolicy", Message: fmt.Sprintf(
+		return &apiError{Status: http.StatusForbidden, Code: "Forbidden", Inner: "ForbiddenByPolicy", Message: fmt.Sprintf(
 			"The user, group or application 'appid=%s;oid=%s' does not have %s %s permission on key vault '%s;location=%s'. Ask the vault's administrator to grant it in an access policy (coffer vault set-policy --name %s --object-id %s --%s-permissions %s).",
 			caller.ClientID, caller.ObjectID, kind, perm, vlt.Name, vlt.Location, vlt.Name, caller.ObjectID, strings.TrimSuffix(kind, "s"), perm)}
 	}
-	ev.Decision = "allowed: " + why
+	if rt.mutates || rt.noObject {
+		// Mutations are checked before their audit record; routes that touch no
+		// object are checked here.
+		if _, err := a.vaults.GetVault(vault.WithAuthorizer(hr.Context(), authorize), vaultName); err != nil {
+			return 0, err
+		}
+	}
+	req.Request = hr.WithContext(vault.WithAuthorizer(hr.Context(), authorize))
 	if rt.mutates {
 		ev.Time, ev.Phase = a.clock.Now(), "request"
 		if err := a.audit.Record(hr.Context(), *ev); err != nil {

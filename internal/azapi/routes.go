@@ -21,6 +21,7 @@ type route struct {
 	collection string // "secrets", "deletedsecrets", …: with the name, the audit object id
 	perm       string // the access-policy permission it needs (e.g. "secrets/get")
 	mutates    bool
+	noObject   bool // touches no vault object, so authorization reads the vault up front
 	handle     func(a *API, w http.ResponseWriter, r *request) (int, error)
 	segs       []string
 }
@@ -69,7 +70,7 @@ var routes = compile([]route{
 	{method: "GET", pattern: "deletedkeys/{name}", op: "GetDeletedKey", perm: "keys/get", handle: (*API).getDeletedKey},
 	{method: "DELETE", pattern: "deletedkeys/{name}", op: "PurgeDeletedKey", perm: "keys/purge", mutates: true, handle: (*API).purgeKey},
 	{method: "POST", pattern: "deletedkeys/{name}/recover", op: "RecoverDeletedKey", perm: "keys/recover", mutates: true, handle: (*API).recoverKey},
-	{method: "POST", pattern: "rng", op: "GetRandomBytes", perm: "keys/get", handle: (*API).random},
+	{method: "POST", pattern: "rng", op: "GetRandomBytes", perm: "keys/get", noObject: true, handle: (*API).random},
 
 	{method: "GET", pattern: "certificates", op: "ListCertificates", perm: "certificates/list", handle: (*API).listCertificates},
 	{method: "POST", pattern: "certificates/restore", op: "RestoreCertificate", perm: "certificates/restore", mutates: true, handle: (*API).restoreCertificate},

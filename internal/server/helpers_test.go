@@ -1,7 +1,11 @@
 package server_test
 
 import (
+	"io"
 	"net/url"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
@@ -16,3 +20,10 @@ func port(st *testenv.Stack) string {
 func tokenScope(resource string) policy.TokenRequestOptions {
 	return policy.TokenRequestOptions{Scopes: []string{resource + "/.default"}}
 }
+
+func readBody(re *azcore.ResponseError) (string, error) {
+	b, err := io.ReadAll(re.RawResponse.Body)
+	return string(b), err
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -103,7 +103,7 @@ func (s *Service) backup(ctx context.Context, vaultName string, kind Kind, name 
 	}
 	var c backupContents
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -160,7 +160,7 @@ func (s *Service) restore(ctx context.Context, vaultName string, kind Kind, blob
 	}
 	return s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}

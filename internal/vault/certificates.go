@@ -131,7 +131,7 @@ func (s *Service) CreateCertificate(ctx context.Context, vaultName, name string,
 	var op CertOperation
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -280,7 +280,7 @@ func (s *Service) GetCertificateOperation(ctx context.Context, vaultName, name s
 	}
 	var op CertOperation
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -304,7 +304,7 @@ func getOp(tx storage.Tx, vlt Vault, name string) (CertOperation, error) {
 func (s *Service) CancelCertificateOperation(ctx context.Context, vaultName, name string) (CertOperation, error) {
 	var op CertOperation
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -325,7 +325,7 @@ func (s *Service) CancelCertificateOperation(ctx context.Context, vaultName, nam
 func (s *Service) DeleteCertificateOperation(ctx context.Context, vaultName, name string) (CertOperation, error) {
 	var op CertOperation
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -344,7 +344,7 @@ func (s *Service) MergeCertificate(ctx context.Context, vaultName, name string, 
 	var out Certificate
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -431,7 +431,7 @@ func (s *Service) ImportCertificate(ctx context.Context, vaultName, name, value,
 	var out Certificate
 	err = s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -459,7 +459,7 @@ func (s *Service) GetCertificate(ctx context.Context, vaultName, name, version s
 	}
 	var out Certificate
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -496,7 +496,7 @@ func (s *Service) UpdateCertificate(ctx context.Context, vaultName, name, versio
 	var out Certificate
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -550,7 +550,7 @@ func (s *Service) GetCertificatePolicy(ctx context.Context, vaultName, name stri
 	}
 	var out CertPolicy
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -573,7 +573,7 @@ func (s *Service) UpdateCertificatePolicy(ctx context.Context, vaultName, name s
 	var out CertPolicy
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -692,7 +692,7 @@ func (s *Service) PurgeCertificate(ctx context.Context, vaultName, name string) 
 	}
 	return s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}

@@ -24,7 +24,7 @@ func contactsKey(v string) string { return "v/" + lower(v) + "/certificate/conta
 func (s *Service) GetContacts(ctx context.Context, vaultName string) ([]Contact, error) {
 	var out []Contact
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -45,7 +45,7 @@ func (s *Service) SetContacts(ctx context.Context, vaultName string, cs []Contac
 		}
 	}
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -58,7 +58,7 @@ func (s *Service) SetContacts(ctx context.Context, vaultName string, cs []Contac
 func (s *Service) DeleteContacts(ctx context.Context, vaultName string) ([]Contact, error) {
 	var out []Contact
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -107,7 +107,7 @@ func (s *Service) SetIssuer(ctx context.Context, vaultName string, in Issuer, me
 	var out Issuer
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -151,7 +151,7 @@ func (s *Service) SetIssuer(ctx context.Context, vaultName string, in Issuer, me
 func (s *Service) GetIssuer(ctx context.Context, vaultName, name string) (Issuer, error) {
 	var out Issuer
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func (s *Service) GetIssuer(ctx context.Context, vaultName, name string) (Issuer
 func (s *Service) DeleteIssuer(ctx context.Context, vaultName, name string) (Issuer, error) {
 	var out Issuer
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -188,7 +188,7 @@ func (s *Service) DeleteIssuer(ctx context.Context, vaultName, name string) (Iss
 func (s *Service) ListIssuers(ctx context.Context, vaultName string) ([]Issuer, error) {
 	var out []Issuer
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}

@@ -117,7 +117,7 @@ func (s *Service) addKeyVersion(ctx context.Context, vaultName, name string, k *
 	var out Key
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -175,7 +175,7 @@ func (s *Service) GetKey(ctx context.Context, vaultName, name, version string) (
 	}
 	var out Key
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -204,7 +204,7 @@ func (s *Service) UpdateKey(ctx context.Context, vaultName, name, version string
 	var out Key
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -312,7 +312,7 @@ func (s *Service) RotateKey(ctx context.Context, vaultName, name string) (Key, e
 	}
 	var out Key
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}

@@ -132,7 +132,7 @@ func (s *Service) Purge(ctx context.Context, vaultName string, kind Kind, name s
 	}
 	return s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func listHeads[T, R any](s *Service, ctx context.Context, vaultName string, kind
 	}
 	err = s.st.View(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -225,7 +225,7 @@ func listVersions[T, R any](s *Service, ctx context.Context, vaultName string, k
 		return nil, false, err
 	}
 	err = s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -261,7 +261,7 @@ func transition[T, R any](s *Service, ctx context.Context, vaultName string, kin
 		return out, err
 	}
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -286,7 +286,7 @@ func getDeleted[T, R any](s *Service, ctx context.Context, vaultName string, kin
 		return out, err
 	}
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}

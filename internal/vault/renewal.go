@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"time"
@@ -50,7 +51,7 @@ func scheduleRenewal(tx storage.Tx, v, name string, p certs.Policy, ver Certific
 
 // dueCertAction renews or notifies for a live certificate whose time has come.
 func (s *Service) dueCertAction(tx storage.Tx, e dueEntry, now time.Time) (bool, error) {
-	vlt, err := getVault(tx, e.vault)
+	vlt, err := getVault(context.Background(), tx, e.vault)
 	if errors.Is(err, ErrVaultNotFound) {
 		return false, tx.Delete(e.key)
 	}

@@ -128,7 +128,7 @@ func (s *Service) GetRotationPolicy(ctx context.Context, vaultName, name string)
 	}
 	var out RotationPolicy
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -153,7 +153,7 @@ func (s *Service) SetRotationPolicy(ctx context.Context, vaultName, name string,
 	var out RotationPolicy
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -270,7 +270,7 @@ func (s *Service) dueKeyAction(tx storage.Tx, e dueEntry, now time.Time) (bool, 
 	if err := tx.Delete(e.key); err != nil {
 		return false, err
 	}
-	vlt, err := getVault(tx, e.vault)
+	vlt, err := getVault(context.Background(), tx, e.vault)
 	if err != nil {
 		return false, err
 	}

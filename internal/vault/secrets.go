@@ -108,7 +108,7 @@ func (s *Service) SetSecret(ctx context.Context, vaultName, name string, p Secre
 	record := mustJSON(ver)
 	var out Secret
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -151,7 +151,7 @@ func (s *Service) GetSecret(ctx context.Context, vaultName, name, version string
 	}
 	var out Secret
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func (s *Service) UpdateSecret(ctx context.Context, vaultName, name, version str
 	var out Secret
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(tx, vaultName)
+		vlt, err := getVault(ctx, tx, vaultName)
 		if err != nil {
 			return err
 		}

@@ -96,19 +96,35 @@ func (s *Service) GetVault(ctx context.Context, name string) (Vault, error) {
 	var v Vault
 	err := s.st.View(ctx, func(tx storage.Tx) error {
 		var err error
-		v, err = getVault(tx, name)
+		v, err = getVault(ctx, tx, name)
 		return err
 	})
 	return v, err
 }
 
 // getVault returns a live vault: a deleted one is not found, as the data plane sees it.
-func getVault(tx storage.Tx, name string) (Vault, error) {
+// When ctx carries an authorizer (WithAuthorizer), the vault must pass it first.
+func getVault(ctx context.Context, tx storage.Tx, name string) (Vault, error) {
 	v, err := getVaultRecord(tx, name)
 	if err == nil && !v.DeletedDate.IsZero() {
 		return v, &Error{Kind: ErrVaultNotFound, Name: name}
 	}
+	if err == nil {
+		if authorize, ok := ctx.Value(authorizerKey{}).(func(Vault) error); ok {
+			err = authorize(v)
+		}
+	}
 	return v, err
+}
+
+type authorizerKey struct{}
+
+// WithAuthorizer returns a context under which every operation hands the vault it acts
+// on to authorize, inside its own transaction and before it reads or changes anything
+// else; an error from authorize ends the operation. The data plane uses it to decide
+// access policies without reading the vault a second time.
+func WithAuthorizer(ctx context.Context, authorize func(Vault) error) context.Context {
+	return context.WithValue(ctx, authorizerKey{}, authorize)
 }
 
 // getVaultRecord returns a vault's record whatever its state.

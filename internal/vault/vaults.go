@@ -260,7 +260,7 @@ func (s *Service) DeleteVault(ctx context.Context, name string) (v Vault, existe
 	err = s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
 		var err error
-		v, err = getVault(tx, name)
+		v, err = getVault(ctx, tx, name)
 		existed = err == nil
 		if errors.Is(err, ErrVaultNotFound) {
 			return nil
@@ -356,7 +356,7 @@ func (s *Service) UpdateAccessPolicies(ctx context.Context, name, op string, ps 
 	var v Vault
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		var err error
-		v, err = getVault(tx, name)
+		v, err = getVault(ctx, tx, name)
 		if err != nil {
 			return err
 		}
