@@ -92,7 +92,7 @@ func mergePolicy(p *certs.Policy, w *wireCertPolicy) {
 	}
 }
 
-func (a *API) renderPolicy2(r *request, name string, cp vault.CertPolicy) *wireCertPolicy {
+func (a *API) renderCertPolicy(r *request, name string, cp vault.CertPolicy) *wireCertPolicy {
 	p := cp.Policy
 	size := p.KeySize
 	exportable, reuse := p.Exportable == nil || *p.Exportable, p.ReuseKey
@@ -165,7 +165,7 @@ func (a *API) renderCert(r *request, c vault.Certificate, shape certShape) wireC
 		out.Kid = r.url("/keys/" + name + "/" + c.ID)
 		out.Sid = r.url("/secrets/" + name + "/" + c.ID)
 		out.CER = c.CER
-		out.Policy = a.renderPolicy2(r, name, c.Policy())
+		out.Policy = a.renderCertPolicy(r, name, c.Policy())
 	}
 	if shape == certDeleted || shape == certDeletedItem {
 		out.RecoveryID = r.url("/deletedcertificates/" + name)
@@ -330,7 +330,7 @@ func (a *API) getCertificatePolicy(w http.ResponseWriter, r *request) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	return ok(w, a.renderPolicy2(r, r.param("name"), p))
+	return ok(w, a.renderCertPolicy(r, r.param("name"), p))
 }
 
 func (a *API) updateCertificatePolicy(w http.ResponseWriter, r *request) (int, error) {
@@ -342,7 +342,7 @@ func (a *API) updateCertificatePolicy(w http.ResponseWriter, r *request) (int, e
 	if err != nil {
 		return 0, err
 	}
-	return ok(w, a.renderPolicy2(r, r.param("name"), p))
+	return ok(w, a.renderCertPolicy(r, r.param("name"), p))
 }
 
 func (a *API) listCertificates(w http.ResponseWriter, r *request) (int, error) {

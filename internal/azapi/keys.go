@@ -258,7 +258,7 @@ func (a *API) rotateKey(w http.ResponseWriter, r *request) (int, error) {
 	return ok(w, a.renderKey(r, k, keyBundle))
 }
 
-func (a *API) renderPolicy(r *request, p vault.RotationPolicy) wireRotationPolicy {
+func (a *API) renderRotationPolicy(r *request, p vault.RotationPolicy) wireRotationPolicy {
 	out := wireRotationPolicy{ID: r.url("/keys/" + r.param("name") + "/rotationpolicy"), LifetimeActions: []wireLifetimeAction{}}
 	for _, la := range p.LifetimeActions {
 		var w wireLifetimeAction
@@ -280,7 +280,7 @@ func (a *API) getRotationPolicy(w http.ResponseWriter, r *request) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	return ok(w, a.renderPolicy(r, p))
+	return ok(w, a.renderRotationPolicy(r, p))
 }
 
 func (a *API) setRotationPolicy(w http.ResponseWriter, r *request) (int, error) {
@@ -303,7 +303,7 @@ func (a *API) setRotationPolicy(w http.ResponseWriter, r *request) (int, error) 
 	if err != nil {
 		return 0, err
 	}
-	return ok(w, a.renderPolicy(r, out))
+	return ok(w, a.renderRotationPolicy(r, out))
 }
 
 func (a *API) random(w http.ResponseWriter, r *request) (int, error) {

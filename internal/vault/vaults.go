@@ -185,11 +185,6 @@ func (s *Service) CreateOrUpdateVault(ctx context.Context, name string, p VaultP
 	return v, created, err
 }
 
-// GetLiveVault is GetVault for the management plane: deleted vaults are not found.
-func (s *Service) GetLiveVault(ctx context.Context, name string) (Vault, error) {
-	return s.GetVault(ctx, name)
-}
-
 // ListVaults lists the live vaults of a subscription, and of a resource group when
 // group is not "".
 func (s *Service) ListVaults(ctx context.Context, subscription, group string) ([]Vault, error) {
