@@ -178,6 +178,11 @@ func (s *Service) CreateCertificate(ctx context.Context, vaultName, name string,
 		return tx.Put(opKey(vlt.Name, name), mustJSON(op))
 	})
 	op.Key = nil
+	if op.Status == "completed" {
+		// Azure answers a create with the operation in progress even when it will be
+		// quick; clients then poll GET …/pending, which already says completed.
+		op.Status, op.StatusDetails = "inProgress", pendingDetails
+	}
 	return op, err
 }
 
