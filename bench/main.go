@@ -6,6 +6,7 @@
 //	go run ./bench -d 10s -c 64 -only ceiling,get
 //	go run ./bench -h2                  # also every workload over HTTP/2
 //	go run ./bench -coffer /tmp/coffer  # a prebuilt binary instead of `go build`
+//	go run ./bench -c 16,64 -only sign  # key signing (RS256, ES256) against in-process
 //
 // Coffer runs as a subprocess (`coffer server`) on a temporary data directory and a free
 // port: the real server, real bbolt, every write fsynced. The ceiling is this program
@@ -23,8 +24,26 @@
 //	         names owned by the worker (name index mod c), so pairs never collide; ops/s
 //	         counts pairs
 //
-// Before them, -names secrets (bench-00000, …) are created at c=64 with -value-size
-// values. Each workload at each concurrency has one HTTP transport (keep-alive,
+// and, only when -only names them (or "sign", which means all four), these:
+//
+//	sign-rs256    POST /keys/bench-rs256/sign {"alg":"RS256","value":D}: an RSA-2048 key,
+//	              its latest version
+//	inproc-rs256  the same operation in this process: c goroutines calling
+//	              rsa.SignPKCS1v15 on a local RSA-2048 key (the ceiling of sign-rs256)
+//	sign-es256    POST /keys/bench-es256/sign {"alg":"ES256","value":D}: a P-256 key
+//	inproc-es256  c goroutines calling ecdsa.SignASN1 on a local P-256 key
+//
+// D is one fixed random 32-byte digest. The two keys are created once, before any
+// measurement, and one signature of each is checked against the key's public JWK. The
+// in-process workloads use the same worker loop, window and latency count as the HTTP
+// ones; they run while the server idles, so they have the machine's cores to themselves
+// (their CPU is in the loadgen column) and run once, not again for -h2. The target line
+// compares sign-rs256 with inproc-rs256 at c=64 (target ≥ 60%); beside it, signatures
+// per busy core (server CPU against the in-process CPU), which other processes on the
+// machine disturb less than the ops/s ratio.
+//
+// Before the secret workloads, -names secrets (bench-00000, …) are created at c=64 with
+// -value-size values. Each workload at each concurrency has one HTTP transport (keep-alive,
 // MaxIdleConnsPerHost ≥ c; HTTP/1.1 with HTTP/2 off, unless -h2) and c workers, a
 // -warmup that opens the connections and is not counted, then -d of counted requests:
 // ops/s is the completions inside the window, p50/p99 their latencies. With -rounds N the
@@ -34,7 +53,8 @@
 //
 // The CPU columns are cores used during the window, from /proc (Linux): the server
 // process, this load generator, and everything else on the machine ("other": other
-// people's test runs, kernel threads, interrupts), with the busiest other process. A
+// people's test runs, kernel threads, interrupts), with the busiest other process (a
+// process's reaped children count as its own, so a `go test` shows under go). A
 // high "other" means depressed figures. -server-env passes e.g. GOGC=400 to Coffer.
 //
 // The server has no profiling endpoint; to see where its time goes, build a copy of
@@ -86,7 +106,7 @@ var (
 	flagDur      = flag.Duration("d", 5*time.Second, "measured duration of each workload at each concurrency")
 	flagWarm     = flag.Duration("warmup", time.Second, "uncounted warm-up before each measurement")
 	flagConc     = flag.String("c", "1,16,64", "concurrencies, comma-separated")
-	flagOnly     = flag.String("only", "", "workloads to run, comma-separated from ceiling,get,set,delrec (default all)")
+	flagOnly     = flag.String("only", "", "workloads to run, comma-separated from ceiling,get,set,delrec (default: these four) and sign-rs256,inproc-rs256,sign-es256,inproc-es256 (\"sign\": these four)")
 	flagNames    = flag.Int("names", 10000, "number of secret names")
 	flagValue    = flag.Int("value-size", 1024, "bytes of each secret value")
 	flagH2       = flag.Bool("h2", false, "also run every workload over HTTP/2")
@@ -98,7 +118,16 @@ var (
 	flagSrvEnv   = flag.String("server-env", "", "extra environment of the coffer process, space-separated KEY=VALUE (e.g. GOGC=400)")
 )
 
-var allWorkloads = []string{"ceiling", "get", "set", "delrec"}
+// allWorkloads run by default; signWorkloads only when -only names them. Runners are
+// made in the order of knownWorkloads.
+var (
+	allWorkloads   = []string{"ceiling", "get", "set", "delrec"}
+	signWorkloads  = []string{"sign-rs256", "inproc-rs256", "sign-es256", "inproc-es256"}
+	knownWorkloads = slices.Concat(allWorkloads, signWorkloads)
+)
+
+// inProcess says whether a workload runs in this process rather than against a server.
+func inProcess(w string) bool { return strings.HasPrefix(w, "inproc-") }
 
 func main() {
 	if len(os.Args) == 3 && os.Args[1] == ceilingMode {
@@ -110,7 +139,10 @@ func main() {
 	}
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./bench [flags]\n\n"+
-			"Measures Coffer (subprocess, real storage, TLS) against a bare net/http TLS server.\n\n")
+			"Measures Coffer (subprocess, real storage, TLS) against a bare net/http TLS server.\n\n"+
+			"Workloads: ceiling, get, set, delrec run by default; the signing workloads sign-rs256,\n"+
+			"inproc-rs256, sign-es256, inproc-es256 (API sign against the same operation in-process,\n"+
+			"the ceiling) run only when -only names them; -only sign selects all four.\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -170,16 +202,18 @@ func run(ctx context.Context) (int, error) {
 		}
 	}()
 
+	needSecrets := selected["get"] || selected["set"] || selected["delrec"]
+	needSign := selected["sign-rs256"] || selected["sign-es256"]
+	needCoffer := needSecrets || needSign
+
 	bin := *flagCoffer
-	if bin == "" {
+	if bin == "" && needCoffer {
 		bin = filepath.Join(tmp, "coffer")
 		fmt.Fprintln(os.Stderr, "building coffer …")
 		if err := buildCoffer(ctx, bin); err != nil {
 			return 1, err
 		}
 	}
-
-	needCoffer := selected["get"] || selected["set"] || selected["delrec"]
 	needCeiling := selected["ceiling"]
 	roots := x509.NewCertPool()
 
@@ -234,7 +268,7 @@ func run(ctx context.Context) (int, error) {
 	printEnv(bin, concs)
 	fmt.Printf("- load average at start: %s\n", la0)
 
-	if needCoffer {
+	if needSecrets {
 		fmt.Fprintf(os.Stderr, "pre-populating %d secrets at c=%d …\n", *flagNames, *flagPrepopC)
 		start := time.Now()
 		if err := b.prepopulate(ctx, *flagPrepopC); err != nil {
@@ -243,6 +277,9 @@ func run(ctx context.Context) (int, error) {
 		el := time.Since(start)
 		fmt.Printf("- pre-populated %d secrets (%d-byte values) at c=%d in %v (%.0f creates/s)\n",
 			*flagNames, *flagValue, *flagPrepopC, el.Round(time.Millisecond), float64(*flagNames)/el.Seconds())
+	}
+	if err := b.setupSign(ctx, selected); err != nil {
+		return 1, fmt.Errorf("signing keys: %w", err)
 	}
 	fmt.Println()
 
@@ -255,8 +292,8 @@ func run(ctx context.Context) (int, error) {
 	for _, proto := range protos {
 		for _, c := range concs {
 			var runners []*runner
-			for _, w := range allWorkloads {
-				if selected[w] {
+			for _, w := range knownWorkloads {
+				if selected[w] && (proto == "h1" || !inProcess(w)) {
 					runners = append(runners, b.newRunner(w, proto, c))
 				}
 			}
@@ -280,7 +317,9 @@ func run(ctx context.Context) (int, error) {
 				}
 			}
 			for _, r := range runners {
-				r.tr.CloseIdleConnections()
+				if r.tr != nil {
+					r.tr.CloseIdleConnections()
+				}
 				res := r.result()
 				results = append(results, res)
 				fmt.Fprintf(os.Stderr, "  %s: %.0f ops/s p50 %s p99 %s errors %d\n", r.workload, res.opsPerS, fmtDur(res.p50), fmtDur(res.p99), res.errs)
@@ -337,10 +376,16 @@ func parseOnly(s string) (map[string]bool, error) {
 	}
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
-		if !slices.Contains(allWorkloads, f) {
-			return nil, fmt.Errorf("-only: unknown workload %q (want %s)", f, strings.Join(allWorkloads, ","))
+		switch {
+		case f == "sign":
+			for _, w := range signWorkloads {
+				sel[w] = true
+			}
+		case slices.Contains(knownWorkloads, f):
+			sel[f] = true
+		default:
+			return nil, fmt.Errorf("-only: unknown workload %q (want some of %s, or sign)", f, strings.Join(knownWorkloads, ","))
 		}
-		sel[f] = true
 	}
 	return sel, nil
 }
@@ -351,14 +396,18 @@ func printEnv(bin string, concs []int) {
 	if m := cpuModel(); m != "" {
 		fmt.Printf("- CPU: %s\n", m)
 	}
-	fmt.Printf("- coffer: %s", bin)
-	if *flagSrvEnv != "" {
-		fmt.Printf(" with %s", *flagSrvEnv)
+	if bin == "" {
+		fmt.Println("- coffer: not run (no selected workload needs it)")
+	} else {
+		fmt.Printf("- coffer: %s", bin)
+		if *flagSrvEnv != "" {
+			fmt.Printf(" with %s", *flagSrvEnv)
+		}
+		if rev := gitRev(); rev != "" {
+			fmt.Printf(" (tree %s)", rev)
+		}
+		fmt.Println()
 	}
-	if rev := gitRev(); rev != "" {
-		fmt.Printf(" (tree %s)", rev)
-	}
-	fmt.Println()
 	fmt.Printf("- %d names, %d-byte values, -d %v (in %d interleaved rounds) after -warmup %v, concurrency %v, HTTP/1.1 keep-alive over TLS",
 		*flagNames, *flagValue, *flagDur, max(1, *flagRounds), *flagWarm, concs)
 	if *flagH2 {
@@ -370,30 +419,42 @@ func printEnv(bin string, concs []int) {
 func printTable(rs []result) {
 	fmt.Println("| workload | proto | c | ops/s | p50 | p99 | errors | server CPU | loadgen CPU | other CPU | busiest other |")
 	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+	inproc := false
 	for _, r := range rs {
 		unit := ""
 		if r.workload == "delrec" {
 			unit = " pairs"
 		}
-		fmt.Printf("| %s | %s | %d | %.0f%s | %s | %s | %d | %.2f | %.2f | %.2f | %s |\n",
-			r.workload, r.proto, r.c, r.opsPerS, unit, fmtDur(r.p50), fmtDur(r.p99), r.errs, r.srvCPU, r.genCPU, r.otherCPU, r.topOther)
+		srv := fmt.Sprintf("%.2f", r.srvCPU)
+		if inProcess(r.workload) {
+			srv, inproc = "-", true
+		}
+		fmt.Printf("| %s | %s | %d | %.0f%s | %s | %s | %d | %s | %.2f | %.2f | %s |\n",
+			r.workload, r.proto, r.c, r.opsPerS, unit, fmtDur(r.p50), fmtDur(r.p99), r.errs, srv, r.genCPU, r.otherCPU, r.topOther)
 	}
 	fmt.Println()
 	fmt.Printf("CPU columns are cores busy during the window (of %d): the measured server, this load generator, and everything\n", runtime.NumCPU())
 	fmt.Println("else (other processes, kernel threads for block I/O and networking, interrupts); a high \"other\" means depressed figures.")
+	if inproc {
+		fmt.Println("The inproc- rows have no server: the signing runs in the load generator, so its CPU is in the loadgen column.")
+	}
 	fmt.Println()
 }
 
-// printTargets prints the issue's three targets at c=64 over HTTP/1.1 and returns how
+// printTargets prints the targets at c=64 over HTTP/1.1 — the secrets' three when a
+// secret workload ran, the signing one when a signing workload ran — and returns how
 // many were missed.
 func printTargets(rs []result) int {
 	find := func(w string) *result {
 		for i := range rs {
-			if rs[i].workload == w && rs[i].c == 64 && rs[i].proto == "h1" {
+			if rs[i].workload == w && rs[i].c == 64 && (rs[i].proto == "h1" || inProcess(w)) {
 				return &rs[i]
 			}
 		}
 		return nil
+	}
+	ran := func(ws []string) bool {
+		return slices.ContainsFunc(rs, func(r result) bool { return slices.Contains(ws, r.workload) })
 	}
 	missed := 0
 	verdict := func(ok bool) string {
@@ -404,6 +465,25 @@ func printTargets(rs []result) int {
 		return "**FAIL**"
 	}
 	fmt.Println("Targets (c=64, HTTP/1.1):")
+	if ran(signWorkloads) {
+		api, in := find("sign-rs256"), find("inproc-rs256")
+		if api != nil && in != nil && in.opsPerS > 0 {
+			ratio := api.opsPerS / in.opsPerS
+			fmt.Printf("- RS256 sign API/in-process at c=64 = %.0f / %.0f = %.1f%% (target ≥ 60%%): %s\n",
+				api.opsPerS, in.opsPerS, 100*ratio, verdict(ratio >= 0.6))
+			perCore(api, in)
+		} else {
+			fmt.Println("- RS256 sign API/in-process: n/a (needs sign-rs256 and inproc-rs256 at c=64)")
+		}
+		if api, in := find("sign-es256"), find("inproc-es256"); api != nil && in != nil && in.opsPerS > 0 {
+			fmt.Printf("- ES256 sign API/in-process at c=64 = %.0f / %.0f = %.1f%% (no target)\n",
+				api.opsPerS, in.opsPerS, 100*api.opsPerS/in.opsPerS)
+			perCore(api, in)
+		}
+	}
+	if !ran(allWorkloads) {
+		return missed
+	}
 	get, ceil := find("get"), find("ceiling")
 	if get != nil && ceil != nil && ceil.opsPerS > 0 {
 		ratio := get.opsPerS / ceil.opsPerS
@@ -422,6 +502,17 @@ func printTargets(rs []result) int {
 		fmt.Println("- delete+recover: n/a (needs delrec at c=64)")
 	}
 	return missed
+}
+
+// perCore prints signatures per busy core, the server's against the in-process
+// ceiling's: steadier than the ratio of ops/s when other processes take cores away.
+func perCore(api, in *result) {
+	if api.srvCPU <= 0 || in.genCPU <= 0 {
+		return
+	}
+	a, i := api.opsPerS/api.srvCPU, in.opsPerS/in.genCPU
+	fmt.Printf("  - per busy core: %.0f/s per server core, %.0f/s per core in-process = %.1f%% (the load generator's own %.2f cores are not counted)\n",
+		a, i, 100*a/i, api.genCPU)
 }
 
 func fmtDur(d time.Duration) string {
@@ -446,6 +537,7 @@ type bench struct {
 	ceilingURL string // https://localhost:PORT
 	serverPID  int
 	ceilingPID int
+	sign       signState
 }
 
 type worker struct {
@@ -583,6 +675,8 @@ func (b *bench) op(ctx context.Context, workload string, w *worker) error {
 		// The pair is finished even when ctx ends in between: a name left deleted would
 		// fail every later workload.
 		return b.do(context.WithoutCancel(ctx), w, http.MethodPost, b.vaultURL+"/deletedsecrets/"+name+"/recover?api-version=7.6", nil)
+	case "sign-rs256", "sign-es256", "inproc-rs256", "inproc-es256":
+		return b.signOp(ctx, workload, w)
 	}
 	panic("unknown workload " + workload)
 }
@@ -643,12 +737,21 @@ type runner struct {
 }
 
 func (b *bench) newRunner(workload, proto string, c int) *runner {
-	r := &runner{workload: workload, proto: proto, c: c, pid: b.serverPID, tr: b.transport(proto, c),
+	r := &runner{workload: workload, proto: proto, c: c, pid: b.serverPID,
 		lat: make([][]time.Duration, c), errs: make([]int64, c), firstErr: make([]error, c), others: map[string]float64{}}
-	if workload == "ceiling" {
-		r.pid = b.ceilingPID
+	var client *http.Client
+	switch {
+	case inProcess(workload):
+		// No server, no transport: pid 0 has no /proc entry, so the server CPU is 0
+		// and the work shows as this load generator's.
+		r.proto, r.pid = "in-proc", 0
+	default:
+		if workload == "ceiling" {
+			r.pid = b.ceilingPID
+		}
+		r.tr = b.transport(proto, c)
+		client = &http.Client{Transport: r.tr, Timeout: 60 * time.Second}
 	}
-	client := &http.Client{Transport: r.tr, Timeout: 60 * time.Second}
 	for id := range c {
 		r.workers = append(r.workers, b.newWorker(id, c, client))
 		r.lat[id] = make([]time.Duration, 0, 1<<14)
@@ -752,7 +855,8 @@ type cpuSample struct {
 
 type procTime struct {
 	name string
-	cpu  float64
+	ppid int
+	cpu  float64 // its own and its reaped children's
 }
 
 func sampleCPU(pid int) cpuSample {
@@ -780,21 +884,60 @@ func allProcs() map[int]procTime {
 		if i < 0 || j < i {
 			continue
 		}
-		out[pid] = procTime{name: s[i+1 : j], cpu: statCPU(s[j+1:])}
+		rest := s[j+1:]
+		ppid := 0
+		if f := strings.Fields(rest); len(f) > 1 {
+			ppid, _ = strconv.Atoi(f[1])
+		}
+		out[pid] = procTime{name: s[i+1 : j], ppid: ppid, cpu: statCPU(rest) + childCPU(rest)}
 	}
 	return out
 }
 
 // addOthers adds to acc the CPU seconds, by name, of every process but skip and this
-// one between before and s.
+// one between before and s, with the children each reaped meanwhile (see childCPU). A
+// process that started in between counts whole; one that ended in between counts under
+// the ancestor that reaped it, less what it had used by before.
 func (s cpuSample) addOthers(before cpuSample, skip int, acc map[string]float64) {
 	self := os.Getpid()
+	delta := map[string]float64{}
 	for pid, p := range s.procs {
 		if pid == skip || pid == self {
 			continue
 		}
-		if q, ok := before.procs[pid]; ok && q.name == p.name && p.cpu > q.cpu {
-			acc[p.name] += p.cpu - q.cpu
+		// A kernel worker's name changes with its work item: same pid, same process.
+		if q, ok := before.procs[pid]; ok {
+			delta[p.name] += p.cpu - q.cpu
+		} else {
+			delta[p.name] += p.cpu
+		}
+	}
+	// An ended process's CPU reaches the children's time of its nearest ancestor still
+	// alive (through every ended process between them); take off its part before the
+	// window, which is what it had at before, reaped children included.
+	for pid, q := range before.procs {
+		if _, ok := s.procs[pid]; ok {
+			continue
+		}
+		a := q.ppid
+		for range 64 {
+			if _, ok := s.procs[a]; ok {
+				break
+			}
+			p, ok := before.procs[a]
+			if !ok {
+				a = 0
+				break
+			}
+			a = p.ppid
+		}
+		if p, ok := s.procs[a]; ok && a != self && a != skip {
+			delta[p.name] -= q.cpu
+		}
+	}
+	for name, d := range delta {
+		if d > 0 {
+			acc[name] += d
 		}
 	}
 }
@@ -824,6 +967,20 @@ func procCPU(pid string) float64 {
 		return 0
 	}
 	return statCPU(s[i+1:])
+}
+
+// childCPU returns cutime+cstime in seconds (the CPU of reaped children) from the part
+// of /proc/PID/stat after the command name. Short-lived processes (a `go build`'s
+// compile and link) rarely live through a whole window, so an other process's figure
+// includes it: their CPU then shows under the parent (go) that reaped them.
+func childCPU(rest string) float64 {
+	f := strings.Fields(rest) // cutime is field 16, cstime 17
+	if len(f) < 15 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[13], 64)
+	st, _ := strconv.ParseFloat(f[14], 64)
+	return (u + st) / clkTck
 }
 
 // statCPU returns utime+stime in seconds from the part of /proc/PID/stat after the
