@@ -172,9 +172,14 @@ func (s *Service) load(ctx context.Context) error {
 			return fmt.Errorf("identity: read tenant: %w", verr)
 		}
 		if hasTenant {
-			return fmt.Errorf("identity: incomplete identity state in storage: %w", err)
+			// Another server may have bootstrapped between the two reads: read again,
+			// and only a state that is still partial is damage.
+			if err = s.st.View(ctx, read); errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("identity: incomplete identity state in storage: %w", err)
+			}
+		} else {
+			err = s.bootstrap(ctx, read, &tr, &adm, &keys)
 		}
-		err = s.bootstrap(ctx, read, &tr, &adm, &keys)
 	}
 	if err != nil {
 		return fmt.Errorf("identity: load: %w", err)

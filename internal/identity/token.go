@@ -145,7 +145,10 @@ func (s *Service) issue(rec principalRecord, aud string, p planes) (string, erro
 // token cost a map lookup and a clock read.
 func (s *Service) Verify(ctx context.Context, token string, want Audience) (Principal, error) {
 	now := s.clock.Now()
-	if v, ok := s.cache.get(token); ok {
+	// A cached verdict is reused for a second at most: then the principal is looked up
+	// again, so a principal deleted through another server on the same storage loses
+	// access within a second here too (this server's own deletions drop it at once).
+	if v, ok := s.cache.get(token); ok && now.Before(v.recheck) {
 		if !now.Before(v.deadline) {
 			return Principal{}, fmt.Errorf("%w: expired", ErrInvalidToken)
 		}
@@ -184,7 +187,7 @@ func (s *Service) Verify(ctx context.Context, token string, want Audience) (Prin
 	if err != nil {
 		return Principal{}, err
 	}
-	v := verdict{principal: rec.principal(s.tenant), planes: p, deadline: c.Expiry.Add(leeway)}
+	v := verdict{principal: rec.principal(s.tenant), planes: p, deadline: c.Expiry.Add(leeway), recheck: now.Add(verdictRecheck)}
 	s.cache.put(token, v, now, gen)
 	if !p.has(want) {
 		return Principal{}, fmt.Errorf("%w: wrong audience", ErrInvalidToken)
@@ -272,7 +275,12 @@ type verdict struct {
 	principal Principal
 	planes    planes
 	deadline  time.Time // exp + leeway
+	recheck   time.Time // after this the principal is looked up again (verdictRecheck)
 }
+
+// verdictRecheck bounds how long a cached verdict is trusted without looking the
+// principal up again; at one second a token costs one signature check a second.
+const verdictRecheck = time.Second
 
 // verdictCache maps token → verdict, bounded in size. Reads take a shared lock only.
 type verdictCache struct {

@@ -155,11 +155,20 @@ func openBarrier(ctx context.Context, db storage.Backend, cfg Config, log *slog.
 		return nil, err
 	}
 	if storageID == "" || format != strconv.Itoa(formatVersion) {
-		if storageID == "" {
-			storageID = uuid.NewString()
-		}
+		candidate := uuid.NewString()
 		err := db.Update(ctx, func(tx storage.Tx) error {
-			if err := tx.Put(keyStorageID, []byte(storageID)); err != nil {
+			// Another server starting on the same new database may have written the
+			// id meanwhile: the stored one wins.
+			id, err := tx.Get(keyStorageID)
+			switch {
+			case err == nil:
+				storageID = string(id)
+			case errors.Is(err, storage.ErrNotFound):
+				storageID = candidate
+				if err := tx.Put(keyStorageID, []byte(storageID)); err != nil {
+					return err
+				}
+			default:
 				return err
 			}
 			return tx.Put(keyFormat, []byte(strconv.Itoa(formatVersion)))
