@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/keyvault/armkeyvault"
@@ -17,6 +22,15 @@ func newVaultCommand() *cobra.Command {
 		Short: "Manage vaults and their access policies (as az keyvault)",
 	}
 	cmd.AddCommand(
+		newVaultCreateCommand(),
+		newVaultShowCommand(),
+		newVaultListCommand(),
+		newVaultUpdateCommand(),
+		newVaultDeleteCommand(),
+		newVaultListDeletedCommand(),
+		newVaultShowDeletedCommand(),
+		newVaultRecoverCommand(),
+		newVaultPurgeCommand(),
 		newVaultSetPolicyCommand(),
 		newVaultDeletePolicyCommand(),
 	)
@@ -64,8 +78,120 @@ func (o *vaultRef) group(ctx context.Context, vc *armkeyvault.VaultsClient) (str
 			return id.ResourceGroupName, nil
 		}
 	}
+	if d, err := findDeletedVault(ctx, vc, o.Name); err == nil && d != nil {
+		return "", &hintError{err: fmt.Errorf("vault %q is deleted", o.Name), hints: deletedVaultObject(d, o.Name).hints()}
+	}
 	return "", &hintError{err: fmt.Errorf("no vault %q in subscription %s", o.Name, o.Subscription),
-		hints: []string{"check the name, or give its resource group with -g and its subscription with --subscription"}}
+		hints: []string{"check the name (coffer vault list), or give its resource group with -g and its subscription with --subscription"}}
+}
+
+// get returns the vault's resource group and the vault; a vault that is deleted gets the
+// hints of a deleted vault.
+func (o *vaultRef) get(ctx context.Context, vc *armkeyvault.VaultsClient) (string, armkeyvault.Vault, error) {
+	rg, err := o.group(ctx, vc)
+	if err != nil {
+		return "", armkeyvault.Vault{}, err
+	}
+	got, err := vc.Get(ctx, rg, o.Name, nil)
+	if err != nil {
+		if isStatus(err, http.StatusNotFound) {
+			if d, derr := findDeletedVault(ctx, vc, o.Name); derr == nil && d != nil {
+				return "", armkeyvault.Vault{}, &hintError{err: fmt.Errorf("vault %q is deleted", o.Name), hints: deletedVaultObject(d, o.Name).hints()}
+			}
+		}
+		return "", armkeyvault.Vault{}, err
+	}
+	return rg, got.Vault, nil
+}
+
+// requireName is the usage error of a vault command without -n.
+func (o *vaultRef) requireName(verb string) error {
+	if o.Name == "" {
+		return &hintError{err: errors.New("--name is required"), hints: []string{"coffer vault " + verb + " --name VAULT"}}
+	}
+	return nil
+}
+
+// armDateKeys are the ARM properties that hold dates; az prints them as Python's
+// isoformat.
+var armDateKeys = map[string]bool{"deletionDate": true, "scheduledPurgeDate": true, "createdAt": true, "lastModifiedAt": true}
+
+// armJSON is an armkeyvault model as az prints it: the wire JSON, dates in az's form, and
+// for a resource in a group, az's added "resourceGroup".
+func armJSON(v any) (map[string]any, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	fixDates(m)
+	if id, ok := m["id"].(string); ok && strings.Contains(strings.ToLower(id), "/resourcegroups/") {
+		if rid, err := arm.ParseResourceID(id); err == nil {
+			m["resourceGroup"] = rid.ResourceGroupName
+		}
+	}
+	return m, nil
+}
+
+func fixDates(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if s, ok := e.(string); ok && armDateKeys[k] {
+				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+					x[k] = azDate(&t)
+				}
+				continue
+			}
+			fixDates(e)
+		}
+	case []any:
+		for _, e := range x {
+			fixDates(e)
+		}
+	}
+}
+
+func armList[T any](items []*T) ([]map[string]any, error) {
+	out := []map[string]any{}
+	for _, it := range items {
+		if it == nil {
+			continue
+		}
+		m, err := armJSON(it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// vaultsTable is -o table for vaults.
+func vaultsTable(vs []map[string]any) func() table {
+	return mapTable(vs, [2]string{"Name", "name"}, [2]string{"ResourceGroup", "resourceGroup"}, [2]string{"Location", "location"},
+		[2]string{"VaultUri", "properties.vaultUri"}, [2]string{"RetentionDays", "properties.softDeleteRetentionInDays"},
+		[2]string{"PurgeProtection", "properties.enablePurgeProtection"})
+}
+
+// deletedVaultsTable is -o table for deleted vaults.
+func deletedVaultsTable(vs []map[string]any) func() table {
+	return mapTable(vs, [2]string{"Name", "name"}, [2]string{"Location", "properties.location"}, [2]string{"DeletionDate", "properties.deletionDate"},
+		[2]string{"ScheduledPurgeDate", "properties.scheduledPurgeDate"}, [2]string{"PurgeProtection", "properties.purgeProtectionEnabled"})
+}
+
+// printVault prints one vault as az does.
+func printVault(cmd *cobra.Command, format string, v any) error {
+	m, err := armJSON(v)
+	if err != nil {
+		return err
+	}
+	return printOut(cmd.OutOrStdout(), format, m, vaultsTable([]map[string]any{m}))
 }
 
 // vaultTable shows a vault's access policies, one row per principal.

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azcertificates"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+type certificateCreateOptions struct {
+	vaultOptions
+	attrFlags
+	tagFlags
+	Name     string
+	Policy   string
+	Validity int
+	NoWait   bool
+}
+
+func (o *certificateCreateOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.Name, "name", "n", "", "name of the certificate (required)")
+	fs.StringVarP(&o.Policy, "policy", "p", "", "policy: JSON, a file or @FILE (default: the policy of get-default-policy)")
+	fs.IntVar(&o.Validity, "validity", 0, "months the certificate is valid, overriding the policy's validityInMonths")
+	fs.BoolVar(&o.NoWait, "no-wait", false, "print the pending operation at once instead of waiting for it to finish")
+	fs.BoolVar(&o.Disabled, "disabled", false, "create it disabled")
+	o.tagFlags.AddFlags(fs)
+	o.vaultOptions.AddFlags(fs)
+}
+
+func newCertificateCreateCommand() *cobra.Command {
+	o := &certificateCreateOptions{}
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Create a certificate or a new version of it (as az keyvault certificate create)",
+		Long: `Create a certificate from a policy and print its operation as az does. A self-signed
+certificate (issuer "Self") is waited for until the operation completes, unless --no-wait;
+with issuer "Unknown" the operation stays pending with a CSR: sign it and complete it with
+coffer certificate pending merge.
+
+--policy takes JSON in az's form (coffer certificate get-default-policy prints one) or in
+the REST form, as text, a file or @FILE; the default is get-default-policy's.`,
+		Example: `  coffer certificate create --vault-name myvault --name web
+  coffer certificate get-default-policy > policy.json   # edit the subject, then:
+  coffer certificate create --vault-name myvault -n web --policy @policy.json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.check(kindCertificate, "create"); err != nil {
+				return err
+			}
+			if o.Name == "" {
+				return requireFlag("name", "coffer certificate create --vault-name VAULT --name NAME [--policy @policy.json]")
+			}
+			src := o.Policy
+			if src == "" {
+				src = defaultPolicy
+			}
+			policy, err := parsePolicy(src)
+			if err != nil {
+				return err
+			}
+			if o.Validity > 0 {
+				if policy.X509CertificateProperties == nil {
+					policy.X509CertificateProperties = &azcertificates.X509CertificateProperties{}
+				}
+				policy.X509CertificateProperties.ValidityInMonths = ptr(int32(o.Validity))
+			}
+			attrs, err := o.attrFlags.parse()
+			if err != nil {
+				return err
+			}
+			params := azcertificates.CreateCertificateParameters{CertificatePolicy: policy}
+			if params.Tags, err = o.tagFlags.parse(); err != nil {
+				return err
+			}
+			if attrs.Enabled != nil {
+				params.CertificateAttributes = &azcertificates.CertificateAttributes{Enabled: attrs.Enabled}
+			}
+			return runCertificates(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
+				res, err := cc.CreateCertificate(ctx, o.Name, params, nil)
+				if err != nil {
+					return c.explainObject(ctx, err, kindCertificate, o.VaultName, o.Name)
+				}
+				op := res.CertificateOperation
+				if !o.NoWait && isSelfIssued(policy) {
+					if op, err = waitOperation(ctx, cc, o.Name, op); err != nil {
+						return err
+					}
+				}
+				m := certOperationJSON(op)
+				if err := printOut(cmd.OutOrStdout(), o.Output, m, certOperationTable([]map[string]any{m})); err != nil {
+					return err
+				}
+				if s := deref(op.Status); strings.EqualFold(s, "failed") {
+					return fmt.Errorf("creating certificate %s failed: %s", o.Name, operationError(op))
+				}
+				return nil
+			})
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return clientCommand(cmd)
+}
+
+func isSelfIssued(p *azcertificates.CertificatePolicy) bool {
+	return p != nil && p.IssuerParameters != nil && strings.EqualFold(deref(p.IssuerParameters.Name), "Self")
+}
+
+func operationError(op azcertificates.CertificateOperation) string {
+	if op.Error != nil {
+		var e struct{ Code, Message string }
+		if json.Unmarshal([]byte(op.Error.Error()), &e) == nil && e.Message != "" {
+			return e.Message
+		}
+		return op.Error.Code
+	}
+	if op.StatusDetails != nil {
+		return *op.StatusDetails
+	}
+	return "no details"
+}
+
+// waitOperation polls the pending operation, with a short growing delay, until it is no
+// longer in progress.
+func waitOperation(ctx context.Context, cc *azcertificates.Client, name string, op azcertificates.CertificateOperation) (azcertificates.CertificateOperation, error) {
+	delay := 100 * time.Millisecond
+	for strings.EqualFold(deref(op.Status), "inProgress") {
+		select {
+		case <-ctx.Done():
+			return op, ctx.Err()
+		case <-time.After(delay):
+		}
+		if delay < 2*time.Second {
+			delay *= 2
+		}
+		res, err := cc.GetCertificateOperation(ctx, name, nil)
+		if err != nil {
+			return op, err
+		}
+		op = res.CertificateOperation
+	}
+	if op.Status == nil {
+		return op, errors.New("the certificate operation has no status")
+	}
+	return op, nil
+}

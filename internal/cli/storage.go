@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/coffer/coffer/internal/server"
+)
+
+type storageCopyOptions struct {
+	from string
+	to   string
+}
+
+func (o *storageCopyOptions) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.from, "from", server.DefaultDataDir, "data dir of the stopped server whose embedded storage (DIR/coffer.db) is copied")
+	fs.StringVar(&o.to, "to", "", "empty PostgreSQL database to copy into: postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…")
+}
+
+func newStorageCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "storage", Short: "Move a server's storage to another backend"}
+	o := &storageCopyOptions{}
+	cp := &cobra.Command{
+		Use:   "copy",
+		Short: "Copy a stopped server's embedded storage into an empty PostgreSQL database",
+		Long: `Copy the embedded storage of a stopped server (DIR/coffer.db) into an empty PostgreSQL
+database: every vault, version, deleted object, date, the tenant and administrator, the
+keyring and the storage id. Values stay sealed: nothing is decrypted, no key is needed.
+
+Afterwards start the same data dir on PostgreSQL with --storage; further servers start
+on the same database with COFFER_MASTER_KEY set to the content of DIR/master.key.
+DIR/coffer.db is left as it was, a backup: do not start DIR without --storage again
+(it would serve that old file, apart from the database), and do not run the offline
+keyring or master-key commands on DIR (they work on that old file).`,
+		Example: `  coffer storage copy --from ./coffer-data --to 'postgres://coffer:secret@db:5432/coffer?sslmode=require'
+  coffer server --data-dir ./coffer-data --storage 'postgres://coffer:secret@db:5432/coffer?sslmode=require'
+  COFFER_MASTER_KEY=$(cat ./coffer-data/master.key) coffer server --data-dir ./coffer-data-2 --storage 'postgres://…'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.to == "" {
+				return &hintError{err: errors.New("--to is required"), hints: []string{"give the empty PostgreSQL database: --to 'postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…'"}}
+			}
+			n, err := server.CopyStorage(cmd.Context(), o.from, o.to)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "copied %d keys from %s to PostgreSQL (key count and checksum verified)\n", n, filepath.Join(o.from, "coffer.db"))
+			fmt.Fprintf(out, "next: coffer server --data-dir %s --storage '<the same postgres:// URL>'\n", o.from)
+			key := "COFFER_MASTER_KEY=<the key " + o.from + " runs with>"
+			if _, err := os.Stat(filepath.Join(o.from, "master.key")); err == nil {
+				key = "COFFER_MASTER_KEY=$(cat " + filepath.Join(o.from, "master.key") + ")"
+			}
+			fmt.Fprintf(out, "further servers: %s coffer server --data-dir OTHER-DIR --storage '<the same URL>'\n", key)
+			fmt.Fprintf(out, "%s stays as it was: do not start %s without --storage again\n", filepath.Join(o.from, "coffer.db"), o.from)
+			return nil
+		},
+	}
+	o.AddFlags(cp.Flags())
+	cmd.AddCommand(cp)
+	return cmd
+}
