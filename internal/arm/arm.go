@@ -114,7 +114,11 @@ func New(opts Options) *API {
 // Serve answers one management-plane request; the server has authenticated it with an
 // ARM-audience token.
 func (a *API) Serve(w http.ResponseWriter, r *http.Request, c Caller) {
-	a.audited(w, r, c, func(w http.ResponseWriter, ev *audit.Event) error { return a.serve(w, r, c, ev) })
+	a.audited(w, r, c, func(w http.ResponseWriter, ev *audit.Event) error {
+		// The principal and request id travel on the context to the vault domain's
+		// deletion ledger.
+		return a.serve(w, r.WithContext(audit.WithPrincipal(r.Context(), ev.Principal, ev.RequestID)), c, ev)
+	})
 }
 
 func (a *API) audited(w http.ResponseWriter, r *http.Request, c Caller, serve func(http.ResponseWriter, *audit.Event) error) {

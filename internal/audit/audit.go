@@ -5,6 +5,11 @@
 // A mutation produces two records: a "request" record written before the change (if it
 // cannot be written the change does not happen) and an "outcome" record after it. Reads
 // produce the outcome record only.
+//
+// [File] is the sink a server uses: JSON lines in a file with size-based rotation (or on
+// stdout), every record durable (fsynced, in batches shared by concurrent writers) before
+// Record returns. [WithPrincipal] carries who acts on a request's context down to the
+// layers that record it elsewhere (the deletion ledger).
 package audit
 
 import (
@@ -35,6 +40,40 @@ type Event struct {
 	Decision  string        `json:"decision,omitempty"` // allowed / denied: why
 	Status    int           `json:"status,omitempty"`
 	Duration  time.Duration `json:"durationNs,omitempty"`
+	// Plane is where the request was served: data, arm, graph, identity or admin.
+	Plane string `json:"plane,omitempty"`
+	// Ledger is the deletion ledger's head, copied here (operation LedgerCheckpoint) so
+	// that a rewrite of the ledger in storage can be told from its own history.
+	Ledger *LedgerHead `json:"ledger,omitempty"`
+}
+
+// LedgerHead is the deletion ledger's head as the audit log keeps it: the sequence
+// number and hash of its last entry, and how many entries it holds.
+type LedgerHead struct {
+	Seq   int64  `json:"seq"`
+	Count int64  `json:"count"`
+	Hash  string `json:"hash"`
+}
+
+type principalKey struct{}
+
+type actor struct {
+	p         Principal
+	requestID string
+}
+
+// WithPrincipal returns a context that carries who makes the request and its request
+// id, for the layers below the planes (the vault domain records them in its deletion
+// ledger). Nothing else travels this way.
+func WithPrincipal(ctx context.Context, p Principal, requestID string) context.Context {
+	return context.WithValue(ctx, principalKey{}, actor{p, requestID})
+}
+
+// PrincipalFrom returns what [WithPrincipal] put on ctx; ok is false when nothing was
+// (the scheduler acting on its own).
+func PrincipalFrom(ctx context.Context) (p Principal, requestID string, ok bool) {
+	a, ok := ctx.Value(principalKey{}).(actor)
+	return a.p, a.requestID, ok
 }
 
 // Sink receives audit records. Record returning an error for a "request" record makes

@@ -141,7 +141,9 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, vaultName string, c
 			return 0, err
 		}
 	}
-	req.Request = hr.WithContext(vault.WithAuthorizer(hr.Context(), authorize))
+	// The principal and request id travel on the context to the vault domain's deletion
+	// ledger.
+	req.Request = hr.WithContext(vault.WithAuthorizer(audit.WithPrincipal(hr.Context(), caller.Principal, ev.RequestID), authorize))
 	if rt.mutates {
 		ev.Time, ev.Phase = a.clock.Now(), "request"
 		if err := a.audit.Record(hr.Context(), *ev); err != nil {

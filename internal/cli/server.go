@@ -24,8 +24,10 @@ func (o *serverOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.cfg.TLSKey, "tls-key", "", "key (PEM) of --tls-cert")
 	fs.StringVar(&o.cfg.VaultDomain, "vault-domain", server.DefaultVaultDomain, "vaults are reached at V.DOMAIN")
 	fs.StringVar(&o.cfg.DefaultVault, "default-vault", server.DefaultVaultName, "vault served on the bare address; created when missing")
-	fs.StringVar(&o.cfg.Storage, "storage", "", "storage: embedded (default, a file under --data-dir); postgres:// is reserved for a later release")
+	fs.StringVar(&o.cfg.Storage, "storage", "", "storage: embedded (default, a file under --data-dir), or postgres://USER@HOST:PORT/DB?sslmode=… (password in PGPASSWORD, not here: flags show in ps)")
 	fs.BoolVar(&o.cfg.AllowTimeShift, "allow-time-shift", false, "enable POST /admin/time-shift to move the vault clock (tests only)")
+	fs.StringVar(&o.cfg.AuditLog, "audit-log", "", "audit log: a file (JSON lines, rotated at 64 MiB, 10 kept), - for stdout, or off (default DATA-DIR/audit/audit.log)")
+	fs.DurationVar(&o.cfg.LedgerRetention, "ledger-retention", server.DefaultLedgerRetention, "how long the deletion ledger keeps its entries")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
 }
 
@@ -40,6 +42,7 @@ certificate, an embedded database, an encryption keyring and an administrator.
 The key-encryption key is COFFER_MASTER_KEY (base64 of 32 bytes) when set, else
 DATA-DIR/master.key. Without it the stored secrets cannot be read.`,
 		Example: `  coffer server
+  coffer server --audit-log - --ledger-retention 2160h
   coffer server --data-dir /var/lib/coffer --addr 0.0.0.0:8443 --public-url https://vault.example.com:8443`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

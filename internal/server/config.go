@@ -10,6 +10,7 @@ import (
 
 	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/vault"
 )
 
 // Config is everything `coffer server` is started with (interface.md §1).
@@ -30,21 +31,37 @@ type Config struct {
 
 	// Clock is the real clock (tokens, TLS); the vault clock is it plus the stored
 	// time shift. Nil → clock.Real.
-	Clock         clock.Clock
-	Log           *slog.Logger
-	Audit         audit.Sink    // nil → audit.Discard (a later issue makes it complete)
-	SweepInterval time.Duration // 0 → 5s
+	Clock clock.Clock
+	Log   *slog.Logger
+	// Audit receives the audit records; nil → the log named by AuditLog.
+	Audit audit.Sink
+	// AuditLog is --audit-log: "" → DataDir/audit/audit.log, "-" → stdout, "off" → no
+	// audit log, else a file path. Files rotate at 64 MiB, 10 kept. Used when Audit is nil.
+	AuditLog string
+	// LedgerRetention is --ledger-retention: how long deletion-ledger entries are kept;
+	// 0 → 8760h.
+	LedgerRetention time.Duration
+	// LedgerCheckpointInterval is how often the ledger's head is copied into the audit
+	// log when it has changed (also at start and shutdown); 0 → 1 minute.
+	LedgerCheckpointInterval time.Duration
+	SweepInterval            time.Duration // 0 → 5s
 }
 
 // Defaults for the flags.
 const (
-	DefaultDataDir      = "./coffer-data"
-	DefaultAddr         = "127.0.0.1:8443"
-	DefaultVaultDomain  = "localhost"
-	DefaultVaultName    = "default"
-	DefaultSubscription = "c0ffe000-0000-4000-8000-000000000000"
-	DefaultGroup        = "coffer"
-	DefaultLocation     = "local"
+	AuditLogDir    = "audit"     // under DataDir
+	AuditLogFile   = "audit.log" // in AuditLogDir
+	AuditLogStdout = "-"
+	AuditLogOff    = "off"
+	// DefaultLedgerRetention is --ledger-retention's default: a year.
+	DefaultLedgerRetention = vault.DefaultLedgerRetention
+	DefaultDataDir         = "./coffer-data"
+	DefaultAddr            = "127.0.0.1:8443"
+	DefaultVaultDomain     = "localhost"
+	DefaultVaultName       = "default"
+	DefaultSubscription    = "c0ffe000-0000-4000-8000-000000000000"
+	DefaultGroup           = "coffer"
+	DefaultLocation        = "local"
 )
 
 func (c *Config) setDefaults() error {
@@ -69,6 +86,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.SweepInterval == 0 {
 		c.SweepInterval = 5 * time.Second
+	}
+	if c.LedgerCheckpointInterval <= 0 {
+		c.LedgerCheckpointInterval = time.Minute
+	}
+	if c.LedgerRetention < 0 {
+		return fmt.Errorf("--ledger-retention must not be negative")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("--tls-cert and --tls-key go together: give both or neither")

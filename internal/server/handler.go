@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/coffer/coffer/internal/arm"
 	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/azapi"
@@ -28,21 +30,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/healthz":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
+	case p == "/metrics":
+		s.metrics.handler.ServeHTTP(w, r)
 	case p == "/metadata/endpoints" || p == "//metadata/endpoints":
 		s.serveMetadata(w, r)
 	case identity.IsIdentityPath(p):
-		s.id.ServeHTTP(w, r)
+		s.serveIdentity(w, r)
 	case isDataPlanePath(p):
 		s.serveDataPlane(w, r, s.cfg.DefaultVault)
 	case p == "/admin/time-shift":
-		s.serveTimeShift(w, r)
+		s.adminAudited(w, r, "TimeShift", s.serveTimeShift)
 	case strings.HasPrefix(p, "/admin/"):
-		s.serveAdmin(w, r)
+		s.adminAudited(w, r, "", s.serveAdmin)
 	case arm.IsGraphPath(p):
 		s.serveGraph(w, r)
 	default:
 		c, ok := s.authARM(w, r)
 		if !ok {
+			s.recordDenied(s.auditARM, r, "", http.StatusUnauthorized, "denied: no valid management-plane token")
 			return
 		}
 		s.arm.Serve(w, r, arm.Caller{TenantID: c.TenantID, ClientID: c.ClientID, ObjectID: c.ObjectID, Admin: c.Admin})
@@ -99,6 +104,7 @@ func (s *Server) serveDataPlane(w http.ResponseWriter, r *http.Request, vaultNam
 		p, err = s.id.Verify(r.Context(), tok, identity.DataPlane)
 	}
 	if !ok || err != nil {
+		s.recordDenied(s.auditData, r, vaultName, http.StatusUnauthorized, "denied: no valid bearer token")
 		h := w.Header()
 		h.Set("WWW-Authenticate", s.id.Challenge(r.Host))
 		h.Set("Content-Type", "application/json; charset=utf-8")
@@ -114,6 +120,7 @@ func (s *Server) serveDataPlane(w http.ResponseWriter, r *http.Request, vaultNam
 	// retries 429 after Retry-After) rather than queueing without bound.
 	if s.inFlight.Add(1) > maxInFlight {
 		s.inFlight.Add(-1)
+		s.recordDenied(s.auditData, r, vaultName, http.StatusTooManyRequests, "denied: too many requests in flight")
 		w.Header().Set("Retry-After", "1")
 		writeARMError(w, http.StatusTooManyRequests, "Throttled", "Coffer is handling as many requests as it can; retry after the number of seconds in Retry-After.")
 		return
@@ -168,15 +175,19 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
 
 // serveTimeShift moves the vault clock forward (interface.md §12): administrator only,
 // and only with --allow-time-shift; authentication first, as everywhere.
-func (s *Server) serveTimeShift(w http.ResponseWriter, r *http.Request) {
+func (s *Server) serveTimeShift(w http.ResponseWriter, r *http.Request, ev *audit.Event) {
 	p, ok := s.authARM(w, r)
 	if !ok {
+		ev.Decision = "denied: no valid management-plane token"
 		return
 	}
+	ev.Principal = auditPrincipal(p)
 	if !p.Admin {
+		ev.Decision = "denied: only the administrator may shift the vault clock"
 		writeARMError(w, http.StatusForbidden, "Forbidden", "Only the administrator may shift the vault clock.")
 		return
 	}
+	ev.Decision = "allowed: administrator"
 	if !s.cfg.AllowTimeShift {
 		writeARMError(w, http.StatusNotFound, "NotFound", "The time shift is off: start coffer server with --allow-time-shift to enable it (for tests only).")
 		return
@@ -197,6 +208,9 @@ func (s *Server) serveTimeShift(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		writeARMError(w, http.StatusBadRequest, "BadRequest", `The body must be {"seconds": N} with N a whole number >= 0; shifts add up and never go back.`)
+		return
+	}
+	if !s.auditRequest(w, r.Context(), *ev) {
 		return
 	}
 	total, err := addTimeShift(r.Context(), s.store, *in.Seconds)
@@ -221,8 +235,99 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		p, err = s.id.Verify(r.Context(), tok, identity.Graph)
 	}
 	if !ok || err != nil {
+		s.recordDenied(s.auditARM, r, "", http.StatusUnauthorized, "denied: no valid Graph token")
 		writeARMError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is missing or not valid for the Graph stand-in (audience: this server's bare address).")
 		return
 	}
 	s.arm.ServeGraph(w, r, arm.Caller{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID, Admin: p.Admin})
+}
+
+// serveIdentity serves the discovery and token endpoints. A token request gets an
+// outcome record naming the client id it asked for and whether it got a token: never the
+// client secret, nor the token.
+func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/token") {
+		s.id.ServeHTTP(w, r)
+		return
+	}
+	start := s.cfg.Clock.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	s.id.ServeHTTP(sw, r)
+	end := s.cfg.Clock.Now()
+	ev := audit.Event{Time: end.UTC(), Phase: "outcome", RequestID: requestID(r), Source: r.RemoteAddr,
+		Operation: "IssueToken", Status: sw.code(), Duration: end.Sub(start)}
+	ev.Principal.TenantID = s.id.TenantID()
+	// The token endpoint has parsed the form (when it was one); a client id that is not
+	// GUID-shaped is not echoed, as it could be anything (a pasted secret).
+	if id := r.PostForm.Get("client_id"); id != "" {
+		if _, err := uuid.Parse(id); err == nil {
+			ev.Principal.ClientID = strings.ToLower(id)
+		} else {
+			ev.Principal.ClientID = "(not a client id)"
+		}
+	}
+	switch {
+	case ev.Status == http.StatusOK:
+		ev.Decision = "allowed: client credentials"
+	case ev.Status == http.StatusUnauthorized:
+		ev.Decision = "denied: unknown client or wrong secret"
+	default:
+		ev.Decision = "denied: invalid token request"
+	}
+	if err := s.auditIdentity.Record(r.Context(), ev); err != nil {
+		s.log.Error("audit outcome record failed", "requestId", ev.RequestID, "err", err)
+	}
+}
+
+// recordDenied writes the outcome record of a request refused before it reached a
+// plane (no valid token, too many in flight).
+func (s *Server) recordDenied(sink audit.Sink, r *http.Request, vaultName string, status int, decision string) {
+	ev := audit.Event{Time: s.cfg.Clock.Now().UTC(), Phase: "outcome", RequestID: requestID(r), Source: r.RemoteAddr,
+		Vault: vaultName, Operation: "Authenticate", Decision: decision, Status: status}
+	if status == http.StatusTooManyRequests {
+		ev.Operation = "Throttle"
+	}
+	if err := sink.Record(r.Context(), ev); err != nil {
+		s.log.Error("audit outcome record failed", "requestId", ev.RequestID, "err", err)
+	}
+}
+
+// requestID is the client's x-ms-client-request-id when it is a GUID, else a new one.
+func requestID(r *http.Request) string {
+	id := r.Header.Get("x-ms-client-request-id")
+	if _, err := uuid.Parse(id); err != nil {
+		return uuid.NewString()
+	}
+	return strings.ToLower(id)
+}
+
+func auditPrincipal(p identity.Principal) audit.Principal {
+	return audit.Principal{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID}
+}
+
+// statusWriter remembers the status of the answer, for the outcome record.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
 }

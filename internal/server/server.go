@@ -5,25 +5,34 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/coffer/coffer/internal/arm"
+	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/azapi"
 	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/identity"
+	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/pki"
+	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
 )
 
@@ -40,6 +49,18 @@ type Server struct {
 	api       *azapi.API
 	arm       *arm.API
 	http      *http.Server
+
+	// Audit: auditFile is the log Coffer opened (nil when Config.Audit was given or the
+	// log is off); each plane's records go through its own observedSink, which stamps
+	// the plane and feeds the metrics.
+	auditFile                                                   *audit.File
+	auditData, auditARM, auditIdentity, auditAdmin, auditLedger audit.Sink
+	metrics                                                     *metrics
+	// anchor is the ledger head last copied into the audit log; startAnchor the last
+	// one the log held when this server started (what the ledger was at the previous
+	// shutdown). POST /admin/ledger/verify checks both.
+	anchor      atomic.Pointer[ledger.Anchor]
+	startAnchor *ledger.Anchor
 
 	stopSweeper context.CancelFunc
 	sweeperDone chan struct{}
@@ -71,6 +92,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := prepareDataDir(cfg.DataDir, s.log); err != nil {
 		return nil, err
 	}
+	base, err := s.openAudit()
+	if err != nil {
+		return nil, err
+	}
 	if s.store, err = openStorage(ctx, cfg, s.log); err != nil {
 		return nil, err
 	}
@@ -100,9 +125,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.vaults, err = vault.Open(ctx, vault.Options{Storage: s.store, Clock: s.vclock, Log: s.log, TenantID: s.id.TenantID()}); err != nil {
+	if s.vaults, err = vault.Open(ctx, vault.Options{Storage: s.store, Clock: s.vclock, Log: s.log, TenantID: s.id.TenantID(), LedgerRetention: cfg.LedgerRetention}); err != nil {
 		return nil, err
 	}
+	s.metrics = newMetrics(s.vaults)
+	plane := func(name string) audit.Sink { return &observedSink{plane: name, next: base, m: s.metrics} }
+	s.auditData, s.auditARM, s.auditIdentity, s.auditAdmin, s.auditLedger = plane("data"), plane("arm"), plane("identity"), plane("admin"), plane("ledger")
 	if _, created, err := s.vaults.EnsureVault(ctx, vault.Vault{
 		Name: cfg.DefaultVault, RetentionDays: vault.DefaultRetentionDays,
 		Subscription: DefaultSubscription, ResourceGroup: DefaultGroup, Location: DefaultLocation,
@@ -112,9 +140,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	} else if created {
 		s.log.Info("created the default vault", "vault", cfg.DefaultVault)
 	}
-	s.api = azapi.New(azapi.Options{Vaults: s.vaults, Audit: cfg.Audit, Log: s.log, Clock: cfg.Clock})
+	s.api = azapi.New(azapi.Options{Vaults: s.vaults, Audit: s.auditData, Log: s.log, Clock: cfg.Clock})
 	s.arm = arm.New(arm.Options{Vaults: s.vaults, PublicURL: s.publicURL, VaultDomain: cfg.VaultDomain,
-		TenantID: s.id.TenantID(), Clock: s.vclock, Log: s.log, Audit: cfg.Audit, Directory: graphDirectory{s.id}})
+		TenantID: s.id.TenantID(), Clock: s.vclock, Log: s.log, Audit: s.auditARM, Directory: graphDirectory{s.id}})
+	if s.auditFile != nil && s.auditFile.Path() != AuditLogStdout {
+		s.startAnchor = lastCheckpoint(s.auditFile.Path(), s.log)
+	}
+	s.checkpointLedger(ctx)
 	s.http = &http.Server{
 		Handler:           s,
 		TLSConfig:         tlsConf,
@@ -135,6 +167,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.vaults.RunSweeper(sctx, s.cfg.SweepInterval, s.log)
 	}()
 	go s.followTimeShift(sctx)
+	go s.checkpointLedgerEvery(sctx, s.cfg.LedgerCheckpointInterval)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
 	select {
@@ -164,6 +197,12 @@ func (s *Server) Close() {
 			s.http.Close()
 		} else if s.ln != nil {
 			s.ln.Close()
+		}
+		if s.vaults != nil && s.auditLedger != nil {
+			s.checkpointLedger(context.Background())
+		}
+		if s.auditFile != nil {
+			s.auditFile.Close()
 		}
 		if s.store != nil {
 			if err := s.store.Close(); err != nil {
@@ -262,4 +301,117 @@ func (s *Server) followTimeShift(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// openAudit returns the sink every plane records to: Config.Audit when given, else the
+// log --audit-log names (DIR/audit/audit.log by default), or nothing when it is "off".
+func (s *Server) openAudit() (audit.Sink, error) {
+	if s.cfg.Audit != nil {
+		return s.cfg.Audit, nil
+	}
+	path := s.cfg.AuditLog
+	switch path {
+	case AuditLogOff:
+		s.log.Warn("the audit log is off (--audit-log off): requests are not recorded")
+		return audit.Discard{}, nil
+	case "":
+		path = filepath.Join(s.cfg.DataDir, AuditLogDir, AuditLogFile)
+	}
+	f, err := audit.OpenFile(audit.FileOptions{Path: path})
+	if err != nil {
+		return nil, fmt.Errorf("--audit-log: %w", err)
+	}
+	s.auditFile = f
+	return f, nil
+}
+
+// AuditLogPath is the audit log file ("-" for stdout, "" when Coffer writes none).
+func (s *Server) AuditLogPath() string {
+	if s.auditFile == nil {
+		return ""
+	}
+	return s.auditFile.Path()
+}
+
+// checkpointLedgerEvery copies the ledger's head into the audit log every interval
+// when it has changed.
+func (s *Server) checkpointLedgerEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.checkpointLedger(ctx)
+		}
+	}
+}
+
+// checkpointLedger writes the deletion ledger's head (seq, count, hash) into the audit
+// log as a LedgerCheckpoint record, unless it is the one written last. A copy of the head
+// outside storage is what tells a rewrite of the whole chain (and its head) from its
+// history; the last one written is also checked by POST /admin/ledger/verify.
+func (s *Server) checkpointLedger(ctx context.Context) {
+	var h ledger.Head
+	err := s.vaults.Ledger(ctx, func(tx storage.Tx) error {
+		var err error
+		h, err = ledger.ReadHead(tx)
+		return err
+	})
+	if err != nil {
+		s.log.Error("read the ledger head for its checkpoint", "err", err)
+		return
+	}
+	if a := s.anchor.Load(); h.Seq == 0 || a != nil && a.Seq == h.Seq && a.Hash == h.Hash {
+		return
+	}
+	ev := audit.Event{Time: s.cfg.Clock.Now().UTC(), Phase: "checkpoint", RequestID: uuid.NewString(), Operation: "LedgerCheckpoint",
+		ObjectID: "ledger", Ledger: &audit.LedgerHead{Seq: h.Seq, Count: h.Count, Hash: h.Hash}}
+	if err := s.auditLedger.Record(ctx, ev); err != nil {
+		s.log.Error("write the ledger checkpoint to the audit log", "err", err)
+		return
+	}
+	s.anchor.Store(&ledger.Anchor{Seq: h.Seq, Hash: h.Hash})
+}
+
+// CheckpointLedger copies the ledger's head into the audit log now (tests; the server
+// does it every --ledger-checkpoint-interval, at start and at shutdown).
+func (s *Server) CheckpointLedger(ctx context.Context) { s.checkpointLedger(ctx) }
+
+// lastCheckpoint finds the newest LedgerCheckpoint record in the audit log (its last
+// 4 MiB, or the newest rotated file's when the current one has none): the ledger's head
+// when the previous server stopped, so that a ledger rewritten in storage meanwhile
+// fails verification. Nil when there is none.
+func lastCheckpoint(path string, log *slog.Logger) *ledger.Anchor {
+	for _, p := range []string{path, path + ".1"} {
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			continue
+		}
+		off := max(fi.Size()-4<<20, 0)
+		b := make([]byte, fi.Size()-off)
+		_, err = f.ReadAt(b, off)
+		f.Close()
+		if err != nil && !errors.Is(err, io.EOF) {
+			log.Warn("read the audit log for the last ledger checkpoint", "file", p, "err", err)
+			continue
+		}
+		lines := bytes.Split(b, []byte{'\n'})
+		for i := len(lines) - 1; i >= 0; i-- {
+			if !bytes.Contains(lines[i], []byte(`"LedgerCheckpoint"`)) {
+				continue
+			}
+			var e audit.Event
+			if json.Unmarshal(lines[i], &e) == nil && e.Operation == "LedgerCheckpoint" && e.Ledger != nil {
+				return &ledger.Anchor{Seq: e.Ledger.Seq, Hash: e.Ledger.Hash}
+			}
+		}
+	}
+	return nil
 }

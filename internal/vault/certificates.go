@@ -10,6 +10,7 @@ import (
 
 	"github.com/coffer/coffer/internal/certs"
 	"github.com/coffer/coffer/internal/keyops"
+	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
 )
 
@@ -661,7 +662,7 @@ func linkedTx(tx storage.Tx, vlt Vault, name string, deleted bool, now time.Time
 
 // DeleteCertificate soft-deletes the certificate with its key and secret.
 func (s *Service) DeleteCertificate(ctx context.Context, vaultName, name string) (Certificate, error) {
-	return transition(s, ctx, vaultName, KindCertificate, name, func(tx storage.Tx, vlt Vault, _ Kind, name string, now time.Time) (*Object, error) {
+	return transition(s, ctx, vaultName, KindCertificate, name, ledger.ActionDelete, func(tx storage.Tx, vlt Vault, _ Kind, name string, now time.Time) (*Object, error) {
 		if _, err := liveCertificate(tx, vlt, name); err != nil {
 			return nil, err
 		}
@@ -671,7 +672,7 @@ func (s *Service) DeleteCertificate(ctx context.Context, vaultName, name string)
 
 // RecoverCertificate brings back the certificate with its key and secret.
 func (s *Service) RecoverCertificate(ctx context.Context, vaultName, name string) (Certificate, error) {
-	return transition(s, ctx, vaultName, KindCertificate, name, func(tx storage.Tx, vlt Vault, _ Kind, name string, now time.Time) (*Object, error) {
+	return transition(s, ctx, vaultName, KindCertificate, name, ledger.ActionRecover, func(tx storage.Tx, vlt Vault, _ Kind, name string, now time.Time) (*Object, error) {
 		cert, err := linkedTx(tx, vlt, name, true, now, func(o *Object) error { return undeleteTx(tx, vlt, o, now) })
 		if err != nil {
 			return nil, err
@@ -706,6 +707,9 @@ func (s *Service) PurgeCertificate(ctx context.Context, vaultName, name string) 
 			return err
 		}
 		if err := o.CheckPurge(now, vlt.PurgeProtection); err != nil {
+			return err
+		}
+		if err := recordObject(tx, actor(ctx), ledger.ActionPurge, vlt.Name, o, now); err != nil { // deletion ledger: the certificate only
 			return err
 		}
 		if _, err := linkedTx(tx, vlt, name, true, now, func(o *Object) error { return purgeTx(tx, vlt.Name, o) }); err != nil {

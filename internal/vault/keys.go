@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coffer/coffer/internal/keyops"
+	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
 )
 
@@ -266,12 +267,12 @@ func (s *Service) ListKeyVersions(ctx context.Context, vaultName, name, after st
 
 // DeleteKey soft-deletes a key with all its versions.
 func (s *Service) DeleteKey(ctx context.Context, vaultName, name string) (Key, error) {
-	return transition(s, ctx, vaultName, KindKey, name, deleteTx, newKey)
+	return transition(s, ctx, vaultName, KindKey, name, ledger.ActionDelete, deleteTx, newKey)
 }
 
 // RecoverKey brings a deleted key back with every version and its rotation schedule.
 func (s *Service) RecoverKey(ctx context.Context, vaultName, name string) (Key, error) {
-	return transition(s, ctx, vaultName, KindKey, name, func(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) (*Object, error) {
+	return transition(s, ctx, vaultName, KindKey, name, ledger.ActionRecover, func(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) (*Object, error) {
 		o, err := recoverTx(tx, vlt, kind, name, now)
 		if err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
 )
 
@@ -47,6 +48,11 @@ func reserveName(tx storage.Tx, v string, kind Kind, name string, now time.Time)
 		return err
 	}
 	if err := o.CheckNameFree(now); err != nil {
+		return err
+	}
+	// Deletion ledger: the retention had ended, so this is an automatic purge.
+	e := ledger.Entry{Principal: ledger.Sweeper, Note: nameReuse}
+	if err := recordObject(tx, e, ledger.ActionAutoPurge, vaultDisplayName(tx, v), &o, now); err != nil {
 		return err
 	}
 	return purgeTx(tx, v, &o)
@@ -144,6 +150,9 @@ func (s *Service) Purge(ctx context.Context, vaultName string, kind Kind, name s
 			return err
 		}
 		if err := o.CheckUnmanaged("purge"); err != nil {
+			return err
+		}
+		if err := recordObject(tx, actor(ctx), ledger.ActionPurge, vlt.Name, o, now); err != nil { // deletion ledger
 			return err
 		}
 		return purgeTx(tx, vlt.Name, o)
@@ -254,8 +263,9 @@ func listVersions[T, R any](s *Service, ctx context.Context, vaultName string, k
 	return items, more, err
 }
 
-// transition applies delete or recover to name and returns the latest version.
-func transition[T, R any](s *Service, ctx context.Context, vaultName string, kind Kind, name string, apply func(storage.Tx, Vault, Kind, string, time.Time) (*Object, error), mk func(Vault, Object, T) R) (R, error) {
+// transition applies delete or recover (action, for the deletion ledger) to name and
+// returns the latest version.
+func transition[T, R any](s *Service, ctx context.Context, vaultName string, kind Kind, name string, action string, apply func(storage.Tx, Vault, Kind, string, time.Time) (*Object, error), mk func(Vault, Object, T) R) (R, error) {
 	var out R
 	if err := checkName(kind, name); err != nil {
 		return out, err
@@ -265,8 +275,21 @@ func transition[T, R any](s *Service, ctx context.Context, vaultName string, kin
 		if err != nil {
 			return err
 		}
-		o, err := apply(tx, vlt, kind, name, s.Now())
+		// Deletion ledger: a recover records the dates it undoes, read before it.
+		var dates Object
+		if action == ledger.ActionRecover {
+			getJSON(tx, deletedKey(vlt.Name, kind, name), &dates) // absent: apply fails below
+		}
+		now := s.Now()
+		o, err := apply(tx, vlt, kind, name, now)
 		if err != nil {
+			return err
+		}
+		dates.Kind, dates.Name, dates.Managed = o.Kind, o.Name, o.Managed
+		if action == ledger.ActionDelete {
+			dates.DeletedDate, dates.ScheduledPurgeDate = o.DeletedDate, o.ScheduledPurgeDate
+		}
+		if err := recordObject(tx, actor(ctx), action, vlt.Name, &dates, now); err != nil {
 			return err
 		}
 		ver, err := getVersion[T](tx, vlt.Name, o, "")

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
 )
 
@@ -249,12 +250,12 @@ func (s *Service) ListSecretVersions(ctx context.Context, vaultName, name, after
 // DeleteSecret soft-deletes the secret with all its versions and returns its latest
 // version as a deleted secret.
 func (s *Service) DeleteSecret(ctx context.Context, vaultName, name string) (Secret, error) {
-	return transition(s, ctx, vaultName, KindSecret, name, deleteTx, newSecret)
+	return transition(s, ctx, vaultName, KindSecret, name, ledger.ActionDelete, deleteTx, newSecret)
 }
 
 // RecoverSecret brings a deleted secret back with every version.
 func (s *Service) RecoverSecret(ctx context.Context, vaultName, name string) (Secret, error) {
-	return transition(s, ctx, vaultName, KindSecret, name, recoverTx, newSecret)
+	return transition(s, ctx, vaultName, KindSecret, name, ledger.ActionRecover, recoverTx, newSecret)
 }
 
 // GetDeletedSecret returns a soft-deleted secret's latest version.

@@ -23,6 +23,9 @@ type Options struct {
 	Log     *slog.Logger // scheduled actions are logged; nil → slog.Default()
 	// TenantID is the server's tenant: vaults and access policies must name it.
 	TenantID string
+	// LedgerRetention is how long deletion-ledger entries are kept; 0 →
+	// DefaultLedgerRetention.
+	LedgerRetention time.Duration
 }
 
 // Service carries out every operation on vaults and their objects.
@@ -33,11 +36,17 @@ type Service struct {
 	tenant    string
 	backupKey []byte
 	keys      keyCache
+	// ledgerRetention and counts: the deletion ledger and metrics (ledger.go).
+	ledgerRetention time.Duration
+	counts          schedulerCounts
 }
 
 // Open returns a Service over st, creating the deployment's backup key on first use.
 func Open(ctx context.Context, opts Options) (*Service, error) {
-	s := &Service{st: opts.Storage, clk: opts.Clock, log: opts.Log, tenant: opts.TenantID}
+	s := &Service{st: opts.Storage, clk: opts.Clock, log: opts.Log, tenant: opts.TenantID, ledgerRetention: opts.LedgerRetention}
+	if s.ledgerRetention <= 0 {
+		s.ledgerRetention = DefaultLedgerRetention
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

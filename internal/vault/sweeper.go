@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
 )
 
@@ -33,8 +34,17 @@ func (s *Service) actions() map[string]dueAction {
 	}
 }
 
-// Sweep carries out every scheduled action that is due and returns how many acted.
+// Sweep carries out every scheduled action that is due and returns how many acted; then
+// it prunes the deletion ledger of entries past its retention.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
+	n, err := s.sweepDue(ctx)
+	if err != nil {
+		return n, err
+	}
+	return n, s.pruneLedger(ctx)
+}
+
+func (s *Service) sweepDue(ctx context.Context) (int, error) {
 	const batch = 256
 	acted := 0
 	actions := s.actions()
@@ -78,6 +88,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			}
 			if ok {
 				acted++
+				s.counts.add(e.action)
 			}
 		}
 		if len(due) < batch {
@@ -101,6 +112,10 @@ func (s *Service) duePurge(tx storage.Tx, e dueEntry, now time.Time) (bool, erro
 	}
 	if o.State(now) != Purged {
 		return false, nil
+	}
+	// Deletion ledger: an automatic purge, by the sweeper, with how late it came.
+	if err := recordObject(tx, ledger.Entry{Principal: ledger.Sweeper}, ledger.ActionAutoPurge, vaultDisplayName(tx, e.vault), &o, now); err != nil {
+		return false, err
 	}
 	return true, purgeTx(tx, e.vault, &o)
 }

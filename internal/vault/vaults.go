@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coffer/coffer/internal/authz"
+	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
 )
 
@@ -158,6 +159,9 @@ func (s *Service) CreateOrUpdateVault(ctx context.Context, name string, p VaultP
 			case Deleted:
 				return &Error{Kind: ErrVaultDeletedName, ObjectKind: "vault", Name: cur.Name, ScheduledPurgeDate: cur.ScheduledPurgeDate}
 			case Purged: // its retention has ended: purge it now and take the name
+				if err := recordVault(tx, ledger.Entry{Principal: ledger.Sweeper, Note: nameReuse}, ledger.ActionAutoPurge, cur, now); err != nil { // deletion ledger
+					return err
+				}
 				if err := purgeVaultTx(tx, cur); err != nil {
 					return err
 				}
@@ -268,6 +272,9 @@ func (s *Service) DeleteVault(ctx context.Context, name string) (v Vault, existe
 		if err := tx.Put(vaultKey(name), mustJSON(v)); err != nil {
 			return err
 		}
+		if err := recordVault(tx, actor(ctx), ledger.ActionDelete, v, now); err != nil { // deletion ledger
+			return err
+		}
 		return tx.Put(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, "vault", v.Name), nil)
 	})
 	return v, existed, err
@@ -284,6 +291,9 @@ func (s *Service) RecoverVault(ctx context.Context, name string) (Vault, error) 
 			return err
 		}
 		if err := tx.Delete(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, "vault", v.Name)); err != nil {
+			return err
+		}
+		if err := recordVault(tx, actor(ctx), ledger.ActionRecover, v, s.Now()); err != nil { // deletion ledger: the dates it undoes
 			return err
 		}
 		v.DeletedDate, v.ScheduledPurgeDate = time.Time{}, time.Time{}
@@ -303,6 +313,9 @@ func (s *Service) PurgeVault(ctx context.Context, name string) error {
 		}
 		if v.PurgeProtection {
 			return &Error{Kind: ErrVaultPurgeProtected, ObjectKind: "vault", Name: v.Name, ScheduledPurgeDate: v.ScheduledPurgeDate}
+		}
+		if err := recordVault(tx, actor(ctx), ledger.ActionPurge, v, s.Now()); err != nil { // deletion ledger
+			return err
 		}
 		return purgeVaultTx(tx, v)
 	})
@@ -341,6 +354,9 @@ func (s *Service) duePurgeVault(tx storage.Tx, e dueEntry, now time.Time) (bool,
 		return false, nil
 	}
 	s.log.Info("purged a deleted vault at the end of its retention", "vault", v.Name, "scheduledPurgeDate", v.ScheduledPurgeDate)
+	if err := recordVault(tx, ledger.Entry{Principal: ledger.Sweeper}, ledger.ActionAutoPurge, v, now); err != nil { // deletion ledger
+		return false, err
+	}
 	return true, purgeVaultTx(tx, v)
 }
 

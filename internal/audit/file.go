@@ -1,0 +1,319 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+)
+
+// Defaults of [FileOptions].
+const (
+	DefaultMaxSize = 64 << 20 // bytes of one file before it is rotated
+	DefaultKeep    = 10       // rotated files kept: audit.log.1 (newest) … audit.log.10
+)
+
+// ErrClosed is returned by [File.Record] after [File.Close].
+var ErrClosed = errors.New("audit: log closed")
+
+// FileOptions configure [OpenFile].
+type FileOptions struct {
+	// Path is the log file; "-" writes to Stdout instead (no rotation, no fsync: the
+	// reader of the stream owns durability). The file's directory is created (0700) when
+	// missing, the file with mode 0600.
+	Path string
+	// MaxSize rotates the file before a batch would take it past this many bytes; 0 →
+	// [DefaultMaxSize].
+	MaxSize int64
+	// Keep is how many rotated files are kept, Path.1 (newest) to Path.Keep; 0 →
+	// [DefaultKeep].
+	Keep int
+	// Stdout is where Path "-" writes; nil → os.Stdout.
+	Stdout io.Writer
+}
+
+// File is a [Sink] that appends one JSON line per record to a file, with size-based
+// rotation. Record returns once its record is durable (written and fsynced), or with
+// the error that kept it from being so: a mutation's request record that fails makes
+// the planes refuse the change.
+//
+// # Group commit
+//
+// Concurrent Records share fsyncs, as bbolt's batched Update does: each Record hands its
+// line to one committer goroutine and waits; the committer takes every line already
+// queued (up to 1024), writes them with one write and one fsync, and answers all of them.
+// An idle committer waits for nothing, so one writer alone pays one fsync, and 64
+// writers pay about one fsync per batch instead of 64.
+//
+// # Failure and reopening
+//
+// After a failed write or fsync the file is closed and reopened (at Path) before the
+// next batch: the outcome of the failed batch is unknown, so it is reported as failed,
+// and a batch that follows a torn line starts on a new line. Before each batch the
+// committer also checks that the file it holds is still the one at Path: a file that
+// was removed or renamed (external rotation) is recreated, and a removed directory makes
+// every Record fail until it is back.
+type File struct {
+	path    string
+	maxSize int64
+	keep    int
+	out     io.Writer // Path "-": no file
+
+	reqs      chan *fileReq // unbuffered: a send succeeds only when the committer takes it
+	quit      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+
+	// Owned by the committer goroutine.
+	f    *os.File
+	fi   os.FileInfo
+	size int64
+	buf  []byte
+}
+
+type fileReq struct {
+	line []byte
+	done chan error // buffered 1: the committer never blocks on a reply
+}
+
+var reqPool = sync.Pool{New: func() any { return &fileReq{done: make(chan error, 1)} }}
+
+const maxFileBatch = 1024
+
+// OpenFile opens (or creates) the audit log and starts its committer.
+func OpenFile(opts FileOptions) (*File, error) {
+	l := &File{path: opts.Path, maxSize: opts.MaxSize, keep: opts.Keep,
+		reqs: make(chan *fileReq), quit: make(chan struct{}), done: make(chan struct{})}
+	if l.maxSize <= 0 {
+		l.maxSize = DefaultMaxSize
+	}
+	if l.keep <= 0 {
+		l.keep = DefaultKeep
+	}
+	switch {
+	case l.path == "":
+		return nil, errors.New("audit: no log path")
+	case l.path == "-":
+		l.out = opts.Stdout
+		if l.out == nil {
+			l.out = os.Stdout
+		}
+	default:
+		if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+			return nil, fmt.Errorf("audit log: %w", err)
+		}
+		if err := l.open(); err != nil {
+			return nil, err
+		}
+	}
+	go l.run()
+	return l, nil
+}
+
+// Path is the log file ("-" for stdout).
+func (l *File) Path() string { return l.path }
+
+// Record writes e as one JSON line and returns once it is durable.
+func (l *File) Record(_ context.Context, e Event) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	r := reqPool.Get().(*fileReq)
+	r.line = append(b, '\n')
+	select {
+	case l.reqs <- r:
+	case <-l.quit:
+		return ErrClosed
+	}
+	err = <-r.done
+	r.line = nil
+	reqPool.Put(r)
+	return err
+}
+
+// Close answers the records already taken, stops the committer and closes the file.
+// Later Records fail with [ErrClosed].
+func (l *File) Close() error {
+	l.closeOnce.Do(func() {
+		close(l.quit)
+		<-l.done
+	})
+	return nil
+}
+
+// run is the committer: the only goroutine that writes.
+func (l *File) run() {
+	defer close(l.done)
+	batch := make([]*fileReq, 0, maxFileBatch)
+	for {
+		batch = l.next(batch[:0])
+		if len(batch) == 0 {
+			if l.f != nil {
+				l.f.Close()
+				l.f = nil
+			}
+			return
+		}
+		l.buf = l.buf[:0]
+		for _, r := range batch {
+			l.buf = append(l.buf, r.line...)
+		}
+		err := l.write(l.buf)
+		for _, r := range batch {
+			r.done <- err
+		}
+		clear(batch)
+		if cap(l.buf) > 4<<20 {
+			l.buf = nil // one huge batch does not pin its buffer
+		}
+		// Let the writers just answered queue again before the next batch is taken
+		// (bigger batches, fewer fsyncs; see storage/bbolt's committer).
+		runtime.Gosched()
+	}
+}
+
+// next waits for a record, then takes every record already queued, up to maxFileBatch.
+// It returns an empty batch once Close has been called.
+func (l *File) next(batch []*fileReq) []*fileReq {
+	select {
+	case r := <-l.reqs:
+		batch = append(batch, r)
+	case <-l.quit:
+		return batch
+	}
+	for len(batch) < maxFileBatch {
+		select {
+		case r := <-l.reqs:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// write appends b (whole lines) durably, rotating first when b would take the file past
+// maxSize.
+func (l *File) write(b []byte) error {
+	if l.out != nil {
+		_, err := l.out.Write(b)
+		return err
+	}
+	if err := l.ensureOpen(); err != nil {
+		return err
+	}
+	if l.size > 0 && l.size+int64(len(b)) > l.maxSize {
+		if err := l.rotate(); err != nil {
+			return err
+		}
+	}
+	n, err := l.f.Write(b)
+	l.size += int64(n)
+	if err == nil {
+		err = l.f.Sync()
+	}
+	if err != nil {
+		l.f.Close()
+		l.f = nil // reopened before the next batch
+		return fmt.Errorf("audit log %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// ensureOpen makes l.f the file at l.path: it reopens after a failure, and when the file
+// it holds was removed or renamed.
+func (l *File) ensureOpen() error {
+	if l.f != nil {
+		fi, err := os.Stat(l.path)
+		if err == nil && os.SameFile(fi, l.fi) {
+			return nil
+		}
+		l.f.Close()
+		l.f = nil
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("audit log: %w", err)
+		}
+	}
+	return l.open()
+}
+
+// open opens l.path for appending, creating it (0600) in an existing directory. A
+// file that ends in a torn line gets a newline first, so the next record is whole.
+func (l *File) open() error {
+	_, statErr := os.Stat(l.path)
+	created := errors.Is(statErr, fs.ErrNotExist)
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("audit log: %w", err)
+	}
+	if created {
+		if err := syncDir(filepath.Dir(l.path)); err != nil {
+			f.Close()
+			return fmt.Errorf("audit log: %w", err)
+		}
+	}
+	l.f, l.fi, l.size = f, fi, fi.Size()
+	if fi.Mode().IsRegular() && l.size > 0 && !endsInNewline(l.path, l.size) {
+		if _, err := f.Write([]byte{'\n'}); err != nil {
+			f.Close()
+			l.f = nil
+			return fmt.Errorf("audit log %s: %w", l.path, err)
+		}
+		l.size++
+	}
+	return nil
+}
+
+func endsInNewline(path string, size int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	var b [1]byte
+	if _, err := f.ReadAt(b[:], size-1); err != nil {
+		return true
+	}
+	return b[0] == '\n'
+}
+
+// rotate renames Path.(i) to Path.(i+1), dropping the oldest, Path to Path.1, and opens
+// a new Path.
+func (l *File) rotate() error {
+	l.f.Close()
+	l.f = nil
+	name := func(i int) string {
+		if i == 0 {
+			return l.path
+		}
+		return l.path + "." + strconv.Itoa(i)
+	}
+	for i := l.keep - 1; i >= 0; i-- {
+		if err := os.Rename(name(i), name(i+1)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("audit log: rotate: %w", err)
+		}
+	}
+	return l.open() // syncs the directory: the renames and the new file are durable
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,223 @@
+package audit_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coffer/coffer/internal/audit"
+)
+
+func openFile(t *testing.T, opts audit.FileOptions) *audit.File {
+	t.Helper()
+	l, err := audit.OpenFile(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func readLines(t *testing.T, paths ...string) []audit.Event {
+	t.Helper()
+	var out []audit.Event
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var e audit.Event
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+				t.Fatalf("%s: line %q: %v", p, sc.Text(), err)
+			}
+			out = append(out, e)
+		}
+		f.Close()
+	}
+	return out
+}
+
+func event(i int) audit.Event {
+	return audit.Event{Time: time.Unix(1700000000, 0).UTC(), Phase: "outcome", RequestID: fmt.Sprintf("req-%05d", i),
+		Principal: audit.Principal{ClientID: "c", ObjectID: "o"}, Operation: "GetSecret", ObjectID: "secrets/x", Status: 200}
+}
+
+func TestFileWritesDurableJSONLines(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "audit")
+	path := filepath.Join(dir, "audit.log")
+	l := openFile(t, audit.FileOptions{Path: path})
+	if err := l.Record(t.Context(), event(1)); err != nil {
+		t.Fatal(err)
+	}
+	got := readLines(t, path)
+	if len(got) != 1 || got[0].RequestID != "req-00001" || got[0].Operation != "GetSecret" {
+		t.Fatalf("records %+v", got)
+	}
+	for p, want := range map[string]os.FileMode{dir: 0o700, path: 0o600} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", p, fi.Mode().Perm(), want)
+		}
+	}
+}
+
+// TestFileConcurrentWriters: 64 writers share the committer; every record is written
+// whole, once.
+func TestFileConcurrentWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l := openFile(t, audit.FileOptions{Path: path})
+	const writers, each = 64, 50
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				if err := l.Record(context.Background(), event(w*each+i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, e := range readLines(t, path) {
+		if seen[e.RequestID] {
+			t.Errorf("record %s twice", e.RequestID)
+		}
+		seen[e.RequestID] = true
+	}
+	if len(seen) != writers*each {
+		t.Fatalf("%d records, want %d", len(seen), writers*each)
+	}
+}
+
+func TestFileRotates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	line, _ := json.Marshal(event(0))
+	l := openFile(t, audit.FileOptions{Path: path, MaxSize: int64(len(line)+1) * 10, Keep: 2})
+	for i := range 45 {
+		if err := l.Record(t.Context(), event(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	if _, err := os.Stat(path + ".3"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("audit.log.3 exists beyond Keep=2: %v", err)
+	}
+	// Newest last: audit.log.2, audit.log.1, audit.log hold the last 25 records in order.
+	got := readLines(t, path+".2", path+".1", path)
+	if len(got) != 25 {
+		t.Fatalf("%d records kept, want 25", len(got))
+	}
+	for i, e := range got {
+		if want := fmt.Sprintf("req-%05d", 20+i); e.RequestID != want {
+			t.Fatalf("record %d is %s, want %s", i, e.RequestID, want)
+		}
+	}
+}
+
+// TestFileFailsClosed: a log whose directory is removed, or a device that refuses
+// writes, makes Record fail; the log recovers once its directory is back.
+func TestFileFailsClosed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "audit")
+	path := filepath.Join(dir, "audit.log")
+	l := openFile(t, audit.FileOptions{Path: path})
+	if err := l.Record(t.Context(), event(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(t.Context(), event(2)); err == nil {
+		t.Fatal("Record succeeded with the log's directory removed")
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Record(t.Context(), event(3)); err != nil {
+		t.Fatalf("Record after the directory came back: %v", err)
+	}
+	if got := readLines(t, path); len(got) != 1 || got[0].RequestID != "req-00003" {
+		t.Fatalf("records %+v", got)
+	}
+
+	if _, err := os.Stat("/dev/full"); err == nil {
+		full := openFile(t, audit.FileOptions{Path: "/dev/full"})
+		if err := full.Record(t.Context(), event(4)); err == nil {
+			t.Error("Record on /dev/full succeeded")
+		}
+	}
+}
+
+func TestFileRepairsTornLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, []byte(`{"time":"2024-01-01T00:00:00Z","pha`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l := openFile(t, audit.FileOptions{Path: path})
+	if err := l.Record(t.Context(), event(1)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "req-00001") {
+		t.Fatalf("file %q", b)
+	}
+}
+
+func TestFileStdoutAndClose(t *testing.T) {
+	var buf bytes.Buffer
+	l := openFile(t, audit.FileOptions{Path: "-", Stdout: &buf})
+	if err := l.Record(t.Context(), event(7)); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if !strings.Contains(buf.String(), `"requestId":"req-00007"`) || !strings.HasSuffix(buf.String(), "\n") {
+		t.Fatalf("stdout %q", buf.String())
+	}
+	if err := l.Record(t.Context(), event(8)); !errors.Is(err, audit.ErrClosed) {
+		t.Fatalf("Record after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestPrincipalContext(t *testing.T) {
+	if _, _, ok := audit.PrincipalFrom(context.Background()); ok {
+		t.Fatal("principal on a bare context")
+	}
+	ctx := audit.WithPrincipal(context.Background(), audit.Principal{ObjectID: "oid", ClientID: "cid"}, "req-1")
+	p, id, ok := audit.PrincipalFrom(ctx)
+	if !ok || p.ObjectID != "oid" || p.ClientID != "cid" || id != "req-1" {
+		t.Fatalf("PrincipalFrom = %+v %q %v", p, id, ok)
+	}
+}
+
+func BenchmarkFileRecordParallel(b *testing.B) {
+	l, err := audit.OpenFile(audit.FileOptions{Path: filepath.Join(b.TempDir(), "audit.log")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := l.Record(context.Background(), event(1)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -1,0 +1,392 @@
+// Package ledger is the deletion ledger: an append-only record, kept in storage, of every
+// delete, recover, purge and automatic purge of a vault, secret, key or certificate —
+// who, when, the deletion's dates, and how late an automatic purge came. It outlives the
+// objects it names (its own retention, [Prune]), so "who deleted this, when, and when
+// was it gone?" has an answer after the purge.
+//
+// It is a leaf over [storage.Tx]: callers append in the same transaction as the change
+// they record, so a change and its entry commit together or not at all. It must not
+// import any other Coffer package but storage.
+//
+// # Layout and hash chain
+//
+//	ledger/entry/<seq, 16 digits>   Entry, seq from 1, in order
+//	ledger/head                     Head: seq, count and hash of the last entry
+//	ledger/checkpoint               Checkpoint: the last entry pruned (absent before any prune)
+//
+// Each entry's Hash is SHA-256(previous entry's hash || the entry's canonical JSON),
+// hex; the canonical JSON is the entry marshalled by encoding/json with Hash empty (so
+// omitted) and PrevHash set. [Verify] walks the chain from the checkpoint to the head
+// and reports an edited entry (its hash does not match), a removed one (a gap in seq or
+// a broken link) and a truncated chain (the last entry is not the head). A rewrite of
+// the whole chain and its head is caught by comparing with a head kept elsewhere: the
+// server copies the head into the audit log ([Anchor]).
+//
+// # Pruning
+//
+// [Prune] removes entries older than the retention, oldest first. It appends a "prune"
+// entry to the chain naming the last entry removed and its hash, and stores the same
+// pair as the checkpoint, where the walk then starts; Verify requires the newest prune
+// entry to agree with the checkpoint, so a forged checkpoint is not taken for a prune.
+package ledger
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coffer/coffer/internal/storage"
+)
+
+// Storage keys.
+const (
+	entryPrefix   = "ledger/entry/"
+	headKey       = "ledger/head"
+	checkpointKey = "ledger/checkpoint"
+)
+
+// Actions.
+const (
+	ActionDelete    = "delete"
+	ActionRecover   = "recover"
+	ActionPurge     = "purge"      // by hand
+	ActionAutoPurge = "auto-purge" // the retention ended: by the sweeper, or when the name was taken again
+	ActionPrune     = "prune"      // the ledger's own retention removed older entries
+)
+
+// Sweeper is the principal of automatic actions.
+const Sweeper = "sweeper"
+
+// Entry is one ledger record. Times are the vault clock's (possibly shifted), UTC.
+type Entry struct {
+	Seq    int64     `json:"seq"`
+	Time   time.Time `json:"time"`
+	Action string    `json:"action"`
+	// Kind is vault, secret, key or certificate ("" for a prune).
+	Kind  string `json:"kind,omitempty"`
+	Vault string `json:"vault,omitempty"`
+	Name  string `json:"name,omitempty"`
+	// Principal is the object id of who asked (client id when it has none), or
+	// [Sweeper] for an automatic action.
+	Principal string `json:"principal"`
+	ClientID  string `json:"clientId,omitempty"`
+	// RequestID names the request in the audit log.
+	RequestID          string    `json:"requestId,omitempty"`
+	DeletedDate        time.Time `json:"deletedDate,omitzero"`
+	ScheduledPurgeDate time.Time `json:"scheduledPurgeDate,omitzero"`
+	// LateBySeconds is, for an automatic purge, how long after scheduledPurgeDate it
+	// happened.
+	LateBySeconds int64 `json:"lateBySeconds,omitempty"`
+	// Note says more, e.g. why an automatic purge happened where it did.
+	Note string `json:"note,omitempty"`
+	// PrunedThrough and PrunedHash are, for a prune, the last entry removed.
+	PrunedThrough int64  `json:"prunedThrough,omitempty"`
+	PrunedHash    string `json:"prunedHash,omitempty"`
+
+	PrevHash string `json:"prevHash"`
+	Hash     string `json:"hash,omitempty"`
+}
+
+// Head is the ledger's last entry: its seq and hash, and how many entries are stored.
+type Head struct {
+	Seq   int64  `json:"seq"`
+	Count int64  `json:"count"`
+	Hash  string `json:"hash"`
+}
+
+// Checkpoint is the last entry pruned: the chain now starts after it.
+type Checkpoint struct {
+	Seq  int64     `json:"seq"`
+	Hash string    `json:"hash"`
+	Time time.Time `json:"time"` // when the prune happened
+}
+
+// Anchor is a head kept outside storage (in the audit log): the entry Seq must still
+// have Hash, unless pruning has since removed it.
+type Anchor struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+func entryKey(seq int64) string { return fmt.Sprintf("%s%016d", entryPrefix, seq) }
+
+// hash computes e's hash from its fields and PrevHash.
+func hash(e Entry) string {
+	e.Hash = ""
+	b, _ := json.Marshal(e) // an Entry always marshals
+	prev, _ := hex.DecodeString(e.PrevHash)
+	h := sha256.New()
+	h.Write(prev)
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ReadHead returns the head; an empty ledger has the zero Head.
+func ReadHead(tx storage.Tx) (Head, error) {
+	var h Head
+	err := getJSON(tx, headKey, &h)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Head{}, nil
+	}
+	return h, err
+}
+
+func readCheckpoint(tx storage.Tx) (Checkpoint, bool, error) {
+	var c Checkpoint
+	err := getJSON(tx, checkpointKey, &c)
+	if errors.Is(err, storage.ErrNotFound) {
+		return c, false, nil
+	}
+	return c, err == nil, err
+}
+
+// Append adds e after the head (Seq, PrevHash and Hash are set here) and returns it as
+// stored. Call it in the transaction that makes the change e records.
+func Append(tx storage.Tx, e Entry) (Entry, error) {
+	h, err := ReadHead(tx)
+	if err != nil {
+		return e, err
+	}
+	e.Time, e.DeletedDate, e.ScheduledPurgeDate = e.Time.UTC(), e.DeletedDate.UTC(), e.ScheduledPurgeDate.UTC()
+	e.Seq, e.PrevHash = h.Seq+1, h.Hash
+	e.Hash = hash(e)
+	b, err := json.Marshal(e)
+	if err != nil {
+		return e, err
+	}
+	if err := tx.Put(entryKey(e.Seq), b); err != nil {
+		return e, err
+	}
+	h = Head{Seq: e.Seq, Count: h.Count + 1, Hash: e.Hash}
+	return e, putJSON(tx, headKey, h)
+}
+
+// Filter selects entries for [List]; empty fields match everything. Vault and Name
+// compare case-insensitively.
+type Filter struct {
+	Vault, Name, Kind string
+	After             int64 // only entries with a larger seq
+	Limit             int   // at most this many; 0 → 1000
+}
+
+// List returns the entries that match f in seq order, and the seq to pass as After for
+// the next page (0 when there is none).
+func List(tx storage.Tx, f Filter) (out []Entry, next int64, err error) {
+	if f.Limit <= 0 {
+		f.Limit = 1000
+	}
+	after := ""
+	if f.After > 0 {
+		after = entryKey(f.After)
+	}
+	out = []Entry{}
+	for {
+		es, err := tx.Scan(entryPrefix, after, 1000)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, kv := range es {
+			var e Entry
+			if err := json.Unmarshal(kv.Value, &e); err != nil {
+				return nil, 0, fmt.Errorf("ledger: decode %s: %w", kv.Key, err)
+			}
+			if e.Action == ActionPrune && (f.Vault != "" || f.Name != "" || f.Kind != "") {
+				continue
+			}
+			if f.Vault != "" && !strings.EqualFold(e.Vault, f.Vault) || f.Name != "" && !strings.EqualFold(e.Name, f.Name) ||
+				f.Kind != "" && !strings.EqualFold(e.Kind, f.Kind) {
+				continue
+			}
+			if len(out) == f.Limit {
+				return out, out[len(out)-1].Seq, nil
+			}
+			out = append(out, e)
+		}
+		if len(es) < 1000 {
+			return out, 0, nil
+		}
+		after = es[len(es)-1].Key
+	}
+}
+
+// TamperError says where the chain is broken.
+type TamperError struct {
+	Seq     int64  // the entry (or head) where the walk found the break
+	Problem string // what is wrong, for a person
+}
+
+func (e *TamperError) Error() string {
+	return fmt.Sprintf("ledger: chain broken at seq %d: %s", e.Seq, e.Problem)
+}
+
+// Result is what [Verify] found.
+type Result struct {
+	Head       Head        `json:"head"`
+	Count      int64       `json:"count"` // entries walked
+	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+}
+
+// Verify walks the chain from the checkpoint to the head. A broken chain is a
+// *[TamperError]; other errors are storage failures. Each anchor (a head copied out of
+// storage) must be either pruned or still in the chain with its hash.
+func Verify(tx storage.Tx, anchors ...Anchor) (Result, error) {
+	var res Result
+	head, err := ReadHead(tx)
+	if err != nil {
+		return res, err
+	}
+	res.Head = head
+	cp, haveCP, err := readCheckpoint(tx)
+	if err != nil {
+		return res, err
+	}
+	prevSeq, prevHash := int64(0), ""
+	if haveCP {
+		res.Checkpoint = &cp
+		prevSeq, prevHash = cp.Seq, cp.Hash
+	}
+	want := map[int64]string{}
+	for _, a := range anchors {
+		if a.Seq > head.Seq {
+			return res, &TamperError{Seq: a.Seq, Problem: fmt.Sprintf("an anchor names entry %d but the head is at %d: entries were removed from the end and the head rewritten", a.Seq, head.Seq)}
+		}
+		if a.Seq > prevSeq {
+			want[a.Seq] = strings.ToLower(a.Hash)
+		}
+	}
+	var lastPrune *Entry
+	after := ""
+	for {
+		es, err := tx.Scan(entryPrefix, after, 1000)
+		if err != nil {
+			return res, err
+		}
+		for _, kv := range es {
+			var e Entry
+			if err := json.Unmarshal(kv.Value, &e); err != nil {
+				return res, &TamperError{Seq: prevSeq + 1, Problem: "the entry at " + kv.Key + " is not valid JSON"}
+			}
+			switch {
+			case kv.Key != entryKey(e.Seq):
+				return res, &TamperError{Seq: e.Seq, Problem: "the entry at " + kv.Key + " says it is seq " + strconv.FormatInt(e.Seq, 10)}
+			case e.Seq != prevSeq+1:
+				return res, &TamperError{Seq: prevSeq + 1, Problem: fmt.Sprintf("entries %d to %d are missing", prevSeq+1, e.Seq-1)}
+			case e.PrevHash != prevHash:
+				return res, &TamperError{Seq: e.Seq, Problem: "its prevHash does not match the previous entry's hash (an earlier entry was changed or replaced)"}
+			case hash(e) != e.Hash:
+				return res, &TamperError{Seq: e.Seq, Problem: "its content does not match its hash (the entry was edited)"}
+			}
+			if h, ok := want[e.Seq]; ok && h != e.Hash {
+				return res, &TamperError{Seq: e.Seq, Problem: "its hash differs from the one recorded outside storage (the chain was rewritten)"}
+			}
+			delete(want, e.Seq)
+			if e.Action == ActionPrune {
+				lastPrune = &e
+			}
+			prevSeq, prevHash = e.Seq, e.Hash
+			res.Count++
+		}
+		if len(es) < 1000 {
+			break
+		}
+		after = es[len(es)-1].Key
+	}
+	switch {
+	case prevSeq != head.Seq || prevHash != head.Hash:
+		return res, &TamperError{Seq: prevSeq, Problem: fmt.Sprintf("the chain ends at entry %d but the head names entry %d (entries were removed from the end, or the head was changed)", prevSeq, head.Seq)}
+	case res.Count != head.Count:
+		return res, &TamperError{Seq: head.Seq, Problem: fmt.Sprintf("the head counts %d entries but %d are stored", head.Count, res.Count)}
+	case haveCP && (lastPrune == nil || lastPrune.PrunedThrough != cp.Seq || lastPrune.PrunedHash != cp.Hash):
+		return res, &TamperError{Seq: cp.Seq, Problem: "the checkpoint does not match the newest prune entry in the chain (entries were removed at the start)"}
+	case !haveCP && lastPrune != nil:
+		return res, &TamperError{Seq: lastPrune.Seq, Problem: "a prune entry exists but the checkpoint is missing"}
+	}
+	for seq := range want {
+		return res, &TamperError{Seq: seq, Problem: "an entry recorded outside storage is missing"}
+	}
+	return res, nil
+}
+
+// Prune removes up to max entries (0 → 1000) older than before, oldest first, and,
+// when it removed any, appends a prune entry and moves the checkpoint. now dates the
+// prune. It returns how many entries it removed. Prune entries are removed like any
+// other once old enough; the one appended here then continues the chain.
+func Prune(tx storage.Tx, before, now time.Time, max int) (int, error) {
+	if max <= 0 {
+		max = 1000
+	}
+	es, err := tx.Scan(entryPrefix, "", max)
+	if err != nil {
+		return 0, err
+	}
+	head, err := ReadHead(tx)
+	if err != nil {
+		return 0, err
+	}
+	var last Entry
+	n := 0
+	for _, kv := range es {
+		var e Entry
+		if err := json.Unmarshal(kv.Value, &e); err != nil {
+			return n, fmt.Errorf("ledger: decode %s: %w", kv.Key, err)
+		}
+		if !e.Time.Before(before) {
+			break
+		}
+		if err := tx.Delete(kv.Key); err != nil {
+			return n, err
+		}
+		last = e
+		n++
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	head.Count -= int64(n)
+	if err := putJSON(tx, headKey, head); err != nil {
+		return n, err
+	}
+	if err := putJSON(tx, checkpointKey, Checkpoint{Seq: last.Seq, Hash: last.Hash, Time: now.UTC()}); err != nil {
+		return n, err
+	}
+	_, err = Append(tx, Entry{Time: now, Action: ActionPrune, Principal: Sweeper, PrunedThrough: last.Seq, PrunedHash: last.Hash,
+		Note: fmt.Sprintf("%d entries older than %s removed by the ledger's retention", n, before.UTC().Format(time.RFC3339))})
+	return n, err
+}
+
+// Oldest returns the time of the oldest entry; ok is false for an empty ledger.
+func Oldest(tx storage.Tx) (t time.Time, ok bool, err error) {
+	es, err := tx.Scan(entryPrefix, "", 1)
+	if err != nil || len(es) == 0 {
+		return t, false, err
+	}
+	var e Entry
+	if err := json.Unmarshal(es[0].Value, &e); err != nil {
+		return t, false, fmt.Errorf("ledger: decode %s: %w", es[0].Key, err)
+	}
+	return e.Time, true, nil
+}
+
+func getJSON(tx storage.Tx, key string, v any) error {
+	b, err := tx.Get(key)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("ledger: decode %s: %w", key, err)
+	}
+	return nil
+}
+
+func putJSON(tx storage.Tx, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.Put(key, b)
+}

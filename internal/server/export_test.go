@@ -1,0 +1,23 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/coffer/coffer/internal/storage"
+)
+
+// StoreOf exposes a server's storage (behind the barrier) to the external tests, which
+// edit it by hand to show that tampering is detected.
+func StoreOf(s *Server) storage.Backend { return s.store }
+
+// OpenStoreForTest opens a stopped server's storage (behind the barrier), as someone
+// holding the data dir and its key could.
+func OpenStoreForTest(ctx context.Context, dataDir string) (storage.Backend, error) {
+	cfg := Config{DataDir: dataDir}
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	return openStorage(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
