@@ -49,6 +49,11 @@ var forbidden = map[string][]struct{ dep, why string }{
 		{mod + "vault", "certs knows no vaults"},
 		{"net/http", "certs is pure certificate logic"},
 	},
+	"ledger": {
+		{mod + "vault", "the ledger is a leaf over storage: vault calls it"},
+		{mod + "barrier", "the ledger knows no encryption"},
+		{"net/http", "the ledger is storage-level"},
+	},
 	"keyops": {
 		{mod + "storage", "keyops is pure key cryptography"},
 		{"net/http", "keyops is pure key cryptography"},
