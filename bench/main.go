@@ -7,6 +7,8 @@
 //	go run ./bench -h2                  # also every workload over HTTP/2
 //	go run ./bench -coffer /tmp/coffer  # a prebuilt binary instead of `go build`
 //	go run ./bench -c 16,64 -only sign  # key signing (RS256, ES256) against in-process
+//	go run ./bench -c 64 -only set,get -storage postgres://postgres@127.0.0.1:5432/bench
+//	go run ./bench -c 64 -only set,get -storage postgres://… -servers 2
 //
 // Coffer runs as a subprocess (`coffer server`) on a temporary data directory and a free
 // port: the real server, real bbolt, every write fsynced. The ceiling is this program
@@ -57,6 +59,15 @@
 // process's reaped children count as its own, so a `go test` shows under go). A
 // high "other" means depressed figures. -server-env passes e.g. GOGC=400 to Coffer.
 //
+// -storage postgres://… runs Coffer on PostgreSQL (--storage) instead of the embedded
+// bbolt file, with a COFFER_MASTER_KEY made for the run; the database (or the schema its
+// search_path names) must be empty, as for a first start. -servers N (N > 1 needs
+// -storage) starts N Coffer processes on that database, each with its own data dir and
+// port and all with the same key and the same --public-url (a port nothing listens on,
+// as behind a load balancer); the load generator spreads the connections over them —
+// worker i talks to server i mod N, on a transport of that server's — and the server CPU
+// column is the sum of the N processes.
+//
 // The server has no profiling endpoint; to see where its time goes, build a copy of
 // cmd/coffer that imports net/http/pprof, pass it with -coffer, and fetch
 // /debug/pprof/profile during a long (-d 12s) single workload.
@@ -74,6 +85,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -116,6 +128,8 @@ var (
 	flagTinyCeil = flag.Bool("tiny-ceiling", false, "send the ceiling a bare GET / instead of the get workload's request (path, query, Authorization)")
 	flagRounds   = flag.Int("rounds", 1, "split each -d into this many rounds, interleaving the workloads at each concurrency (steadier ratios on a busy machine)")
 	flagSrvEnv   = flag.String("server-env", "", "extra environment of the coffer process, space-separated KEY=VALUE (e.g. GOGC=400)")
+	flagStorage  = flag.String("storage", "", "run coffer on this storage (--storage), e.g. postgres://USER@HOST:PORT/DB?sslmode=disable; the database must be empty (default: the embedded bbolt file)")
+	flagServers  = flag.Int("servers", 1, "coffer processes on the same -storage, behind one public URL; workers alternate between them (more than 1 needs -storage)")
 )
 
 // allWorkloads run by default; signWorkloads only when -only names them. Runners are
@@ -188,6 +202,12 @@ func run(ctx context.Context) (int, error) {
 	if *flagNames < 1 || *flagValue < 1 {
 		return 2, errors.New("-names and -value-size must be positive")
 	}
+	if *flagServers < 1 {
+		return 2, errors.New("-servers must be at least 1")
+	}
+	if *flagServers > 1 && *flagStorage == "" {
+		return 2, errors.New("-servers > 1 needs -storage postgres://…: the servers share that database")
+	}
 
 	tmp, err := os.MkdirTemp("", "coffer-bench-")
 	if err != nil {
@@ -196,7 +216,7 @@ func run(ctx context.Context) (int, error) {
 	keep := *flagKeep
 	defer func() {
 		if keep {
-			fmt.Fprintf(os.Stderr, "temp dir kept: %s (coffer.log, data/)\n", tmp)
+			fmt.Fprintf(os.Stderr, "temp dir kept: %s (coffer*.log, data*/)\n", tmp)
 		} else {
 			os.RemoveAll(tmp)
 		}
@@ -217,17 +237,34 @@ func run(ctx context.Context) (int, error) {
 	needCeiling := selected["ceiling"]
 	roots := x509.NewCertPool()
 
-	var coffer *cofferProc
+	// coffers are the servers, one unless -servers; they share the storage, the CA and
+	// the public URL.
+	var coffers []*cofferProc
+	var copts cofferOpts
 	if needCoffer {
-		fmt.Fprintln(os.Stderr, "starting coffer …")
-		coffer, err = startCoffer(ctx, bin, tmp)
-		if err != nil {
+		if copts, err = newCofferOpts(); err != nil {
 			return 1, err
 		}
-		defer coffer.stop()
-		if !roots.AppendCertsFromPEM(coffer.caPEM) {
+		for i := range *flagServers {
+			fmt.Fprintf(os.Stderr, "starting coffer %d/%d …\n", i+1, *flagServers)
+			p, err := startCoffer(ctx, bin, tmp, i, copts)
+			if err != nil {
+				return 1, err
+			}
+			defer p.stop()
+			coffers = append(coffers, p)
+		}
+		if !roots.AppendCertsFromPEM(coffers[0].caPEM) {
 			return 1, errors.New("no certificate in coffer's ca.crt")
 		}
+	}
+	exited := func() *cofferProc {
+		for _, p := range coffers {
+			if p.exited() {
+				return p
+			}
+		}
+		return nil
 	}
 	var ceiling *ceilingProc
 	if needCeiling {
@@ -243,7 +280,10 @@ func run(ctx context.Context) (int, error) {
 
 	var token string
 	if needCoffer {
-		if token, err = getToken(ctx, roots, coffer); err != nil {
+		if copts.publicPort == 0 {
+			copts.publicPort = coffers[0].port
+		}
+		if token, err = getToken(ctx, roots, coffers[0], copts.publicPort); err != nil {
 			return 1, err
 		}
 	} else {
@@ -254,9 +294,12 @@ func run(ctx context.Context) (int, error) {
 	for i := range b.names {
 		b.names[i] = fmt.Sprintf("bench-%05d", i)
 	}
-	if coffer != nil {
-		b.vaultURL = fmt.Sprintf("https://default.localhost:%d", coffer.port)
-		b.serverPID = coffer.cmd.Process.Pid
+	if len(coffers) > 0 {
+		b.vaultURL = fmt.Sprintf("https://default.localhost:%d", copts.publicPort)
+	}
+	for _, p := range coffers {
+		b.serverPIDs = append(b.serverPIDs, p.cmd.Process.Pid)
+		b.serverAddrs = append(b.serverAddrs, fmt.Sprintf("127.0.0.1:%d", p.port))
 	}
 	if ceiling != nil {
 		b.ceilingURL = "https://" + ceiling.addr
@@ -272,6 +315,7 @@ func run(ctx context.Context) (int, error) {
 		fmt.Fprintf(os.Stderr, "pre-populating %d secrets at c=%d …\n", *flagNames, *flagPrepopC)
 		start := time.Now()
 		if err := b.prepopulate(ctx, *flagPrepopC); err != nil {
+			keep = len(coffers) > 0 // for the servers' logs
 			return 1, fmt.Errorf("pre-populate: %w", err)
 		}
 		el := time.Since(start)
@@ -304,9 +348,9 @@ func run(ctx context.Context) (int, error) {
 					if ctx.Err() != nil {
 						return 1, ctx.Err()
 					}
-					if coffer != nil && coffer.exited() {
+					if p := exited(); p != nil {
 						keep = true
-						return 1, fmt.Errorf("coffer exited; see its log %s", coffer.logPath)
+						return 1, fmt.Errorf("coffer exited; see its log %s", p.logPath)
 					}
 					warm := *flagWarm
 					if round > 0 {
@@ -317,8 +361,8 @@ func run(ctx context.Context) (int, error) {
 				}
 			}
 			for _, r := range runners {
-				if r.tr != nil {
-					r.tr.CloseIdleConnections()
+				for _, tr := range r.trs {
+					tr.CloseIdleConnections()
 				}
 				res := r.result()
 				results = append(results, res)
@@ -342,9 +386,9 @@ func run(ctx context.Context) (int, error) {
 				fmt.Printf("- %s %s c=%d: %d errors; first: %s\n", r.workload, r.proto, r.c, r.errs, r.firstErr)
 			}
 		}
-		if coffer != nil {
+		for _, p := range coffers {
 			keep = true // for the server's log
-			fmt.Printf("- coffer log: %s (kept)\n", coffer.logPath)
+			fmt.Printf("- coffer log: %s (kept)\n", p.logPath)
 		}
 		return 1, fmt.Errorf("%d request errors", errTotal)
 	}
@@ -407,6 +451,15 @@ func printEnv(bin string, concs []int) {
 			fmt.Printf(" (tree %s)", rev)
 		}
 		fmt.Println()
+		if *flagStorage == "" {
+			fmt.Println("- storage: embedded (bbolt, under the data dir)")
+		} else {
+			fmt.Printf("- storage: %s", redactDSN(*flagStorage))
+			if *flagServers > 1 {
+				fmt.Printf("; %d coffer processes on it behind one public URL, worker i on server i mod %d; server CPU is their sum", *flagServers, *flagServers)
+			}
+			fmt.Println()
+		}
 	}
 	fmt.Printf("- %d names, %d-byte values, -d %v (in %d interleaved rounds) after -warmup %v, concurrency %v, HTTP/1.1 keep-alive over TLS",
 		*flagNames, *flagValue, *flagDur, max(1, *flagRounds), *flagWarm, concs)
@@ -414,6 +467,15 @@ func printEnv(bin string, concs []int) {
 		fmt.Printf(" (and HTTP/2)")
 	}
 	fmt.Println()
+}
+
+// redactDSN drops a password from a storage URL for printing.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable storage URL)"
+	}
+	return u.Redacted()
 }
 
 func printTable(rs []result) {
@@ -530,14 +592,15 @@ func fmtDur(d time.Duration) string {
 // Load generation.
 
 type bench struct {
-	roots      *x509.CertPool
-	token      string
-	names      []string
-	vaultURL   string // https://default.localhost:PORT
-	ceilingURL string // https://localhost:PORT
-	serverPID  int
-	ceilingPID int
-	sign       signState
+	roots       *x509.CertPool
+	token       string
+	names       []string
+	vaultURL    string // https://default.localhost:PORT (the public URL's port)
+	ceilingURL  string // https://localhost:PORT
+	serverPIDs  []int
+	serverAddrs []string // 127.0.0.1:PORT of each coffer process
+	ceilingPID  int
+	sign        signState
 }
 
 type worker struct {
@@ -548,12 +611,17 @@ type worker struct {
 	next   int    // delrec: next owned name
 }
 
-func (b *bench) transport(proto string, c int) *http.Transport {
+// transport is a transport for c workers; with pin (host:port) every connection goes
+// there whatever the URL says (TLS still checks the URL's host), as through a load
+// balancer; without, *.localhost dials 127.0.0.1.
+func (b *bench) transport(proto string, c int, pin string) *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: b.roots},
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if h, p, err := net.SplitHostPort(addr); err == nil && (h == "localhost" || strings.HasSuffix(h, ".localhost")) {
+			if pin != "" {
+				addr = pin
+			} else if h, p, err := net.SplitHostPort(addr); err == nil && (h == "localhost" || strings.HasSuffix(h, ".localhost")) {
 				addr = net.JoinHostPort("127.0.0.1", p)
 			}
 			return d.DialContext(ctx, network, addr)
@@ -568,6 +636,19 @@ func (b *bench) transport(proto string, c int) *http.Transport {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
 	return tr
+}
+
+// cofferClients returns a client per coffer process for c workers (worker i uses client
+// i mod len), and their transports.
+func (b *bench) cofferClients(proto string, c int) ([]*http.Client, []*http.Transport) {
+	var cs []*http.Client
+	var trs []*http.Transport
+	for _, addr := range b.serverAddrs {
+		tr := b.transport(proto, c, addr)
+		trs = append(trs, tr)
+		cs = append(cs, &http.Client{Transport: tr, Timeout: 60 * time.Second})
+	}
+	return cs, trs
 }
 
 func (b *bench) newWorker(id, c int, client *http.Client) *worker {
@@ -682,9 +763,12 @@ func (b *bench) op(ctx context.Context, workload string, w *worker) error {
 }
 
 func (b *bench) prepopulate(ctx context.Context, c int) error {
-	tr := b.transport("h1", c)
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
+	clients, trs := b.cofferClients("h1", c)
+	defer func() {
+		for _, tr := range trs {
+			tr.CloseIdleConnections()
+		}
+	}()
 	var next atomic.Int64
 	var firstErr error
 	var mu sync.Mutex
@@ -693,7 +777,7 @@ func (b *bench) prepopulate(ctx context.Context, c int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := b.newWorker(id, c, client)
+			w := b.newWorker(id, c, clients[id%len(clients)])
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(b.names) || ctx.Err() != nil {
@@ -723,8 +807,8 @@ func (b *bench) prepopulate(ctx context.Context, c int) error {
 type runner struct {
 	workload, proto string
 	c               int
-	pid             int // the server it measures
-	tr              *http.Transport
+	pids            []int // the servers it measures (their CPU adds up)
+	trs             []*http.Transport
 	workers         []*worker
 	lat             [][]time.Duration // per worker
 	errs            []int64
@@ -737,23 +821,24 @@ type runner struct {
 }
 
 func (b *bench) newRunner(workload, proto string, c int) *runner {
-	r := &runner{workload: workload, proto: proto, c: c, pid: b.serverPID,
+	r := &runner{workload: workload, proto: proto, c: c, pids: b.serverPIDs,
 		lat: make([][]time.Duration, c), errs: make([]int64, c), firstErr: make([]error, c), others: map[string]float64{}}
-	var client *http.Client
+	clients := []*http.Client{nil}
 	switch {
 	case inProcess(workload):
-		// No server, no transport: pid 0 has no /proc entry, so the server CPU is 0
-		// and the work shows as this load generator's.
-		r.proto, r.pid = "in-proc", 0
+		// No server, no transport: no pid, so the server CPU is 0 and the work shows
+		// as this load generator's.
+		r.proto, r.pids = "in-proc", nil
+	case workload == "ceiling":
+		r.pids = []int{b.ceilingPID}
+		tr := b.transport(proto, c, "")
+		r.trs = []*http.Transport{tr}
+		clients[0] = &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	default:
-		if workload == "ceiling" {
-			r.pid = b.ceilingPID
-		}
-		r.tr = b.transport(proto, c)
-		client = &http.Client{Transport: r.tr, Timeout: 60 * time.Second}
+		clients, r.trs = b.cofferClients(proto, c)
 	}
 	for id := range c {
-		r.workers = append(r.workers, b.newWorker(id, c, client))
+		r.workers = append(r.workers, b.newWorker(id, c, clients[id%len(clients)]))
 		r.lat[id] = make([]time.Duration, 0, 1<<14)
 	}
 	return r
@@ -769,9 +854,9 @@ func (b *bench) round(ctx context.Context, r *runner, warm, d time.Duration) {
 	go func() {
 		defer close(sampled)
 		time.Sleep(time.Until(winStart))
-		cpu0 = sampleCPU(r.pid)
+		cpu0 = sampleCPU(r.pids)
 		time.Sleep(time.Until(winEnd))
-		cpu1 = sampleCPU(r.pid)
+		cpu1 = sampleCPU(r.pids)
 	}()
 
 	var wg sync.WaitGroup
@@ -810,7 +895,7 @@ func (b *bench) round(ctx context.Context, r *runner, warm, d time.Duration) {
 	r.cpuServer += srv * el
 	r.cpuGen += gen * el
 	r.cpuOther += other * el
-	cpu1.addOthers(cpu0, r.pid, r.others)
+	cpu1.addOthers(cpu0, r.pids, r.others)
 }
 
 func (r *runner) result() result {
@@ -849,7 +934,7 @@ func (r *runner) result() result {
 
 type cpuSample struct {
 	at                   time.Time
-	server, self, system float64 // CPU seconds: the server process, this process, all busy CPU
+	server, self, system float64 // CPU seconds: the server processes, this process, all busy CPU
 	procs                map[int]procTime
 }
 
@@ -859,8 +944,12 @@ type procTime struct {
 	cpu  float64 // its own and its reaped children's
 }
 
-func sampleCPU(pid int) cpuSample {
-	return cpuSample{at: time.Now(), server: procCPU(strconv.Itoa(pid)), self: procCPU("self"), system: systemBusy(), procs: allProcs()}
+func sampleCPU(pids []int) cpuSample {
+	server := 0.0
+	for _, pid := range pids {
+		server += procCPU(strconv.Itoa(pid))
+	}
+	return cpuSample{at: time.Now(), server: server, self: procCPU("self"), system: systemBusy(), procs: allProcs()}
 }
 
 // allProcs returns the CPU seconds of every process.
@@ -894,15 +983,15 @@ func allProcs() map[int]procTime {
 	return out
 }
 
-// addOthers adds to acc the CPU seconds, by name, of every process but skip and this
+// addOthers adds to acc the CPU seconds, by name, of every process but those of skip and this
 // one between before and s, with the children each reaped meanwhile (see childCPU). A
 // process that started in between counts whole; one that ended in between counts under
 // the ancestor that reaped it, less what it had used by before.
-func (s cpuSample) addOthers(before cpuSample, skip int, acc map[string]float64) {
+func (s cpuSample) addOthers(before cpuSample, skip []int, acc map[string]float64) {
 	self := os.Getpid()
 	delta := map[string]float64{}
 	for pid, p := range s.procs {
-		if pid == skip || pid == self {
+		if slices.Contains(skip, pid) || pid == self {
 			continue
 		}
 		// A kernel worker's name changes with its work item: same pid, same process.
@@ -931,7 +1020,7 @@ func (s cpuSample) addOthers(before cpuSample, skip int, acc map[string]float64)
 			}
 			a = p.ppid
 		}
-		if p, ok := s.procs[a]; ok && a != self && a != skip {
+		if p, ok := s.procs[a]; ok && a != self && !slices.Contains(skip, a) {
 			delta[p.name] -= q.cpu
 		}
 	}
@@ -1107,19 +1196,55 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func startCoffer(ctx context.Context, bin, tmp string) (*cofferProc, error) {
+// cofferOpts is what every coffer process of a run gets besides its data dir and address.
+type cofferOpts struct {
+	args       []string
+	env        []string // KEY=VALUE added to this program's environment
+	publicPort int      // the port of --public-url; 0: the (one) server's own
+}
+
+// newCofferOpts makes the options of -storage, -servers and -server-env: on a shared
+// storage, one COFFER_MASTER_KEY for all; with several servers, one public URL on a port
+// nothing listens on (the clients pin their connections to the servers).
+func newCofferOpts() (cofferOpts, error) {
+	o := cofferOpts{env: strings.Fields(*flagSrvEnv)}
+	if *flagStorage != "" {
+		kek := make([]byte, 32)
+		rand.Read(kek)
+		o.env = append(o.env, "COFFER_MASTER_KEY="+base64.StdEncoding.EncodeToString(kek))
+		o.args = append(o.args, "--storage", *flagStorage)
+	}
+	if *flagServers > 1 {
+		port, err := freePort()
+		if err != nil {
+			return o, err
+		}
+		o.publicPort = port
+		o.args = append(o.args, "--public-url", fmt.Sprintf("https://127.0.0.1:%d", port))
+	}
+	return o, nil
+}
+
+// startCoffer starts coffer process i (data dir tmp/data, tmp/data-2, …; log
+// tmp/coffer.log, tmp/coffer-2.log, …) and waits until it is healthy.
+func startCoffer(ctx context.Context, bin, tmp string, i int, o cofferOpts) (*cofferProc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	p := &cofferProc{port: port, dataDir: filepath.Join(tmp, "data"), logPath: filepath.Join(tmp, "coffer.log"), done: make(chan struct{})}
+	dataDir, logPath := filepath.Join(tmp, "data"), filepath.Join(tmp, "coffer.log")
+	if i > 0 {
+		dataDir, logPath = filepath.Join(tmp, fmt.Sprintf("data-%d", i+1)), filepath.Join(tmp, fmt.Sprintf("coffer-%d.log", i+1))
+	}
+	p := &cofferProc{port: port, dataDir: dataDir, logPath: logPath, done: make(chan struct{})}
 	logf, err := os.Create(p.logPath)
 	if err != nil {
 		return nil, err
 	}
-	p.cmd = exec.Command(bin, "server", "--data-dir", p.dataDir, "--addr", fmt.Sprintf("127.0.0.1:%d", port))
+	args := append([]string{"server", "--data-dir", p.dataDir, "--addr", fmt.Sprintf("127.0.0.1:%d", port)}, o.args...)
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
-	p.cmd.Env = append(os.Environ(), strings.Fields(*flagSrvEnv)...)
+	p.cmd.Env = append(os.Environ(), o.env...)
 	p.cmd.SysProcAttr = childAttr()
 	if err := p.cmd.Start(); err != nil {
 		logf.Close()
@@ -1193,15 +1318,14 @@ func (p *cofferProc) stop() {
 	}
 }
 
-func getToken(ctx context.Context, roots *x509.CertPool, p *cofferProc) (string, error) {
+// getToken gets a data-plane token of the administrator from p, for the vaults of the
+// public URL's port (every server of the run accepts it).
+func getToken(ctx context.Context, roots *x509.CertPool, p *cofferProc, publicPort int) (string, error) {
 	d := &net.Dialer{}
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: roots},
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if h, port, err := net.SplitHostPort(addr); err == nil && (h == "localhost" || strings.HasSuffix(h, ".localhost")) {
-				addr = net.JoinHostPort("127.0.0.1", port)
-			}
-			return d.DialContext(ctx, network, addr)
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", p.port)) // the authority is the public URL
 		},
 	}}
 	defer hc.CloseIdleConnections()
@@ -1213,7 +1337,7 @@ func getToken(ctx context.Context, roots *x509.CertPool, p *cofferProc) (string,
 		"grant_type":    {"client_credentials"},
 		"client_id":     {p.creds.ClientID},
 		"client_secret": {p.creds.ClientSecret},
-		"scope":         {fmt.Sprintf("https://localhost:%d/.default", p.port)},
+		"scope":         {fmt.Sprintf("https://localhost:%d/.default", publicPort)},
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, auth+p.creds.TenantID+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
 	if err != nil {

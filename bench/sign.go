@@ -65,7 +65,11 @@ func (b *bench) setupSign(ctx context.Context, selected map[string]bool) error {
 		}
 	}
 
-	tr := b.transport("h1", 1)
+	pin := "" // in-process workloads only: no server, no request
+	if len(b.serverAddrs) > 0 {
+		pin = b.serverAddrs[0]
+	}
+	tr := b.transport("h1", 1, pin)
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	if selected["sign-rs256"] {

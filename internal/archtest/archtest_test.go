@@ -54,6 +54,11 @@ var forbidden = map[string][]struct{ dep, why string }{
 		{mod + "barrier", "the ledger knows no encryption"},
 		{"net/http", "the ledger is storage-level"},
 	},
+	"webhook": {
+		{mod + "vault", "the webhook outbox is a leaf over storage: vault calls it"},
+		{mod + "barrier", "the webhook outbox knows no encryption"},
+		{"net/http", "the outbox is storage-level: the server delivers"},
+	},
 	"keyops": {
 		{mod + "storage", "keyops is pure key cryptography"},
 		{"net/http", "keyops is pure key cryptography"},

@@ -22,6 +22,7 @@ import (
 	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/authz"
 	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
 )
 
@@ -88,6 +89,12 @@ func (a *API) Serve(w http.ResponseWriter, hr *http.Request, vaultName string, c
 	status, err := a.serve(w, hr, vaultName, caller, &ev)
 	if err != nil {
 		ae, ok := toAPIError(err, vaultName)
+		if !ok && errors.Is(err, storage.ErrBusy) {
+			// Conflicting writers (several servers on PostgreSQL): nothing was written;
+			// azcore retries a 503 after Retry-After.
+			w.Header().Set("Retry-After", "1")
+			ae, ok = &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "The vault is busy with conflicting changes; nothing was changed. Retry the request."}, true
+		}
 		if !ok {
 			a.log.Error("data-plane request failed", "requestId", reqID, "operation", ev.Operation, "vault", vaultName, "err", err)
 			ae = &apiError{Status: http.StatusInternalServerError, Code: "InternalError", Message: "The server failed to carry out the request; nothing was changed. Request id " + reqID + "."}

@@ -129,4 +129,3 @@ func TestGoldenBodies(t *testing.T) {
 		checkGolden(t, s.name, body)
 	}
 }
-

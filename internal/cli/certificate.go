@@ -355,14 +355,14 @@ func parsePolicy(s string) (*azcertificates.CertificatePolicy, error) {
 	if strings.HasPrefix(text, "@") || !strings.HasPrefix(text, "{") {
 		b, err := os.ReadFile(strings.TrimPrefix(text, "@"))
 		if err != nil {
-			return nil, &hintError{err: fmt.Errorf("--policy is neither JSON nor a readable file: %w", err),
+			return nil, &hintError{code: exitUsage, err: fmt.Errorf("--policy is neither JSON nor a readable file: %w", err),
 				hints: []string{"coffer certificate get-default-policy > policy.json, edit it, then --policy @policy.json"}}
 		}
 		text = string(b)
 	}
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(text), &keys); err != nil {
-		return nil, &hintError{err: fmt.Errorf("--policy is not a JSON object: %w", err),
+		return nil, &hintError{code: exitUsage, err: fmt.Errorf("--policy is not a JSON object: %w", err),
 			hints: []string{"coffer certificate get-default-policy prints one to start from"}}
 	}
 	for _, k := range []string{"issuer", "key_props", "x509_props", "secret_props", "lifetime_actions"} {
@@ -379,7 +379,7 @@ func parsePolicy(s string) (*azcertificates.CertificatePolicy, error) {
 		return nil, fmt.Errorf("--policy: %w", err)
 	}
 	if a.IssuerParameters == nil && a.X509CertificateProperties == nil && a.KeyProperties == nil && a.SecretProperties == nil {
-		return nil, &hintError{err: errors.New("--policy names no issuerParameters, keyProperties, secretProperties or x509CertificateProperties"),
+		return nil, &hintError{code: exitUsage, err: errors.New("--policy names no issuerParameters, keyProperties, secretProperties or x509CertificateProperties"),
 			hints: []string{"coffer certificate get-default-policy prints a policy to start from"}}
 	}
 	return a.policy(), nil

@@ -39,7 +39,8 @@ func newCertificateCreateCommand() *cobra.Command {
 		Use:   "create",
 		Short: "Create a certificate or a new version of it (as az keyvault certificate create)",
 		Long: `Create a certificate from a policy and print its operation as az does. A self-signed
-certificate (issuer "Self") is waited for until the operation completes, unless --no-wait;
+certificate (issuer "Self") is waited for until the operation completes (on a terminal,
+with its progress on stderr), unless --no-wait;
 with issuer "Unknown" the operation stays pending with a CSR: sign it and complete it with
 coffer certificate pending merge.
 
@@ -88,7 +89,7 @@ the REST form, as text, a file or @FILE; the default is get-default-policy's.`,
 				}
 				op := res.CertificateOperation
 				if !o.NoWait && isSelfIssued(policy) {
-					if op, err = waitOperation(ctx, cc, o.Name, op); err != nil {
+					if op, err = waitOperation(ctx, newProgress(cmd), cc, o.Name, op); err != nil {
 						return err
 					}
 				}
@@ -126,10 +127,12 @@ func operationError(op azcertificates.CertificateOperation) string {
 }
 
 // waitOperation polls the pending operation, with a short growing delay, until it is no
-// longer in progress.
-func waitOperation(ctx context.Context, cc *azcertificates.Client, name string, op azcertificates.CertificateOperation) (azcertificates.CertificateOperation, error) {
+// longer in progress, showing its progress on a terminal.
+func waitOperation(ctx context.Context, p *progress, cc *azcertificates.Client, name string, op azcertificates.CertificateOperation) (azcertificates.CertificateOperation, error) {
+	defer p.done()
 	delay := 100 * time.Millisecond
 	for strings.EqualFold(deref(op.Status), "inProgress") {
+		p.update("creating certificate %s: %s", name, deref(op.Status))
 		select {
 		case <-ctx.Done():
 			return op, ctx.Err()

@@ -46,7 +46,7 @@ PEM or DER. The private key is in the certificate's secret: coffer secret downlo
 			}
 			enc := strings.ToUpper(o.Encoding)
 			if enc != "PEM" && enc != "DER" {
-				return &hintError{err: fmt.Errorf("--encoding %q is not known", o.Encoding), hints: []string{"use --encoding PEM or --encoding DER"}}
+				return &hintError{code: exitUsage, err: fmt.Errorf("--encoding %q is not known", o.Encoding), hints: []string{"use --encoding PEM or --encoding DER"}}
 			}
 			if _, err := os.Lstat(o.File); err == nil {
 				return &hintError{err: fmt.Errorf("--file: file or directory %s already exists", o.File),

@@ -47,7 +47,7 @@ application/x-pkcs12. Prints the certificate.`,
 				return err
 			}
 			if o.Name == "" || o.File == "" {
-				return &hintError{err: errors.New("--name and --file are required"), hints: []string{"coffer certificate import --vault-name VAULT --name NAME --file cert.pfx"}}
+				return &hintError{code: exitUsage, err: errors.New("--name and --file are required"), hints: []string{"coffer certificate import --vault-name VAULT --name NAME --file cert.pfx"}}
 			}
 			data, err := readFile("file", o.File)
 			if err != nil {

@@ -59,7 +59,7 @@ and print the certificate.`,
 				return err
 			}
 			if o.Name == "" || o.File == "" {
-				return &hintError{err: errors.New("--name and --file are required"),
+				return &hintError{code: exitUsage, err: errors.New("--name and --file are required"),
 					hints: []string{"coffer certificate pending merge --vault-name VAULT --name NAME --file signed.pem"}}
 			}
 			data, err := readFile("file", o.File)

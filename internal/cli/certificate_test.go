@@ -92,7 +92,7 @@ func TestCertificateLifecycle(t *testing.T) {
 	}
 	cert("download", "-n", "api", "-f", filepath.Join(dir, "api.der"), "-e", "DER").ok(t)
 	cert("download", "-n", "api", "-f", filepath.Join(dir, "api.der")).fails(t, "already exists")
-	cert("create", "-n", "bad", "--policy", `{"nothing": 1}`).fails(t, "--policy names no").hinted(t)
+	cert("create", "-n", "bad", "--policy", `{"nothing": 1}`).usage(t, "--policy names no").hinted(t)
 
 	// Import PEM and PFX.
 	k, x := selfSigned(t, "imported.example")
@@ -158,25 +158,25 @@ func TestCertificateLifecycle(t *testing.T) {
 		t.Fatalf("delete stderr %q", r.err)
 	}
 	for _, args := range [][]string{{"show", "-n", "web"}, {"download", "-n", "web", "-f", filepath.Join(dir, "x.crt")}} {
-		wantDeletedHints(t, cert(args...).fails(t, `certificate "web" in vault "default" is deleted`), "certificate", "default", "web", true)
+		wantDeletedHints(t, cert(args...).notFound(t, `certificate "web" in vault "default" is deleted`), "certificate", "default", "web", true)
 	}
-	wantDeletedHints(t, cert("create", "-n", "web").fails(t, `the name "web" is held by a deleted certificate`), "certificate", "default", "web", true)
-	wantDeletedHints(t, cert("import", "-n", "web", "-f", pemFile).fails(t, `the name "web" is held by a deleted certificate`), "certificate", "default", "web", true)
+	wantDeletedHints(t, cert("create", "-n", "web").conflict(t, `the name "web" is held by a deleted certificate`), "certificate", "default", "web", true)
+	wantDeletedHints(t, cert("import", "-n", "web", "-f", pemFile).conflict(t, `the name "web" is held by a deleted certificate`), "certificate", "default", "web", true)
 	if got := jsonOut[[]map[string]any](t, cert("list-deleted").ok(t)); len(got) != 1 || got[0]["name"] != "web" ||
 		keysOf(got[0]) != "attributes,deletedDate,id,name,recoveryId,scheduledPurgeDate,tags,x509Thumbprint,x509ThumbprintHex" {
 		t.Fatalf("list-deleted %v", got)
 	}
 	cert("show-deleted", "-n", "web").ok(t)
-	cert("show-deleted", "-n", "api").fails(t, "is not deleted").hinted(t)
+	cert("show-deleted", "-n", "api").notFound(t, "is not deleted").hinted(t)
 	if c := jsonOut[map[string]any](t, cert("recover", "-n", "web").ok(t)); c["name"] != "web" {
 		t.Fatalf("recover %v", c)
 	}
 	coffer(t, "secret", "show", "--vault-name", "default", "-n", "web").ok(t)
 	cert("delete", "-n", "web").ok(t)
-	if r := cert("purge", "-n", "web").ok(t); r.out != "" {
+	if r := cert("purge", "-n", "web", "--yes").ok(t); r.out != "" {
 		t.Fatalf("purge printed %q", r.out)
 	}
-	cert("show-deleted", "-n", "web").fails(t, "no deleted certificate")
+	cert("show-deleted", "-n", "web").notFound(t, "no deleted certificate")
 	if c := jsonOut[map[string]any](t, cert("restore", "-f", backup).ok(t)); c["name"] != "web" {
 		t.Fatalf("restore %v", c)
 	}

@@ -77,7 +77,7 @@ func (o *clientOptions) validate() error {
 	case "json", "table", "tsv":
 		return nil
 	}
-	return &hintError{err: fmt.Errorf("unknown output format %q", o.Output), hints: []string{"use -o json, -o table or -o tsv"}}
+	return usageError(fmt.Errorf("unknown output format %q", o.Output), "use -o json, -o table or -o tsv")
 }
 
 // target is where a client command goes: the profile with the environment's overrides.
@@ -424,7 +424,7 @@ func explain(err error) error {
 		if msg != "" {
 			line += ": " + msg
 		}
-		out := &hintError{err: errors.New(line)}
+		out := &hintError{err: errors.New(line), code: codeOfStatus(re.StatusCode)}
 		switch re.StatusCode {
 		case http.StatusUnauthorized:
 			out.hints = []string{"the server refused the token: check the credentials (COFFER_CREDENTIALS or coffer login); a deleted principal's credentials stop working at once"}

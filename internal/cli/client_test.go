@@ -56,8 +56,34 @@ func (r result) ok(t *testing.T) result {
 // fails asserts exit code 1 and a "coffer: error:" line containing want.
 func (r result) fails(t *testing.T, want string) result {
 	t.Helper()
-	if r.code != 1 {
-		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", r.code, r.out, r.err)
+	return r.failsWith(t, 1, want)
+}
+
+// usage asserts exit code 2 (a usage error) and a "coffer: error:" line containing want.
+func (r result) usage(t *testing.T, want string) result {
+	t.Helper()
+	return r.failsWith(t, 2, want)
+}
+
+// notFound asserts exit code 3 and a "coffer: error:" line containing want.
+func (r result) notFound(t *testing.T, want string) result {
+	t.Helper()
+	return r.failsWith(t, 3, want)
+}
+
+// conflict asserts exit code 4 (conflict or forbidden) and a "coffer: error:" line
+// containing want.
+func (r result) conflict(t *testing.T, want string) result {
+	t.Helper()
+	return r.failsWith(t, 4, want)
+}
+
+// failsWith asserts the exit code and a "coffer: error:" line containing want, followed
+// by "coffer: hint:" lines only.
+func (r result) failsWith(t *testing.T, code int, want string) result {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, code, r.out, r.err)
 	}
 	first, _, _ := strings.Cut(r.err, "\n")
 	if !strings.HasPrefix(first, "coffer: error: ") || !strings.Contains(r.err, want) {
@@ -202,7 +228,7 @@ func TestLoginStoresProfile(t *testing.T) {
 	})
 	t.Run("fail/missing-flags", func(t *testing.T) {
 		cleanEnv(t)
-		coffer(t, "login", "--server", st.Server.URL()).fails(t, "--server and --credentials are required").hinted(t)
+		coffer(t, "login", "--server", st.Server.URL()).usage(t, "--server and --credentials are required").hinted(t)
 	})
 	t.Run("fail/http", func(t *testing.T) {
 		cleanEnv(t)
@@ -224,7 +250,7 @@ func TestEnvironmentOverridesProfile(t *testing.T) {
 	var creds identity.Credentials
 	json.Unmarshal([]byte(coffer(t, "principal", "create", "--name", "other").ok(t).out), &creds)
 	t.Setenv("COFFER_CREDENTIALS", writeJSONFile(t, creds))
-	coffer(t, "principal", "list").fails(t, "403").hinted(t)
+	coffer(t, "principal", "list").conflict(t, "403").hinted(t)
 	t.Setenv("COFFER_CREDENTIALS", "")
 	coffer(t, "principal", "list").ok(t)
 
@@ -266,9 +292,9 @@ func TestPrincipalLifecycle(t *testing.T) {
 	t.Run("login-as-principal", func(t *testing.T) {
 		cleanEnv(t)
 		coffer(t, "login", "--server", st.Server.URL(), "--credentials", credsFile, "--ca", st.Server.CAPath()).ok(t)
-		coffer(t, "principal", "list").fails(t, "403 Forbidden").hinted(t)
-		coffer(t, "principal", "create", "--name", "sneaky").fails(t, "403 Forbidden")
-		coffer(t, "principal", "delete", "--object-id", creds.ObjectID).fails(t, "403 Forbidden")
+		coffer(t, "principal", "list").conflict(t, "403 Forbidden").hinted(t)
+		coffer(t, "principal", "create", "--name", "sneaky").conflict(t, "403 Forbidden")
+		coffer(t, "principal", "delete", "--object-id", creds.ObjectID).conflict(t, "403 Forbidden")
 	})
 
 	list := coffer(t, "principal", "list").ok(t).out
@@ -311,7 +337,7 @@ func TestPrincipalLifecycle(t *testing.T) {
 	if strings.Contains(coffer(t, "principal", "list").ok(t).out, creds.ObjectID) {
 		t.Fatal("deleted principal still listed")
 	}
-	coffer(t, "principal", "delete", "--object-id", creds.ObjectID).fails(t, "404 Not Found (PrincipalNotFound)")
+	coffer(t, "principal", "delete", "--object-id", creds.ObjectID).notFound(t, "404 Not Found (PrincipalNotFound)")
 	t.Run("deleted-credentials", func(t *testing.T) {
 		t.Setenv("COFFER_CREDENTIALS", credsFile)
 		coffer(t, "principal", "list").fails(t, "authentication failed").hinted(t)
@@ -323,7 +349,7 @@ func TestPrincipalLifecycle(t *testing.T) {
 			admin = p["objectId"].(string)
 		}
 	}
-	coffer(t, "principal", "delete", "--object-id", admin).fails(t, "409")
+	coffer(t, "principal", "delete", "--object-id", admin).conflict(t, "409")
 }
 
 func TestBadInput(t *testing.T) {
@@ -335,7 +361,6 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"fail/create-without-name", []string{"principal", "create"}, "--name is required"},
 		{"fail/delete-without-id", []string{"principal", "delete"}, "--object-id is required"},
-		{"fail/not-logged-in", []string{"principal", "list"}, "not logged in"},
 		{"fail/output-format", []string{"principal", "list", "-o", "xml"}, `unknown output format "xml"`},
 		{"fail/set-policy-no-object", []string{"vault", "set-policy", "--name", "v"}, "--name and --object-id are required"},
 		{"fail/bad-permission", []string{"vault", "set-policy", "-n", "v", "--object-id", "o", "--secret-permissions", "get,steal"}, `unknown permission "steal"`},
@@ -344,11 +369,26 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			coffer(t, tc.args...).fails(t, tc.want).hinted(t)
+			coffer(t, tc.args...).usage(t, tc.want).hinted(t)
 		})
 	}
+	t.Run("fail/not-logged-in", func(t *testing.T) {
+		coffer(t, "principal", "list").fails(t, "not logged in").hinted(t)
+	})
 	t.Run("fail/unknown-flag", func(t *testing.T) {
-		coffer(t, "principal", "create", "--nmae", "x").fails(t, "unknown flag")
+		coffer(t, "principal", "create", "--nmae", "x").usage(t, "unknown flag").hinted(t)
+	})
+	t.Run("fail/unknown-command", func(t *testing.T) {
+		r := coffer(t, "vault", "frobnicate").usage(t, `unknown command "frobnicate"`).hinted(t)
+		if !strings.Contains(r.err, "coffer vault --help") {
+			t.Fatalf("no --help hint: %s", r.err)
+		}
+	})
+	t.Run("fail/flag-value", func(t *testing.T) {
+		coffer(t, "vault", "create", "-n", "v", "--retention-days", "many").usage(t, "invalid argument")
+	})
+	t.Run("fail/positional", func(t *testing.T) {
+		coffer(t, "principal", "list", "extra").usage(t, "unknown command")
 	})
 	t.Run("fail/bad-credentials-file", func(t *testing.T) {
 		t.Setenv("COFFER_SERVER", "https://127.0.0.1:1")
@@ -413,8 +453,8 @@ func TestVaultPolicy(t *testing.T) {
 
 	coffer(t, "vault", "delete-policy", "-n", "default", "--object-id", creds.ObjectID).ok(t)
 	check(t, "deleted", 403, 403, 403)
-	coffer(t, "vault", "delete-policy", "-n", "default", "--object-id", creds.ObjectID).fails(t, "no access policy").hinted(t)
-	coffer(t, "vault", "set-policy", "-n", "nosuchvault", "--object-id", creds.ObjectID, "--secret-permissions", "get").fails(t, "no vault").hinted(t)
+	coffer(t, "vault", "delete-policy", "-n", "default", "--object-id", creds.ObjectID).notFound(t, "no access policy").hinted(t)
+	coffer(t, "vault", "set-policy", "-n", "nosuchvault", "--object-id", creds.ObjectID, "--secret-permissions", "get").notFound(t, "no vault").hinted(t)
 }
 
 func setParams(v string) azsecrets.SetSecretParameters {

@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// TestDataPlaneBadInput: usage errors are caught before any request, each with a hint.
+// TestDataPlaneBadInput: usage errors are caught before any request, each with a hint
+// and exit code 2.
 func TestDataPlaneBadInput(t *testing.T) {
 	cleanEnv(t)
 	cases := []struct {
@@ -35,7 +36,7 @@ func TestDataPlaneBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			coffer(t, tc.args...).fails(t, tc.want).hinted(t)
+			coffer(t, tc.args...).usage(t, tc.want).hinted(t)
 		})
 	}
 	t.Run("ok/help", func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/keyvault/armkeyvault"
+	"github.com/spf13/cobra"
 )
 
 // azError is what an Azure SDK error says: the status, error.code and innererror.code.
@@ -206,7 +207,7 @@ func (c *client) explainObject(ctx context.Context, err error, kind, vault, name
 		if derr != nil {
 			return err
 		}
-		return &hintError{err: fmt.Errorf("%s %q in vault %q is deleted: only its deleted form exists (coffer %s show-deleted)", kind, name, vault, kind),
+		return &hintError{code: exitNotFound, err: fmt.Errorf("%s %q in vault %q is deleted: only its deleted form exists (coffer %s show-deleted)", kind, name, vault, kind),
 			hints: d.hints()}
 	case e.status == http.StatusConflict && e.inner == "ObjectIsDeletedButRecoverable":
 		if name == "" {
@@ -221,7 +222,7 @@ func (c *client) explainObject(ctx context.Context, err error, kind, vault, name
 		if derr != nil {
 			d = &deletedObject{kind: kind, vault: vault, name: name}
 		}
-		return &hintError{err: fmt.Errorf("the name %q is held by a deleted %s in vault %q: it cannot be reused until that %s is recovered or purged", name, kind, vault, kind),
+		return &hintError{code: exitConflict, err: fmt.Errorf("the name %q is held by a deleted %s in vault %q: it cannot be reused until that %s is recovered or purged", name, kind, vault, kind),
 			hints: d.hints()}
 	}
 	return err
@@ -239,10 +240,10 @@ func (c *client) explainDeletedOp(ctx context.Context, err error, kind, vault, n
 		return c.explainVaultMissing(ctx, vault, err)
 	case e.status == http.StatusNotFound:
 		if c.liveExists(ctx, kind, vault, name) {
-			return &hintError{err: fmt.Errorf("%s %q in vault %q is not deleted", kind, name, vault),
+			return &hintError{code: exitNotFound, err: fmt.Errorf("%s %q in vault %q is not deleted", kind, name, vault),
 				hints: []string{fmt.Sprintf("it is live: coffer %s show --vault-name %s --name %s", kind, vault, name)}}
 		}
-		return &hintError{err: fmt.Errorf("no deleted %s %q in vault %q", kind, name, vault),
+		return &hintError{code: exitNotFound, err: fmt.Errorf("no deleted %s %q in vault %q", kind, name, vault),
 			hints: []string{fmt.Sprintf("the deleted %ss: coffer %s list-deleted --vault-name %s", kind, kind, vault),
 				"an object purged by hand or at the end of its retention is gone for good; restore it from a backup if you have one"}}
 	case e.status == http.StatusForbidden && e.inner == "ForbiddenByPolicy":
@@ -250,13 +251,35 @@ func (c *client) explainDeletedOp(ctx context.Context, err error, kind, vault, n
 		if derr != nil {
 			return err
 		}
-		return &hintError{err: fmt.Errorf("%s %q in vault %q cannot be purged: the vault has purge protection", kind, name, vault),
-			hints: []string{
-				fmt.Sprintf("Coffer purges it by itself at its scheduledPurgeDate %s", humanDate(d.purgeDate)),
-				"until then it can be recovered: " + d.command("recover"),
-			}}
+		return d.purgeProtectedError()
 	}
 	return err
+}
+
+// purgeProtectedError is the refusal to purge under purge protection, with the date
+// Coffer purges the object by itself.
+func (d *deletedObject) purgeProtectedError() error {
+	what := fmt.Sprintf("%s %q in vault %q cannot be purged: the vault has purge protection", d.kind, d.name, d.vault)
+	if d.kind == "vault" {
+		what = fmt.Sprintf("vault %q cannot be purged: it has purge protection", d.name)
+	}
+	return conflictError(errors.New(what),
+		fmt.Sprintf("Coffer purges it by itself at its scheduledPurgeDate %s", humanDate(d.purgeDate)),
+		"until then it can be recovered: "+d.command("recover"))
+}
+
+// confirmPurgeObject is the question a purge asks on a terminal: it looks the deleted
+// object up first, so that a purge that cannot happen (no such deleted object, purge
+// protection) says so before asking. extra follows the object's name in the question.
+func (c *client) confirmPurgeObject(ctx context.Context, cmd *cobra.Command, pf *purgeFlags, kind, vault, name, extra string) error {
+	d, err := c.findDeleted(ctx, kind, vault, name)
+	if err != nil {
+		return c.explainDeletedOp(ctx, err, kind, vault, name)
+	}
+	if !d.purgeable() {
+		return d.purgeProtectedError()
+	}
+	return pf.confirm(cmd, fmt.Sprintf("%s %q in vault %q %s", kind, name, vault, extra), name)
 }
 
 // findDeletedVault looks the vault up among the subscription's deleted vaults: nil when
@@ -298,7 +321,7 @@ func deletedVaultObject(v *armkeyvault.DeletedVault, name string) *deletedObject
 // explainVaultMissing says whether a vault the data plane does not find is deleted.
 // Listing deleted vaults needs the administrator; others get the general hint.
 func (c *client) explainVaultMissing(ctx context.Context, vault string, err error) error {
-	generic := &hintError{err: fmt.Errorf("vault %q does not exist or is deleted", vault),
+	generic := &hintError{code: exitNotFound, err: fmt.Errorf("vault %q does not exist or is deleted", vault),
 		hints: []string{"the vaults: coffer vault list; the deleted vaults: coffer vault list-deleted (administrator)"}}
 	vc, verr := armkeyvault.NewVaultsClient(defaultSubscription, c.cred, c.armOptions())
 	if verr != nil {
@@ -309,7 +332,7 @@ func (c *client) explainVaultMissing(ctx context.Context, vault string, err erro
 		return generic
 	}
 	if v == nil {
-		return &hintError{err: fmt.Errorf("no vault %q", vault), hints: []string{"check the name: coffer vault list"}}
+		return &hintError{code: exitNotFound, err: fmt.Errorf("no vault %q", vault), hints: []string{"check the name: coffer vault list"}}
 	}
-	return &hintError{err: fmt.Errorf("vault %q is deleted", vault), hints: deletedVaultObject(v, vault).hints()}
+	return &hintError{code: exitNotFound, err: fmt.Errorf("vault %q is deleted", vault), hints: deletedVaultObject(v, vault).hints()}
 }

@@ -172,7 +172,7 @@ func keyOpsFlag(raw []string) ([]*azkeys.KeyOperation, error) {
 				}
 			}
 			if !found {
-				return nil, &hintError{err: fmt.Errorf("--ops: unknown operation %q", w), hints: []string{"valid: " + enumList(valid)}}
+				return nil, &hintError{code: exitUsage, err: fmt.Errorf("--ops: unknown operation %q", w), hints: []string{"valid: " + enumList(valid)}}
 			}
 		}
 	}
@@ -187,5 +187,5 @@ func decodeB64(flag, s string) ([]byte, error) {
 			return b, nil
 		}
 	}
-	return nil, &hintError{err: fmt.Errorf("--%s is not base64", flag)}
+	return nil, &hintError{code: exitUsage, err: fmt.Errorf("--%s is not base64", flag)}
 }

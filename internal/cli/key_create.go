@@ -57,7 +57,7 @@ prints the commands that recover or purge it.`,
 				return requireFlag("name", "coffer key create --vault-name VAULT --name NAME [--kty RSA|EC]")
 			}
 			if !strings.EqualFold(o.Protection, "software") {
-				return &hintError{err: fmt.Errorf("--protection %s: Coffer has no HSM", o.Protection), hints: []string{"use --protection software"}}
+				return &hintError{code: exitUsage, err: fmt.Errorf("--protection %s: Coffer has no HSM", o.Protection), hints: []string{"use --protection software"}}
 			}
 			kty := o.Kty
 			if kty == "" {

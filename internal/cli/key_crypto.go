@@ -31,5 +31,5 @@ func checkAlgorithm[T ~string](name string, valid []T, verb string) (T, error) {
 	if i := slices.IndexFunc(valid, func(v T) bool { return strings.EqualFold(string(v), name) }); i >= 0 {
 		return valid[i], nil
 	}
-	return "", &hintError{err: fmt.Errorf("--algorithm %q is not known", name), hints: []string{"valid: " + enumList(valid)}}
+	return "", &hintError{code: exitUsage, err: fmt.Errorf("--algorithm %q is not known", name), hints: []string{"valid: " + enumList(valid)}}
 }

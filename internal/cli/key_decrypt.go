@@ -50,7 +50,7 @@ plaintext in base64, or as text with --data-type plaintext.`,
 				return requireFlag("value", "coffer key decrypt --vault-name VAULT --name KEY -a RSA-OAEP-256 --value BASE64")
 			}
 			if o.DataType != "base64" && o.DataType != "plaintext" {
-				return &hintError{err: fmt.Errorf("--data-type %q is not known", o.DataType), hints: []string{"use --data-type base64 or --data-type plaintext"}}
+				return &hintError{code: exitUsage, err: fmt.Errorf("--data-type %q is not known", o.DataType), hints: []string{"use --data-type base64 or --data-type plaintext"}}
 			}
 			data, err := decodeB64("value", o.Value)
 			if err != nil {

@@ -34,7 +34,7 @@ func dataTypeValue(value, dataType string) ([]byte, error) {
 	case "plaintext":
 		return []byte(value), nil
 	}
-	return nil, &hintError{err: fmt.Errorf("--data-type %q is not known", dataType), hints: []string{"use --data-type base64 or --data-type plaintext"}}
+	return nil, &hintError{code: exitUsage, err: fmt.Errorf("--data-type %q is not known", dataType), hints: []string{"use --data-type base64 or --data-type plaintext"}}
 }
 
 func hexFlag(flag, s string) ([]byte, error) {
@@ -43,7 +43,7 @@ func hexFlag(flag, s string) ([]byte, error) {
 	}
 	b, err := hex.DecodeString(s)
 	if err != nil {
-		return nil, &hintError{err: fmt.Errorf("--%s is not hex", flag)}
+		return nil, &hintError{code: exitUsage, err: fmt.Errorf("--%s is not hex", flag)}
 	}
 	return b, nil
 }

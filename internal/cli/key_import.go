@@ -57,7 +57,7 @@ func newKeyImportCommand() *cobra.Command {
 				return requireFlag("name", "coffer key import --vault-name VAULT --name NAME --pem-file key.pem")
 			}
 			if (o.PEMFile == "") == (o.PEMString == "") {
-				return &hintError{err: errors.New("give exactly one of --pem-file and --pem-string"),
+				return &hintError{code: exitUsage, err: errors.New("give exactly one of --pem-file and --pem-string"),
 					hints: []string{"coffer key import --vault-name VAULT --name NAME --pem-file key.pem"}}
 			}
 			data := []byte(o.PEMString)

@@ -40,7 +40,7 @@ An invalid signature is not an error: isValid is false and the exit code 0.`,
 				return err
 			}
 			if o.Digest == "" || o.Signature == "" {
-				return &hintError{err: errors.New("--digest and --signature are required"),
+				return &hintError{code: exitUsage, err: errors.New("--digest and --signature are required"),
 					hints: []string{"coffer key verify --vault-name VAULT --name KEY -a RS256 --digest BASE64 --signature BASE64"}}
 			}
 			digest, err := decodeB64("digest", o.Digest)

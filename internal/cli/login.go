@@ -49,7 +49,7 @@ its CA. Without a CA, SSL_CERT_FILE and the system roots apply.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Server == "" || o.Credentials == "" {
-				return &hintError{err: errors.New("--server and --credentials are required"), hints: hintLogin[:1]}
+				return &hintError{code: exitUsage, err: errors.New("--server and --credentials are required"), hints: hintLogin[:1]}
 			}
 			p := profile{Server: o.Server}
 			var err error

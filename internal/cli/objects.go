@@ -46,7 +46,7 @@ func (o *vaultOptions) check(kind, verb string) error {
 		return err
 	}
 	if o.VaultName == "" {
-		return &hintError{err: errors.New("--vault-name is required"),
+		return &hintError{code: exitUsage, err: errors.New("--vault-name is required"),
 			hints: []string{fmt.Sprintf("coffer %s %s --vault-name VAULT", kind, verb)}}
 	}
 	return nil
@@ -76,7 +76,7 @@ func (o *objectOptions) check(kind, verb string) (string, error) {
 	version := ""
 	if o.ID != "" {
 		if o.VaultName != "" || o.Name != "" {
-			return "", &hintError{err: errors.New("--id names the vault and the " + kind + ": give it alone, without --vault-name or --name"),
+			return "", &hintError{code: exitUsage, err: errors.New("--id names the vault and the " + kind + ": give it alone, without --vault-name or --name"),
 				hints: []string{fmt.Sprintf("coffer %s %s --id https://VAULT.localhost:8443/%ss/NAME", kind, verb, kind)}}
 		}
 		var err error
@@ -85,7 +85,7 @@ func (o *objectOptions) check(kind, verb string) (string, error) {
 		}
 	}
 	if o.VaultName == "" || o.Name == "" {
-		return "", &hintError{err: errors.New("--vault-name and --name are required"),
+		return "", &hintError{code: exitUsage, err: errors.New("--vault-name and --name are required"),
 			hints: []string{fmt.Sprintf("coffer %s %s --vault-name VAULT --name NAME", kind, verb)}}
 	}
 	return version, nil
@@ -94,7 +94,7 @@ func (o *objectOptions) check(kind, verb string) (string, error) {
 // parseObjectID splits https://V.DOMAIN[:PORT]/{kind}s/NAME[/VERSION] (also the
 // deleted{kind}s form of a recoveryId).
 func parseObjectID(id, kind string) (vault, name, version string, err error) {
-	bad := &hintError{err: fmt.Errorf("--id %q is not a %s id", id, kind),
+	bad := &hintError{code: exitUsage, err: fmt.Errorf("--id %q is not a %s id", id, kind),
 		hints: []string{fmt.Sprintf("a %s id looks like https://VAULT.localhost:8443/%ss/NAME[/VERSION]", kind, kind)}}
 	u, perr := url.Parse(id)
 	if perr != nil || u.Scheme != "https" || u.Host == "" {
@@ -217,7 +217,7 @@ func parseDate(flag, s string) (*time.Time, error) {
 			return &t, nil
 		}
 	}
-	return nil, &hintError{err: fmt.Errorf("--%s %q is not a date", flag, s),
+	return nil, &hintError{code: exitUsage, err: fmt.Errorf("--%s %q is not a date", flag, s),
 		hints: []string{"use ISO 8601 in UTC, e.g. 2030-01-31T00:00:00Z or 2030-01-31"}}
 }
 
@@ -243,7 +243,7 @@ func (o *tagFlags) parse() (map[string]*string, error) {
 		for _, kv := range strings.Fields(a) {
 			k, v, _ := strings.Cut(kv, "=")
 			if k == "" {
-				return nil, &hintError{err: fmt.Errorf("--tags: %q has no key", kv), hints: []string{`give tags as KEY=VALUE, e.g. --tags "env=prod team=db"`}}
+				return nil, &hintError{code: exitUsage, err: fmt.Errorf("--tags: %q has no key", kv), hints: []string{`give tags as KEY=VALUE, e.g. --tags "env=prod team=db"`}}
 			}
 			m[k] = &v
 		}
@@ -282,13 +282,13 @@ func createNew(flag, path string, data []byte, perm os.FileMode) error {
 
 // requireFlag returns the usage error of a missing flag.
 func requireFlag(name, example string) error {
-	return &hintError{err: fmt.Errorf("--%s is required", name), hints: []string{example}}
+	return &hintError{code: exitUsage, err: fmt.Errorf("--%s is required", name), hints: []string{example}}
 }
 
 // noArgs refuses positional arguments with a hint about az's space-separated lists.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return &hintError{err: fmt.Errorf("unexpected argument %q", args[0]),
+		return &hintError{code: exitUsage, err: fmt.Errorf("unexpected argument %q", args[0]),
 			hints: []string{`coffer takes no positional arguments: give lists in one quoted argument ("a=1 b=2") or repeat the flag`}}
 	}
 	return nil

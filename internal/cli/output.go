@@ -36,8 +36,11 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// writeTable aligns the columns with two spaces between them; a row ends at its last
+// character, without the padding of an empty last cell.
 func writeTable(w io.Writer, t table) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	dashes := make([]string, len(t.header))
 	for i, h := range t.header {
 		dashes[i] = strings.Repeat("-", len(h))
@@ -47,7 +50,17 @@ func writeTable(w io.Writer, t table) error {
 	for _, r := range t.rows {
 		io.WriteString(tw, strings.Join(clean(r), "\t")+"\n")
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	lines := strings.SplitAfter(b.String(), "\n")
+	for i, l := range lines {
+		if strings.HasSuffix(l, "\n") {
+			lines[i] = strings.TrimRight(l, " \n") + "\n"
+		}
+	}
+	_, err := io.WriteString(w, strings.Join(lines, ""))
+	return err
 }
 
 func writeTSV(w io.Writer, t table) error {

@@ -32,7 +32,7 @@ credentials file for coffer login and for azidentity.NewClientSecretCredential.`
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Name == "" {
-				return &hintError{err: errors.New("--name is required"), hints: []string{"coffer principal create --name NAME"}}
+				return &hintError{code: exitUsage, err: errors.New("--name is required"), hints: []string{"coffer principal create --name NAME"}}
 			}
 			if err := o.validate(); err != nil {
 				return err

@@ -30,7 +30,7 @@ refused at once by this server. The administrator cannot be deleted.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.ObjectID == "" {
-				return &hintError{err: errors.New("--object-id is required"), hints: []string{"coffer principal list shows the object ids"}}
+				return &hintError{code: exitUsage, err: errors.New("--object-id is required"), hints: []string{"coffer principal list shows the object ids"}}
 			}
 			if err := o.validate(); err != nil {
 				return err

@@ -26,7 +26,7 @@ func validEncoding(e string) error {
 	if slices.Contains(secretTextEncodings, e) || slices.Contains(secretBinaryEncodings, e) {
 		return nil
 	}
-	return &hintError{err: fmt.Errorf("--encoding %q is not known", e),
+	return &hintError{code: exitUsage, err: fmt.Errorf("--encoding %q is not known", e),
 		hints: []string{"use one of: " + strings.Join(append(slices.Clone(secretTextEncodings), secretBinaryEncodings...), ", ")}}
 }
 
@@ -116,7 +116,7 @@ purged and prints the commands that recover or purge it.`,
 				return requireFlag("name", "coffer secret set --vault-name VAULT --name NAME --value VALUE")
 			}
 			if (o.Value == "") == (o.File == "") {
-				return &hintError{err: errors.New("give exactly one of --value and --file"),
+				return &hintError{code: exitUsage, err: errors.New("give exactly one of --value and --file"),
 					hints: []string{"coffer secret set --vault-name VAULT --name NAME --value VALUE",
 						"coffer secret set --vault-name VAULT --name NAME --file PATH [--encoding base64]"}}
 			}

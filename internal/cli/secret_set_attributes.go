@@ -56,7 +56,7 @@ func newSecretSetAttributesCommand() *cobra.Command {
 				params.SecretAttributes = &azsecrets.SecretAttributes{Enabled: attrs.Enabled, Expires: attrs.Expires, NotBefore: attrs.NotBefore}
 			}
 			if params.ContentType == nil && params.SecretAttributes == nil && tags == nil {
-				return &hintError{err: errors.New("nothing to change"),
+				return &hintError{code: exitUsage, err: errors.New("nothing to change"),
 					hints: []string{"give --enabled, --expires, --not-before, --content-type or --tags"}}
 			}
 			return runSecrets(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, sc *azsecrets.Client) error {

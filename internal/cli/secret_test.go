@@ -106,13 +106,13 @@ func TestSecretLifecycle(t *testing.T) {
 	if at(s, "attributes.enabled") != false || s["value"] != nil || keysOf(s) != "attributes,contentType,id,kid,managed,name,tags,value" {
 		t.Fatalf("set-attributes: %v", s)
 	}
-	sec("show", "-n", "db").fails(t, "403")
+	sec("show", "-n", "db").conflict(t, "403")
 	sec("set-attributes", "-n", "db", "--enabled", "true").ok(t)
 	sec("set-attributes", "-n", "db", "--enabled=false").ok(t)
 	if s := jsonOut[map[string]any](t, sec("set-attributes", "-n", "db", "--enabled").ok(t)); at(s, "attributes.enabled") != true {
 		t.Fatalf("bare --enabled: %v", s)
 	}
-	sec("set-attributes", "-n", "db").fails(t, "nothing to change").hinted(t)
+	sec("set-attributes", "-n", "db").usage(t, "nothing to change").hinted(t)
 
 	backup := filepath.Join(dir, "db.bak")
 	sec("backup", "-n", "db", "--file", backup).ok(t)
@@ -131,15 +131,15 @@ func TestSecretLifecycle(t *testing.T) {
 
 	// The help a person needs: show, set, set-attributes and download on the deleted name.
 	for _, args := range [][]string{{"show", "-n", "db"}, {"set-attributes", "-n", "db", "--enabled", "false"}, {"download", "-n", "db", "-f", filepath.Join(dir, "x")}} {
-		r := sec(args...).fails(t, `secret "db" in vault "default" is deleted`)
+		r := sec(args...).notFound(t, `secret "db" in vault "default" is deleted`)
 		wantDeletedHints(t, r, "secret", "default", "db", true)
 		if !strings.Contains(r.err, d["scheduledPurgeDate"].(string)[:19]) {
 			t.Fatalf("no scheduledPurgeDate in %s", r.err)
 		}
 	}
-	r = sec("set", "-n", "db", "--value", "again").fails(t, `the name "db" is held by a deleted secret in vault "default"`)
+	r = sec("set", "-n", "db", "--value", "again").conflict(t, `the name "db" is held by a deleted secret in vault "default"`)
 	wantDeletedHints(t, r, "secret", "default", "db", true)
-	r = sec("restore", "--file", backup).fails(t, `the name "db" is held by a deleted secret`)
+	r = sec("restore", "--file", backup).conflict(t, `the name "db" is held by a deleted secret`)
 	wantDeletedHints(t, r, "secret", "default", "db", true)
 
 	if got := jsonOut[[]map[string]any](t, sec("list-deleted").ok(t)); len(got) != 1 || got[0]["name"] != "db" || got[0]["scheduledPurgeDate"] != d["scheduledPurgeDate"] {
@@ -148,7 +148,7 @@ func TestSecretLifecycle(t *testing.T) {
 	if got := jsonOut[map[string]any](t, coffer(t, "secret", "show-deleted", "--id", d["recoveryId"].(string)).ok(t)); got["deletedDate"] != d["deletedDate"] {
 		t.Fatalf("show-deleted %v", got)
 	}
-	sec("show-deleted", "-n", "nope").fails(t, `no deleted secret "nope"`).hinted(t)
+	sec("show-deleted", "-n", "nope").notFound(t, `no deleted secret "nope"`).hinted(t)
 
 	s = jsonOut[map[string]any](t, sec("recover", "-n", "db").ok(t))
 	if s["name"] != "db" || s["value"] != nil || keysOf(s) != "attributes,contentType,id,kid,managed,name,tags,value" {
@@ -157,23 +157,23 @@ func TestSecretLifecycle(t *testing.T) {
 	if got := jsonOut[[]map[string]any](t, sec("list-versions", "-n", "db").ok(t)); len(got) != 2 {
 		t.Fatalf("versions after recover: %v", got)
 	}
-	sec("recover", "-n", "db").fails(t, `secret "db" in vault "default" is not deleted`).hinted(t)
-	sec("purge", "-n", "db").fails(t, "is not deleted")
+	sec("recover", "-n", "db").notFound(t, `secret "db" in vault "default" is not deleted`).hinted(t)
+	sec("purge", "-n", "db", "--yes").notFound(t, "is not deleted")
 
-	// Purge asks no questions and prints nothing; the name is free afterwards.
+	// Purge with --yes asks no questions and prints nothing; the name is free afterwards.
 	sec("delete", "-n", "db").ok(t)
-	if r := sec("purge", "-n", "db").ok(t); r.out != "" {
+	if r := sec("purge", "-n", "db", "--yes").ok(t); r.out != "" {
 		t.Fatalf("purge printed %q", r.out)
 	}
-	sec("show-deleted", "-n", "db").fails(t, "no deleted secret")
-	sec("show", "-n", "db").fails(t, "404")
+	sec("show-deleted", "-n", "db").notFound(t, "no deleted secret")
+	sec("show", "-n", "db").notFound(t, "404")
 	if s := jsonOut[map[string]any](t, sec("restore", "--file", backup).ok(t)); s["name"] != "db" {
 		t.Fatalf("restore %v", s)
 	}
 	if s := jsonOut[map[string]any](t, sec("show", "-n", "db").ok(t)); !strings.Contains(s["value"].(string), "\n") {
 		t.Fatalf("restored value %v", s["value"])
 	}
-	sec("restore", "--file", backup).fails(t, "409")
+	sec("restore", "--file", backup).conflict(t, "409")
 }
 
 // TestSecretPurgeProtection: under purge protection, purge refuses and says when the
@@ -192,12 +192,12 @@ func TestSecretPurgeProtection(t *testing.T) {
 	if at(d, "attributes.recoveryLevel") != "CustomizedRecoverable" {
 		t.Fatalf("recoveryLevel %v", at(d, "attributes.recoveryLevel"))
 	}
-	r := sec("show", "-n", "s").fails(t, "is deleted")
+	r := sec("show", "-n", "s").notFound(t, "is deleted")
 	wantDeletedHints(t, r, "secret", "guarded", "s", false)
 	if !strings.Contains(r.err, "purge protection") {
 		t.Fatalf("no purge protection hint: %s", r.err)
 	}
-	r = sec("purge", "-n", "s").fails(t, `secret "s" in vault "guarded" cannot be purged: the vault has purge protection`)
+	r = sec("purge", "-n", "s", "--yes").conflict(t, `secret "s" in vault "guarded" cannot be purged: the vault has purge protection`)
 	if !strings.Contains(r.err, "Coffer purges it by itself at its scheduledPurgeDate "+d["scheduledPurgeDate"].(string)[:19]) ||
 		!strings.Contains(r.err, "coffer secret recover --vault-name guarded --name s") {
 		t.Fatalf("purge refusal: %s", r.err)
@@ -205,10 +205,10 @@ func TestSecretPurgeProtection(t *testing.T) {
 	sec("show-deleted", "-n", "s").ok(t)
 
 	coffer(t, "vault", "delete", "-n", "guarded").ok(t)
-	r = sec("show", "-n", "s").fails(t, `vault "guarded" is deleted`)
+	r = sec("show", "-n", "s").notFound(t, `vault "guarded" is deleted`)
 	if !strings.Contains(r.err, "coffer: hint: recover it: coffer vault recover --name guarded") || strings.Contains(r.err, "coffer vault purge") {
 		t.Fatalf("deleted vault: %s", r.err)
 	}
-	sec("list").fails(t, `vault "guarded" is deleted`)
-	coffer(t, "secret", "list", "--vault-name", "nosuchvault").fails(t, `no vault "nosuchvault"`).hinted(t)
+	sec("list").notFound(t, `vault "guarded" is deleted`)
+	coffer(t, "secret", "list", "--vault-name", "nosuchvault").notFound(t, `no vault "nosuchvault"`).hinted(t)
 }

@@ -43,7 +43,7 @@ keyring or master-key commands on DIR (they work on that old file).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.to == "" {
-				return &hintError{err: errors.New("--to is required"), hints: []string{"give the empty PostgreSQL database: --to 'postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…'"}}
+				return &hintError{code: exitUsage, err: errors.New("--to is required"), hints: []string{"give the empty PostgreSQL database: --to 'postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…'"}}
 			}
 			n, err := server.CopyStorage(cmd.Context(), o.from, o.to)
 			if err != nil {

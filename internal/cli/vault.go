@@ -79,9 +79,9 @@ func (o *vaultRef) group(ctx context.Context, vc *armkeyvault.VaultsClient) (str
 		}
 	}
 	if d, err := findDeletedVault(ctx, vc, o.Name); err == nil && d != nil {
-		return "", &hintError{err: fmt.Errorf("vault %q is deleted", o.Name), hints: deletedVaultObject(d, o.Name).hints()}
+		return "", &hintError{code: exitNotFound, err: fmt.Errorf("vault %q is deleted", o.Name), hints: deletedVaultObject(d, o.Name).hints()}
 	}
-	return "", &hintError{err: fmt.Errorf("no vault %q in subscription %s", o.Name, o.Subscription),
+	return "", &hintError{code: exitNotFound, err: fmt.Errorf("no vault %q in subscription %s", o.Name, o.Subscription),
 		hints: []string{"check the name (coffer vault list), or give its resource group with -g and its subscription with --subscription"}}
 }
 
@@ -96,7 +96,7 @@ func (o *vaultRef) get(ctx context.Context, vc *armkeyvault.VaultsClient) (strin
 	if err != nil {
 		if isStatus(err, http.StatusNotFound) {
 			if d, derr := findDeletedVault(ctx, vc, o.Name); derr == nil && d != nil {
-				return "", armkeyvault.Vault{}, &hintError{err: fmt.Errorf("vault %q is deleted", o.Name), hints: deletedVaultObject(d, o.Name).hints()}
+				return "", armkeyvault.Vault{}, &hintError{code: exitNotFound, err: fmt.Errorf("vault %q is deleted", o.Name), hints: deletedVaultObject(d, o.Name).hints()}
 			}
 		}
 		return "", armkeyvault.Vault{}, err
@@ -107,7 +107,7 @@ func (o *vaultRef) get(ctx context.Context, vc *armkeyvault.VaultsClient) (strin
 // requireName is the usage error of a vault command without -n.
 func (o *vaultRef) requireName(verb string) error {
 	if o.Name == "" {
-		return &hintError{err: errors.New("--name is required"), hints: []string{"coffer vault " + verb + " --name VAULT"}}
+		return &hintError{code: exitUsage, err: errors.New("--name is required"), hints: []string{"coffer vault " + verb + " --name VAULT"}}
 	}
 	return nil
 }

@@ -83,7 +83,7 @@ default 90) is fixed at creation, and purge protection cannot be turned off once
 			}
 			sku := armkeyvault.SKUName(o.SKU)
 			if sku != armkeyvault.SKUNameStandard && sku != armkeyvault.SKUNamePremium {
-				return &hintError{err: fmt.Errorf("--sku %q is not known", o.SKU), hints: []string{"use --sku standard or --sku premium"}}
+				return &hintError{code: exitUsage, err: fmt.Errorf("--sku %q is not known", o.SKU), hints: []string{"use --sku standard or --sku premium"}}
 			}
 			c, err := newClient(&o.clientOptions)
 			if err != nil {
@@ -96,7 +96,7 @@ default 90) is fixed at creation, and purge protection cannot be turned off once
 			}
 			// az's existence pre-check: create never silently rewrites a vault.
 			if _, err := vc.Get(ctx, o.Group, o.Name, nil); err == nil {
-				return &hintError{err: fmt.Errorf("vault %q already exists in resource group %s", o.Name, o.Group),
+				return &hintError{code: exitConflict, err: fmt.Errorf("vault %q already exists in resource group %s", o.Name, o.Group),
 					hints: []string{"change it with: coffer vault update --name " + o.Name}}
 			} else if !isStatus(err, http.StatusNotFound) {
 				return err
@@ -166,10 +166,10 @@ func explainVaultConflict(ctx context.Context, vc *armkeyvault.VaultsClient, nam
 		return err
 	}
 	if d, derr := findDeletedVault(ctx, vc, name); derr == nil && d != nil {
-		return &hintError{err: fmt.Errorf("the name %q is held by a deleted vault: it cannot be reused until that vault is recovered or purged", name),
+		return &hintError{code: exitConflict, err: fmt.Errorf("the name %q is held by a deleted vault: it cannot be reused until that vault is recovered or purged", name),
 			hints: deletedVaultObject(d, name).hints()}
 	}
-	return &hintError{err: fmt.Errorf("the vault name %q is taken", name),
+	return &hintError{code: exitConflict, err: fmt.Errorf("the vault name %q is taken", name),
 		hints: []string{"vault names are unique per server across subscriptions and groups: choose another name", explain(err).Error()}}
 }
 

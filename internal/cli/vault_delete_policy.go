@@ -33,7 +33,7 @@ a policy on the vault is an error.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Name == "" || o.ObjectID == "" {
-				return &hintError{err: errors.New("--name and --object-id are required"),
+				return &hintError{code: exitUsage, err: errors.New("--name and --object-id are required"),
 					hints: []string{"coffer vault delete-policy --name VAULT --object-id OBJECT-ID"}}
 			}
 			if err := o.validate(); err != nil {
@@ -63,7 +63,7 @@ a policy on the vault is an error.`,
 			}
 			i := findPolicy(policies, tenant, o.ObjectID)
 			if i < 0 {
-				return &hintError{err: fmt.Errorf("vault %s has no access policy for object id %s", o.Name, o.ObjectID),
+				return &hintError{code: exitNotFound, err: fmt.Errorf("vault %s has no access policy for object id %s", o.Name, o.ObjectID),
 					hints: []string{"no matching policy found; nothing was changed"}}
 			}
 			if _, err := vc.UpdateAccessPolicy(ctx, rg, o.Name, armkeyvault.AccessPolicyUpdateKindRemove, armkeyvault.VaultAccessPolicyParameters{

@@ -46,14 +46,14 @@ func (o *deletedVaultRef) find(ctx context.Context, vc *armkeyvault.VaultsClient
 	live := o.vaultRef
 	live.Group = ""
 	if _, err := live.group(ctx, vc); err == nil {
-		return nil, &hintError{err: fmt.Errorf("vault %q is not deleted", o.Name),
+		return nil, &hintError{code: exitNotFound, err: fmt.Errorf("vault %q is not deleted", o.Name),
 			hints: []string{"it is live: coffer vault show --name " + o.Name}}
 	}
 	where := ""
 	if o.Location != "" {
 		where = " in location " + o.Location
 	}
-	return nil, &hintError{err: fmt.Errorf("no deleted vault %q%s in subscription %s", o.Name, where, o.Subscription),
+	return nil, &hintError{code: exitNotFound, err: fmt.Errorf("no deleted vault %q%s in subscription %s", o.Name, where, o.Subscription),
 		hints: []string{"the deleted vaults: coffer vault list-deleted",
 			"a vault purged by hand or at the end of its retention is gone for good"}}
 }

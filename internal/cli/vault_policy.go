@@ -67,7 +67,7 @@ func parsePerms[T ~string](flag string, raw []string, valid []T) ([]*T, error) {
 		for _, w := range strings.Fields(r) {
 			i := slices.IndexFunc(valid, func(v T) bool { return strings.EqualFold(string(v), w) })
 			if i < 0 {
-				return nil, &hintError{err: fmt.Errorf("--%s: unknown permission %q", flag, w),
+				return nil, &hintError{code: exitUsage, err: fmt.Errorf("--%s: unknown permission %q", flag, w),
 					hints: []string{"valid: " + enumList(valid)}}
 			}
 			if v := valid[i]; !seen[v] {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -12,12 +13,14 @@ import (
 type vaultPurgeOptions struct {
 	deletedVaultRef
 	clientOptions
+	purgeFlags
 	NoWait bool
 }
 
 func (o *vaultPurgeOptions) AddFlags(fs *pflag.FlagSet) {
 	o.deletedVaultRef.AddFlags(fs)
 	fs.BoolVar(&o.NoWait, "no-wait", false, "return once the server has accepted the purge")
+	o.purgeFlags.AddFlags(fs)
 	o.clientOptions.AddFlags(fs)
 }
 
@@ -28,15 +31,23 @@ func newVaultPurgeCommand() *cobra.Command {
 		Short: "Purge a deleted vault for good; this cannot be undone (as az keyvault purge)",
 		Long: `Purge a soft-deleted vault and everything in it, for good, as az keyvault purge does;
 the name becomes free. This cannot be undone. Under purge protection the vault cannot be
-purged: the command says when Coffer will purge it by itself.`,
+purged: the command says when Coffer will purge it by itself.
+
+On a terminal it asks you to type the vault's name first, and shows the purge's progress;
+--yes purges without asking, and is needed when stdin is not a terminal (a script, a
+pipe): without it the command refuses at once with exit code 2. --no-wait returns as soon
+as the server has accepted the purge.`,
 		Example: `  coffer vault purge --name myvault
-  coffer vault purge -n myvault -l local --no-wait`,
+  coffer vault purge -n myvault -l local --yes --no-wait   # in a script`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.requireName("purge"); err != nil {
 				return err
 			}
 			if err := o.validate(); err != nil {
+				return err
+			}
+			if err := o.checkAsk(cmd, "coffer vault purge --name "+o.Name); err != nil {
 				return err
 			}
 			c, err := newClient(&o.clientOptions)
@@ -54,11 +65,10 @@ purged: the command says when Coffer will purge it by itself.`,
 			}
 			dv := deletedVaultObject(d, deletedVaultName(d))
 			if dv.purgeProtected {
-				return &hintError{err: fmt.Errorf("vault %q cannot be purged: it has purge protection", o.Name),
-					hints: []string{
-						fmt.Sprintf("Coffer purges it by itself at its scheduledPurgeDate %s", humanDate(dv.purgeDate)),
-						"until then it can be recovered: " + dv.command("recover"),
-					}}
+				return dv.purgeProtectedError()
+			}
+			if err := o.confirm(cmd, fmt.Sprintf("vault %q with every secret, key and certificate in it", dv.name), dv.name); err != nil {
+				return err
 			}
 			loc := o.Location
 			if d.Properties != nil && d.Properties.Location != nil {
@@ -71,10 +81,30 @@ purged: the command says when Coffer will purge it by itself.`,
 			if o.NoWait {
 				return nil
 			}
-			_, err = poller.PollUntilDone(ctx, &runtime.PollUntilDoneOptions{Frequency: time.Second})
-			return err
+			return waitPoller(ctx, newProgress(cmd), "purging vault "+dv.name, poller)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return clientCommand(cmd)
+}
+
+// waitPoller polls a long-running ARM operation, with a short growing delay up to a
+// second, until it is done, showing its progress on a terminal.
+func waitPoller[T any](ctx context.Context, p *progress, what string, poller *runtime.Poller[T]) error {
+	defer p.done()
+	delay := 100 * time.Millisecond
+	for !poller.Done() {
+		p.update("%s", what)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+		if _, err := poller.Poll(ctx); err != nil {
+			return err
+		}
+	}
+	_, err := poller.Result(ctx)
+	return err
 }

@@ -41,11 +41,11 @@ or by repeating the flag.`,
   coffer vault set-policy -n myvault -g rg --object-id "$(jq -r .objectId ci.json)" --key-permissions "get sign verify" -o table`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return &hintError{err: fmt.Errorf("unexpected argument %q", args[0]),
+				return &hintError{code: exitUsage, err: fmt.Errorf("unexpected argument %q", args[0]),
 					hints: []string{"give several permissions as --secret-permissions get,list (or repeat the flag)"}}
 			}
 			if o.Name == "" || o.ObjectID == "" {
-				return &hintError{err: errors.New("--name and --object-id are required"),
+				return &hintError{code: exitUsage, err: errors.New("--name and --object-id are required"),
 					hints: []string{"coffer vault set-policy --name VAULT --object-id OBJECT-ID --secret-permissions get,list"}}
 			}
 			perms, err := o.permFlags.parse()

@@ -59,7 +59,7 @@ func TestVaultLifecycle(t *testing.T) {
 	if ps, _ := at(v, "properties.accessPolicies").([]any); len(ps) != 1 || at(ps[0], "permissions.secrets").([]any)[0] != "all" {
 		t.Fatalf("create gave no self policy: %v", at(v, "properties.accessPolicies"))
 	}
-	coffer(t, "vault", "create", "--name", "vault1").fails(t, "already exists").hinted(t)
+	coffer(t, "vault", "create", "--name", "vault1").conflict(t, "already exists").hinted(t)
 
 	v = jsonOut[map[string]any](t, coffer(t, "vault", "create", "-n", "vault2", "-g", "rg2", "-l", "westus", "--retention-days", "7",
 		"--enable-purge-protection", "true", "--no-self-perms").ok(t))
@@ -91,7 +91,7 @@ func TestVaultLifecycle(t *testing.T) {
 		t.Fatalf("update tags: %v", v["tags"])
 	}
 	coffer(t, "vault", "update", "-n", "vault1", "--retention-days", "30").fails(t, "400")
-	coffer(t, "vault", "update", "-n", "vault1").fails(t, "nothing to update").hinted(t)
+	coffer(t, "vault", "update", "-n", "vault1").usage(t, "nothing to update").hinted(t)
 
 	// Delete: nothing on stdout, the way back on stderr.
 	r := coffer(t, "vault", "delete", "--name", "vault1").ok(t)
@@ -99,12 +99,12 @@ func TestVaultLifecycle(t *testing.T) {
 		t.Fatalf("delete: stdout %q stderr %q", r.out, r.err)
 	}
 	for _, args := range [][]string{{"vault", "show", "-n", "vault1"}, {"vault", "show", "-n", "vault1", "-g", "coffer"}, {"vault", "update", "-n", "vault1", "--tags", "a=b"}} {
-		r := coffer(t, args...).fails(t, `vault "vault1" is deleted`)
+		r := coffer(t, args...).notFound(t, `vault "vault1" is deleted`)
 		if !strings.Contains(r.err, "coffer: hint: recover it: coffer vault recover --name vault1") || !strings.Contains(r.err, "coffer vault purge --name vault1") {
 			t.Fatalf("%v: %s", args, r.err)
 		}
 	}
-	coffer(t, "vault", "create", "-n", "vault1").fails(t, "held by a deleted vault").hinted(t)
+	coffer(t, "vault", "create", "-n", "vault1").conflict(t, "held by a deleted vault").hinted(t)
 	var found bool
 	for _, d := range jsonOut[[]map[string]any](t, coffer(t, "vault", "list-deleted").ok(t)) {
 		if d["name"] == "vault1" {
@@ -119,30 +119,30 @@ func TestVaultLifecycle(t *testing.T) {
 		t.Fatalf("show-deleted: %v", d)
 	}
 	coffer(t, "vault", "show-deleted", "--name", "vault1", "-l", "local").ok(t)
-	coffer(t, "vault", "show-deleted", "--name", "vault2").fails(t, "not deleted").hinted(t)
+	coffer(t, "vault", "show-deleted", "--name", "vault2").notFound(t, "not deleted").hinted(t)
 
 	v = jsonOut[map[string]any](t, coffer(t, "vault", "recover", "--name", "vault1").ok(t))
 	if v["name"] != "vault1" || v["resourceGroup"] != "coffer" || at(v, "tags.env") != "prod" {
 		t.Fatalf("recover: %v", v)
 	}
 	coffer(t, "vault", "show", "-n", "vault1").ok(t)
-	coffer(t, "vault", "recover", "--name", "vault1").fails(t, "not deleted")
+	coffer(t, "vault", "recover", "--name", "vault1").notFound(t, "not deleted")
 
 	// Purge protection: the refusal says when the vault goes by itself.
 	coffer(t, "vault", "delete", "-n", "vault2").ok(t)
-	r = coffer(t, "vault", "purge", "-n", "vault2").fails(t, "purge protection")
+	r = coffer(t, "vault", "purge", "-n", "vault2", "--yes").conflict(t, "purge protection")
 	if !strings.Contains(r.err, "purges it by itself at its scheduledPurgeDate") || !strings.Contains(r.err, "coffer vault recover --name vault2") {
 		t.Fatalf("purge protected: %s", r.err)
 	}
 	coffer(t, "vault", "show-deleted", "-n", "vault2").ok(t)
 
 	coffer(t, "vault", "delete", "-n", "vault1").ok(t)
-	if r := coffer(t, "vault", "purge", "-n", "vault1").ok(t); r.out != "" {
+	if r := coffer(t, "vault", "purge", "-n", "vault1", "--yes").ok(t); r.out != "" {
 		t.Fatalf("purge printed %q", r.out)
 	}
-	coffer(t, "vault", "show-deleted", "-n", "vault1").fails(t, "no deleted vault").hinted(t)
-	coffer(t, "vault", "show", "-n", "vault1").fails(t, "no vault")
-	coffer(t, "vault", "purge", "-n", "vault1").fails(t, "no deleted vault")
+	coffer(t, "vault", "show-deleted", "-n", "vault1").notFound(t, "no deleted vault").hinted(t)
+	coffer(t, "vault", "show", "-n", "vault1").notFound(t, "no vault")
+	coffer(t, "vault", "purge", "-n", "vault1", "--yes").notFound(t, "no deleted vault")
 
 	// az's forms of a true/false flag: bare and with =.
 	v = jsonOut[map[string]any](t, coffer(t, "vault", "create", "-n", "vault3", "--enable-purge-protection", "--no-self-perms").ok(t))

@@ -77,7 +77,7 @@ retention cannot change after creation.`,
 				props.SoftDeleteRetentionInDays, changed = ptr(int32(o.RetentionDays)), true
 			}
 			if !changed {
-				return &hintError{err: errors.New("nothing to update"),
+				return &hintError{code: exitUsage, err: errors.New("nothing to update"),
 					hints: []string{"give a property, e.g. coffer vault update --name " + o.Name + " --enable-purge-protection"}}
 			}
 			c, err := newClient(&o.clientOptions)

@@ -42,6 +42,9 @@ func (s *Server) adminAudited(w http.ResponseWriter, r *http.Request, op string,
 
 // adminOperation names an admin route for the audit log and metrics.
 func adminOperation(method, path string) string {
+	if op := webhookOperation(method, path); op != "" {
+		return op
+	}
 	switch {
 	case path == "/admin/principals" && method == http.MethodGet:
 		return "PrincipalList"
@@ -91,6 +94,10 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, ev *audit.Ev
 		}
 		s.verifyLedger(w, r)
 		return
+	case path == "/admin/webhooks" || strings.HasPrefix(path, "/admin/webhooks/"):
+		if s.serveWebhooks(w, r, ev, path) { // webhooks.go
+			return
+		}
 	case path == "/admin/principals":
 		switch r.Method {
 		case http.MethodGet:

@@ -45,6 +45,10 @@ type Config struct {
 	// log when it has changed (also at start and shutdown); 0 → 1 minute.
 	LedgerCheckpointInterval time.Duration
 	SweepInterval            time.Duration // 0 → 5s
+	// WebhookRetryBase is the first wait after a failed webhook delivery; each further
+	// failure doubles it, up to 5 minutes. The worker also looks for new events this
+	// often (at most every second). 0 → 1s; tests make it short.
+	WebhookRetryBase time.Duration
 }
 
 // Defaults for the flags.
@@ -86,6 +90,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.SweepInterval == 0 {
 		c.SweepInterval = 5 * time.Second
+	}
+	if c.WebhookRetryBase <= 0 {
+		c.WebhookRetryBase = time.Second
 	}
 	if c.LedgerCheckpointInterval <= 0 {
 		c.LedgerCheckpointInterval = time.Minute

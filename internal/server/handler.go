@@ -40,6 +40,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveDataPlane(w, r, s.cfg.DefaultVault)
 	case p == "/admin/time-shift":
 		s.adminAudited(w, r, "TimeShift", s.serveTimeShift)
+	case p == "/admin/recycle-bin":
+		s.adminAudited(w, r, "RecycleBinList", s.serveRecycleBin)
 	case strings.HasPrefix(p, "/admin/"):
 		s.adminAudited(w, r, "", s.serveAdmin)
 	case arm.IsGraphPath(p):

@@ -29,6 +29,10 @@ type metrics struct {
 	duration      *prometheus.HistogramVec
 	manualPurges  atomic.Uint64 // the sweeper's come from the vault service
 	auditFailures prometheus.Counter
+	// Webhook delivery attempts by result (success, failure, dropped) and failed attempts
+	// (webhook_delivery.go).
+	webhookDeliveries *prometheus.CounterVec
+	webhookFailures   prometheus.Counter
 }
 
 func newMetrics(vaults *vault.Service) *metrics {
@@ -47,8 +51,19 @@ func newMetrics(vaults *vault.Service) *metrics {
 			Name: "coffer_audit_write_failures_total",
 			Help: "Audit records that could not be written (a mutation whose request record failed was refused).",
 		}),
+		webhookDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coffer_webhook_deliveries_total",
+			Help: "Webhook deliveries by result: success (the receiver answered 2xx), failure (retried with backoff), dropped (its subscription was deleted).",
+		}, []string{"result"}),
+		webhookFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "coffer_webhook_failures_total",
+			Help: "Webhook delivery attempts that failed (no answer, or not 2xx); each is retried with backoff.",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.auditFailures, &vaultCollector{vaults: vaults, manualPurges: &m.manualPurges})
+	for _, r := range []string{"success", "failure", "dropped"} {
+		m.webhookDeliveries.WithLabelValues(r) // shown at 0 before the first delivery
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.auditFailures, m.webhookDeliveries, m.webhookFailures, &vaultCollector{vaults: vaults, manualPurges: &m.manualPurges})
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m
 }

@@ -64,6 +64,7 @@ type Server struct {
 
 	stopSweeper context.CancelFunc
 	sweeperDone chan struct{}
+	webhookDone chan struct{} // the webhook delivery worker has stopped (webhook_delivery.go)
 	closeOnce   sync.Once
 	inFlight    atomic.Int64
 }
@@ -158,15 +159,19 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 }
 
 // Serve answers requests until ctx ends (then shuts down gracefully) or the listener
-// fails. The sweeper runs meanwhile.
+// fails. The sweeper and the webhook delivery worker run meanwhile.
 func (s *Server) Serve(ctx context.Context) error {
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	s.stopSweeper, s.sweeperDone = stop, make(chan struct{})
+	s.stopSweeper, s.sweeperDone, s.webhookDone = stop, make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(s.sweeperDone)
 		s.vaults.RunSweeper(sctx, s.cfg.SweepInterval, s.log)
 	}()
 	go s.followTimeShift(sctx)
+	go func() {
+		defer close(s.webhookDone)
+		s.deliverWebhooks(sctx)
+	}()
 	go s.checkpointLedgerEvery(sctx, s.cfg.LedgerCheckpointInterval)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
@@ -192,6 +197,7 @@ func (s *Server) Close() {
 		if s.stopSweeper != nil {
 			s.stopSweeper()
 			<-s.sweeperDone
+			<-s.webhookDone // it writes to storage, closed below
 		}
 		if s.http != nil {
 			s.http.Close()

@@ -14,6 +14,10 @@ import (
 // ErrNotFound is returned by [Tx.Get] when the key is absent.
 var ErrNotFound = errors.New("storage: key not found")
 
+// ErrBusy is wrapped by [Backend.Update] when it gave up on a transaction that kept
+// conflicting with concurrent ones: nothing was written, and the caller may retry later.
+var ErrBusy = errors.New("storage: too many conflicting writers; retry later")
+
 // Backend is a transactional key-value store.
 type Backend interface {
 	// View runs fn in a read-only snapshot.

@@ -124,6 +124,13 @@ type Process struct {
 // fails, and the child is killed at the end of the test if it still runs.
 func StartProcess(t testing.TB, bin, dataDir string, extraArgs ...string) *Process {
 	t.Helper()
+	return StartProcessEnv(t, bin, dataDir, nil, extraArgs...)
+}
+
+// StartProcessEnv is StartProcess with env (KEY=VALUE, e.g. COFFER_MASTER_KEY=…) added
+// to the environment the child inherits from the test.
+func StartProcessEnv(t testing.TB, bin, dataDir string, env []string, extraArgs ...string) *Process {
+	t.Helper()
 	addr, fixed := "", false
 	for i, a := range extraArgs {
 		if v, ok := strings.CutPrefix(a, "--addr="); ok {
@@ -137,7 +144,7 @@ func StartProcess(t testing.TB, bin, dataDir string, extraArgs ...string) *Proce
 		if !fixed {
 			a = freeAddr(t)
 		}
-		p, err := startProcess(t, bin, dataDir, a, fixed, extraArgs)
+		p, err := startProcess(t, bin, dataDir, a, fixed, env, extraArgs)
 		if err == nil {
 			return p
 		}
@@ -159,7 +166,7 @@ func freeAddr(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-func startProcess(t testing.TB, bin, dataDir, addr string, fixed bool, extra []string) (*Process, error) {
+func startProcess(t testing.TB, bin, dataDir, addr string, fixed bool, env, extra []string) (*Process, error) {
 	_, port, _ := net.SplitHostPort(addr)
 	p := &Process{t: t, Bin: bin, DataDir: dataDir, Addr: addr, Port: port, out: &lockedBuffer{}, done: make(chan struct{})}
 	args := []string{"server", "--data-dir", dataDir}
@@ -168,6 +175,9 @@ func startProcess(t testing.TB, bin, dataDir, addr string, fixed bool, extra []s
 	}
 	args = append(args, extra...)
 	p.cmd = exec.Command(bin, args...)
+	if len(env) > 0 {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout = p.out
 	p.cmd.Stderr = p.out
 	if err := p.cmd.Start(); err != nil {

@@ -16,6 +16,7 @@ import (
 //	v/<vault>/<kind>/ver/<name>/<version>        version record (kind-specific)
 //	due/<unix seconds, 12 digits>/<action>/<vault>/<kind>/<name>   the scheduler's index, in time order
 //	sys/backup-key                               the deployment's backup key
+//	sys/webhooks/…, sys/outbox/…                 webhook subscriptions and outbox (package webhook)
 const (
 	vaultsPrefix = "vaults/"
 	duePrefix    = "due/"

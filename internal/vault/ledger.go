@@ -46,8 +46,13 @@ func recordObject(tx storage.Tx, who ledger.Entry, action, vaultName string, o *
 	if action == ledger.ActionAutoPurge {
 		e.LateBySeconds = lateBy(now, o.ScheduledPurgeDate)
 	}
-	_, err := ledger.Append(tx, e)
-	return err
+	if _, err := ledger.Append(tx, e); err != nil {
+		return err
+	}
+	if action == ledger.ActionPurge || action == ledger.ActionAutoPurge {
+		return objectPurged(tx, vaultName, o, now) // webhooks: every purge path records here
+	}
+	return nil
 }
 
 // recordVault appends a ledger entry for a vault's transition.
@@ -58,8 +63,13 @@ func recordVault(tx storage.Tx, who ledger.Entry, action string, v Vault, now ti
 	if action == ledger.ActionAutoPurge {
 		e.LateBySeconds = lateBy(now, v.ScheduledPurgeDate)
 	}
-	_, err := ledger.Append(tx, e)
-	return err
+	if _, err := ledger.Append(tx, e); err != nil {
+		return err
+	}
+	if action == ledger.ActionPurge || action == ledger.ActionAutoPurge {
+		return vaultPurged(tx, v, now) // webhooks: every vault purge path records here
+	}
+	return nil
 }
 
 func lateBy(now, scheduled time.Time) int64 {

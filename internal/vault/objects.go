@@ -101,7 +101,13 @@ func softDeleteTx(tx storage.Tx, vlt Vault, o *Object, now time.Time) error {
 	if err := tx.Put(deletedKey(vlt.Name, kind, name), mustJSON(o)); err != nil {
 		return err
 	}
-	return tx.Put(purgeKey(o.ScheduledPurgeDate, vlt.Name, kind, name), nil)
+	if err := tx.Put(purgeKey(o.ScheduledPurgeDate, vlt.Name, kind, name), nil); err != nil {
+		return err
+	}
+	if o.Managed && kind != KindCertificate {
+		return nil // the certificate's own warnings cover its key and secret
+	}
+	return scheduleWarnings(tx, vlt.Name, kind, name, o.DeletedDate, o.ScheduledPurgeDate) // webhooks
 }
 
 // recoverTx brings the deleted object name back to life with all its versions.

@@ -31,6 +31,7 @@ func (s *Service) actions() map[string]dueAction {
 		actionNotifyKey:  (*Service).dueKeyAction,
 		actionRenewCert:  (*Service).dueCertAction,
 		actionNotifyCert: (*Service).dueCertAction,
+		actionWarn:       (*Service).dueWarn, // webhooks.go
 	}
 }
 

@@ -275,7 +275,10 @@ func (s *Service) DeleteVault(ctx context.Context, name string) (v Vault, existe
 		if err := recordVault(tx, actor(ctx), ledger.ActionDelete, v, now); err != nil { // deletion ledger
 			return err
 		}
-		return tx.Put(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, "vault", v.Name), nil)
+		if err := tx.Put(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, "vault", v.Name), nil); err != nil {
+			return err
+		}
+		return scheduleWarnings(tx, v.Name, "vault", v.Name, v.DeletedDate, v.ScheduledPurgeDate) // webhooks
 	})
 	return v, existed, err
 }

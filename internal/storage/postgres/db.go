@@ -188,7 +188,7 @@ func (db *DB) Update(ctx context.Context, fn func(storage.Tx) error) error {
 			return err
 		}
 		if attempt == maxAttempts {
-			return fmt.Errorf("postgres: update: gave up after %d attempts: %w", attempt, err)
+			return fmt.Errorf("postgres: update: gave up after %d attempts: %w (%w)", attempt, storage.ErrBusy, err)
 		}
 		db.retries.Add(1)
 		wait := min(backoffCap, backoffBase<<min(attempt, 16))

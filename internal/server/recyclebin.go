@@ -1,0 +1,191 @@
+package server
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coffer/coffer/internal/audit"
+	"github.com/coffer/coffer/internal/authz"
+	"github.com/coffer/coffer/internal/vault"
+)
+
+// recycleBinPage is how many deleted objects of one kind are read at a time.
+const recycleBinPage = 200
+
+// recycleBinItem is one soft-deleted vault, secret, key or certificate as
+// GET /admin/recycle-bin lists it.
+type recycleBinItem struct {
+	Kind               string    `json:"kind"` // vault, secret, key, certificate
+	Vault              string    `json:"vault"`
+	Name               string    `json:"name"`
+	DeletedDate        time.Time `json:"deletedDate"`
+	ScheduledPurgeDate time.Time `json:"scheduledPurgeDate"`
+	TimeLeft           string    `json:"timeLeft"`     // until scheduledPurgeDate, e.g. "89d 23h"
+	PurgeAllowed       bool      `json:"purgeAllowed"` // no purge protection, and the caller may purge it
+	RecoveryID         string    `json:"recoveryId"`   // the deleted object's URL; a deleted vault's ARM id
+}
+
+// serveRecycleBin answers GET /admin/recycle-bin[?vault=V] (interface.md §3): any
+// principal with an ARM-audience token; the soft-deleted vaults (administrator only),
+// and the soft-deleted secrets, keys and certificates of the live vaults whose access
+// policies let the caller list that kind. One list, by scheduledPurgeDate. A vault named
+// by ?vault= that does not exist, live or deleted, is 404 VaultNotFound.
+func (s *Server) serveRecycleBin(w http.ResponseWriter, r *http.Request, ev *audit.Event) {
+	p, ok := s.authARM(w, r)
+	if !ok {
+		ev.Decision = "denied: no valid management-plane token"
+		return
+	}
+	ev.Principal = auditPrincipal(p)
+	ev.Decision = "allowed: any principal; the list holds what its access policies let it list"
+	if p.Admin {
+		ev.Decision = "allowed: administrator"
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		writeARMError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "Use GET /admin/recycle-bin[?vault=V] to list the soft-deleted vaults and objects.")
+		return
+	}
+	only := r.URL.Query().Get("vault")
+	ev.Vault = only
+	ctx := r.Context()
+	vaults, err := s.vaults.AllVaults(ctx)
+	if err != nil {
+		s.log.Error("recycle bin: list vaults", "err", err)
+		writeARMError(w, http.StatusInternalServerError, "InternalError", "The vaults could not be read.")
+		return
+	}
+	now := s.vaults.Now()
+	who := authz.Principal{ObjectID: p.ObjectID, Admin: p.Admin}
+	items := []recycleBinItem{}
+	found := false
+	for _, v := range vaults {
+		if only != "" && !strings.EqualFold(v.Name, only) {
+			continue
+		}
+		found = true
+		switch v.State(now) {
+		case vault.Deleted:
+			if p.Admin {
+				items = append(items, recycleBinItem{
+					Kind: "vault", Vault: v.Name, Name: v.Name,
+					DeletedDate: v.DeletedDate, ScheduledPurgeDate: v.ScheduledPurgeDate,
+					PurgeAllowed: !v.PurgeProtection,
+					RecoveryID: "/subscriptions/" + v.Subscription + "/providers/Microsoft.KeyVault/locations/" + v.Location +
+						"/deletedVaults/" + v.Name,
+				})
+			}
+		case vault.Active:
+			got, err := s.deletedObjects(r, v, who)
+			if err != nil {
+				s.log.Error("recycle bin: list deleted objects", "vault", v.Name, "err", err)
+				writeARMError(w, http.StatusInternalServerError, "InternalError", "The deleted objects of vault "+v.Name+" could not be read.")
+				return
+			}
+			items = append(items, got...)
+		}
+	}
+	if only != "" && !found {
+		writeARMError(w, http.StatusNotFound, "VaultNotFound", fmt.Sprintf("There is no vault %q, live or deleted.", only))
+		return
+	}
+	for i := range items {
+		items[i].DeletedDate = items[i].DeletedDate.UTC()
+		items[i].ScheduledPurgeDate = items[i].ScheduledPurgeDate.UTC()
+		items[i].TimeLeft = timeLeft(items[i].ScheduledPurgeDate.Sub(now))
+	}
+	order := map[string]int{"vault": 0, "secret": 1, "key": 2, "certificate": 3}
+	slices.SortFunc(items, func(a, b recycleBinItem) int {
+		return cmp.Or(a.ScheduledPurgeDate.Compare(b.ScheduledPurgeDate), cmp.Compare(order[a.Kind], order[b.Kind]),
+			cmp.Compare(strings.ToLower(a.Vault), strings.ToLower(b.Vault)), cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)))
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"value": items})
+}
+
+// deletedObjects lists the soft-deleted secrets, keys and certificates of a live vault,
+// of the kinds the caller may list there.
+func (s *Server) deletedObjects(r *http.Request, v vault.Vault, who authz.Principal) ([]recycleBinItem, error) {
+	ctx := r.Context()
+	base := strings.TrimSuffix(vaultURL(s.publicURL, strings.ToLower(v.Name), s.cfg.VaultDomain), "/")
+	var out []recycleBinItem
+	add := func(kind, perms string, o vault.Object) {
+		mayPurge, _ := authz.Decide(who, v.AccessPolicies, perms+"/purge")
+		out = append(out, recycleBinItem{
+			Kind: kind, Vault: v.Name, Name: o.Name,
+			DeletedDate: o.DeletedDate, ScheduledPurgeDate: o.ScheduledPurgeDate,
+			PurgeAllowed: !v.PurgeProtection && mayPurge,
+			RecoveryID:   base + "/deleted" + kind + "s/" + o.Name,
+		})
+	}
+	may := func(perms string) bool {
+		ok, _ := authz.Decide(who, v.AccessPolicies, perms+"/list")
+		return ok
+	}
+	if may("secrets") {
+		if err := pageAll(func(after string) ([]vault.Secret, bool, error) {
+			return s.vaults.ListDeletedSecrets(ctx, v.Name, after, recycleBinPage)
+		}, func(x vault.Secret) vault.Object { return x.Object }, func(o vault.Object) { add("secret", "secrets", o) }); err != nil {
+			return out, err
+		}
+	}
+	if may("keys") {
+		if err := pageAll(func(after string) ([]vault.Key, bool, error) {
+			return s.vaults.ListDeletedKeys(ctx, v.Name, after, recycleBinPage)
+		}, func(x vault.Key) vault.Object { return x.Object }, func(o vault.Object) { add("key", "keys", o) }); err != nil {
+			return out, err
+		}
+	}
+	if may("certificates") {
+		if err := pageAll(func(after string) ([]vault.Certificate, bool, error) {
+			return s.vaults.ListDeletedCertificates(ctx, v.Name, after, recycleBinPage)
+		}, func(x vault.Certificate) vault.Object { return x.Object }, func(o vault.Object) { add("certificate", "certificates", o) }); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// pageAll reads every page of a list of deleted objects. A vault deleted meanwhile has
+// no objects to show.
+func pageAll[T any](list func(after string) ([]T, bool, error), object func(T) vault.Object, each func(vault.Object)) error {
+	after := ""
+	for {
+		items, more, err := list(after)
+		if errors.Is(err, vault.ErrVaultNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			o := object(it)
+			each(o)
+			after = strings.ToLower(o.Name)
+		}
+		if !more || len(items) == 0 {
+			return nil
+		}
+	}
+}
+
+// timeLeft is a duration until a purge as a person reads it: "89d 23h", "5h 12m", "7m",
+// "<1m".
+func timeLeft(d time.Duration) string {
+	if d < time.Minute {
+		return "<1m"
+	}
+	days, rest := d/(24*time.Hour), d%(24*time.Hour)
+	hours, mins := rest/time.Hour, (rest%time.Hour)/time.Minute
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh", days, hours)
+	case hours > 0:
+		return fmt.Sprintf("%dh %dm", hours, mins)
+	}
+	return fmt.Sprintf("%dm", mins)
+}
