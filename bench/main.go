@@ -127,6 +127,7 @@ var (
 	flagPrepopC  = flag.Int("prepop-c", 64, "concurrency of the pre-population")
 	flagTinyCeil = flag.Bool("tiny-ceiling", false, "send the ceiling a bare GET / instead of the get workload's request (path, query, Authorization)")
 	flagRounds   = flag.Int("rounds", 1, "split each -d into this many rounds, interleaving the workloads at each concurrency (steadier ratios on a busy machine)")
+	flagSrvArgs  = flag.String("server-args", "", "extra flags of coffer server, space-separated (e.g. --audit-log off)")
 	flagSrvEnv   = flag.String("server-env", "", "extra environment of the coffer process, space-separated KEY=VALUE (e.g. GOGC=400)")
 	flagStorage  = flag.String("storage", "", "run coffer on this storage (--storage), e.g. postgres://USER@HOST:PORT/DB?sslmode=disable; the database must be empty (default: the embedded bbolt file)")
 	flagServers  = flag.Int("servers", 1, "coffer processes on the same -storage, behind one public URL; workers alternate between them (more than 1 needs -storage)")
@@ -1207,7 +1208,7 @@ type cofferOpts struct {
 // storage, one COFFER_MASTER_KEY for all; with several servers, one public URL on a port
 // nothing listens on (the clients pin their connections to the servers).
 func newCofferOpts() (cofferOpts, error) {
-	o := cofferOpts{env: strings.Fields(*flagSrvEnv)}
+	o := cofferOpts{env: strings.Fields(*flagSrvEnv), args: strings.Fields(*flagSrvArgs)}
 	if *flagStorage != "" {
 		kek := make([]byte, 32)
 		rand.Read(kek)
