@@ -361,32 +361,15 @@ func (a *API) listCertificateVersions(w http.ResponseWriter, r *request) (int, e
 }
 
 func (a *API) listCertPage(w http.ResponseWriter, r *request, shape certShape, list func(c ctxT, v, after string, limit int) ([]vault.Certificate, bool, error)) (int, error) {
-	limit, err := maxResults(r)
-	if err != nil {
-		return 0, err
-	}
-	after, err := skipToken(r)
-	if err != nil {
-		return 0, err
-	}
-	items, more, err := list(ctx(r), r.vault, after, limit)
-	if err != nil {
-		return 0, err
-	}
-	out := wireCertList{Value: make([]wireCert, 0, len(items))}
-	last := after
-	for _, c := range items {
-		if c.ID == "" {
-			continue // a first issuance still pending
-		}
-		out.Value = append(out.Value, a.renderCert(r, c, shape))
-		last = strings.ToLower(c.Object.Name)
-		if shape == certVersionItem {
-			last = c.ID
-		}
-	}
-	out.NextLink = nextLink(r, more, last, limit)
-	return ok(w, out)
+	return listPage(w, r, list,
+		// A first issuance still pending has no version to show.
+		func(c vault.Certificate) (wireCert, bool) { return a.renderCert(r, c, shape), c.ID != "" },
+		func(c vault.Certificate) string {
+			if shape == certVersionItem {
+				return c.ID
+			}
+			return strings.ToLower(c.Object.Name)
+		})
 }
 
 func (a *API) deleteCertificate(w http.ResponseWriter, r *request) (int, error) {

@@ -169,29 +169,14 @@ func (a *API) listKeyVersions(w http.ResponseWriter, r *request) (int, error) {
 }
 
 func (a *API) listKeyPage(w http.ResponseWriter, r *request, shape keyShape, list func(c ctxT, v, after string, limit int) ([]vault.Key, bool, error)) (int, error) {
-	limit, err := maxResults(r)
-	if err != nil {
-		return 0, err
-	}
-	after, err := skipToken(r)
-	if err != nil {
-		return 0, err
-	}
-	items, more, err := list(ctx(r), r.vault, after, limit)
-	if err != nil {
-		return 0, err
-	}
-	out := wireKeyList{Value: make([]wireKey, 0, len(items))}
-	last := after
-	for _, k := range items {
-		out.Value = append(out.Value, a.renderKey(r, k, shape))
-		last = strings.ToLower(k.Object.Name)
-		if shape == keyVersionItem {
-			last = k.ID
-		}
-	}
-	out.NextLink = nextLink(r, more, last, limit)
-	return ok(w, out)
+	return listPage(w, r, list,
+		func(k vault.Key) (wireKey, bool) { return a.renderKey(r, k, shape), true },
+		func(k vault.Key) string {
+			if shape == keyVersionItem {
+				return k.ID
+			}
+			return strings.ToLower(k.Object.Name)
+		})
 }
 
 func (a *API) deleteKey(w http.ResponseWriter, r *request) (int, error) {

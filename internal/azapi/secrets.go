@@ -134,29 +134,14 @@ func (a *API) listSecretVersions(w http.ResponseWriter, r *request) (int, error)
 }
 
 func (a *API) listSecretPage(w http.ResponseWriter, r *request, shape secretShape, list func(c ctxT, v, after string, limit int) ([]vault.Secret, bool, error)) (int, error) {
-	limit, err := maxResults(r)
-	if err != nil {
-		return 0, err
-	}
-	after, err := skipToken(r)
-	if err != nil {
-		return 0, err
-	}
-	items, more, err := list(ctx(r), r.vault, after, limit)
-	if err != nil {
-		return 0, err
-	}
-	out := wireSecretList{Value: make([]wireSecret, 0, len(items))}
-	last := after
-	for _, s := range items {
-		out.Value = append(out.Value, a.renderSecret(r, s, shape))
-		last = strings.ToLower(s.Object.Name)
-		if shape == versionItem {
-			last = s.ID
-		}
-	}
-	out.NextLink = nextLink(r, more, last, limit)
-	return ok(w, out)
+	return listPage(w, r, list,
+		func(s vault.Secret) (wireSecret, bool) { return a.renderSecret(r, s, shape), true },
+		func(s vault.Secret) string {
+			if shape == versionItem {
+				return s.ID
+			}
+			return strings.ToLower(s.Object.Name)
+		})
 }
 
 func (a *API) deleteSecret(w http.ResponseWriter, r *request) (int, error) {

@@ -102,11 +102,6 @@ type wireCert struct {
 	ScheduledPurgeDate *int64            `json:"scheduledPurgeDate,omitempty"`
 }
 
-type wireCertList struct {
-	Value    []wireCert `json:"value"`
-	NextLink *string    `json:"nextLink"`
-}
-
 type wireCertOperation struct {
 	ID                    string             `json:"id"`
 	Issuer                *wireCertIssuerRef `json:"issuer,omitempty"`

@@ -88,11 +88,6 @@ type wireKey struct {
 	ScheduledPurgeDate *int64            `json:"scheduledPurgeDate,omitempty"`
 }
 
-type wireKeyList struct {
-	Value    []wireKey `json:"value"`
-	NextLink *string   `json:"nextLink"`
-}
-
 type wireKeyOp struct {
 	Alg    *string `json:"alg"`
 	Value  b64     `json:"value"`

@@ -47,11 +47,6 @@ type wireSecret struct {
 	ScheduledPurgeDate *int64            `json:"scheduledPurgeDate,omitempty"`
 }
 
-type wireSecretList struct {
-	Value    []wireSecret `json:"value"`
-	NextLink *string      `json:"nextLink"`
-}
-
 type wireBackup struct {
 	Value string `json:"value"`
 }
