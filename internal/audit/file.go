@@ -37,6 +37,11 @@ type FileOptions struct {
 	Keep int
 	// Stdout is where Path "-" writes; nil → os.Stdout.
 	Stdout io.Writer
+	// HandOffOutcomes lets "outcome" records return once the committer holds them, not
+	// once they are durable: they follow a change that already happened (or a read), so
+	// only "request" records, which gate a change, need to wait for their fsync. They
+	// are made durable by the next batch, and at Close.
+	HandOffOutcomes bool
 }
 
 // File is a [Sink] that appends one JSON line per record to a file, with size-based
@@ -67,6 +72,8 @@ type File struct {
 	out     io.Writer // Path "-": no file
 
 	reqs      chan *fileReq // unbuffered: a send succeeds only when the committer takes it
+	handOff   bool
+	outcomes  chan []byte // HandOffOutcomes: lines nobody waits for
 	quit      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -90,7 +97,8 @@ const maxFileBatch = 1024
 // OpenFile opens (or creates) the audit log and starts its committer.
 func OpenFile(opts FileOptions) (*File, error) {
 	l := &File{path: opts.Path, maxSize: opts.MaxSize, keep: opts.Keep,
-		reqs: make(chan *fileReq), quit: make(chan struct{}), done: make(chan struct{})}
+		reqs: make(chan *fileReq), quit: make(chan struct{}), done: make(chan struct{}),
+		handOff: opts.HandOffOutcomes, outcomes: make(chan []byte, 4*maxFileBatch)}
 	if l.maxSize <= 0 {
 		l.maxSize = DefaultMaxSize
 	}
@@ -126,6 +134,14 @@ func (l *File) Record(_ context.Context, e Event) error {
 	if err != nil {
 		return err
 	}
+	if l.handOff && e.Phase == "outcome" {
+		select {
+		case l.outcomes <- append(b, '\n'):
+			return nil
+		case <-l.quit:
+			return ErrClosed
+		}
+	}
 	r := reqPool.Get().(*fileReq)
 	r.line = append(b, '\n')
 	select {
@@ -156,6 +172,9 @@ func (l *File) run() {
 	for {
 		batch = l.next(batch[:0])
 		if len(batch) == 0 {
+			if rest := l.takeOutcomes(nil); len(rest) > 0 && (l.f != nil || l.out != nil) {
+				l.write(rest) // the outcomes handed over before Close
+			}
 			if l.f != nil {
 				l.f.Close()
 				l.f = nil
@@ -166,6 +185,7 @@ func (l *File) run() {
 		for _, r := range batch {
 			l.buf = append(l.buf, r.line...)
 		}
+		l.buf = l.takeOutcomes(l.buf)
 		err := l.write(l.buf)
 		for _, r := range batch {
 			r.done <- err
@@ -183,11 +203,16 @@ func (l *File) run() {
 // next waits for a record, then takes every record already queued, up to maxFileBatch.
 // It returns an empty batch once Close has been called.
 func (l *File) next(batch []*fileReq) []*fileReq {
-	select {
-	case r := <-l.reqs:
-		batch = append(batch, r)
-	case <-l.quit:
-		return batch
+	for len(batch) == 0 {
+		select {
+		case r := <-l.reqs:
+			batch = append(batch, r)
+		case line := <-l.outcomes:
+			// Outcomes alone make a batch too: a fileReq nobody waits for.
+			batch = append(batch, &fileReq{line: line, done: make(chan error, 1)})
+		case <-l.quit:
+			return batch
+		}
 	}
 	for len(batch) < maxFileBatch {
 		select {
@@ -316,4 +341,16 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// takeOutcomes appends the handed-over outcome lines already queued to b.
+func (l *File) takeOutcomes(b []byte) []byte {
+	for {
+		select {
+		case line := <-l.outcomes:
+			b = append(b, line...)
+		default:
+			return b
+		}
+	}
 }

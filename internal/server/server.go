@@ -323,7 +323,7 @@ func (s *Server) openAudit() (audit.Sink, error) {
 	case "":
 		path = filepath.Join(s.cfg.DataDir, AuditLogDir, AuditLogFile)
 	}
-	f, err := audit.OpenFile(audit.FileOptions{Path: path})
+	f, err := audit.OpenFile(audit.FileOptions{Path: path, HandOffOutcomes: true})
 	if err != nil {
 		return nil, fmt.Errorf("--audit-log: %w", err)
 	}
