@@ -221,3 +221,31 @@ func BenchmarkFileRecordParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestFileHandsOffOutcomes: with HandOffOutcomes an outcome record returns at once and
+// is written by a later batch or at Close; request records still wait to be durable.
+func TestFileHandsOffOutcomes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit", "audit.log")
+	l, err := audit.OpenFile(audit.FileOptions{Path: path, HandOffOutcomes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if err := l.Record(t.Context(), audit.Event{Phase: "outcome", Operation: "GetSecret", Status: 200 + i%2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Record(t.Context(), audit.Event{Phase: "request", Operation: "SetSecret"}); err != nil {
+		t.Fatal(err)
+	}
+	// The request record is durable when Record returns.
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), `"operation":"SetSecret"`) {
+		t.Fatalf("request record not on disk: %s", b)
+	}
+	l.Close()
+	b, _ = os.ReadFile(path)
+	if n := strings.Count(string(b), `"operation":"GetSecret"`); n != 100 {
+		t.Fatalf("%d of 100 outcome records written by Close", n)
+	}
+}
