@@ -245,11 +245,7 @@ func (a *API) updateCertificateOperation(w http.ResponseWriter, r *request) (int
 }
 
 func (a *API) deleteCertificateOperation(w http.ResponseWriter, r *request) (int, error) {
-	op, err := a.vaults.DeleteCertificateOperation(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderOp(r, op))
+	return named(w, r, a.vaults.DeleteCertificateOperation, func(op vault.CertOperation) any { return a.renderOp(r, op) })
 }
 
 func (a *API) mergeCertificate(w http.ResponseWriter, r *request) (int, error) {
@@ -373,59 +369,27 @@ func (a *API) listCertPage(w http.ResponseWriter, r *request, shape certShape, l
 }
 
 func (a *API) deleteCertificate(w http.ResponseWriter, r *request) (int, error) {
-	c, err := a.vaults.DeleteCertificate(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderCert(r, c, certDeleted))
+	return named(w, r, a.vaults.DeleteCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certDeleted) })
 }
 
 func (a *API) getDeletedCertificate(w http.ResponseWriter, r *request) (int, error) {
-	c, err := a.vaults.GetDeletedCertificate(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderCert(r, c, certDeleted))
+	return named(w, r, a.vaults.GetDeletedCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certDeleted) })
 }
 
 func (a *API) recoverCertificate(w http.ResponseWriter, r *request) (int, error) {
-	c, err := a.vaults.RecoverCertificate(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderCert(r, c, certBundle))
+	return named(w, r, a.vaults.RecoverCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certBundle) })
 }
 
 func (a *API) purgeCertificate(w http.ResponseWriter, r *request) (int, error) {
-	if err := a.vaults.PurgeCertificate(ctx(r), r.vault, r.param("name")); err != nil {
-		return 0, err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return http.StatusNoContent, nil
+	return purged(w, r, a.vaults.PurgeCertificate)
 }
 
 func (a *API) backupCertificate(w http.ResponseWriter, r *request) (int, error) {
-	blob, err := a.vaults.BackupCertificate(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, wireBackup{Value: b64url.EncodeToString(blob)})
+	return backedUp(w, r, a.vaults.BackupCertificate)
 }
 
 func (a *API) restoreCertificate(w http.ResponseWriter, r *request) (int, error) {
-	var in wireBackup
-	if err := decodeBody(r, maxRestoreBody, &in); err != nil {
-		return 0, err
-	}
-	blob, err := decodeB64URL(in.Value)
-	if err != nil || len(blob) == 0 {
-		return 0, badParameter("The backup blob in 'value' must be the base64url text that backup returned.")
-	}
-	c, err := a.vaults.RestoreCertificate(ctx(r), r.vault, blob)
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderCert(r, c, certBundle))
+	return restored(w, r, a.vaults.RestoreCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certBundle) })
 }
 
 func (a *API) renderContacts(r *request, cs []vault.Contact) wireContacts {

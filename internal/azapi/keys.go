@@ -180,67 +180,31 @@ func (a *API) listKeyPage(w http.ResponseWriter, r *request, shape keyShape, lis
 }
 
 func (a *API) deleteKey(w http.ResponseWriter, r *request) (int, error) {
-	k, err := a.vaults.DeleteKey(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderKey(r, k, keyDeleted))
+	return named(w, r, a.vaults.DeleteKey, func(k vault.Key) any { return a.renderKey(r, k, keyDeleted) })
 }
 
 func (a *API) getDeletedKey(w http.ResponseWriter, r *request) (int, error) {
-	k, err := a.vaults.GetDeletedKey(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderKey(r, k, keyDeleted))
+	return named(w, r, a.vaults.GetDeletedKey, func(k vault.Key) any { return a.renderKey(r, k, keyDeleted) })
 }
 
 func (a *API) recoverKey(w http.ResponseWriter, r *request) (int, error) {
-	k, err := a.vaults.RecoverKey(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderKey(r, k, keyBundle))
+	return named(w, r, a.vaults.RecoverKey, func(k vault.Key) any { return a.renderKey(r, k, keyBundle) })
 }
 
 func (a *API) purgeKey(w http.ResponseWriter, r *request) (int, error) {
-	if err := a.vaults.PurgeKey(ctx(r), r.vault, r.param("name")); err != nil {
-		return 0, err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return http.StatusNoContent, nil
+	return purged(w, r, a.vaults.PurgeKey)
 }
 
 func (a *API) backupKey(w http.ResponseWriter, r *request) (int, error) {
-	blob, err := a.vaults.BackupKey(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, wireBackup{Value: b64url.EncodeToString(blob)})
+	return backedUp(w, r, a.vaults.BackupKey)
 }
 
 func (a *API) restoreKey(w http.ResponseWriter, r *request) (int, error) {
-	var in wireBackup
-	if err := decodeBody(r, maxRestoreBody, &in); err != nil {
-		return 0, err
-	}
-	blob, err := decodeB64URL(in.Value)
-	if err != nil || len(blob) == 0 {
-		return 0, badParameter("The backup blob in 'value' must be the base64url text that backup returned.")
-	}
-	k, err := a.vaults.RestoreKey(ctx(r), r.vault, blob)
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderKey(r, k, keyBundle))
+	return restored(w, r, a.vaults.RestoreKey, func(k vault.Key) any { return a.renderKey(r, k, keyBundle) })
 }
 
 func (a *API) rotateKey(w http.ResponseWriter, r *request) (int, error) {
-	k, err := a.vaults.RotateKey(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderKey(r, k, keyBundle))
+	return named(w, r, a.vaults.RotateKey, func(k vault.Key) any { return a.renderKey(r, k, keyBundle) })
 }
 
 func (a *API) renderRotationPolicy(r *request, p vault.RotationPolicy) wireRotationPolicy {

@@ -145,59 +145,27 @@ func (a *API) listSecretPage(w http.ResponseWriter, r *request, shape secretShap
 }
 
 func (a *API) deleteSecret(w http.ResponseWriter, r *request) (int, error) {
-	s, err := a.vaults.DeleteSecret(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderSecret(r, s, deleted))
+	return named(w, r, a.vaults.DeleteSecret, func(s vault.Secret) any { return a.renderSecret(r, s, deleted) })
 }
 
 func (a *API) getDeletedSecret(w http.ResponseWriter, r *request) (int, error) {
-	s, err := a.vaults.GetDeletedSecret(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderSecret(r, s, deleted))
+	return named(w, r, a.vaults.GetDeletedSecret, func(s vault.Secret) any { return a.renderSecret(r, s, deleted) })
 }
 
 func (a *API) recoverSecret(w http.ResponseWriter, r *request) (int, error) {
-	s, err := a.vaults.RecoverSecret(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderSecret(r, s, withoutValue))
+	return named(w, r, a.vaults.RecoverSecret, func(s vault.Secret) any { return a.renderSecret(r, s, withoutValue) })
 }
 
 func (a *API) purgeSecret(w http.ResponseWriter, r *request) (int, error) {
-	if err := a.vaults.PurgeSecret(ctx(r), r.vault, r.param("name")); err != nil {
-		return 0, err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return http.StatusNoContent, nil
+	return purged(w, r, a.vaults.PurgeSecret)
 }
 
 func (a *API) backupSecret(w http.ResponseWriter, r *request) (int, error) {
-	blob, err := a.vaults.BackupSecret(ctx(r), r.vault, r.param("name"))
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, wireBackup{Value: b64url.EncodeToString(blob)})
+	return backedUp(w, r, a.vaults.BackupSecret)
 }
 
 func (a *API) restoreSecret(w http.ResponseWriter, r *request) (int, error) {
-	var in wireBackup
-	if err := decodeBody(r, maxRestoreBody, &in); err != nil {
-		return 0, err
-	}
-	blob, err := decodeB64URL(in.Value)
-	if err != nil || len(blob) == 0 {
-		return 0, badParameter("The backup blob in 'value' must be the base64url text that backup returned.")
-	}
-	s, err := a.vaults.RestoreSecret(ctx(r), r.vault, blob)
-	if err != nil {
-		return 0, err
-	}
-	return ok(w, a.renderSecret(r, s, withoutValue))
+	return restored(w, r, a.vaults.RestoreSecret, func(s vault.Secret) any { return a.renderSecret(r, s, withoutValue) })
 }
 
 // decodeB64URL is lenient on input: padded or not.

@@ -555,15 +555,8 @@ func (s *Service) GetCertificatePolicy(ctx context.Context, vaultName, name stri
 		return CertPolicy{}, err
 	}
 	var out CertPolicy
-	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveObject(tx, vlt.Name, KindCertificate, name)
-		if err != nil {
-			return err
-		}
+	err := s.onLive(ctx, false, vaultName, KindCertificate, name, "", func(tx storage.Tx, vlt Vault, o *Object) error {
+		var err error
 		out, err = certPolicy(o)
 		return err
 	})
@@ -577,16 +570,8 @@ func (s *Service) UpdateCertificatePolicy(ctx context.Context, vaultName, name s
 		return CertPolicy{}, err
 	}
 	var out CertPolicy
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
+	err := s.onLive(ctx, true, vaultName, KindCertificate, name, "", func(tx storage.Tx, vlt Vault, o *Object) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveObject(tx, vlt.Name, KindCertificate, name)
-		if err != nil {
-			return err
-		}
 		cur, err := certPolicy(o)
 		if err != nil {
 			return err

@@ -175,15 +175,7 @@ func (s *Service) GetKey(ctx context.Context, vaultName, name, version string) (
 		return Key{}, err
 	}
 	var out Key
-	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveObject(tx, vlt.Name, KindKey, name)
-		if err != nil {
-			return err
-		}
+	err := s.onLive(ctx, false, vaultName, KindKey, name, "", func(tx storage.Tx, vlt Vault, o *Object) error {
 		ver, err := getVersion[KeyVersion](tx, vlt.Name, o, version)
 		out = newKey(vlt, *o, ver)
 		return err
@@ -203,19 +195,8 @@ func (s *Service) UpdateKey(ctx context.Context, vaultName, name, version string
 		return Key{}, err
 	}
 	var out Key
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
+	err := s.onLive(ctx, true, vaultName, KindKey, name, "update", func(tx storage.Tx, vlt Vault, o *Object) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveObject(tx, vlt.Name, KindKey, name)
-		if err != nil {
-			return err
-		}
-		if err := o.CheckUnmanaged("update"); err != nil {
-			return err
-		}
 		ver, err := getVersion[KeyVersion](tx, vlt.Name, o, version)
 		if err != nil {
 			return err
@@ -312,18 +293,7 @@ func (s *Service) RotateKey(ctx context.Context, vaultName, name string) (Key, e
 		return Key{}, err
 	}
 	var out Key
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveObject(tx, vlt.Name, KindKey, name)
-		if err != nil {
-			return err
-		}
-		if err := o.CheckUnmanaged("rotate"); err != nil {
-			return err
-		}
+	err := s.onLive(ctx, true, vaultName, KindKey, name, "rotate", func(tx storage.Tx, vlt Vault, o *Object) error {
 		ver, err := s.rotateTx(tx, vlt, o, s.Now())
 		out = newKey(vlt, *o, ver)
 		return err

@@ -343,3 +343,29 @@ func restoreAs[T, R any](s *Service, ctx context.Context, vaultName string, kind
 	})
 	return out, err
 }
+
+// onLive runs fn in a transaction — a write one when write is set — on the live object
+// name of vaultName. With op set, a key or secret that backs a certificate is refused
+// first (only the certificate's own operations change those).
+func (s *Service) onLive(ctx context.Context, write bool, vaultName string, kind Kind, name, op string, fn func(tx storage.Tx, vlt Vault, o *Object) error) error {
+	run := s.st.View
+	if write {
+		run = s.st.Update
+	}
+	return run(ctx, func(tx storage.Tx) error {
+		vlt, err := getVault(ctx, tx, vaultName)
+		if err != nil {
+			return err
+		}
+		o, err := liveObject(tx, vlt.Name, kind, name)
+		if err != nil {
+			return err
+		}
+		if op != "" {
+			if err := o.CheckUnmanaged(op); err != nil {
+				return err
+			}
+		}
+		return fn(tx, vlt, o)
+	})
+}

@@ -127,15 +127,8 @@ func (s *Service) GetRotationPolicy(ctx context.Context, vaultName, name string)
 		return RotationPolicy{}, err
 	}
 	var out RotationPolicy
-	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveObject(tx, vlt.Name, KindKey, name)
-		if err != nil {
-			return err
-		}
+	err := s.onLive(ctx, false, vaultName, KindKey, name, "", func(tx storage.Tx, vlt Vault, o *Object) error {
+		var err error
 		out, err = rotationPolicy(o)
 		return err
 	})
@@ -151,19 +144,8 @@ func (s *Service) SetRotationPolicy(ctx context.Context, vaultName, name string,
 		return RotationPolicy{}, err
 	}
 	var out RotationPolicy
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
+	err := s.onLive(ctx, true, vaultName, KindKey, name, "setrotationpolicy", func(tx storage.Tx, vlt Vault, o *Object) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveObject(tx, vlt.Name, KindKey, name)
-		if err != nil {
-			return err
-		}
-		if err := o.CheckUnmanaged("setrotationpolicy"); err != nil {
-			return err
-		}
 		old, err := rotationPolicy(o)
 		if err != nil {
 			return err

@@ -151,15 +151,7 @@ func (s *Service) GetSecret(ctx context.Context, vaultName, name, version string
 		return Secret{}, err
 	}
 	var out Secret
-	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveObject(tx, vlt.Name, KindSecret, name)
-		if err != nil {
-			return err
-		}
+	err := s.onLive(ctx, false, vaultName, KindSecret, name, "", func(tx storage.Tx, vlt Vault, o *Object) error {
 		ver, err := getVersion[SecretVersion](tx, vlt.Name, o, version)
 		if err != nil {
 			return err
@@ -188,19 +180,8 @@ func (s *Service) UpdateSecret(ctx context.Context, vaultName, name, version str
 		return Secret{}, err
 	}
 	var out Secret
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
+	err := s.onLive(ctx, true, vaultName, KindSecret, name, "update", func(tx storage.Tx, vlt Vault, o *Object) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveObject(tx, vlt.Name, KindSecret, name)
-		if err != nil {
-			return err
-		}
-		if err := o.CheckUnmanaged("update"); err != nil {
-			return err
-		}
 		ver, err := getVersion[SecretVersion](tx, vlt.Name, o, version)
 		if err != nil {
 			return err
