@@ -13,17 +13,19 @@ import (
 // maxTokenRequest bounds a token request body; real ones are well under 1 KiB.
 const maxTokenRequest = 64 << 10
 
-// Identity paths (identity.md §3–§4). {tenant} is the first path segment of the v2 form.
+// Identity paths. {tenant} is the first path segment of the v2 form.
 const (
 	pathADFSDiscovery = "/adfs/.well-known/openid-configuration"
 	pathADFSToken     = "/adfs/oauth2/token"
+	pathADFSKeys      = "/adfs/discovery/keys"
 	suffixV2Discovery = "/v2.0/.well-known/openid-configuration"
 	suffixV2Token     = "/oauth2/v2.0/token"
+	suffixV2Keys      = "/discovery/v2.0/keys"
 )
 
 // IsIdentityPath reports whether path belongs to the identity endpoints, which the server
-// routes here before authentication: anything under /adfs/, and /{tenant}/v2.0/... or
-// /{tenant}/oauth2/... where {tenant} is GUID-shaped or one of Microsoft's tenant aliases
+// routes here before authentication: anything under /adfs/, and /{tenant}/v2.0/...,
+// /{tenant}/oauth2/... or /{tenant}/discovery/... where {tenant} is GUID-shaped or one of Microsoft's tenant aliases
 // (common, organizations, consumers), so that a wrong tenant gets invalid_tenant rather
 // than a data-plane 401.
 func IsIdentityPath(path string) bool {
@@ -34,7 +36,7 @@ func IsIdentityPath(path string) bool {
 	if !ok || !isTenantSegment(seg) {
 		return false
 	}
-	return strings.HasPrefix(rest, "/v2.0/") || strings.HasPrefix(rest, "/oauth2/")
+	return strings.HasPrefix(rest, "/v2.0/") || strings.HasPrefix(rest, "/oauth2/") || strings.HasPrefix(rest, "/discovery/")
 }
 
 func splitTenant(path string) (seg, rest string, ok bool) {
@@ -79,7 +81,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch path {
 	case pathADFSDiscovery:
 		if allowMethod(w, r, http.MethodGet) {
-			s.serveDiscovery(w, r, "/adfs", "/adfs/oauth2/token", "/adfs/oauth2/authorize")
+			s.serveDiscovery(w, r, "/adfs", pathADFSToken, "/adfs/oauth2/authorize", pathADFSKeys)
+		}
+		return
+	case pathADFSKeys:
+		if allowMethod(w, r, http.MethodGet) {
+			s.serveKeys(w)
 		}
 		return
 	case pathADFSToken:
@@ -89,7 +96,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	seg, rest, ok := splitTenant(path)
-	if ok && (rest == suffixV2Discovery || rest == suffixV2Token) {
+	if ok && (rest == suffixV2Discovery || rest == suffixV2Token || rest == suffixV2Keys) {
 		method := http.MethodGet
 		if rest == suffixV2Token {
 			method = http.MethodPost
@@ -103,9 +110,12 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		base := "/" + s.tenant
-		if rest == suffixV2Discovery {
-			s.serveDiscovery(w, r, base+"/v2.0", base+"/oauth2/v2.0/token", base+"/oauth2/v2.0/authorize")
-		} else {
+		switch rest {
+		case suffixV2Discovery:
+			s.serveDiscovery(w, r, base+"/v2.0", base+suffixV2Token, base+"/oauth2/v2.0/authorize", base+suffixV2Keys)
+		case suffixV2Keys:
+			s.serveKeys(w)
+		default:
 			s.serveToken(w, r)
 		}
 		return
@@ -131,11 +141,13 @@ func allowMethod(w http.ResponseWriter, r *http.Request, method string) bool {
 
 // discovery is the OpenID configuration document. MSAL Go needs issuer (scheme and host
 // equal to the authority's), token_endpoint and authorization_endpoint; MSAL Python needs
-// the two endpoints. The rest is informative.
+// the two endpoints; MSAL for JavaScript refuses a document without jwks_uri (as OpenID
+// Connect Discovery requires it). The rest is informative.
 type discovery struct {
 	Issuer                string   `json:"issuer"`
 	TokenEndpoint         string   `json:"token_endpoint"`
 	AuthorizationEndpoint string   `json:"authorization_endpoint"`
+	JWKSURI               string   `json:"jwks_uri"`
 	TokenAuthMethods      []string `json:"token_endpoint_auth_methods_supported"`
 	GrantTypes            []string `json:"grant_types_supported"`
 	ResponseTypes         []string `json:"response_types_supported"`
@@ -144,8 +156,8 @@ type discovery struct {
 }
 
 // serveDiscovery builds every URL from the request's Host, so a client gets back the
-// host:port it used (identity.md §3).
-func (s *Service) serveDiscovery(w http.ResponseWriter, r *http.Request, issuer, token, authorize string) {
+// host:port it used: MSAL Go requires the issuer's host to equal the authority's.
+func (s *Service) serveDiscovery(w http.ResponseWriter, r *http.Request, issuer, token, authorize, keys string) {
 	host := r.Host
 	if host == "" {
 		host = s.publicHost
@@ -155,11 +167,20 @@ func (s *Service) serveDiscovery(w http.ResponseWriter, r *http.Request, issuer,
 		Issuer:                base + issuer,
 		TokenEndpoint:         base + token,
 		AuthorizationEndpoint: base + authorize,
+		JWKSURI:               base + keys,
 		TokenAuthMethods:      []string{"client_secret_post"},
 		GrantTypes:            []string{"client_credentials"},
 		ResponseTypes:         []string{"token"},
 		SigningAlgs:           []string{"ES256"},
 	})
+}
+
+// serveKeys answers the token-signing public keys as a JSON Web Key Set (RFC 7517), so any
+// OpenID client can verify Coffer's tokens. Public keys only; they may be cached for a day
+// because a key, once made, is never replaced while tokens it signed can be alive.
+func (s *Service) serveKeys(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	writeJSON(w, http.StatusOK, s.jwks)
 }
 
 // tokenResponse is the success answer of the token endpoint.

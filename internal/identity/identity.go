@@ -60,6 +60,7 @@ type Service struct {
 	admin   principalRecord
 	keys    map[string]*ecdsa.PrivateKey // by kid
 	signKid string                       // newest key
+	jwks    jwkSet                       // the public halves of keys, served at jwks_uri
 
 	parser *jwt.Parser
 	cache  *verdictCache
@@ -195,6 +196,12 @@ func (s *Service) load(ctx context.Context) error {
 		}
 		s.keys[k.Kid] = priv
 		s.signKid = k.Kid
+		pub, err := publicJWK(&priv.PublicKey)
+		if err != nil {
+			return fmt.Errorf("identity: token key %s: %w", k.Kid, err)
+		}
+		pub.Kid, pub.Use, pub.Alg = k.Kid, "sig", k.Alg
+		s.jwks.Keys = append(s.jwks.Keys, pub)
 	}
 	if s.signKid == "" {
 		return errors.New("identity: no token-signing key in storage")
@@ -379,18 +386,46 @@ func parseKey(p string) (*ecdsa.PrivateKey, error) {
 	return ec, nil
 }
 
-// thumbprint is the RFC 7638 JWK thumbprint of a P-256 public key, used as kid.
-func thumbprint(pub *ecdsa.PublicKey) (string, error) {
+// jwk is a public P-256 key as a JSON Web Key (RFC 7517). The required members come first
+// in lexicographic order, so that marshalling one with only them set gives the RFC 7638
+// thumbprint input.
+type jwk struct {
+	Crv string `json:"crv"`
+	Kty string `json:"kty"`
+	X   string `json:"x"`
+	Y   string `json:"y"`
+	Kid string `json:"kid,omitempty"`
+	Use string `json:"use,omitempty"`
+	Alg string `json:"alg,omitempty"`
+}
+
+// jwkSet is a JSON Web Key Set.
+type jwkSet struct {
+	Keys []jwk `json:"keys"`
+}
+
+func publicJWK(pub *ecdsa.PublicKey) (jwk, error) {
 	ek, err := pub.ECDH()
 	if err != nil {
-		return "", fmt.Errorf("identity: token key: %w", err)
+		return jwk{}, fmt.Errorf("identity: token key: %w", err)
 	}
 	raw := ek.Bytes() // 0x04 || X || Y
 	enc := base64.RawURLEncoding
-	j := `{"crv":"P-256","kty":"EC","x":"` + enc.EncodeToString(raw[1:33]) +
-		`","y":"` + enc.EncodeToString(raw[33:65]) + `"}`
-	sum := sha256.Sum256([]byte(j))
-	return enc.EncodeToString(sum[:]), nil
+	return jwk{Crv: "P-256", Kty: "EC", X: enc.EncodeToString(raw[1:33]), Y: enc.EncodeToString(raw[33:65])}, nil
+}
+
+// thumbprint is the RFC 7638 JWK thumbprint of a P-256 public key, used as kid.
+func thumbprint(pub *ecdsa.PublicKey) (string, error) {
+	k, err := publicJWK(pub)
+	if err != nil {
+		return "", err
+	}
+	j, err := json.Marshal(k)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(j)
+	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
 }
 
 // canonHostPort lower-cases a host[:port] and makes the https default port explicit, so
