@@ -36,6 +36,33 @@ if ! command -v az >/dev/null 2>&1 ||
 fi
 # --------------------------------------------------------------------------------------
 
+# --- Node.js and the Azure SDK for JavaScript (internal/server/js_e2e_test.go) ----------
+# TestJavaScriptSDK runs internal/server/testdata/js with `node --test`; its packages are
+# pinned in package.json and package-lock.json and installed here with `npm ci`. Debian's
+# nodejs and npm are installed when node is missing (as root or with passwordless sudo).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || { sudo -n true 2>/dev/null && sudo="sudo -n"; } || sudo=none
+	if [ "$sudo" = none ] || ! command -v apt-get >/dev/null 2>&1; then
+		echo "test.sh: node/npm missing and cannot be installed here (needs root and apt-get): TestJavaScriptSDK will skip" >&2
+	elif echo "test.sh: installing Debian's nodejs and npm for the JavaScript SDK tests (once)" >&2 &&
+		! { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+		$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm; } >/dev/null; then
+		echo "test.sh: installing nodejs and npm failed: TestJavaScriptSDK will skip" >&2
+	fi
+fi
+js_status=0
+if command -v npm >/dev/null 2>&1; then
+	echo "test.sh: npm ci in internal/server/testdata/js" >&2
+	# The suite must run when it can: without its packages the Go test would only skip.
+	(cd internal/server/testdata/js && npm ci --no-audit --no-fund --loglevel=error >&2) || {
+		js_status=1
+		echo "test.sh: npm ci failed: the JavaScript SDK tests cannot run" >&2
+	}
+	export COFFER_TEST_REQUIRE_JS=1
+fi
+# --------------------------------------------------------------------------------------
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 source scripts/postgres.sh # throw-away PostgreSQL → COFFER_TEST_POSTGRES_DSN unless set; stopped on exit (keeps the trap above)
@@ -48,6 +75,7 @@ set -e
 # Package results, failures and their messages; the full log only on failure.
 grep -E '^(ok|FAIL|panic)|^\s*--- FAIL|^\s+\S+_test\.go:[0-9]+:' "$log" || true
 [ "$test_status" -eq 0 ] || status=$test_status
+[ "$js_status" -eq 0 ] || status=$js_status
 passed=$(grep -cE '^\s*--- PASS' "$log" || true)
 failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
 skipped=$(grep -cE '^\s*--- SKIP' "$log" || true)

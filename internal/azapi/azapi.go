@@ -86,9 +86,10 @@ func (a *API) Serve(w http.ResponseWriter, hr *http.Request, vaultName string, c
 	w.Header()["X-Ms-Request-Id"] = []string{reqID}
 	ev := audit.Event{RequestID: reqID, Principal: caller.Principal, Source: hr.RemoteAddr, Vault: vaultName}
 
-	status, err := a.serve(w, hr, vaultName, caller, &ev)
+	ref := vaultRef{name: vaultName}
+	status, err := a.serve(w, hr, &ref, caller, &ev)
 	if err != nil {
-		ae, ok := toAPIError(err, vaultName)
+		ae, ok := toAPIError(err, ref)
 		if !ok && errors.Is(err, storage.ErrBusy) {
 			// Conflicting writers (several servers on PostgreSQL): nothing was written;
 			// azcore retries a 503 after Retry-After.
@@ -109,7 +110,8 @@ func (a *API) Serve(w http.ResponseWriter, hr *http.Request, vaultName string, c
 	}
 }
 
-func (a *API) serve(w http.ResponseWriter, hr *http.Request, vaultName string, caller Caller, ev *audit.Event) (int, error) {
+func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, caller Caller, ev *audit.Event) (int, error) {
+	vaultName := ref.name
 	rt, params, err := match(hr.Method, hr.URL.EscapedPath())
 	if err != nil {
 		return 0, err
@@ -130,6 +132,7 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, vaultName string, c
 	// The operation hands its vault to this check inside its own transaction (one read
 	// of the vault per request); routes that touch no object read the vault here.
 	authorize := func(vlt vault.Vault) error {
+		ref.location = vlt.Location
 		allowed, why := authz.Decide(authz.Principal{ObjectID: caller.ObjectID, Admin: caller.Admin}, vlt.AccessPolicies, rt.perm)
 		if allowed {
 			ev.Decision = "allowed: " + why
@@ -138,8 +141,8 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, vaultName string, c
 		ev.Decision = "denied: " + why
 		kind, perm, _ := strings.Cut(rt.perm, "/")
 		return &apiError{Status: http.StatusForbidden, Code: "Forbidden", Inner: "ForbiddenByPolicy", Message: fmt.Sprintf(
-			"The user, group or application 'appid=%s;oid=%s' does not have %s %s permission on key vault '%s;location=%s'. Ask the vault's administrator to grant it in an access policy (coffer vault set-policy --name %s --object-id %s --%s-permissions %s).",
-			caller.ClientID, caller.ObjectID, kind, perm, vlt.Name, vlt.Location, vlt.Name, caller.ObjectID, strings.TrimSuffix(kind, "s"), perm)}
+			"The user, group or application 'appid=%s;oid=%s' does not have %s %s permission on key vault '%s;location=%s'. Ask the vault's administrator to grant %s %s to object id %s in the vault's access policies.",
+			caller.ClientID, caller.ObjectID, kind, perm, vlt.Name, vlt.Location, kind, perm, caller.ObjectID)}
 	}
 	if rt.mutates || rt.noObject {
 		// Mutations are checked before their audit record; routes that touch no

@@ -60,8 +60,14 @@ var errorTable = []struct {
 	{vault.ErrNoOperation, http.StatusNotFound, "PendingCertificateNotFound", ""},
 }
 
+// vaultRef names the vault a request addressed, as error messages show it. location is
+// known once the request has read the vault.
+type vaultRef struct {
+	name, location string
+}
+
 // toAPIError renders err as Azure would; ok is false for an unexpected error.
-func toAPIError(err error, vaultName string) (*apiError, bool) {
+func toAPIError(err error, v vaultRef) (*apiError, bool) {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae, true
@@ -74,7 +80,7 @@ func toAPIError(err error, vaultName string) (*apiError, bool) {
 		if !errors.Is(err, row.kind) {
 			continue
 		}
-		out := &apiError{Status: row.status, Code: row.code, Inner: row.inner, Message: describe(ve, vaultName)}
+		out := &apiError{Status: row.status, Code: row.code, Inner: row.inner, Message: describe(ve, v)}
 		if out.Code == "" {
 			out.Code = title(ve.ObjectKind) + "NotFound"
 		}
@@ -96,13 +102,11 @@ func title(k vault.Kind) string {
 	return strings.ToUpper(string(k[:1])) + string(k[1:])
 }
 
-func plural(k vault.Kind) string { return string(k) + "s" }
-
 func date(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // describe writes the message of a domain error: Azure's text, and where a person is
 // likely stuck (a reserved name, purge protection) what they can do next.
-func describe(e *vault.Error, vaultName string) string {
+func describe(e *vault.Error, v vaultRef) string {
 	k, K := string(e.ObjectKind), title(e.ObjectKind)
 	switch {
 	case errors.Is(e, vault.ErrVaultNotFound):
@@ -117,16 +121,17 @@ func describe(e *vault.Error, vaultName string) string {
 		return fmt.Sprintf("Deleted %s not found: %s", K, e.Name)
 	case errors.Is(e, vault.ErrDeletedButRecoverable):
 		return fmt.Sprintf("%s %s is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the %s can only be recovered or purged. "+
-			"The deleted %s %s is kept until its scheduledPurgeDate %s; recover it with POST /deleted%s/%s/recover, or purge it for good with DELETE /deleted%s/%s (unless the vault has purge protection).",
-			K, e.Name, k, k, e.Name, date(e.ScheduledPurgeDate), plural(e.ObjectKind), e.Name, plural(e.ObjectKind), e.Name)
+			"Recover the deleted %s to use it again, or purge it first (not possible while the vault has purge protection) to reuse the name; "+
+			"otherwise it is purged automatically at its scheduledPurgeDate %s.",
+			K, e.Name, k, k, date(e.ScheduledPurgeDate))
 	case errors.Is(e, vault.ErrAlreadyExists):
 		return fmt.Sprintf("%s %s already exists in this vault; a backup can only be restored under a name that is not in use.", K, e.Name)
 	case errors.Is(e, vault.ErrPurgeProtected):
-		return fmt.Sprintf("Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed (scheduledPurgeDate %s); until then it can be recovered.\r\nVault: %s;location=local", date(e.ScheduledPurgeDate), vaultName)
+		return fmt.Sprintf("Operation \"purge\" is not allowed because purge protection is enabled for this vault. Key Vault service will automatically purge it after the retention period has passed (scheduledPurgeDate %s); until then it can be recovered.\r\nVault: %s;location=%s", date(e.ScheduledPurgeDate), v.name, v.location)
 	case errors.Is(e, vault.ErrNoOperation):
 		return fmt.Sprintf("Pending certificate not found: %s", e.Name)
 	case errors.Is(e, vault.ErrManaged):
-		return fmt.Sprintf("Operation %q is not allowed as this object's lifetime is managed by Key Vault: the %s %s backs certificate %s. Change it through the certificate (/certificates/%s).", e.Detail, k, e.Name, e.Name, e.Name)
+		return fmt.Sprintf("Operation %q is not allowed as this object's lifetime is managed by Key Vault: the %s %s backs certificate %s. Change it through the certificate.", e.Detail, k, e.Name, e.Name)
 	case errors.Is(e, vault.ErrDisabled) && e.Detail == "":
 		return fmt.Sprintf("Operation get is not allowed on a disabled %s.", k)
 	case errors.Is(e, vault.ErrBadParameter), e.Detail != "":
