@@ -1,8 +1,9 @@
 // Package identity is Coffer's own token issuer and verifier. It owns the tenant id, the
 // principals (the bootstrap administrator and any created later), the token-signing keys,
-// the OIDC discovery and client-credentials token endpoints in both URL forms (Microsoft
-// identity platform v2 `/{tenant}/...` and ADFS `/adfs/...`), the data-plane challenge
-// header, and the verification of bearer tokens (identity.md).
+// the OIDC discovery documents, the JWKS of the signing keys and the client-credentials
+// token endpoints in both URL forms (Microsoft identity platform v2 `/{tenant}/...` and
+// ADFS `/adfs/...`), the data-plane challenge header, and the verification of bearer
+// tokens.
 //
 // # Storage
 //

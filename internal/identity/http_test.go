@@ -92,6 +92,22 @@ func TestDiscovery(t *testing.T) {
 			if m["issuer"] != tc.issuer || m["token_endpoint"] != tc.tokenURL || m["authorization_endpoint"] != tc.authorizeURL {
 				t.Errorf("discovery = %v", m)
 			}
+			keysURL, _ := m["jwks_uri"].(string)
+			if !strings.HasPrefix(keysURL, "https://"+tc.host+"/") || !strings.HasSuffix(keysURL, "/keys") {
+				t.Fatalf("jwks_uri = %v", m["jwks_uri"])
+			}
+			u, _ := url.Parse(keysURL)
+			kr := httptest.NewRequest(http.MethodGet, keysURL, nil)
+			kr.Host = tc.host
+			kw := httptest.NewRecorder()
+			s.ServeHTTP(kw, kr)
+			if kw.Code != http.StatusOK || !identity.IsIdentityPath(u.Path) {
+				t.Fatalf("GET %s: %d (identity path %v): %s", keysURL, kw.Code, identity.IsIdentityPath(u.Path), kw.Body)
+			}
+			keys, _ := decode(t, kw)["keys"].([]any)
+			if len(keys) != 1 || keys[0].(map[string]any)["kid"] == "" || keys[0].(map[string]any)["d"] != nil {
+				t.Errorf("JWKS = %s", kw.Body)
+			}
 			iss, _ := url.Parse(m["issuer"].(string))
 			if iss.Host != tc.host {
 				t.Errorf("issuer host %q, want request host %q", iss.Host, tc.host)
