@@ -9,8 +9,26 @@ import (
 
 // oldestKeyVaultVersion is the oldest Microsoft.KeyVault api-version Coffer serves (az
 // 2.45 sends it; armkeyvault v1.5 sends 2024-11-01). Every later date is accepted too,
-// so SDKs released after Coffer keep working (interface.md §6).
+// so SDKs released after Coffer keep working.
 const oldestKeyVaultVersion = "2022-07-01"
+
+// keyVaultVersions are the Microsoft.KeyVault api-versions the provider document lists,
+// newest first as Resource Manager lists them: Azure's published versions from
+// oldestKeyVaultVersion on whose vault semantics Coffer follows. Clients that do not
+// name a version (az resource) take the first stable one here. Later dates are
+// accepted but not listed: from 2026-02-01 on, Azure makes a vault created without
+// enableRbacAuthorization an RBAC vault, which Coffer does not have, so no client
+// should pick such a version because Coffer advertised it.
+var keyVaultVersions = []string{
+	"2025-05-01",
+	"2024-12-01-preview",
+	"2024-11-01",
+	"2024-04-01-preview",
+	"2023-07-01",
+	"2023-02-01",
+	"2022-11-01",
+	oldestKeyVaultVersion,
+}
 
 // parseVersion reads an ARM api-version: YYYY-MM-DD, a real date, optionally followed
 // by "-preview". ok is false for anything else.

@@ -1,11 +1,12 @@
 // Package arm is the Azure Resource Manager surface of Coffer: Microsoft.KeyVault vaults,
 // deleted vaults, purge, access policies, name checks, the few generic ARM endpoints
-// (subscriptions, tenants, resource groups, /resources) that armkeyvault and the az CLI
-// call, and the two Microsoft Graph reads of az's Graph stand-in. It decodes ARM wire
-// JSON, calls the vault domain, and encodes ARM answers; the vault lifecycle rules
-// (one-way settings, soft delete, recover, purge, purge protection, name reservation)
-// live in vault. It must not import server, azapi, identity, barrier or a storage
-// backend: the server authenticates every request and hands [API.Serve] the [Caller].
+// (subscriptions, tenants, resource groups, /resources, the resource provider
+// documents) that armkeyvault and the az CLI call, and the two Microsoft Graph reads of
+// az's Graph stand-in. It decodes ARM wire JSON, calls the vault domain, and encodes ARM
+// answers; the vault lifecycle rules (one-way settings, soft delete, recover, purge,
+// purge protection, name reservation) live in vault. It must not import server, azapi,
+// identity, barrier or a storage backend: the server authenticates every request and
+// hands [API.Serve] the [Caller].
 //
 // # Who may call
 //
@@ -59,7 +60,7 @@ import (
 )
 
 // DefaultSubscription is the subscription of the default vault, listed first by
-// GET /subscriptions (interface.md §6).
+// GET /subscriptions.
 const DefaultSubscription = "c0ffe000-0000-4000-8000-000000000000"
 
 // DefaultSubscriptionName is the display name of [DefaultSubscription].

@@ -274,6 +274,8 @@ func FuzzServe(f *testing.F) {
 		{"DELETE", vaultPath("coffer", "default"), ""},
 		{"POST", "/subscriptions/" + arm.DefaultSubscription + "/providers/Microsoft.KeyVault/locations/local/deletedVaults/default/purge?" + kvAPI, ""},
 		{"GET", "/v1.0/servicePrincipals?$filter=appId%20eq%20'x'", ""},
+		{"GET", "/subscriptions/s/providers/microsoft.KEYVAULT?api-version=2021-04-01", ""},
+		{"GET", "/providers?api-version=2021-04-01&$top=1", ""},
 	} {
 		f.Add(s[0], s[1], s[2])
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/coffer/coffer/internal/audit"
 )
 
-// The Graph stand-in (az-cli.md §4): `az keyvault create` without --no-self-perms asks
+// The Graph stand-in: `az keyvault create` without --no-self-perms asks
 // Microsoft Graph who it is, to grant itself an access policy. A service principal has
 // no /me, so az falls back to looking itself up by client id.
 
@@ -43,7 +43,7 @@ func (a *API) ServeGraph(w http.ResponseWriter, r *http.Request, c Caller) {
 func (a *API) serveGraph(w http.ResponseWriter, r *http.Request, c Caller) {
 	segs, err := segments(r.URL.EscapedPath())
 	if err != nil || len(segs) != 2 || !strings.EqualFold(segs[0], "v1.0") {
-		writeError(w, http.StatusNotFound, "Request_ResourceNotFound", "Coffer's Graph stand-in serves only GET /v1.0/me and GET /v1.0/servicePrincipals?$filter=… (az-cli.md §4).")
+		writeError(w, http.StatusNotFound, "Request_ResourceNotFound", "Coffer's Graph stand-in serves only GET /v1.0/me and GET /v1.0/servicePrincipals?$filter=….")
 		return
 	}
 	if r.Method != http.MethodGet {

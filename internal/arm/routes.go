@@ -42,6 +42,10 @@ var routes = compile([]*route{
 	{method: "GET", pattern: "subscriptions/{sub}", api: apiGeneric, action: "Microsoft.Resources/subscriptions/read", handle: (*API).getSubscription},
 	{method: "GET", pattern: "subscriptions/{sub}/resourceGroups/{rg}", api: apiGeneric, action: "Microsoft.Resources/subscriptions/resourceGroups/read", handle: (*API).getResourceGroup},
 	{method: "GET", pattern: "subscriptions/{sub}/resources", api: apiGeneric, action: "Microsoft.Resources/subscriptions/resources/read", handle: (*API).listResources},
+	{method: "GET", pattern: "subscriptions/{sub}/providers", api: apiGeneric, action: "Microsoft.Resources/subscriptions/providers/read", handle: (*API).listProviders},
+	{method: "GET", pattern: "subscriptions/{sub}/providers/{ns}", api: apiGeneric, action: "Microsoft.Resources/subscriptions/providers/read", handle: (*API).getProvider},
+	{method: "GET", pattern: "providers", api: apiGeneric, action: "Microsoft.Resources/providers/read", handle: (*API).listProviders},
+	{method: "GET", pattern: "providers/{ns}", api: apiGeneric, action: "Microsoft.Resources/providers/read", handle: (*API).getProvider},
 
 	{method: "GET", pattern: "subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults", api: apiKeyVault, action: "Microsoft.KeyVault/vaults/read", handle: (*API).listVaultsByGroup},
 	{method: "GET", pattern: kvProvider + "/vaults", api: apiKeyVault, action: "Microsoft.KeyVault/vaults/read", handle: (*API).listVaultsBySubscription},
@@ -110,7 +114,7 @@ func match(method string, segs []string) (*route, params, error) {
 	}
 	return nil, nil, &armError{http.StatusNotFound, "NotFound",
 		"Coffer has no resource or operation at /" + strings.Join(segs, "/") + ". It serves Microsoft.KeyVault vaults and deleted vaults, " +
-			"subscriptions, resource groups and /resources (interface.md §6)."}
+			"its provider document, subscriptions, resource groups and /resources."}
 }
 
 func (rt *route) match(segs []string) (params, bool) {

@@ -14,7 +14,8 @@ import (
 	"github.com/coffer/coffer/internal/vault"
 )
 
-// ARM wire types (azure-keyvault-api.md §6). They are built per answer and never stored.
+// ARM wire types, as Azure's Microsoft.KeyVault API defines them. They are built per
+// answer and never stored.
 
 const (
 	typeVault        = "Microsoft.KeyVault/vaults"
@@ -116,7 +117,7 @@ func deletedVaultID(v vault.Vault) string {
 }
 
 // vaultURI is the vault's data-plane URL: https://v.<vault-domain>:PORT/, the port of
-// --public-url, left out when it is 443 (interface.md §3). Host names are
+// --public-url, left out when it is 443 (https's default). Host names are
 // case-insensitive; the URI uses the lower-case form.
 func (a *API) vaultURI(name string) string {
 	host := lower(name) + "." + a.opts.VaultDomain

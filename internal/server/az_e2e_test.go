@@ -1,7 +1,7 @@
 package server_test
 
-// Debian's az CLI and Debian's track 2 Python SDKs against Coffer (az-cli.md). Both skip
-// with a message when the tool is absent; scripts/test.sh installs Debian's azure-cli
+// Debian's az CLI and Debian's track 2 Python SDKs against Coffer. Both skip with a
+// message when the tool is absent; scripts/test.sh installs Debian's azure-cli
 // (which pulls in python3-azure) when it runs as root.
 
 import (
@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -22,12 +23,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	azarm "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	armruntime "github.com/Azure/azure-sdk-for-go/sdk/azcore/arm/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/coffer/coffer/internal/server"
 	"github.com/coffer/coffer/internal/testenv"
 )
 
 // debianPython is Debian's interpreter: a machine's `python3` may be another one that
-// cannot import Debian's python3-azure (az-cli.md).
+// cannot import Debian's python3-azure.
 const debianPython = "/usr/bin/python3"
 
 // azLogBuffer is an io.Writer safe for the server's goroutines.
@@ -172,10 +179,9 @@ type azRunner struct {
 // msrest's HTTP logging, and urllib3's connection log for MSAL).
 var azRequest = regexp.MustCompile(`(Request URL: .*|Request method: .*|Response status: .*|"(GET|PUT|POST|DELETE|PATCH) [^"]*" \d{3}.*)`)
 
-// run runs az with args plus -o json --debug, and returns stdout parsed as JSON (nil for
-// empty output). On failure it reports the exit, stderr's tail, and the HTTP exchanges
-// that --debug logged, so the failing request and its status show.
-func (a *azRunner) run(args ...string) any {
+// exec runs az with args plus -o json --debug and returns its output, with the
+// client secret hidden.
+func (a *azRunner) exec(args ...string) (stdout, stderr string, err error) {
 	a.t.Helper()
 	ctx, cancel := context.WithTimeout(a.t.Context(), 2*time.Minute)
 	defer cancel()
@@ -183,35 +189,69 @@ func (a *azRunner) run(args ...string) any {
 	cmd := exec.CommandContext(ctx, "az", full...)
 	cmd.Env = a.env
 	cmd.Stdin = nil
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	took := time.Since(start)
 	a.total += took
+	a.t.Logf("az %s: %s", strings.Join(redact(args), " "), took.Round(time.Millisecond))
+	hide := strings.NewReplacer(a.secret, "***")
+	return hide.Replace(out.String()), hide.Replace(errOut.String()), err
+}
+
+// httpTrace keeps the request and response lines that --debug logged, so the failing
+// request and its status show.
+func httpTrace(stderr string) string {
+	var trace []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if m := azRequest.FindString(l); m != "" {
+			trace = append(trace, "  "+m)
+		}
+	}
+	return strings.Join(trace, "\n")
+}
+
+// run runs az with args plus -o json --debug, and returns stdout parsed as JSON (nil for
+// empty output). On failure it reports the exit, stderr's tail, and the HTTP exchanges
+// that --debug logged.
+func (a *azRunner) run(args ...string) any {
+	a.t.Helper()
+	stdout, stderr, err := a.exec(args...)
 	cmdline := "az " + strings.Join(redact(args), " ")
 	if err != nil {
-		hide := strings.NewReplacer(a.secret, "***")
-		stdout := hide.Replace(stdout.String())
-		stderr := hide.Replace(stderr.String())
-		var trace []string
-		for _, l := range strings.Split(stderr, "\n") {
-			if m := azRequest.FindString(l); m != "" {
-				trace = append(trace, "  "+m)
-			}
-		}
-		a.t.Fatalf("%s: %v after %s\n--- HTTP exchanges (from --debug) ---\n%s\n--- stdout ---\n%s\n--- stderr (errors) ---\n%s",
-			cmdline, err, took.Round(time.Millisecond), strings.Join(trace, "\n"), stdout, azErrors(stderr))
+		a.t.Fatalf("%s: %v\n--- HTTP exchanges (from --debug) ---\n%s\n--- stdout ---\n%s\n--- stderr (errors) ---\n%s",
+			cmdline, err, httpTrace(stderr), stdout, azErrors(stderr))
 	}
-	a.t.Logf("%s: %s", cmdline, took.Round(time.Millisecond))
-	if len(bytes.TrimSpace(stdout.Bytes())) == 0 {
+	if len(strings.TrimSpace(stdout)) == 0 {
 		return nil
 	}
 	var v any
-	if err := json.Unmarshal(stdout.Bytes(), &v); err != nil {
-		a.t.Fatalf("%s: output is not JSON: %v\n%s", cmdline, err, stdout.String())
+	if err := json.Unmarshal([]byte(stdout), &v); err != nil {
+		a.t.Fatalf("%s: output is not JSON: %v\n%s", cmdline, err, stdout)
 	}
 	return v
+}
+
+// runFail runs az like run but expects it to fail with exit status 1 (az's error for a
+// refused request); it returns az's ERROR: lines. A success, or a failure of another
+// kind, fails the test.
+func (a *azRunner) runFail(args ...string) string {
+	a.t.Helper()
+	stdout, stderr, err := a.exec(args...)
+	cmdline := "az " + strings.Join(redact(args), " ")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		a.t.Fatalf("%s: want exit status 1, got %v\n--- HTTP exchanges (from --debug) ---\n%s\n--- stdout ---\n%s\n--- stderr (errors) ---\n%s",
+			cmdline, err, httpTrace(stderr), stdout, azErrors(stderr))
+	}
+	var msgs []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, "ERROR:") {
+			msgs = append(msgs, l)
+		}
+	}
+	return strings.Join(msgs, "\n")
 }
 
 // redact hides the value after -p.
@@ -239,6 +279,29 @@ func azErrors(stderr string) string {
 		lines = lines[len(lines)-15:]
 	}
 	return strings.Join(keep, "\n") + "\n--- stderr tail ---\n" + strings.Join(lines, "\n")
+}
+
+// withoutLastModified is a decoded resource without systemData.lastModifiedAt, which
+// every accepted PUT sets, whether or not it changes anything else.
+func withoutLastModified(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := map[string]any{}
+	for k, x := range m {
+		out[k] = x
+	}
+	if sd, ok := m["systemData"].(map[string]any); ok {
+		c := map[string]any{}
+		for k, x := range sd {
+			if k != "lastModifiedAt" {
+				c[k] = x
+			}
+		}
+		out["systemData"] = c
+	}
+	return out
 }
 
 // jget walks a decoded JSON value by object keys and array indexes ("0").
@@ -283,7 +346,7 @@ func TestAzCLI(t *testing.T) {
 	cfgDir := t.TempDir()
 	a := &azRunner{t: t, secret: creds.ClientSecret, env: toolEnv(st.Server.CAPath(),
 		"AZURE_CONFIG_DIR="+cfgDir,
-		"AZURE_CORE_COLLECT_TELEMETRY=false", // C7: no upload off the machine
+		"AZURE_CORE_COLLECT_TELEMETRY=false", // no upload off the machine
 		"AZURE_CORE_NO_COLOR=true",
 		"AZURE_CORE_SURVEY_MESSAGE=false",
 		"AZURE_CORE_DISABLE_CONFIRM_PROMPT=true",
@@ -291,9 +354,9 @@ func TestAzCLI(t *testing.T) {
 	t.Logf("using %s, AZURE_CONFIG_DIR=%s", azPath, cfgDir)
 	t.Cleanup(func() { t.Logf("az commands took %s in all", a.total.Round(time.Millisecond)) })
 
-	// The cloud: everything in one JSON file (C2). The AD endpoint ends in /adfs, so MSAL
-	// skips instance discovery (B1); all three AD endpoints are set, so register sends no
-	// request (C3); microsoftGraphResourceId lets keyvault create look up the caller (C1).
+	// The cloud: everything in one JSON file. The AD endpoint ends in /adfs, so MSAL skips
+	// instance discovery; all three AD endpoints are set, so register sends no request;
+	// microsoftGraphResourceId lets keyvault create look up the caller.
 	cloud := map[string]any{
 		"endpoints": map[string]string{
 			"resourceManager":                base + "/",
@@ -316,7 +379,7 @@ func TestAzCLI(t *testing.T) {
 		t.Fatalf("cloud show: %v", got)
 	}
 
-	// Login (az-cli.md §1): no --allow-no-subscriptions, so a missing subscription fails.
+	// Login: no --allow-no-subscriptions, so a missing subscription fails.
 	login := a.run("login", "--service-principal", "-u", creds.ClientID, "-p", creds.ClientSecret, "--tenant", creds.TenantID)
 	sub := jget(login, "0")
 	if jget(sub, "id") != server.DefaultSubscription || jget(sub, "tenantId") != creds.TenantID ||
@@ -350,6 +413,25 @@ func TestAzCLI(t *testing.T) {
 		t.Fatalf("keyvault create: access policy for the caller missing: %v", jget(created, "properties", "accessPolicies"))
 	}
 	checkVault("keyvault show", a.run("keyvault", "show", "--name", name))
+
+	// az resource: az reads the api-version from the provider document
+	// (GET …/providers/Microsoft.KeyVault), then GETs the vault; update GETs it, reads
+	// the provider document again and PUTs back the whole body it got.
+	shown := a.run("resource", "show", "--id", vaultID)
+	checkVault("resource show", shown)
+	updated := a.run("resource", "update", "--id", vaultID, "--set", "properties.enableSoftDelete=true")
+	checkVault("resource update", updated)
+	if d := cmp.Diff(withoutLastModified(shown), withoutLastModified(updated)); d != "" {
+		t.Fatalf("resource update with nothing to change changed the vault (-shown +updated):\n%s", d)
+	}
+	msg := a.runFail("resource", "update", "--id", vaultID, "--set", "properties.enableSoftDelete=false")
+	if !strings.Contains(msg, "BadRequest") || !strings.Contains(strings.ToLower(msg), "soft delete") {
+		t.Fatalf("resource update turning soft delete off: az said %q; want a 400 BadRequest about soft delete", msg)
+	}
+	t.Logf("refused as it should be: %s", msg)
+	if d := cmp.Diff(withoutLastModified(updated), withoutLastModified(a.run("resource", "show", "--id", vaultID))); d != "" {
+		t.Fatalf("the refused resource update changed the vault (-before +after):\n%s", d)
+	}
 	list := a.run("keyvault", "list")
 	if v := byName(list, name); jget(v, "id") != vaultID || jget(v, "resourceGroup") != group || jget(v, "location") != loc {
 		t.Fatalf("keyvault list: no %s in %v", name, list)
@@ -373,6 +455,9 @@ func TestAzCLI(t *testing.T) {
 	deleted := a.run("keyvault", "list-deleted")
 	checkDeleted("keyvault list-deleted", byName(deleted, name))
 	checkDeleted("keyvault show-deleted", a.run("keyvault", "show-deleted", "--name", name))
+	// A deleted vault's id is location-scoped: az takes its api-version from the
+	// provider document's "locations" type.
+	checkDeleted("resource show (deleted vault)", a.run("resource", "show", "--id", deletedID))
 
 	checkVault("keyvault recover", a.run("keyvault", "recover", "--name", name))
 	if got := a.run("keyvault", "list-deleted"); byName(got, name) != nil {
@@ -383,5 +468,105 @@ func TestAzCLI(t *testing.T) {
 	a.run("keyvault", "purge", "--name", name)
 	if got := a.run("keyvault", "list-deleted"); byName(got, name) != nil {
 		t.Fatalf("keyvault list-deleted after purge still lists %s: %v", name, got)
+	}
+}
+
+// armProvider is Resource Manager's Provider, as a Go client decodes it.
+type armProvider struct {
+	ID                 *string `json:"id"`
+	Namespace          *string `json:"namespace"`
+	RegistrationState  *string `json:"registrationState"`
+	RegistrationPolicy *string `json:"registrationPolicy"`
+	ResourceTypes      []struct {
+		ResourceType *string  `json:"resourceType"`
+		Locations    []string `json:"locations"`
+		APIVersions  []string `json:"apiVersions"`
+		Capabilities *string  `json:"capabilities"`
+	} `json:"resourceTypes"`
+}
+
+// TestARMProviderDocuments reads the resource provider documents through azcore's ARM
+// pipeline (token, retries, error decoding), as a Go client that resolves an
+// api-version does, and uses the version it finds for vaults.
+func TestARMProviderDocuments(t *testing.T) {
+	st := testenv.NewStack(t)
+	pl, err := armruntime.NewPipeline("coffertest", "v0.0.1", st.Cred, runtime.PipelineOptions{},
+		&azarm.ClientOptions{ClientOptions: testenv.ClientOptions(st.Creds, st.HTTP)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := strings.TrimSuffix(st.Creds.AuthorityHost, "/")
+	get := func(path string, v any) error {
+		t.Helper()
+		req, err := runtime.NewRequest(t.Context(), http.MethodGet, base+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := pl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !runtime.HasStatusCode(resp, http.StatusOK) {
+			return runtime.NewResponseError(resp)
+		}
+		return runtime.UnmarshalAsJSON(resp, v)
+	}
+	sub := server.DefaultSubscription
+
+	var p armProvider
+	if err := get("/subscriptions/"+sub+"/providers/microsoft.keyvault?api-version=2021-04-01", &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.ID == nil || *p.ID != "/subscriptions/"+sub+"/providers/Microsoft.KeyVault" || p.Namespace == nil || *p.Namespace != "Microsoft.KeyVault" ||
+		p.RegistrationState == nil || *p.RegistrationState != "Registered" || p.RegistrationPolicy == nil || *p.RegistrationPolicy == "" {
+		t.Fatalf("provider %+v", p)
+	}
+	types := map[string][]string{}
+	for _, rt := range p.ResourceTypes {
+		if rt.ResourceType == nil || len(rt.APIVersions) == 0 || rt.Locations == nil || rt.Capabilities == nil {
+			t.Fatalf("resource type %+v", rt)
+		}
+		types[*rt.ResourceType] = rt.APIVersions
+	}
+	for _, want := range []string{"vaults", "vaults/accessPolicies", "deletedVaults", "locations", "locations/deletedVaults", "locations/operationResults", "checkNameAvailability"} {
+		if types[want] == nil {
+			t.Errorf("no resource type %s in %v", want, types)
+		}
+	}
+	for _, absent := range []string{"managedHSMs", "deletedManagedHSMs", "operations"} {
+		if types[absent] != nil {
+			t.Errorf("resource type %s is listed, but Coffer does not serve it", absent)
+		}
+	}
+
+	// The newest stable version for vaults reads the default vault.
+	version := ""
+	for _, v := range types["vaults"] {
+		if !strings.HasSuffix(v, "-preview") {
+			version = v
+			break
+		}
+	}
+	var v struct{ ID, Name string }
+	if err := get("/subscriptions/"+sub+"/resourceGroups/coffer/providers/Microsoft.KeyVault/vaults/"+server.DefaultVaultName+"?api-version="+url.QueryEscape(version), &v); err != nil ||
+		v.Name != server.DefaultVaultName {
+		t.Fatalf("the default vault with api-version %q: %v %+v", version, err, v)
+	}
+
+	for _, path := range []string{"/subscriptions/" + sub + "/providers?api-version=2021-04-01", "/providers?api-version=2021-04-01"} {
+		var l struct{ Value []armProvider }
+		if err := get(path, &l); err != nil || len(l.Value) == 0 || *l.Value[0].Namespace != "Microsoft.KeyVault" {
+			t.Fatalf("%s: %v %+v", path, err, l)
+		}
+	}
+	var tp armProvider
+	if err := get("/providers/Microsoft.KeyVault?api-version=2021-04-01", &tp); err != nil || *tp.ID != "/providers/Microsoft.KeyVault" || len(tp.ResourceTypes) != len(p.ResourceTypes) {
+		t.Fatalf("tenant-level provider: %v %+v", err, tp)
+	}
+
+	err = get("/subscriptions/"+sub+"/providers/Microsoft.Compute?api-version=2021-04-01", &armProvider{})
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusNotFound || re.ErrorCode != "InvalidResourceNamespace" {
+		t.Fatalf("unknown namespace: %v", err)
 	}
 }
