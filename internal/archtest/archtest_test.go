@@ -31,6 +31,7 @@ var forbidden = map[string][]struct{ dep, why string }{
 		{mod + "storage/bbolt", "vault is storage-agnostic"},
 		{mod + "identity", "vault knows no tokens"},
 		{mod + "server", "lower never imports higher"},
+		{mod + "audit", "who acts reaches the domain as a vault.Actor, not through the audit package"},
 	},
 	"identity": {
 		{mod + "vault", "planes never import each other's domain"},

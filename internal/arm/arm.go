@@ -90,6 +90,8 @@ type Directory interface {
 type Caller struct {
 	TenantID, ClientID, ObjectID string
 	Admin                        bool
+
+	vaults vault.Request // the vault domain acting as this caller (set by Serve)
 }
 
 // API serves the management plane.
@@ -116,9 +118,14 @@ func New(opts Options) *API {
 // ARM-audience token.
 func (a *API) Serve(w http.ResponseWriter, r *http.Request, c Caller) {
 	a.audited(w, r, c, func(w http.ResponseWriter, ev *audit.Event) error {
-		// The principal and request id travel on the context to the vault domain's
-		// deletion ledger.
-		return a.serve(w, r.WithContext(audit.WithPrincipal(r.Context(), ev.Principal, ev.RequestID)), c, ev)
+		who := c.ObjectID
+		if who == "" {
+			who = c.ClientID
+		}
+		// The plane decided access before routing (it admits the administrator only), so
+		// the domain acts for the caller on every vault, recording who acted.
+		c.vaults = a.opts.Vaults.As(vault.Actor{Principal: who, ClientID: c.ClientID, RequestID: ev.RequestID}, nil)
+		return a.serve(w, r, c, ev)
 	})
 }
 

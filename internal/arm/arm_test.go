@@ -251,7 +251,7 @@ func TestARMAudit(t *testing.T) {
 	if code, _ := errorCode(t, w); w.Code != 503 || code != "ServiceUnavailable" {
 		t.Fatalf("unaudited change: %d %s", w.Code, w.Body)
 	}
-	if _, err := f.vaults.GetVault(t.Context(), "refused"); err == nil {
+	if _, err := f.vaults.Internal().GetVault(t.Context(), "refused"); err == nil {
 		t.Fatal("the vault was created without its audit record")
 	}
 	if w := f.do(t, admin, "GET", vaultPath("coffer", "default"), nil); w.Code != 404 {

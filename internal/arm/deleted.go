@@ -14,7 +14,7 @@ import (
 	"github.com/coffer/coffer/internal/vault"
 )
 
-func (a *API) listDeletedVaults(w http.ResponseWriter, r *http.Request, p params, _ Caller) error {
+func (a *API) listDeletedVaults(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
 	vs, err := a.opts.Vaults.ListDeletedVaults(r.Context(), p["sub"])
 	if err != nil {
 		return err
@@ -42,7 +42,7 @@ func (a *API) deletedVault(r *http.Request, p params) (vault.Vault, error) {
 	return v, err
 }
 
-func (a *API) getDeletedVault(w http.ResponseWriter, r *http.Request, p params, _ Caller) error {
+func (a *API) getDeletedVault(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
 	v, err := a.deletedVault(r, p)
 	if err != nil {
 		return err
@@ -53,11 +53,11 @@ func (a *API) getDeletedVault(w http.ResponseWriter, r *http.Request, p params, 
 // purgeDeletedVault purges a deleted vault and everything in it at once, then answers
 // as Azure's long-running purge does: 202, the absolute Location of an operation that
 // is already done, and Retry-After: 1 (azcore's poller would otherwise wait 30 s).
-func (a *API) purgeDeletedVault(w http.ResponseWriter, r *http.Request, p params, _ Caller) error {
+func (a *API) purgeDeletedVault(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
 	if _, err := a.deletedVault(r, p); err != nil {
 		return err
 	}
-	err := a.opts.Vaults.PurgeVault(r.Context(), p["name"])
+	err := c.vaults.PurgeVault(r.Context(), p["name"])
 	if errors.Is(err, vault.ErrVaultNotFound) {
 		return deletedNotFound(p) // recovered or purged meanwhile
 	}
@@ -104,7 +104,7 @@ func validOperationID(id string) bool {
 
 // getOperation answers the operation URL of a purge: 200, done (the purge finished
 // before its 202 was sent).
-func (a *API) getOperation(w http.ResponseWriter, r *http.Request, p params, _ Caller) error {
+func (a *API) getOperation(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
 	id := p["id"]
 	if !validOperationID(id) {
 		return &armError{http.StatusNotFound, "ResourceNotFound", "There is no operation '" + id + "'."}

@@ -23,16 +23,16 @@ func vaultNotFound(p params) error {
 
 // liveVault returns the live vault of the path, or 404 when there is none in its
 // subscription and group.
-func (a *API) liveVault(r *http.Request, p params) (vault.Vault, error) {
-	v, err := a.opts.Vaults.GetVault(r.Context(), p["name"])
+func (a *API) liveVault(r *http.Request, p params, c Caller) (vault.Vault, error) {
+	v, err := c.vaults.GetVault(r.Context(), p["name"])
 	if errors.Is(err, vault.ErrVaultNotFound) || err == nil && !inScope(v, p["sub"], p["rg"]) {
 		return v, vaultNotFound(p)
 	}
 	return v, err
 }
 
-func (a *API) getVault(w http.ResponseWriter, r *http.Request, p params, _ Caller) error {
-	v, err := a.liveVault(r, p)
+func (a *API) getVault(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
+	v, err := a.liveVault(r, p, c)
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (a *API) getVault(w http.ResponseWriter, r *http.Request, p params, _ Calle
 
 // putVault creates (201) or updates (200) a vault, or recovers a deleted one with
 // createMode "recover" (200). An update keeps what the body leaves out.
-func (a *API) putVault(w http.ResponseWriter, r *http.Request, p params, _ Caller) error {
+func (a *API) putVault(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
 	var b vaultBody
 	if err := decodeBody(w, r, &b); err != nil {
 		return err
@@ -49,7 +49,7 @@ func (a *API) putVault(w http.ResponseWriter, r *http.Request, p params, _ Calle
 	if b.Properties != nil && b.Properties.CreateMode != nil {
 		switch mode := *b.Properties.CreateMode; {
 		case strings.EqualFold(mode, "recover"):
-			return a.recoverVault(w, r, p, &b)
+			return a.recoverVault(w, r, p, c, &b)
 		case strings.EqualFold(mode, "default"):
 		default:
 			return badRequest(fmt.Sprintf(`properties.createMode must be "default" or "recover", not %q.`, mode))
@@ -64,14 +64,14 @@ func (a *API) putVault(w http.ResponseWriter, r *http.Request, p params, _ Calle
 	missing := b.missingForCreate()
 	vp.MustExist = len(missing) > 0
 	if b.Location != nil {
-		cur, err := a.opts.Vaults.GetVault(r.Context(), p["name"])
+		cur, err := c.vaults.GetVault(r.Context(), p["name"])
 		if err == nil && inScope(cur, p["sub"], p["rg"]) && !sameLocation(cur.Location, *b.Location) {
 			return &armError{http.StatusBadRequest, "InvalidResourceLocation",
 				fmt.Sprintf("The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.",
 					cur.Name, cur.Location, cur.ResourceGroup, *b.Location)}
 		}
 	}
-	v, created, err := a.opts.Vaults.CreateOrUpdateVault(r.Context(), p["name"], vp)
+	v, created, err := c.vaults.CreateOrUpdateVault(r.Context(), p["name"], vp)
 	if vp.MustExist && errors.Is(err, vault.ErrVaultNotFound) {
 		return badRequest("To create the vault '" + p["name"] + "', the body needs location, properties.tenantId and properties.sku " +
 			"({\"family\":\"A\",\"name\":\"standard\"}); it lacks " + strings.Join(missing, ", ") + ".")
@@ -90,11 +90,11 @@ func (a *API) putVault(w http.ResponseWriter, r *http.Request, p params, _ Calle
 // and group comes back with its contents and its own settings (the rest of the body is
 // not applied, as in Azure). A vault already live here answers 200 too, so a retried
 // recover succeeds.
-func (a *API) recoverVault(w http.ResponseWriter, r *http.Request, p params, b *vaultBody) error {
+func (a *API) recoverVault(w http.ResponseWriter, r *http.Request, p params, c Caller, b *vaultBody) error {
 	ctx := r.Context()
 	name := p["name"]
 	notDeleted := func() error {
-		if v, err := a.opts.Vaults.GetVault(ctx, name); err == nil && inScope(v, p["sub"], p["rg"]) {
+		if v, err := c.vaults.GetVault(ctx, name); err == nil && inScope(v, p["sub"], p["rg"]) {
 			return writeJSON(w, http.StatusOK, a.vaultJSON(v))
 		}
 		return &armError{http.StatusNotFound, "ResourceNotFound",
@@ -112,7 +112,7 @@ func (a *API) recoverVault(w http.ResponseWriter, r *http.Request, p params, b *
 		return &armError{http.StatusBadRequest, "InvalidResourceLocation",
 			fmt.Sprintf("The deleted vault '%s' was in location '%s'; recover it there, not in '%s'.", d.Name, d.Location, *b.Location)}
 	}
-	v, err := a.opts.Vaults.RecoverVault(ctx, name)
+	v, err := c.vaults.RecoverVault(ctx, name)
 	if errors.Is(err, vault.ErrVaultNotFound) {
 		return notDeleted() // recovered or purged meanwhile
 	}
@@ -123,7 +123,7 @@ func (a *API) recoverVault(w http.ResponseWriter, r *http.Request, p params, b *
 }
 
 // patchVault updates a live vault under the same rules as PUT; it never creates one.
-func (a *API) patchVault(w http.ResponseWriter, r *http.Request, p params, _ Caller) error {
+func (a *API) patchVault(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
 	var b vaultBody
 	if err := decodeBody(w, r, &b); err != nil {
 		return err
@@ -131,7 +131,7 @@ func (a *API) patchVault(w http.ResponseWriter, r *http.Request, p params, _ Cal
 	if b.Properties != nil && b.Properties.CreateMode != nil && !strings.EqualFold(*b.Properties.CreateMode, "default") {
 		return badRequest(`PATCH cannot recover a vault: send PUT with properties.createMode "recover".`)
 	}
-	if _, err := a.liveVault(r, p); err != nil {
+	if _, err := a.liveVault(r, p, c); err != nil {
 		return err
 	}
 	b.Location = nil // PATCH has no location; the vault keeps its own
@@ -140,7 +140,7 @@ func (a *API) patchVault(w http.ResponseWriter, r *http.Request, p params, _ Cal
 		return err
 	}
 	vp.MustExist = true
-	v, _, err := a.opts.Vaults.CreateOrUpdateVault(r.Context(), p["name"], vp)
+	v, _, err := c.vaults.CreateOrUpdateVault(r.Context(), p["name"], vp)
 	if errors.Is(err, vault.ErrVaultNotFound) || errors.Is(err, vault.ErrVaultDeletedName) {
 		return vaultNotFound(p) // deleted meanwhile
 	}
@@ -152,8 +152,8 @@ func (a *API) patchVault(w http.ResponseWriter, r *http.Request, p params, _ Cal
 
 // deleteVault soft-deletes a vault with everything in it: 200, or 204 when there is no
 // such vault here.
-func (a *API) deleteVault(w http.ResponseWriter, r *http.Request, p params, _ Caller) error {
-	_, err := a.liveVault(r, p)
+func (a *API) deleteVault(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
+	_, err := a.liveVault(r, p, c)
 	var ae *armError
 	if errors.As(err, &ae) && ae.status == http.StatusNotFound {
 		w.WriteHeader(http.StatusNoContent)
@@ -162,7 +162,7 @@ func (a *API) deleteVault(w http.ResponseWriter, r *http.Request, p params, _ Ca
 	if err != nil {
 		return err
 	}
-	_, existed, err := a.opts.Vaults.DeleteVault(r.Context(), p["name"])
+	_, existed, err := c.vaults.DeleteVault(r.Context(), p["name"])
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func (a *API) deleteVault(w http.ResponseWriter, r *http.Request, p params, _ Ca
 // updateAccessPolicies is PUT …/accessPolicies/{add|replace|remove}: add merges
 // permissions into each object id's entry, replace sets them, remove takes them away.
 // The answer echoes the policies sent, as Azure does.
-func (a *API) updateAccessPolicies(w http.ResponseWriter, r *http.Request, p params, _ Caller) error {
+func (a *API) updateAccessPolicies(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
 	op := lower(p["op"])
 	if op != "add" && op != "replace" && op != "remove" {
 		return badRequest("The access policy operation must be add, replace or remove, not '" + p["op"] + "'.")
@@ -193,11 +193,11 @@ func (a *API) updateAccessPolicies(w http.ResponseWriter, r *http.Request, p par
 	if b.Properties == nil || b.Properties.AccessPolicies == nil {
 		return badRequest(`The body must be {"properties":{"accessPolicies":[...]}}.`)
 	}
-	if _, err := a.liveVault(r, p); err != nil {
+	if _, err := a.liveVault(r, p, c); err != nil {
 		return err
 	}
 	ps := policiesOf(*b.Properties.AccessPolicies)
-	v, err := a.opts.Vaults.UpdateAccessPolicies(r.Context(), p["name"], op, ps)
+	v, err := c.vaults.UpdateAccessPolicies(r.Context(), p["name"], op, ps)
 	if errors.Is(err, vault.ErrVaultNotFound) {
 		return vaultNotFound(p)
 	}
@@ -210,11 +210,11 @@ func (a *API) updateAccessPolicies(w http.ResponseWriter, r *http.Request, p par
 	})
 }
 
-func (a *API) listVaultsByGroup(w http.ResponseWriter, r *http.Request, p params, _ Caller) error {
+func (a *API) listVaultsByGroup(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
 	return a.listVaults(w, r, p["sub"], p["rg"])
 }
 
-func (a *API) listVaultsBySubscription(w http.ResponseWriter, r *http.Request, p params, _ Caller) error {
+func (a *API) listVaultsBySubscription(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
 	return a.listVaults(w, r, p["sub"], "")
 }
 

@@ -8,8 +8,7 @@
 //
 // [File] is the sink a server uses: JSON lines in a file with size-based rotation (or on
 // stdout), every record durable (fsynced, in batches shared by concurrent writers) before
-// Record returns. [WithPrincipal] carries who acts on a request's context down to the
-// layers that record it elsewhere (the deletion ledger).
+// Record returns.
 package audit
 
 import (
@@ -53,27 +52,6 @@ type LedgerHead struct {
 	Seq   int64  `json:"seq"`
 	Count int64  `json:"count"`
 	Hash  string `json:"hash"`
-}
-
-type principalKey struct{}
-
-type actor struct {
-	p         Principal
-	requestID string
-}
-
-// WithPrincipal returns a context that carries who makes the request and its request
-// id, for the layers below the planes (the vault domain records them in its deletion
-// ledger). Nothing else travels this way.
-func WithPrincipal(ctx context.Context, p Principal, requestID string) context.Context {
-	return context.WithValue(ctx, principalKey{}, actor{p, requestID})
-}
-
-// PrincipalFrom returns what [WithPrincipal] put on ctx; ok is false when nothing was
-// (the scheduler acting on its own).
-func PrincipalFrom(ctx context.Context) (p Principal, requestID string, ok bool) {
-	a, ok := ctx.Value(principalKey{}).(actor)
-	return a.p, a.requestID, ok
 }
 
 // Sink receives audit records. Record returning an error for a "request" record makes

@@ -194,17 +194,6 @@ func TestFileStdoutAndClose(t *testing.T) {
 	}
 }
 
-func TestPrincipalContext(t *testing.T) {
-	if _, _, ok := audit.PrincipalFrom(context.Background()); ok {
-		t.Fatal("principal on a bare context")
-	}
-	ctx := audit.WithPrincipal(context.Background(), audit.Principal{ObjectID: "oid", ClientID: "cid"}, "req-1")
-	p, id, ok := audit.PrincipalFrom(ctx)
-	if !ok || p.ObjectID != "oid" || p.ClientID != "cid" || id != "req-1" {
-		t.Fatalf("PrincipalFrom = %+v %q %v", p, id, ok)
-	}
-}
-
 func BenchmarkFileRecordParallel(b *testing.B) {
 	l, err := audit.OpenFile(audit.FileOptions{Path: filepath.Join(b.TempDir(), "audit.log")})
 	if err != nil {

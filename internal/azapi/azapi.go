@@ -61,6 +61,7 @@ func New(opts Options) *API {
 // request is one routed data-plane request.
 type request struct {
 	*http.Request
+	vaults     vault.Request // acts as the caller, deciding each vault it touches
 	vault      string
 	host       string // lower-cased Host, for absolute URLs
 	apiVersion string
@@ -144,16 +145,18 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, call
 			"The user, group or application 'appid=%s;oid=%s' does not have %s %s permission on key vault '%s;location=%s'. Ask the vault's administrator to grant %s %s to object id %s in the vault's access policies.",
 			caller.ClientID, caller.ObjectID, kind, perm, vlt.Name, vlt.Location, kind, perm, caller.ObjectID)}
 	}
+	who := caller.ObjectID
+	if who == "" {
+		who = caller.ClientID
+	}
+	req.vaults = a.vaults.As(vault.Actor{Principal: who, ClientID: caller.ClientID, RequestID: ev.RequestID}, authorize)
 	if rt.mutates || rt.noObject {
 		// Mutations are checked before their audit record; routes that touch no
 		// object are checked here.
-		if _, err := a.vaults.GetVault(vault.WithAuthorizer(hr.Context(), authorize), vaultName); err != nil {
+		if _, err := req.vaults.GetVault(hr.Context(), vaultName); err != nil {
 			return 0, err
 		}
 	}
-	// The principal and request id travel on the context to the vault domain's deletion
-	// ledger.
-	req.Request = hr.WithContext(vault.WithAuthorizer(audit.WithPrincipal(hr.Context(), caller.Principal, ev.RequestID), authorize))
 	if rt.mutates {
 		ev.Time, ev.Phase = a.clock.Now(), "request"
 		if err := a.audit.Record(hr.Context(), *ev); err != nil {

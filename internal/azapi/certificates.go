@@ -206,7 +206,7 @@ func (a *API) createCertificate(w http.ResponseWriter, r *request) (int, error) 
 	}
 	var p certs.Policy
 	mergePolicy(&p, in.Policy)
-	op, err := a.vaults.CreateCertificate(ctx(r), r.vault, r.param("name"), p, vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
+	op, err := r.vaults.CreateCertificate(ctx(r), r.vault, r.param("name"), p, vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
 	if err != nil {
 		return 0, err
 	}
@@ -219,7 +219,7 @@ func (a *API) createCertificate(w http.ResponseWriter, r *request) (int, error) 
 }
 
 func (a *API) getCertificateOperation(w http.ResponseWriter, r *request) (int, error) {
-	op, err := a.vaults.GetCertificateOperation(ctx(r), r.vault, r.param("name"))
+	op, err := r.vaults.GetCertificateOperation(ctx(r), r.vault, r.param("name"))
 	if err != nil {
 		return 0, err
 	}
@@ -237,7 +237,7 @@ func (a *API) updateCertificateOperation(w http.ResponseWriter, r *request) (int
 	if in.CancellationRequested == nil || !*in.CancellationRequested {
 		return 0, badParameter("The only change to a certificate operation is {\"cancellation_requested\": true}.")
 	}
-	op, err := a.vaults.CancelCertificateOperation(ctx(r), r.vault, r.param("name"))
+	op, err := r.vaults.CancelCertificateOperation(ctx(r), r.vault, r.param("name"))
 	if err != nil {
 		return 0, err
 	}
@@ -245,7 +245,7 @@ func (a *API) updateCertificateOperation(w http.ResponseWriter, r *request) (int
 }
 
 func (a *API) deleteCertificateOperation(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, a.vaults.DeleteCertificateOperation, func(op vault.CertOperation) any { return a.renderOp(r, op) })
+	return named(w, r, r.vaults.DeleteCertificateOperation, func(op vault.CertOperation) any { return a.renderOp(r, op) })
 }
 
 func (a *API) mergeCertificate(w http.ResponseWriter, r *request) (int, error) {
@@ -264,7 +264,7 @@ func (a *API) mergeCertificate(w http.ResponseWriter, r *request) (int, error) {
 		}
 		chain = append(chain, der)
 	}
-	c, err := a.vaults.MergeCertificate(ctx(r), r.vault, r.param("name"), chain, vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
+	c, err := r.vaults.MergeCertificate(ctx(r), r.vault, r.param("name"), chain, vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
 	if err != nil {
 		return 0, err
 	}
@@ -288,7 +288,7 @@ func (a *API) importCertificate(w http.ResponseWriter, r *request) (int, error) 
 		pol = &certs.Policy{}
 		mergePolicy(pol, in.Policy)
 	}
-	c, err := a.vaults.ImportCertificate(ctx(r), r.vault, r.param("name"), *in.Value, in.Password, pol, vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
+	c, err := r.vaults.ImportCertificate(ctx(r), r.vault, r.param("name"), *in.Value, in.Password, pol, vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
 	if err != nil {
 		return 0, err
 	}
@@ -296,7 +296,7 @@ func (a *API) importCertificate(w http.ResponseWriter, r *request) (int, error) 
 }
 
 func (a *API) getCertificate(w http.ResponseWriter, r *request) (int, error) {
-	c, err := a.vaults.GetCertificate(ctx(r), r.vault, r.param("name"), r.param("version"))
+	c, err := r.vaults.GetCertificate(ctx(r), r.vault, r.param("name"), r.param("version"))
 	if err != nil {
 		return 0, err
 	}
@@ -310,11 +310,11 @@ func (a *API) updateCertificate(w http.ResponseWriter, r *request) (int, error) 
 	}
 	name := r.param("name")
 	if in.Policy != nil {
-		if _, err := a.vaults.UpdateCertificatePolicy(ctx(r), r.vault, name, func(p *certs.Policy) { mergePolicy(p, in.Policy) }); err != nil {
+		if _, err := r.vaults.UpdateCertificatePolicy(ctx(r), r.vault, name, func(p *certs.Policy) { mergePolicy(p, in.Policy) }); err != nil {
 			return 0, err
 		}
 	}
-	c, err := a.vaults.UpdateCertificate(ctx(r), r.vault, name, r.param("version"), vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
+	c, err := r.vaults.UpdateCertificate(ctx(r), r.vault, name, r.param("version"), vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
 	if err != nil {
 		return 0, err
 	}
@@ -322,7 +322,7 @@ func (a *API) updateCertificate(w http.ResponseWriter, r *request) (int, error) 
 }
 
 func (a *API) getCertificatePolicy(w http.ResponseWriter, r *request) (int, error) {
-	p, err := a.vaults.GetCertificatePolicy(ctx(r), r.vault, r.param("name"))
+	p, err := r.vaults.GetCertificatePolicy(ctx(r), r.vault, r.param("name"))
 	if err != nil {
 		return 0, err
 	}
@@ -334,7 +334,7 @@ func (a *API) updateCertificatePolicy(w http.ResponseWriter, r *request) (int, e
 	if err := decodeBody(r, maxCertBody, &in); err != nil {
 		return 0, err
 	}
-	p, err := a.vaults.UpdateCertificatePolicy(ctx(r), r.vault, r.param("name"), func(p *certs.Policy) { mergePolicy(p, &in) })
+	p, err := r.vaults.UpdateCertificatePolicy(ctx(r), r.vault, r.param("name"), func(p *certs.Policy) { mergePolicy(p, &in) })
 	if err != nil {
 		return 0, err
 	}
@@ -342,17 +342,17 @@ func (a *API) updateCertificatePolicy(w http.ResponseWriter, r *request) (int, e
 }
 
 func (a *API) listCertificates(w http.ResponseWriter, r *request) (int, error) {
-	return a.listCertPage(w, r, certItem, a.vaults.ListCertificates)
+	return a.listCertPage(w, r, certItem, r.vaults.ListCertificates)
 }
 
 func (a *API) listDeletedCertificates(w http.ResponseWriter, r *request) (int, error) {
-	return a.listCertPage(w, r, certDeletedItem, a.vaults.ListDeletedCertificates)
+	return a.listCertPage(w, r, certDeletedItem, r.vaults.ListDeletedCertificates)
 }
 
 func (a *API) listCertificateVersions(w http.ResponseWriter, r *request) (int, error) {
 	name := r.param("name")
 	return a.listCertPage(w, r, certVersionItem, func(c ctxT, v, after string, limit int) ([]vault.Certificate, bool, error) {
-		return a.vaults.ListCertificateVersions(c, v, name, after, limit)
+		return r.vaults.ListCertificateVersions(c, v, name, after, limit)
 	})
 }
 
@@ -369,27 +369,27 @@ func (a *API) listCertPage(w http.ResponseWriter, r *request, shape certShape, l
 }
 
 func (a *API) deleteCertificate(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, a.vaults.DeleteCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certDeleted) })
+	return named(w, r, r.vaults.DeleteCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certDeleted) })
 }
 
 func (a *API) getDeletedCertificate(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, a.vaults.GetDeletedCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certDeleted) })
+	return named(w, r, r.vaults.GetDeletedCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certDeleted) })
 }
 
 func (a *API) recoverCertificate(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, a.vaults.RecoverCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certBundle) })
+	return named(w, r, r.vaults.RecoverCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certBundle) })
 }
 
 func (a *API) purgeCertificate(w http.ResponseWriter, r *request) (int, error) {
-	return purged(w, r, a.vaults.PurgeCertificate)
+	return purged(w, r, r.vaults.PurgeCertificate)
 }
 
 func (a *API) backupCertificate(w http.ResponseWriter, r *request) (int, error) {
-	return backedUp(w, r, a.vaults.BackupCertificate)
+	return backedUp(w, r, r.vaults.BackupCertificate)
 }
 
 func (a *API) restoreCertificate(w http.ResponseWriter, r *request) (int, error) {
-	return restored(w, r, a.vaults.RestoreCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certBundle) })
+	return restored(w, r, r.vaults.RestoreCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certBundle) })
 }
 
 func (a *API) renderContacts(r *request, cs []vault.Contact) wireContacts {
@@ -401,7 +401,7 @@ func (a *API) renderContacts(r *request, cs []vault.Contact) wireContacts {
 }
 
 func (a *API) getContacts(w http.ResponseWriter, r *request) (int, error) {
-	cs, err := a.vaults.GetContacts(ctx(r), r.vault)
+	cs, err := r.vaults.GetContacts(ctx(r), r.vault)
 	if err != nil {
 		return 0, err
 	}
@@ -417,7 +417,7 @@ func (a *API) setContacts(w http.ResponseWriter, r *request) (int, error) {
 	for _, c := range in.Contacts {
 		cs = append(cs, vault.Contact(c))
 	}
-	cs, err := a.vaults.SetContacts(ctx(r), r.vault, cs)
+	cs, err := r.vaults.SetContacts(ctx(r), r.vault, cs)
 	if err != nil {
 		return 0, err
 	}
@@ -425,7 +425,7 @@ func (a *API) setContacts(w http.ResponseWriter, r *request) (int, error) {
 }
 
 func (a *API) deleteContacts(w http.ResponseWriter, r *request) (int, error) {
-	cs, err := a.vaults.DeleteContacts(ctx(r), r.vault)
+	cs, err := r.vaults.DeleteContacts(ctx(r), r.vault)
 	if err != nil {
 		return 0, err
 	}
@@ -471,7 +471,7 @@ func setIssuer(merge bool) func(a *API, w http.ResponseWriter, r *request) (int,
 		if in.Attributes != nil && in.Attributes.Enabled != nil {
 			is.Enabled = *in.Attributes.Enabled
 		}
-		out, err := a.vaults.SetIssuer(ctx(r), r.vault, is, merge)
+		out, err := r.vaults.SetIssuer(ctx(r), r.vault, is, merge)
 		if err != nil {
 			return 0, err
 		}
@@ -480,7 +480,7 @@ func setIssuer(merge bool) func(a *API, w http.ResponseWriter, r *request) (int,
 }
 
 func (a *API) getIssuer(w http.ResponseWriter, r *request) (int, error) {
-	is, err := a.vaults.GetIssuer(ctx(r), r.vault, r.param("issuer"))
+	is, err := r.vaults.GetIssuer(ctx(r), r.vault, r.param("issuer"))
 	if err != nil {
 		return 0, err
 	}
@@ -488,7 +488,7 @@ func (a *API) getIssuer(w http.ResponseWriter, r *request) (int, error) {
 }
 
 func (a *API) deleteIssuer(w http.ResponseWriter, r *request) (int, error) {
-	is, err := a.vaults.DeleteIssuer(ctx(r), r.vault, r.param("issuer"))
+	is, err := r.vaults.DeleteIssuer(ctx(r), r.vault, r.param("issuer"))
 	if err != nil {
 		return 0, err
 	}
@@ -496,7 +496,7 @@ func (a *API) deleteIssuer(w http.ResponseWriter, r *request) (int, error) {
 }
 
 func (a *API) listIssuers(w http.ResponseWriter, r *request) (int, error) {
-	list, err := a.vaults.ListIssuers(ctx(r), r.vault)
+	list, err := r.vaults.ListIssuers(ctx(r), r.vault)
 	if err != nil {
 		return 0, err
 	}

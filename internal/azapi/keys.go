@@ -92,7 +92,7 @@ func (a *API) createKey(w http.ResponseWriter, r *request) (int, error) {
 	if in.Crv != nil {
 		p.Curve = *in.Crv
 	}
-	k, err := a.vaults.CreateKey(ctx(r), r.vault, r.param("name"), p)
+	k, err := r.vaults.CreateKey(ctx(r), r.vault, r.param("name"), p)
 	if err != nil {
 		return 0, err
 	}
@@ -119,7 +119,7 @@ func (a *API) importKey(w http.ResponseWriter, r *request) (int, error) {
 	if in.HSM != nil && *in.HSM && !strings.HasSuffix(kty, "-HSM") && kty != "" {
 		kty += "-HSM" // stored as software, shown as asked (README: Coffer has no HSM)
 	}
-	k, err := a.vaults.ImportKey(ctx(r), r.vault, r.param("name"), keyops.JWK{
+	k, err := r.vaults.ImportKey(ctx(r), r.vault, r.param("name"), keyops.JWK{
 		Kty: kty, Crv: j.Crv, N: j.N, E: j.E, D: j.D, P: j.P, Q: j.Q, DP: j.DP, DQ: j.DQ, QI: j.QI, X: j.X, Y: j.Y, K: j.K,
 	}, p)
 	if err != nil {
@@ -129,7 +129,7 @@ func (a *API) importKey(w http.ResponseWriter, r *request) (int, error) {
 }
 
 func (a *API) getKey(w http.ResponseWriter, r *request) (int, error) {
-	k, err := a.vaults.GetKey(ctx(r), r.vault, r.param("name"), r.param("version"))
+	k, err := r.vaults.GetKey(ctx(r), r.vault, r.param("name"), r.param("version"))
 	if err != nil {
 		return 0, err
 	}
@@ -145,7 +145,7 @@ func (a *API) updateKey(w http.ResponseWriter, r *request) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	k, err := a.vaults.UpdateKey(ctx(r), r.vault, r.param("name"), r.param("version"), vault.KeyUpdate{
+	k, err := r.vaults.UpdateKey(ctx(r), r.vault, r.param("name"), r.param("version"), vault.KeyUpdate{
 		Ops: p.Ops, Tags: p.Tags, Enabled: p.Enabled, NotBefore: p.NotBefore, Expires: p.Expires})
 	if err != nil {
 		return 0, err
@@ -154,17 +154,17 @@ func (a *API) updateKey(w http.ResponseWriter, r *request) (int, error) {
 }
 
 func (a *API) listKeys(w http.ResponseWriter, r *request) (int, error) {
-	return a.listKeyPage(w, r, keyItem, a.vaults.ListKeys)
+	return a.listKeyPage(w, r, keyItem, r.vaults.ListKeys)
 }
 
 func (a *API) listDeletedKeys(w http.ResponseWriter, r *request) (int, error) {
-	return a.listKeyPage(w, r, keyDeletedItem, a.vaults.ListDeletedKeys)
+	return a.listKeyPage(w, r, keyDeletedItem, r.vaults.ListDeletedKeys)
 }
 
 func (a *API) listKeyVersions(w http.ResponseWriter, r *request) (int, error) {
 	name := r.param("name")
 	return a.listKeyPage(w, r, keyVersionItem, func(c ctxT, v, after string, limit int) ([]vault.Key, bool, error) {
-		return a.vaults.ListKeyVersions(c, v, name, after, limit)
+		return r.vaults.ListKeyVersions(c, v, name, after, limit)
 	})
 }
 
@@ -180,31 +180,31 @@ func (a *API) listKeyPage(w http.ResponseWriter, r *request, shape keyShape, lis
 }
 
 func (a *API) deleteKey(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, a.vaults.DeleteKey, func(k vault.Key) any { return a.renderKey(r, k, keyDeleted) })
+	return named(w, r, r.vaults.DeleteKey, func(k vault.Key) any { return a.renderKey(r, k, keyDeleted) })
 }
 
 func (a *API) getDeletedKey(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, a.vaults.GetDeletedKey, func(k vault.Key) any { return a.renderKey(r, k, keyDeleted) })
+	return named(w, r, r.vaults.GetDeletedKey, func(k vault.Key) any { return a.renderKey(r, k, keyDeleted) })
 }
 
 func (a *API) recoverKey(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, a.vaults.RecoverKey, func(k vault.Key) any { return a.renderKey(r, k, keyBundle) })
+	return named(w, r, r.vaults.RecoverKey, func(k vault.Key) any { return a.renderKey(r, k, keyBundle) })
 }
 
 func (a *API) purgeKey(w http.ResponseWriter, r *request) (int, error) {
-	return purged(w, r, a.vaults.PurgeKey)
+	return purged(w, r, r.vaults.PurgeKey)
 }
 
 func (a *API) backupKey(w http.ResponseWriter, r *request) (int, error) {
-	return backedUp(w, r, a.vaults.BackupKey)
+	return backedUp(w, r, r.vaults.BackupKey)
 }
 
 func (a *API) restoreKey(w http.ResponseWriter, r *request) (int, error) {
-	return restored(w, r, a.vaults.RestoreKey, func(k vault.Key) any { return a.renderKey(r, k, keyBundle) })
+	return restored(w, r, r.vaults.RestoreKey, func(k vault.Key) any { return a.renderKey(r, k, keyBundle) })
 }
 
 func (a *API) rotateKey(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, a.vaults.RotateKey, func(k vault.Key) any { return a.renderKey(r, k, keyBundle) })
+	return named(w, r, r.vaults.RotateKey, func(k vault.Key) any { return a.renderKey(r, k, keyBundle) })
 }
 
 func (a *API) renderRotationPolicy(r *request, p vault.RotationPolicy) wireRotationPolicy {
@@ -225,7 +225,7 @@ func (a *API) renderRotationPolicy(r *request, p vault.RotationPolicy) wireRotat
 }
 
 func (a *API) getRotationPolicy(w http.ResponseWriter, r *request) (int, error) {
-	p, err := a.vaults.GetRotationPolicy(ctx(r), r.vault, r.param("name"))
+	p, err := r.vaults.GetRotationPolicy(ctx(r), r.vault, r.param("name"))
 	if err != nil {
 		return 0, err
 	}
@@ -248,7 +248,7 @@ func (a *API) setRotationPolicy(w http.ResponseWriter, r *request) (int, error) 
 		p.LifetimeActions = append(p.LifetimeActions, vault.LifetimeAction{
 			Type: la.Action.Type, TimeAfterCreate: la.Trigger.TimeAfterCreate, TimeBeforeExpiry: la.Trigger.TimeBeforeExpiry})
 	}
-	out, err := a.vaults.SetRotationPolicy(ctx(r), r.vault, r.param("name"), p)
+	out, err := r.vaults.SetRotationPolicy(ctx(r), r.vault, r.param("name"), p)
 	if err != nil {
 		return 0, err
 	}
@@ -285,7 +285,7 @@ func keyCrypto(op string) func(a *API, w http.ResponseWriter, r *request) (int, 
 		alg := *in.Alg
 		var res wireKeyOpResult
 		var verified *bool
-		k, err := a.vaults.UseKey(ctx(r), r.vault, r.param("name"), r.param("version"), op, func(k *keyops.Key) error {
+		k, err := r.vaults.UseKey(ctx(r), r.vault, r.param("name"), r.param("version"), op, func(k *keyops.Key) error {
 			var err error
 			switch op {
 			case keyops.OpSign:

@@ -87,7 +87,7 @@ func (a *API) setSecret(w http.ResponseWriter, r *request) (int, error) {
 	if at := in.Attributes; at != nil {
 		p.Enabled, p.NotBefore, p.Expires = at.Enabled, timePtr(at.NotBefore), timePtr(at.Expires)
 	}
-	s, err := a.vaults.SetSecret(ctx(r), r.vault, r.param("name"), p)
+	s, err := r.vaults.SetSecret(ctx(r), r.vault, r.param("name"), p)
 	if err != nil {
 		return 0, err
 	}
@@ -95,7 +95,7 @@ func (a *API) setSecret(w http.ResponseWriter, r *request) (int, error) {
 }
 
 func (a *API) getSecret(w http.ResponseWriter, r *request) (int, error) {
-	s, err := a.vaults.GetSecret(ctx(r), r.vault, r.param("name"), r.param("version"))
+	s, err := r.vaults.GetSecret(ctx(r), r.vault, r.param("name"), r.param("version"))
 	if err != nil {
 		return 0, err
 	}
@@ -111,7 +111,7 @@ func (a *API) updateSecret(w http.ResponseWriter, r *request) (int, error) {
 	if at := in.Attributes; at != nil {
 		u.Enabled, u.NotBefore, u.Expires = at.Enabled, timePtr(at.NotBefore), timePtr(at.Expires)
 	}
-	s, err := a.vaults.UpdateSecret(ctx(r), r.vault, r.param("name"), r.param("version"), u)
+	s, err := r.vaults.UpdateSecret(ctx(r), r.vault, r.param("name"), r.param("version"), u)
 	if err != nil {
 		return 0, err
 	}
@@ -119,17 +119,17 @@ func (a *API) updateSecret(w http.ResponseWriter, r *request) (int, error) {
 }
 
 func (a *API) listSecrets(w http.ResponseWriter, r *request) (int, error) {
-	return a.listSecretPage(w, r, listItem, a.vaults.ListSecrets)
+	return a.listSecretPage(w, r, listItem, r.vaults.ListSecrets)
 }
 
 func (a *API) listDeletedSecrets(w http.ResponseWriter, r *request) (int, error) {
-	return a.listSecretPage(w, r, deletedItem, a.vaults.ListDeletedSecrets)
+	return a.listSecretPage(w, r, deletedItem, r.vaults.ListDeletedSecrets)
 }
 
 func (a *API) listSecretVersions(w http.ResponseWriter, r *request) (int, error) {
 	name := r.param("name")
 	return a.listSecretPage(w, r, versionItem, func(c ctxT, v, after string, limit int) ([]vault.Secret, bool, error) {
-		return a.vaults.ListSecretVersions(c, v, name, after, limit)
+		return r.vaults.ListSecretVersions(c, v, name, after, limit)
 	})
 }
 
@@ -145,27 +145,27 @@ func (a *API) listSecretPage(w http.ResponseWriter, r *request, shape secretShap
 }
 
 func (a *API) deleteSecret(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, a.vaults.DeleteSecret, func(s vault.Secret) any { return a.renderSecret(r, s, deleted) })
+	return named(w, r, r.vaults.DeleteSecret, func(s vault.Secret) any { return a.renderSecret(r, s, deleted) })
 }
 
 func (a *API) getDeletedSecret(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, a.vaults.GetDeletedSecret, func(s vault.Secret) any { return a.renderSecret(r, s, deleted) })
+	return named(w, r, r.vaults.GetDeletedSecret, func(s vault.Secret) any { return a.renderSecret(r, s, deleted) })
 }
 
 func (a *API) recoverSecret(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, a.vaults.RecoverSecret, func(s vault.Secret) any { return a.renderSecret(r, s, withoutValue) })
+	return named(w, r, r.vaults.RecoverSecret, func(s vault.Secret) any { return a.renderSecret(r, s, withoutValue) })
 }
 
 func (a *API) purgeSecret(w http.ResponseWriter, r *request) (int, error) {
-	return purged(w, r, a.vaults.PurgeSecret)
+	return purged(w, r, r.vaults.PurgeSecret)
 }
 
 func (a *API) backupSecret(w http.ResponseWriter, r *request) (int, error) {
-	return backedUp(w, r, a.vaults.BackupSecret)
+	return backedUp(w, r, r.vaults.BackupSecret)
 }
 
 func (a *API) restoreSecret(w http.ResponseWriter, r *request) (int, error) {
-	return restored(w, r, a.vaults.RestoreSecret, func(s vault.Secret) any { return a.renderSecret(r, s, withoutValue) })
+	return restored(w, r, r.vaults.RestoreSecret, func(s vault.Secret) any { return a.renderSecret(r, s, withoutValue) })
 }
 
 // decodeB64URL is lenient on input: padded or not.

@@ -97,13 +97,13 @@ func (s *Service) openBackup(kind Kind, blob []byte) (backupContents, error) {
 	return c, nil
 }
 
-func (s *Service) backup(ctx context.Context, vaultName string, kind Kind, name string) ([]byte, error) {
+func (s Request) backup(ctx context.Context, vaultName string, kind Kind, name string) ([]byte, error) {
 	if err := checkName(kind, name); err != nil {
 		return nil, err
 	}
 	var c backupContents
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -153,14 +153,14 @@ func collect(tx storage.Tx, vlt Vault, o *Object) (backupContents, error) {
 	return c, nil
 }
 
-func (s *Service) restore(ctx context.Context, vaultName string, kind Kind, blob []byte, result func(storage.Tx, Vault, *Object) error) error {
+func (s Request) restore(ctx context.Context, vaultName string, kind Kind, blob []byte, result func(storage.Tx, Vault, *Object) error) error {
 	c, err := s.openBackup(kind, blob)
 	if err != nil {
 		return err
 	}
 	return s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}

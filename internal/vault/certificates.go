@@ -119,7 +119,7 @@ func reserveCertName(tx storage.Tx, vlt Vault, name string, now time.Time) error
 
 // CreateCertificate starts an issuance from policy. Issuer "Self" completes at once;
 // "Unknown" waits for a merge of a certificate signed elsewhere; other issuers fail.
-func (s *Service) CreateCertificate(ctx context.Context, vaultName, name string, p certs.Policy, cp CertParams) (CertOperation, error) {
+func (s Request) CreateCertificate(ctx context.Context, vaultName, name string, p certs.Policy, cp CertParams) (CertOperation, error) {
 	if err := checkName(KindCertificate, name); err != nil {
 		return CertOperation{}, err
 	}
@@ -132,7 +132,7 @@ func (s *Service) CreateCertificate(ctx context.Context, vaultName, name string,
 	var op CertOperation
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -280,13 +280,13 @@ func (s *Service) putCertVersionTx(tx storage.Tx, vlt Vault, name string, p cert
 }
 
 // GetCertificateOperation returns the certificate's issuance operation.
-func (s *Service) GetCertificateOperation(ctx context.Context, vaultName, name string) (CertOperation, error) {
+func (s Request) GetCertificateOperation(ctx context.Context, vaultName, name string) (CertOperation, error) {
 	if err := checkName(KindCertificate, name); err != nil {
 		return CertOperation{}, err
 	}
 	var op CertOperation
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -307,10 +307,10 @@ func getOp(tx storage.Tx, vlt Vault, name string) (CertOperation, error) {
 }
 
 // CancelCertificateOperation requests cancellation of a pending issuance.
-func (s *Service) CancelCertificateOperation(ctx context.Context, vaultName, name string) (CertOperation, error) {
+func (s Request) CancelCertificateOperation(ctx context.Context, vaultName, name string) (CertOperation, error) {
 	var op CertOperation
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -328,10 +328,10 @@ func (s *Service) CancelCertificateOperation(ctx context.Context, vaultName, nam
 }
 
 // DeleteCertificateOperation removes the operation record (and a pending request's key).
-func (s *Service) DeleteCertificateOperation(ctx context.Context, vaultName, name string) (CertOperation, error) {
+func (s Request) DeleteCertificateOperation(ctx context.Context, vaultName, name string) (CertOperation, error) {
 	var op CertOperation
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -346,11 +346,11 @@ func (s *Service) DeleteCertificateOperation(ctx context.Context, vaultName, nam
 
 // MergeCertificate completes a pending "Unknown"-issuer request with the certificate
 // (and chain) signed elsewhere; its public key must match the request's.
-func (s *Service) MergeCertificate(ctx context.Context, vaultName, name string, x5c [][]byte, cp CertParams) (Certificate, error) {
+func (s Request) MergeCertificate(ctx context.Context, vaultName, name string, x5c [][]byte, cp CertParams) (Certificate, error) {
 	var out Certificate
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -401,7 +401,7 @@ func (s *Service) MergeCertificate(ctx context.Context, vaultName, name string, 
 
 // ImportCertificate stores a PKCS#12 or PEM certificate with its private key as a new
 // version. policy may be nil: it is then derived from the certificate.
-func (s *Service) ImportCertificate(ctx context.Context, vaultName, name, value, password string, policy *certs.Policy, cp CertParams) (Certificate, error) {
+func (s Request) ImportCertificate(ctx context.Context, vaultName, name, value, password string, policy *certs.Policy, cp CertParams) (Certificate, error) {
 	if err := checkName(KindCertificate, name); err != nil {
 		return Certificate{}, err
 	}
@@ -437,7 +437,7 @@ func (s *Service) ImportCertificate(ctx context.Context, vaultName, name, value,
 	var out Certificate
 	err = s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -459,13 +459,13 @@ func (s *Service) ImportCertificate(ctx context.Context, vaultName, name, value,
 }
 
 // GetCertificate returns a version of a live certificate ("" for the latest).
-func (s *Service) GetCertificate(ctx context.Context, vaultName, name, version string) (Certificate, error) {
+func (s Request) GetCertificate(ctx context.Context, vaultName, name, version string) (Certificate, error) {
 	if err := checkName(KindCertificate, name); err != nil {
 		return Certificate{}, err
 	}
 	var out Certificate
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -492,7 +492,7 @@ func liveCertificate(tx storage.Tx, vlt Vault, name string) (*Object, error) {
 
 // UpdateCertificate changes a version's enabled flag and tags (and those of its key and
 // secret versions).
-func (s *Service) UpdateCertificate(ctx context.Context, vaultName, name, version string, cp CertParams) (Certificate, error) {
+func (s Request) UpdateCertificate(ctx context.Context, vaultName, name, version string, cp CertParams) (Certificate, error) {
 	if err := checkName(KindCertificate, name); err != nil {
 		return Certificate{}, err
 	}
@@ -502,7 +502,7 @@ func (s *Service) UpdateCertificate(ctx context.Context, vaultName, name, versio
 	var out Certificate
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -550,7 +550,7 @@ func setLinkedEnabled(tx storage.Tx, vlt Vault, name, id string, enabled bool, n
 }
 
 // GetCertificatePolicy returns a live certificate's policy.
-func (s *Service) GetCertificatePolicy(ctx context.Context, vaultName, name string) (CertPolicy, error) {
+func (s Request) GetCertificatePolicy(ctx context.Context, vaultName, name string) (CertPolicy, error) {
 	if err := checkName(KindCertificate, name); err != nil {
 		return CertPolicy{}, err
 	}
@@ -565,7 +565,7 @@ func (s *Service) GetCertificatePolicy(ctx context.Context, vaultName, name stri
 
 // UpdateCertificatePolicy replaces a live certificate's policy with update applied to
 // the current one (the caller merges the sections it was given).
-func (s *Service) UpdateCertificatePolicy(ctx context.Context, vaultName, name string, update func(*certs.Policy)) (CertPolicy, error) {
+func (s Request) UpdateCertificatePolicy(ctx context.Context, vaultName, name string, update func(*certs.Policy)) (CertPolicy, error) {
 	if err := checkName(KindCertificate, name); err != nil {
 		return CertPolicy{}, err
 	}
@@ -604,18 +604,18 @@ func (s *Service) UpdateCertificatePolicy(ctx context.Context, vaultName, name s
 }
 
 // ListCertificates returns one page of live certificates.
-func (s *Service) ListCertificates(ctx context.Context, vaultName, after string, limit int) ([]Certificate, bool, error) {
+func (s Request) ListCertificates(ctx context.Context, vaultName, after string, limit int) ([]Certificate, bool, error) {
 	items, more, err := listHeads(s, ctx, vaultName, KindCertificate, false, after, limit, newCertificate)
 	return items, more, err
 }
 
 // ListDeletedCertificates returns one page of soft-deleted certificates.
-func (s *Service) ListDeletedCertificates(ctx context.Context, vaultName, after string, limit int) ([]Certificate, bool, error) {
+func (s Request) ListDeletedCertificates(ctx context.Context, vaultName, after string, limit int) ([]Certificate, bool, error) {
 	return listHeads(s, ctx, vaultName, KindCertificate, true, after, limit, newCertificate)
 }
 
 // ListCertificateVersions returns one page of a live certificate's versions.
-func (s *Service) ListCertificateVersions(ctx context.Context, vaultName, name, after string, limit int) ([]Certificate, bool, error) {
+func (s Request) ListCertificateVersions(ctx context.Context, vaultName, name, after string, limit int) ([]Certificate, bool, error) {
 	return listVersions(s, ctx, vaultName, KindCertificate, name, after, limit, newCertificate)
 }
 
@@ -646,7 +646,7 @@ func linkedTx(tx storage.Tx, vlt Vault, name string, deleted bool, now time.Time
 }
 
 // DeleteCertificate soft-deletes the certificate with its key and secret.
-func (s *Service) DeleteCertificate(ctx context.Context, vaultName, name string) (Certificate, error) {
+func (s Request) DeleteCertificate(ctx context.Context, vaultName, name string) (Certificate, error) {
 	return transition(s, ctx, vaultName, KindCertificate, name, ledger.ActionDelete, func(tx storage.Tx, vlt Vault, _ Kind, name string, now time.Time) (*Object, error) {
 		if _, err := liveCertificate(tx, vlt, name); err != nil {
 			return nil, err
@@ -656,7 +656,7 @@ func (s *Service) DeleteCertificate(ctx context.Context, vaultName, name string)
 }
 
 // RecoverCertificate brings back the certificate with its key and secret.
-func (s *Service) RecoverCertificate(ctx context.Context, vaultName, name string) (Certificate, error) {
+func (s Request) RecoverCertificate(ctx context.Context, vaultName, name string) (Certificate, error) {
 	return transition(s, ctx, vaultName, KindCertificate, name, ledger.ActionRecover, func(tx storage.Tx, vlt Vault, _ Kind, name string, now time.Time) (*Object, error) {
 		cert, err := linkedTx(tx, vlt, name, true, now, func(o *Object) error { return undeleteTx(tx, vlt, o, now) })
 		if err != nil {
@@ -672,18 +672,18 @@ func (s *Service) RecoverCertificate(ctx context.Context, vaultName, name string
 }
 
 // GetDeletedCertificate returns a soft-deleted certificate's latest version.
-func (s *Service) GetDeletedCertificate(ctx context.Context, vaultName, name string) (Certificate, error) {
+func (s Request) GetDeletedCertificate(ctx context.Context, vaultName, name string) (Certificate, error) {
 	return getDeleted(s, ctx, vaultName, KindCertificate, name, newCertificate)
 }
 
 // PurgeCertificate removes a deleted certificate, its key and its secret for good.
-func (s *Service) PurgeCertificate(ctx context.Context, vaultName, name string) error {
+func (s Request) PurgeCertificate(ctx context.Context, vaultName, name string) error {
 	if err := checkName(KindCertificate, name); err != nil {
 		return err
 	}
 	return s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -694,7 +694,7 @@ func (s *Service) PurgeCertificate(ctx context.Context, vaultName, name string) 
 		if err := o.CheckPurge(now, vlt.PurgeProtection); err != nil {
 			return err
 		}
-		if err := recordObject(tx, actor(ctx), ledger.ActionPurge, vlt.Name, o, now); err != nil { // deletion ledger: the certificate only
+		if err := recordObject(tx, s.actor.entry(), ledger.ActionPurge, vlt.Name, o, now); err != nil { // deletion ledger: the certificate only
 			return err
 		}
 		if _, err := linkedTx(tx, vlt, name, true, now, func(o *Object) error { return purgeTx(tx, vlt.Name, o) }); err != nil {
@@ -706,11 +706,11 @@ func (s *Service) PurgeCertificate(ctx context.Context, vaultName, name string) 
 
 // BackupCertificate returns a sealed blob of the certificate with every version, its
 // policy, and its key and secret with all their versions.
-func (s *Service) BackupCertificate(ctx context.Context, vaultName, name string) ([]byte, error) {
+func (s Request) BackupCertificate(ctx context.Context, vaultName, name string) ([]byte, error) {
 	return s.backup(ctx, vaultName, KindCertificate, name)
 }
 
 // RestoreCertificate restores a blob made by BackupCertificate, key and secret included.
-func (s *Service) RestoreCertificate(ctx context.Context, vaultName string, blob []byte) (Certificate, error) {
+func (s Request) RestoreCertificate(ctx context.Context, vaultName string, blob []byte) (Certificate, error) {
 	return restoreAs(s, ctx, vaultName, KindCertificate, blob, newCertificate)
 }

@@ -21,10 +21,10 @@ type Contact struct {
 func contactsKey(v string) string { return "v/" + lower(v) + "/certificate/contacts" }
 
 // GetContacts returns the vault's certificate contacts (ErrNotFound when none were set).
-func (s *Service) GetContacts(ctx context.Context, vaultName string) ([]Contact, error) {
+func (s Request) GetContacts(ctx context.Context, vaultName string) ([]Contact, error) {
 	var out []Contact
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -38,14 +38,14 @@ func (s *Service) GetContacts(ctx context.Context, vaultName string) ([]Contact,
 }
 
 // SetContacts replaces the vault's certificate contacts.
-func (s *Service) SetContacts(ctx context.Context, vaultName string, cs []Contact) ([]Contact, error) {
+func (s Request) SetContacts(ctx context.Context, vaultName string, cs []Contact) ([]Contact, error) {
 	for _, c := range cs {
 		if c.Email == "" && c.Name == "" && c.Phone == "" {
 			return nil, &Error{Kind: ErrBadParameter, ObjectKind: "contacts", Detail: "Each contact needs an email, a name or a phone."}
 		}
 	}
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -55,10 +55,10 @@ func (s *Service) SetContacts(ctx context.Context, vaultName string, cs []Contac
 }
 
 // DeleteContacts removes the contacts and returns them.
-func (s *Service) DeleteContacts(ctx context.Context, vaultName string) ([]Contact, error) {
+func (s Request) DeleteContacts(ctx context.Context, vaultName string) ([]Contact, error) {
 	var out []Contact
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -100,14 +100,14 @@ func checkIssuerName(name string) error {
 }
 
 // SetIssuer creates or replaces (update: merges) an issuer.
-func (s *Service) SetIssuer(ctx context.Context, vaultName string, in Issuer, merge bool) (Issuer, error) {
+func (s Request) SetIssuer(ctx context.Context, vaultName string, in Issuer, merge bool) (Issuer, error) {
 	if err := checkIssuerName(in.Name); err != nil {
 		return Issuer{}, err
 	}
 	var out Issuer
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -148,10 +148,10 @@ func (s *Service) SetIssuer(ctx context.Context, vaultName string, in Issuer, me
 }
 
 // GetIssuer returns an issuer.
-func (s *Service) GetIssuer(ctx context.Context, vaultName, name string) (Issuer, error) {
+func (s Request) GetIssuer(ctx context.Context, vaultName, name string) (Issuer, error) {
 	var out Issuer
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -165,10 +165,10 @@ func (s *Service) GetIssuer(ctx context.Context, vaultName, name string) (Issuer
 }
 
 // DeleteIssuer removes an issuer and returns it.
-func (s *Service) DeleteIssuer(ctx context.Context, vaultName, name string) (Issuer, error) {
+func (s Request) DeleteIssuer(ctx context.Context, vaultName, name string) (Issuer, error) {
 	var out Issuer
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -185,10 +185,10 @@ func (s *Service) DeleteIssuer(ctx context.Context, vaultName, name string) (Iss
 }
 
 // ListIssuers returns every issuer of the vault.
-func (s *Service) ListIssuers(ctx context.Context, vaultName string) ([]Issuer, error) {
+func (s Request) ListIssuers(ctx context.Context, vaultName string) ([]Issuer, error) {
 	var out []Issuer
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}

@@ -91,7 +91,7 @@ func (p KeyParams) check(name string) error {
 }
 
 // CreateKey generates a new key version under name.
-func (s *Service) CreateKey(ctx context.Context, vaultName, name string, p KeyParams) (Key, error) {
+func (s Request) CreateKey(ctx context.Context, vaultName, name string, p KeyParams) (Key, error) {
 	if err := p.check(name); err != nil {
 		return Key{}, err
 	}
@@ -103,7 +103,7 @@ func (s *Service) CreateKey(ctx context.Context, vaultName, name string, p KeyPa
 }
 
 // ImportKey stores a caller's key (private parts required) as a new version of name.
-func (s *Service) ImportKey(ctx context.Context, vaultName, name string, j keyops.JWK, p KeyParams) (Key, error) {
+func (s Request) ImportKey(ctx context.Context, vaultName, name string, j keyops.JWK, p KeyParams) (Key, error) {
 	if err := p.check(name); err != nil {
 		return Key{}, err
 	}
@@ -114,11 +114,11 @@ func (s *Service) ImportKey(ctx context.Context, vaultName, name string, j keyop
 	return s.addKeyVersion(ctx, vaultName, name, k, p)
 }
 
-func (s *Service) addKeyVersion(ctx context.Context, vaultName, name string, k *keyops.Key, p KeyParams) (Key, error) {
+func (s Request) addKeyVersion(ctx context.Context, vaultName, name string, k *keyops.Key, p KeyParams) (Key, error) {
 	var out Key
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -170,7 +170,7 @@ func (s *Service) putKeyVersion(tx storage.Tx, vlt Vault, o *Object, ver KeyVers
 }
 
 // GetKey returns a version of a live key ("" for the latest).
-func (s *Service) GetKey(ctx context.Context, vaultName, name, version string) (Key, error) {
+func (s Request) GetKey(ctx context.Context, vaultName, name, version string) (Key, error) {
 	if err := checkName(KindKey, name); err != nil {
 		return Key{}, err
 	}
@@ -184,7 +184,7 @@ func (s *Service) GetKey(ctx context.Context, vaultName, name, version string) (
 }
 
 // UpdateKey changes a version's key_ops, attributes or tags; the material never changes.
-func (s *Service) UpdateKey(ctx context.Context, vaultName, name, version string, u KeyUpdate) (Key, error) {
+func (s Request) UpdateKey(ctx context.Context, vaultName, name, version string, u KeyUpdate) (Key, error) {
 	if err := checkName(KindKey, name); err != nil {
 		return Key{}, err
 	}
@@ -232,27 +232,27 @@ func (s *Service) UpdateKey(ctx context.Context, vaultName, name, version string
 }
 
 // ListKeys returns one page of live keys with their latest versions.
-func (s *Service) ListKeys(ctx context.Context, vaultName, after string, limit int) ([]Key, bool, error) {
+func (s Request) ListKeys(ctx context.Context, vaultName, after string, limit int) ([]Key, bool, error) {
 	return listHeads(s, ctx, vaultName, KindKey, false, after, limit, newKey)
 }
 
 // ListDeletedKeys returns one page of soft-deleted keys.
-func (s *Service) ListDeletedKeys(ctx context.Context, vaultName, after string, limit int) ([]Key, bool, error) {
+func (s Request) ListDeletedKeys(ctx context.Context, vaultName, after string, limit int) ([]Key, bool, error) {
 	return listHeads(s, ctx, vaultName, KindKey, true, after, limit, newKey)
 }
 
 // ListKeyVersions returns one page of the versions of a live key.
-func (s *Service) ListKeyVersions(ctx context.Context, vaultName, name, after string, limit int) ([]Key, bool, error) {
+func (s Request) ListKeyVersions(ctx context.Context, vaultName, name, after string, limit int) ([]Key, bool, error) {
 	return listVersions(s, ctx, vaultName, KindKey, name, after, limit, newKey)
 }
 
 // DeleteKey soft-deletes a key with all its versions.
-func (s *Service) DeleteKey(ctx context.Context, vaultName, name string) (Key, error) {
+func (s Request) DeleteKey(ctx context.Context, vaultName, name string) (Key, error) {
 	return transition(s, ctx, vaultName, KindKey, name, ledger.ActionDelete, deleteTx, newKey)
 }
 
 // RecoverKey brings a deleted key back with every version and its rotation schedule.
-func (s *Service) RecoverKey(ctx context.Context, vaultName, name string) (Key, error) {
+func (s Request) RecoverKey(ctx context.Context, vaultName, name string) (Key, error) {
 	return transition(s, ctx, vaultName, KindKey, name, ledger.ActionRecover, func(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) (*Object, error) {
 		o, err := recoverTx(tx, vlt, kind, name, now)
 		if err != nil {
@@ -267,28 +267,28 @@ func (s *Service) RecoverKey(ctx context.Context, vaultName, name string) (Key, 
 }
 
 // GetDeletedKey returns a soft-deleted key's latest version.
-func (s *Service) GetDeletedKey(ctx context.Context, vaultName, name string) (Key, error) {
+func (s Request) GetDeletedKey(ctx context.Context, vaultName, name string) (Key, error) {
 	return getDeleted(s, ctx, vaultName, KindKey, name, newKey)
 }
 
 // PurgeKey removes a deleted key for good.
-func (s *Service) PurgeKey(ctx context.Context, vaultName, name string) error {
+func (s Request) PurgeKey(ctx context.Context, vaultName, name string) error {
 	return s.Purge(ctx, vaultName, KindKey, name)
 }
 
 // BackupKey returns a sealed blob of the live key with every version and its policy.
-func (s *Service) BackupKey(ctx context.Context, vaultName, name string) ([]byte, error) {
+func (s Request) BackupKey(ctx context.Context, vaultName, name string) ([]byte, error) {
 	return s.backup(ctx, vaultName, KindKey, name)
 }
 
 // RestoreKey restores a key from a blob made by BackupKey.
-func (s *Service) RestoreKey(ctx context.Context, vaultName string, blob []byte) (Key, error) {
+func (s Request) RestoreKey(ctx context.Context, vaultName string, blob []byte) (Key, error) {
 	return restoreAs(s, ctx, vaultName, KindKey, blob, newKey)
 }
 
 // RotateKey creates a new version with the same type, size or curve, and key_ops; its
 // exp follows the rotation policy's expiryTime when there is one.
-func (s *Service) RotateKey(ctx context.Context, vaultName, name string) (Key, error) {
+func (s Request) RotateKey(ctx context.Context, vaultName, name string) (Key, error) {
 	if err := checkName(KindKey, name); err != nil {
 		return Key{}, err
 	}
@@ -370,7 +370,7 @@ func (s *Service) keyMaterial(ver KeyVersion) (*keyops.Key, error) {
 // own rules allow op: the version is enabled, op is in its key_ops, and — except for
 // decrypt, unwrapKey and verify, which keep working on old data — now is inside its
 // nbf/exp window. It returns the key version used (for its kid).
-func (s *Service) UseKey(ctx context.Context, vaultName, name, version, op string, fn func(*keyops.Key) error) (Key, error) {
+func (s Request) UseKey(ctx context.Context, vaultName, name, version, op string, fn func(*keyops.Key) error) (Key, error) {
 	k, err := s.GetKey(ctx, vaultName, name, version)
 	if err != nil {
 		return k, err

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
 )
@@ -19,20 +18,6 @@ import (
 
 // DefaultLedgerRetention is how long ledger entries are kept (--ledger-retention).
 const DefaultLedgerRetention = 365 * 24 * time.Hour
-
-// actor names who acts on ctx: the request's principal (audit.WithPrincipal), or the
-// sweeper when no request carries one.
-func actor(ctx context.Context) ledger.Entry {
-	p, reqID, ok := audit.PrincipalFrom(ctx)
-	if !ok {
-		return ledger.Entry{Principal: ledger.Sweeper}
-	}
-	who := p.ObjectID
-	if who == "" {
-		who = p.ClientID
-	}
-	return ledger.Entry{Principal: who, ClientID: p.ClientID, RequestID: reqID}
-}
 
 // recordObject appends a ledger entry for an object's transition. o carries the
 // deletion's dates (for a recover, the dates it had before).

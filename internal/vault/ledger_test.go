@@ -57,37 +57,38 @@ func summary(es []ledger.Entry) string {
 // who, when and the deletion's dates.
 func TestLedgerRecordsEveryTransition(t *testing.T) {
 	s, clk, _ := newService(t, false)
-	ctx := audit.WithPrincipal(t.Context(), alice, "req-1")
+	ctx := t.Context()
+	as := s.As(vault.Actor{Principal: alice.ObjectID, ClientID: alice.ClientID, RequestID: "req-1"}, nil)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, err := s.SetSecret(ctx, "v", "Pwd", vault.SecretParams{Value: "x"})
+	_, err := as.SetSecret(ctx, "v", "Pwd", vault.SecretParams{Value: "x"})
 	must(err)
-	deleted, err := s.DeleteSecret(ctx, "v", "pwd")
+	deleted, err := as.DeleteSecret(ctx, "v", "pwd")
 	must(err)
-	_, err = s.RecoverSecret(ctx, "v", "pwd")
+	_, err = as.RecoverSecret(ctx, "v", "pwd")
 	must(err)
-	_, err = s.DeleteSecret(ctx, "v", "pwd")
+	_, err = as.DeleteSecret(ctx, "v", "pwd")
 	must(err)
-	must(s.PurgeSecret(ctx, "v", "pwd"))
+	must(as.PurgeSecret(ctx, "v", "pwd"))
 
-	_, err = s.CreateKey(ctx, "v", "k", vault.KeyParams{Kty: "EC", Curve: "P-256"})
+	_, err = as.CreateKey(ctx, "v", "k", vault.KeyParams{Kty: "EC", Curve: "P-256"})
 	must(err)
-	_, err = s.DeleteKey(ctx, "v", "k")
+	_, err = as.DeleteKey(ctx, "v", "k")
 	must(err)
 
-	_, err = s.CreateCertificate(ctx, "v", "web", certs.Policy{KeyType: "EC", Curve: "P-256", Subject: "CN=web", IssuerName: "Self"}, vault.CertParams{})
+	_, err = as.CreateCertificate(ctx, "v", "web", certs.Policy{KeyType: "EC", Curve: "P-256", Subject: "CN=web", IssuerName: "Self"}, vault.CertParams{})
 	must(err)
-	_, err = s.DeleteCertificate(ctx, "v", "web")
+	_, err = as.DeleteCertificate(ctx, "v", "web")
 	must(err)
-	_, err = s.RecoverCertificate(ctx, "v", "web")
+	_, err = as.RecoverCertificate(ctx, "v", "web")
 	must(err)
-	_, err = s.DeleteCertificate(ctx, "v", "web")
+	_, err = as.DeleteCertificate(ctx, "v", "web")
 	must(err)
-	must(s.PurgeCertificate(ctx, "v", "web"))
+	must(as.PurgeCertificate(ctx, "v", "web"))
 
 	// The key's retention (7 days) ends; the sweeper comes a day late.
 	clk.Advance(8 * 24 * time.Hour)
@@ -97,22 +98,22 @@ func TestLedgerRecordsEveryTransition(t *testing.T) {
 
 	// A deleted secret whose retention ended is purged when its name is taken again,
 	// before the sweeper comes.
-	_, err = s.SetSecret(ctx, "v", "reused", vault.SecretParams{Value: "x"})
+	_, err = as.SetSecret(ctx, "v", "reused", vault.SecretParams{Value: "x"})
 	must(err)
-	_, err = s.DeleteSecret(ctx, "v", "reused")
+	_, err = as.DeleteSecret(ctx, "v", "reused")
 	must(err)
 	clk.Advance(8 * 24 * time.Hour)
-	_, err = s.SetSecret(ctx, "v", "reused", vault.SecretParams{Value: "y"})
+	_, err = as.SetSecret(ctx, "v", "reused", vault.SecretParams{Value: "y"})
 	must(err)
 
 	// A vault: delete, recover, delete, purge by hand.
-	_, _, err = s.DeleteVault(ctx, "v")
+	_, _, err = as.DeleteVault(ctx, "v")
 	must(err)
-	_, err = s.RecoverVault(ctx, "v")
+	_, err = as.RecoverVault(ctx, "v")
 	must(err)
-	_, _, err = s.DeleteVault(ctx, "v")
+	_, _, err = as.DeleteVault(ctx, "v")
 	must(err)
-	must(s.PurgeVault(ctx, "v"))
+	must(as.PurgeVault(ctx, "v"))
 
 	es := ledgerEntries(t, s, ledger.Filter{})
 	want := strings.Join([]string{
@@ -165,7 +166,7 @@ func TestLedgerRecordsEveryTransition(t *testing.T) {
 func TestLedgerVaultAutoPurge(t *testing.T) {
 	s, clk, _ := newService(t, true)
 	ctx := t.Context()
-	if _, _, err := s.DeleteVault(ctx, "v"); err != nil {
+	if _, _, err := s.Internal().DeleteVault(ctx, "v"); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(7*24*time.Hour + time.Hour)
@@ -219,17 +220,17 @@ func TestLedgerSameTransaction(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, clk, st := newService(t, false)
 			ctx := t.Context()
-			if _, err := s.SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"}); err != nil {
+			if _, err := s.Internal().SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"}); err != nil {
 				t.Fatal(err)
 			}
 			bad, err := vault.Open(ctx, vault.Options{Storage: failingStore{st, tc.prefix}, Clock: clk})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := bad.DeleteSecret(ctx, "v", "s"); !errors.Is(err, errInjected) {
+			if _, err := bad.Internal().DeleteSecret(ctx, "v", "s"); !errors.Is(err, errInjected) {
 				t.Fatalf("DeleteSecret = %v, want the injected failure", err)
 			}
-			if _, err := s.GetSecret(ctx, "v", "s", ""); err != nil {
+			if _, err := s.Internal().GetSecret(ctx, "v", "s", ""); err != nil {
 				t.Fatalf("the secret is not live after the failed delete: %v", err)
 			}
 			if es := ledgerEntries(t, s, ledger.Filter{}); len(es) != 0 {
@@ -250,10 +251,10 @@ func TestLedgerRetention(t *testing.T) {
 	ctx := t.Context()
 	for i := range 3 {
 		name := fmt.Sprintf("s%d", i)
-		if _, err := s.SetSecret(ctx, "v", name, vault.SecretParams{Value: "x"}); err != nil {
+		if _, err := s.Internal().SetSecret(ctx, "v", name, vault.SecretParams{Value: "x"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.DeleteSecret(ctx, "v", name); err != nil {
+		if _, err := s.Internal().DeleteSecret(ctx, "v", name); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -138,13 +138,13 @@ func undeleteTx(tx storage.Tx, vlt Vault, o *Object, now time.Time) error {
 }
 
 // Purge removes the deleted object name for good (purge by hand).
-func (s *Service) Purge(ctx context.Context, vaultName string, kind Kind, name string) error {
+func (s Request) Purge(ctx context.Context, vaultName string, kind Kind, name string) error {
 	if err := checkName(kind, name); err != nil {
 		return err
 	}
 	return s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -158,7 +158,7 @@ func (s *Service) Purge(ctx context.Context, vaultName string, kind Kind, name s
 		if err := o.CheckUnmanaged("purge"); err != nil {
 			return err
 		}
-		if err := recordObject(tx, actor(ctx), ledger.ActionPurge, vlt.Name, o, now); err != nil { // deletion ledger
+		if err := recordObject(tx, s.actor.entry(), ledger.ActionPurge, vlt.Name, o, now); err != nil { // deletion ledger
 			return err
 		}
 		return purgeTx(tx, vlt.Name, o)
@@ -197,14 +197,14 @@ func getVersion[T any](tx storage.Tx, v string, o *Object, version string) (T, e
 
 // listHeads returns one page of live (or deleted) objects of a kind, each with its
 // latest version, in name order after `after`; more says whether pages follow.
-func listHeads[T, R any](s *Service, ctx context.Context, vaultName string, kind Kind, deleted bool, after string, limit int, mk func(Vault, Object, T) R) (items []R, more bool, err error) {
+func listHeads[T, R any](s Request, ctx context.Context, vaultName string, kind Kind, deleted bool, after string, limit int, mk func(Vault, Object, T) R) (items []R, more bool, err error) {
 	prefix := livePrefix
 	if deleted {
 		prefix = deletedPrefix
 	}
 	err = s.st.View(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -235,12 +235,12 @@ func listHeads[T, R any](s *Service, ctx context.Context, vaultName string, kind
 
 // listVersions returns one page of the versions of a live object, in version id order
 // after `after`. An unknown or deleted name has no versions.
-func listVersions[T, R any](s *Service, ctx context.Context, vaultName string, kind Kind, name, after string, limit int, mk func(Vault, Object, T) R) (items []R, more bool, err error) {
+func listVersions[T, R any](s Request, ctx context.Context, vaultName string, kind Kind, name, after string, limit int, mk func(Vault, Object, T) R) (items []R, more bool, err error) {
 	if err := checkName(kind, name); err != nil {
 		return nil, false, err
 	}
 	err = s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -271,13 +271,13 @@ func listVersions[T, R any](s *Service, ctx context.Context, vaultName string, k
 
 // transition applies delete or recover (action, for the deletion ledger) to name and
 // returns the latest version.
-func transition[T, R any](s *Service, ctx context.Context, vaultName string, kind Kind, name string, action string, apply func(storage.Tx, Vault, Kind, string, time.Time) (*Object, error), mk func(Vault, Object, T) R) (R, error) {
+func transition[T, R any](s Request, ctx context.Context, vaultName string, kind Kind, name string, action string, apply func(storage.Tx, Vault, Kind, string, time.Time) (*Object, error), mk func(Vault, Object, T) R) (R, error) {
 	var out R
 	if err := checkName(kind, name); err != nil {
 		return out, err
 	}
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -295,7 +295,7 @@ func transition[T, R any](s *Service, ctx context.Context, vaultName string, kin
 		if action == ledger.ActionDelete {
 			dates.DeletedDate, dates.ScheduledPurgeDate = o.DeletedDate, o.ScheduledPurgeDate
 		}
-		if err := recordObject(tx, actor(ctx), action, vlt.Name, &dates, now); err != nil {
+		if err := recordObject(tx, s.actor.entry(), action, vlt.Name, &dates, now); err != nil {
 			return err
 		}
 		ver, err := getVersion[T](tx, vlt.Name, o, "")
@@ -309,13 +309,13 @@ func transition[T, R any](s *Service, ctx context.Context, vaultName string, kin
 }
 
 // getDeleted returns a soft-deleted object's latest version.
-func getDeleted[T, R any](s *Service, ctx context.Context, vaultName string, kind Kind, name string, mk func(Vault, Object, T) R) (R, error) {
+func getDeleted[T, R any](s Request, ctx context.Context, vaultName string, kind Kind, name string, mk func(Vault, Object, T) R) (R, error) {
 	var out R
 	if err := checkName(kind, name); err != nil {
 		return out, err
 	}
 	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -334,7 +334,7 @@ func getDeleted[T, R any](s *Service, ctx context.Context, vaultName string, kin
 }
 
 // restoreAs restores a backup blob of kind and returns its latest version.
-func restoreAs[T, R any](s *Service, ctx context.Context, vaultName string, kind Kind, blob []byte, mk func(Vault, Object, T) R) (R, error) {
+func restoreAs[T, R any](s Request, ctx context.Context, vaultName string, kind Kind, blob []byte, mk func(Vault, Object, T) R) (R, error) {
 	var out R
 	err := s.restore(ctx, vaultName, kind, blob, func(tx storage.Tx, vlt Vault, o *Object) error {
 		ver, err := getVersion[T](tx, vlt.Name, o, "")
@@ -347,13 +347,13 @@ func restoreAs[T, R any](s *Service, ctx context.Context, vaultName string, kind
 // onLive runs fn in a transaction — a write one when write is set — on the live object
 // name of vaultName. With op set, a key or secret that backs a certificate is refused
 // first (only the certificate's own operations change those).
-func (s *Service) onLive(ctx context.Context, write bool, vaultName string, kind Kind, name, op string, fn func(tx storage.Tx, vlt Vault, o *Object) error) error {
+func (s Request) onLive(ctx context.Context, write bool, vaultName string, kind Kind, name, op string, fn func(tx storage.Tx, vlt Vault, o *Object) error) error {
 	run := s.st.View
 	if write {
 		run = s.st.Update
 	}
 	return run(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}

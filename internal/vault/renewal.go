@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"context"
 	"crypto/x509"
 	"errors"
 	"time"
@@ -51,7 +50,7 @@ func scheduleRenewal(tx storage.Tx, v, name string, p certs.Policy, ver Certific
 
 // dueCertAction renews or notifies for a live certificate whose time has come.
 func (s *Service) dueCertAction(tx storage.Tx, e dueEntry, now time.Time) (bool, error) {
-	vlt, err := getVault(context.Background(), tx, e.vault)
+	vlt, err := s.Internal().vault(tx, e.vault)
 	if errors.Is(err, ErrVaultNotFound) {
 		return false, tx.Delete(e.key)
 	}

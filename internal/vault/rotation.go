@@ -122,7 +122,7 @@ func (p *RotationPolicy) validate(name string) error {
 
 // GetRotationPolicy returns a live key's rotation policy; a key that never had one has
 // the default (notify 30 days before expiry).
-func (s *Service) GetRotationPolicy(ctx context.Context, vaultName, name string) (RotationPolicy, error) {
+func (s Request) GetRotationPolicy(ctx context.Context, vaultName, name string) (RotationPolicy, error) {
 	if err := checkName(KindKey, name); err != nil {
 		return RotationPolicy{}, err
 	}
@@ -136,7 +136,7 @@ func (s *Service) GetRotationPolicy(ctx context.Context, vaultName, name string)
 }
 
 // SetRotationPolicy replaces a live key's rotation policy and schedules what it asks for.
-func (s *Service) SetRotationPolicy(ctx context.Context, vaultName, name string, p RotationPolicy) (RotationPolicy, error) {
+func (s Request) SetRotationPolicy(ctx context.Context, vaultName, name string, p RotationPolicy) (RotationPolicy, error) {
 	if err := checkName(KindKey, name); err != nil {
 		return RotationPolicy{}, err
 	}
@@ -252,7 +252,7 @@ func (s *Service) dueKeyAction(tx storage.Tx, e dueEntry, now time.Time) (bool, 
 	if err := tx.Delete(e.key); err != nil {
 		return false, err
 	}
-	vlt, err := getVault(context.Background(), tx, e.vault)
+	vlt, err := s.Internal().vault(tx, e.vault)
 	if err != nil {
 		return false, err
 	}

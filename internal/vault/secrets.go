@@ -79,7 +79,7 @@ func checkContentType(name, ct string) error {
 }
 
 // SetSecret stores a new version of the secret name and makes it the latest.
-func (s *Service) SetSecret(ctx context.Context, vaultName, name string, p SecretParams) (Secret, error) {
+func (s Request) SetSecret(ctx context.Context, vaultName, name string, p SecretParams) (Secret, error) {
 	if err := checkName(KindSecret, name); err != nil {
 		return Secret{}, err
 	}
@@ -109,7 +109,7 @@ func (s *Service) SetSecret(ctx context.Context, vaultName, name string, p Secre
 	record := mustJSON(ver)
 	var out Secret
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := getVault(ctx, tx, vaultName)
+		vlt, err := s.vault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func newSecret(v Vault, o Object, ver SecretVersion) Secret {
 
 // GetSecret returns a version of a live secret ("" for the latest), value included.
 // A disabled version cannot be read.
-func (s *Service) GetSecret(ctx context.Context, vaultName, name, version string) (Secret, error) {
+func (s Request) GetSecret(ctx context.Context, vaultName, name, version string) (Secret, error) {
 	if err := checkName(KindSecret, name); err != nil {
 		return Secret{}, err
 	}
@@ -167,7 +167,7 @@ func (s *Service) GetSecret(ctx context.Context, vaultName, name, version string
 
 // UpdateSecret changes the attributes, content type or tags of a version ("" for the
 // latest); the value never changes.
-func (s *Service) UpdateSecret(ctx context.Context, vaultName, name, version string, u SecretUpdate) (Secret, error) {
+func (s Request) UpdateSecret(ctx context.Context, vaultName, name, version string, u SecretUpdate) (Secret, error) {
 	if err := checkName(KindSecret, name); err != nil {
 		return Secret{}, err
 	}
@@ -213,49 +213,49 @@ func (s *Service) UpdateSecret(ctx context.Context, vaultName, name, version str
 
 // ListSecrets returns one page of live secrets, each with its latest version's
 // properties, in name order after the name `after`; more says whether pages follow.
-func (s *Service) ListSecrets(ctx context.Context, vaultName, after string, limit int) ([]Secret, bool, error) {
+func (s Request) ListSecrets(ctx context.Context, vaultName, after string, limit int) ([]Secret, bool, error) {
 	return listHeads(s, ctx, vaultName, KindSecret, false, after, limit, newSecret)
 }
 
 // ListDeletedSecrets is ListSecrets for the soft-deleted ones.
-func (s *Service) ListDeletedSecrets(ctx context.Context, vaultName, after string, limit int) ([]Secret, bool, error) {
+func (s Request) ListDeletedSecrets(ctx context.Context, vaultName, after string, limit int) ([]Secret, bool, error) {
 	return listHeads(s, ctx, vaultName, KindSecret, true, after, limit, newSecret)
 }
 
 // ListSecretVersions returns one page of the versions of a live secret, in version id
 // order after `after`. An unknown or deleted name has no versions.
-func (s *Service) ListSecretVersions(ctx context.Context, vaultName, name, after string, limit int) ([]Secret, bool, error) {
+func (s Request) ListSecretVersions(ctx context.Context, vaultName, name, after string, limit int) ([]Secret, bool, error) {
 	return listVersions(s, ctx, vaultName, KindSecret, name, after, limit, newSecret)
 }
 
 // DeleteSecret soft-deletes the secret with all its versions and returns its latest
 // version as a deleted secret.
-func (s *Service) DeleteSecret(ctx context.Context, vaultName, name string) (Secret, error) {
+func (s Request) DeleteSecret(ctx context.Context, vaultName, name string) (Secret, error) {
 	return transition(s, ctx, vaultName, KindSecret, name, ledger.ActionDelete, deleteTx, newSecret)
 }
 
 // RecoverSecret brings a deleted secret back with every version.
-func (s *Service) RecoverSecret(ctx context.Context, vaultName, name string) (Secret, error) {
+func (s Request) RecoverSecret(ctx context.Context, vaultName, name string) (Secret, error) {
 	return transition(s, ctx, vaultName, KindSecret, name, ledger.ActionRecover, recoverTx, newSecret)
 }
 
 // GetDeletedSecret returns a soft-deleted secret's latest version.
-func (s *Service) GetDeletedSecret(ctx context.Context, vaultName, name string) (Secret, error) {
+func (s Request) GetDeletedSecret(ctx context.Context, vaultName, name string) (Secret, error) {
 	return getDeleted(s, ctx, vaultName, KindSecret, name, newSecret)
 }
 
 // PurgeSecret removes a deleted secret for good.
-func (s *Service) PurgeSecret(ctx context.Context, vaultName, name string) error {
+func (s Request) PurgeSecret(ctx context.Context, vaultName, name string) error {
 	return s.Purge(ctx, vaultName, KindSecret, name)
 }
 
 // BackupSecret returns a sealed blob of the live secret with every version.
-func (s *Service) BackupSecret(ctx context.Context, vaultName, name string) ([]byte, error) {
+func (s Request) BackupSecret(ctx context.Context, vaultName, name string) ([]byte, error) {
 	return s.backup(ctx, vaultName, KindSecret, name)
 }
 
 // RestoreSecret restores a secret from a blob made by BackupSecret, with every version
 // and its id, into vaultName, and returns its latest version.
-func (s *Service) RestoreSecret(ctx context.Context, vaultName string, blob []byte) (Secret, error) {
+func (s Request) RestoreSecret(ctx context.Context, vaultName string, blob []byte) (Secret, error) {
 	return restoreAs(s, ctx, vaultName, KindSecret, blob, newSecret)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
 )
 
@@ -101,39 +102,64 @@ func (s *Service) EnsureVault(ctx context.Context, v Vault) (Vault, bool, error)
 }
 
 // GetVault returns the vault's record.
-func (s *Service) GetVault(ctx context.Context, name string) (Vault, error) {
+func (s Request) GetVault(ctx context.Context, name string) (Vault, error) {
 	var v Vault
 	err := s.st.View(ctx, func(tx storage.Tx) error {
 		var err error
-		v, err = getVault(ctx, tx, name)
+		v, err = s.vault(tx, name)
 		return err
 	})
 	return v, err
 }
 
-// getVault returns a live vault: a deleted one is not found, as the data plane sees it.
-// When ctx carries an authorizer (WithAuthorizer), the vault must pass it first.
-func getVault(ctx context.Context, tx storage.Tx, name string) (Vault, error) {
+// Request is one request's handle on the vaults: who acts, for the deletion ledger, and
+// the access decision the request's plane made. Every operation through it reads the
+// vault it acts on once, inside its own transaction, and hands it to that decision
+// before it reads or changes anything else — one vault read and one decision per
+// request, for reads and mutations alike.
+type Request struct {
+	*Service
+	actor  Actor
+	decide func(Vault) error
+}
+
+// Actor is who a change is recorded against in the deletion ledger. The zero Actor is
+// Coffer itself (the sweeper and the scheduler).
+type Actor struct {
+	Principal string // object id, or the client id when there is none
+	ClientID  string
+	RequestID string
+}
+
+func (a Actor) entry() ledger.Entry {
+	if a == (Actor{}) {
+		return ledger.Entry{Principal: ledger.Sweeper}
+	}
+	return ledger.Entry{Principal: a.Principal, ClientID: a.ClientID, RequestID: a.RequestID}
+}
+
+// As returns the handle through which actor acts; decide is called with each vault an
+// operation acts on, and an error from it ends the operation with nothing changed. A nil
+// decide allows every vault.
+func (s *Service) As(actor Actor, decide func(Vault) error) Request {
+	return Request{Service: s, actor: actor, decide: decide}
+}
+
+// Internal is the handle of Coffer's own work (start-up, the administrator's routes,
+// tests): every vault, recorded as Coffer.
+func (s *Service) Internal() Request { return Request{Service: s} }
+
+// vault returns a live vault that passes the request's decision: a deleted one is not
+// found, as the data plane sees it.
+func (r Request) vault(tx storage.Tx, name string) (Vault, error) {
 	v, err := getVaultRecord(tx, name)
 	if err == nil && !v.DeletedDate.IsZero() {
 		return v, &Error{Kind: ErrVaultNotFound, Name: name}
 	}
-	if err == nil {
-		if authorize, ok := ctx.Value(authorizerKey{}).(func(Vault) error); ok {
-			err = authorize(v)
-		}
+	if err == nil && r.decide != nil {
+		err = r.decide(v)
 	}
 	return v, err
-}
-
-type authorizerKey struct{}
-
-// WithAuthorizer returns a context under which every operation hands the vault it acts
-// on to authorize, inside its own transaction and before it reads or changes anything
-// else; an error from authorize ends the operation. The data plane uses it to decide
-// access policies without reading the vault a second time.
-func WithAuthorizer(ctx context.Context, authorize func(Vault) error) context.Context {
-	return context.WithValue(ctx, authorizerKey{}, authorize)
 }
 
 // getVaultRecord returns a vault's record whatever its state.

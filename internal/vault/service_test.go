@@ -46,22 +46,22 @@ func newService(t testing.TB, protected bool) (*vault.Service, *clock.Fake, stor
 func TestPurgeProtection(t *testing.T) {
 	s, clk, _ := newService(t, true)
 	ctx := t.Context()
-	if _, err := s.SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"}); err != nil {
+	if _, err := s.Internal().SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.DeleteSecret(ctx, "v", "s")
+	d, err := s.Internal().DeleteSecret(ctx, "v", "s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Vault.RecoveryLevel() != "CustomizedRecoverable" {
 		t.Fatalf("level %s", d.Vault.RecoveryLevel())
 	}
-	err = s.PurgeSecret(ctx, "v", "s")
+	err = s.Internal().PurgeSecret(ctx, "v", "s")
 	var ve *vault.Error
 	if !errors.Is(err, vault.ErrPurgeProtected) || !errors.As(err, &ve) || !ve.ScheduledPurgeDate.Equal(d.Object.ScheduledPurgeDate) {
 		t.Fatalf("purge under protection: %v", err)
 	}
-	if _, err := s.GetDeletedSecret(ctx, "v", "s"); err != nil {
+	if _, err := s.Internal().GetDeletedSecret(ctx, "v", "s"); err != nil {
 		t.Fatalf("no longer recoverable after a refused purge: %v", err)
 	}
 	// When the retention ends, the sweeper purges it even under purge protection.
@@ -75,12 +75,12 @@ func TestSweeperNeverPurgesRecovered(t *testing.T) {
 	s, clk, _ := newService(t, false)
 	ctx := t.Context()
 	for _, n := range []string{"a", "b"} {
-		s.SetSecret(ctx, "v", n, vault.SecretParams{Value: n})
-		if _, err := s.DeleteSecret(ctx, "v", n); err != nil {
+		s.Internal().SetSecret(ctx, "v", n, vault.SecretParams{Value: n})
+		if _, err := s.Internal().DeleteSecret(ctx, "v", n); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.RecoverSecret(ctx, "v", "a"); err != nil {
+	if _, err := s.Internal().RecoverSecret(ctx, "v", "a"); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(8 * 24 * time.Hour)
@@ -107,10 +107,10 @@ func TestSweeperNeverPurgesRecovered(t *testing.T) {
 	if sum != 1 {
 		t.Fatalf("purged %d times, want 1", sum)
 	}
-	if got, err := s.GetSecret(ctx, "v", "a", ""); err != nil || got.Value != "a" {
+	if got, err := s.Internal().GetSecret(ctx, "v", "a", ""); err != nil || got.Value != "a" {
 		t.Fatalf("recovered secret: %v", err)
 	}
-	if _, err := s.GetDeletedSecret(ctx, "v", "b"); !errors.Is(err, vault.ErrDeletedNotFound) {
+	if _, err := s.Internal().GetDeletedSecret(ctx, "v", "b"); !errors.Is(err, vault.ErrDeletedNotFound) {
 		t.Fatalf("b: %v", err)
 	}
 }
@@ -121,8 +121,8 @@ func TestSweeperLoop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, clk, _ := newService(t, false)
 		ctx, cancel := context.WithCancel(t.Context())
-		s.SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"})
-		s.DeleteSecret(ctx, "v", "s")
+		s.Internal().SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"})
+		s.Internal().DeleteSecret(ctx, "v", "s")
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -134,10 +134,10 @@ func TestSweeperLoop(t *testing.T) {
 		cancel()
 		<-done
 		// The record is gone from storage, not just hidden.
-		if _, err := s.RestoreSecret(context.Background(), "v", nil); err == nil {
+		if _, err := s.Internal().RestoreSecret(context.Background(), "v", nil); err == nil {
 			t.Fatal("restore of nothing succeeded")
 		}
-		if _, err := s.SetSecret(context.Background(), "v", "s", vault.SecretParams{Value: "y"}); err != nil {
+		if _, err := s.Internal().SetSecret(context.Background(), "v", "s", vault.SecretParams{Value: "y"}); err != nil {
 			t.Fatalf("name not free: %v", err)
 		}
 	})
@@ -146,8 +146,8 @@ func TestSweeperLoop(t *testing.T) {
 func FuzzRestoreBlob(f *testing.F) {
 	s, _, _ := newService(f, false)
 	ctx := context.Background()
-	s.SetSecret(ctx, "v", "seed", vault.SecretParams{Value: "x", Tags: map[string]string{"a": "b"}})
-	blob, err := s.BackupSecret(ctx, "v", "seed")
+	s.Internal().SetSecret(ctx, "v", "seed", vault.SecretParams{Value: "x", Tags: map[string]string{"a": "b"}})
+	blob, err := s.Internal().BackupSecret(ctx, "v", "seed")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func FuzzRestoreBlob(f *testing.F) {
 	f.Add([]byte("CFBK\x01"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := s.RestoreSecret(ctx, "v", b)
+		got, err := s.Internal().RestoreSecret(ctx, "v", b)
 		if err == nil {
 			// Only an intact blob restores (the seed, whose name is live: never).
 			t.Fatalf("restored %q from a fuzzed blob", got.Object.Name)

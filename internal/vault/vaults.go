@@ -142,7 +142,7 @@ func checkPolicies(name string, ps []authz.Policy, serverTenant string) error {
 
 // CreateOrUpdateVault creates the vault name, or updates it when it exists in the same
 // subscription and resource group. created says which.
-func (s *Service) CreateOrUpdateVault(ctx context.Context, name string, p VaultParams) (v Vault, created bool, err error) {
+func (s Request) CreateOrUpdateVault(ctx context.Context, name string, p VaultParams) (v Vault, created bool, err error) {
 	if !ValidVaultName(name) {
 		return v, false, &Error{Kind: ErrVaultNameInvalid, ObjectKind: "vault", Name: name,
 			Detail: "The vault name should be string of 3 to 24 characters, start with a letter, end with a letter or digit, and contain only letters, digits and single hyphens."}
@@ -255,11 +255,11 @@ func deletedVault(tx storage.Tx, name string, now time.Time) (Vault, error) {
 // DeleteVault soft-deletes a vault with everything in it: its data plane stops
 // answering, and objects keep their own states and dates for when it is recovered.
 // existed is false when there was no live vault of that name.
-func (s *Service) DeleteVault(ctx context.Context, name string) (v Vault, existed bool, err error) {
+func (s Request) DeleteVault(ctx context.Context, name string) (v Vault, existed bool, err error) {
 	err = s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
 		var err error
-		v, err = getVault(ctx, tx, name)
+		v, err = s.vault(tx, name)
 		existed = err == nil
 		if errors.Is(err, ErrVaultNotFound) {
 			return nil
@@ -272,7 +272,7 @@ func (s *Service) DeleteVault(ctx context.Context, name string) (v Vault, existe
 		if err := tx.Put(vaultKey(name), mustJSON(v)); err != nil {
 			return err
 		}
-		if err := recordVault(tx, actor(ctx), ledger.ActionDelete, v, now); err != nil { // deletion ledger
+		if err := recordVault(tx, s.actor.entry(), ledger.ActionDelete, v, now); err != nil { // deletion ledger
 			return err
 		}
 		if err := tx.Put(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, "vault", v.Name), nil); err != nil {
@@ -285,7 +285,7 @@ func (s *Service) DeleteVault(ctx context.Context, name string) (v Vault, existe
 
 // RecoverVault brings a deleted vault back with all its objects, live and deleted, with
 // their own dates, its settings and its access policies.
-func (s *Service) RecoverVault(ctx context.Context, name string) (Vault, error) {
+func (s Request) RecoverVault(ctx context.Context, name string) (Vault, error) {
 	var v Vault
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		var err error
@@ -296,7 +296,7 @@ func (s *Service) RecoverVault(ctx context.Context, name string) (Vault, error) 
 		if err := tx.Delete(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, "vault", v.Name)); err != nil {
 			return err
 		}
-		if err := recordVault(tx, actor(ctx), ledger.ActionRecover, v, s.Now()); err != nil { // deletion ledger: the dates it undoes
+		if err := recordVault(tx, s.actor.entry(), ledger.ActionRecover, v, s.Now()); err != nil { // deletion ledger: the dates it undoes
 			return err
 		}
 		v.DeletedDate, v.ScheduledPurgeDate = time.Time{}, time.Time{}
@@ -308,7 +308,7 @@ func (s *Service) RecoverVault(ctx context.Context, name string) (Vault, error) 
 
 // PurgeVault removes a deleted vault and everything in it for good, freeing its name;
 // purge protection refuses it until the retention ends.
-func (s *Service) PurgeVault(ctx context.Context, name string) error {
+func (s Request) PurgeVault(ctx context.Context, name string) error {
 	return s.st.Update(ctx, func(tx storage.Tx) error {
 		v, err := deletedVault(tx, name, s.Now())
 		if err != nil {
@@ -317,7 +317,7 @@ func (s *Service) PurgeVault(ctx context.Context, name string) error {
 		if v.PurgeProtection {
 			return &Error{Kind: ErrVaultPurgeProtected, ObjectKind: "vault", Name: v.Name, ScheduledPurgeDate: v.ScheduledPurgeDate}
 		}
-		if err := recordVault(tx, actor(ctx), ledger.ActionPurge, v, s.Now()); err != nil { // deletion ledger
+		if err := recordVault(tx, s.actor.entry(), ledger.ActionPurge, v, s.Now()); err != nil { // deletion ledger
 			return err
 		}
 		return purgeVaultTx(tx, v)
@@ -366,11 +366,11 @@ func (s *Service) duePurgeVault(tx storage.Tx, e dueEntry, now time.Time) (bool,
 // UpdateAccessPolicies changes a live vault's access policies: "add" merges the given
 // permissions into the entry of each object id (creating it), "replace" sets them,
 // "remove" takes the given permissions away (and the entry when none is left).
-func (s *Service) UpdateAccessPolicies(ctx context.Context, name, op string, ps []authz.Policy) (Vault, error) {
+func (s Request) UpdateAccessPolicies(ctx context.Context, name, op string, ps []authz.Policy) (Vault, error) {
 	var v Vault
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		var err error
-		v, err = getVault(ctx, tx, name)
+		v, err = s.vault(tx, name)
 		if err != nil {
 			return err
 		}

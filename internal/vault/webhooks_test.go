@@ -63,10 +63,10 @@ func TestWebhookWarningTimes(t *testing.T) {
 	ctx := t.Context()
 	a := subscribeTo(t, s, "v", "a", 72*time.Hour)
 	b := subscribeTo(t, s, "v", "b", 48*time.Hour)
-	if _, err := s.SetSecret(ctx, "v", "S", vault.SecretParams{Value: "x"}); err != nil {
+	if _, err := s.Internal().SetSecret(ctx, "v", "S", vault.SecretParams{Value: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.DeleteSecret(ctx, "v", "s")
+	d, err := s.Internal().DeleteSecret(ctx, "v", "s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,14 +104,14 @@ func TestWebhookStaleWarnings(t *testing.T) {
 	a := subscribeTo(t, s, "v", "a", 72*time.Hour)
 	gone := subscribeTo(t, s, "v", "gone", 96*time.Hour)
 	for _, n := range []string{"back", "late"} {
-		if _, err := s.SetSecret(ctx, "v", n, vault.SecretParams{Value: "x"}); err != nil {
+		if _, err := s.Internal().SetSecret(ctx, "v", n, vault.SecretParams{Value: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.DeleteSecret(ctx, "v", "back"); err != nil {
+	if _, err := s.Internal().DeleteSecret(ctx, "v", "back"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RecoverSecret(ctx, "v", "back"); err != nil {
+	if _, err := s.Internal().RecoverSecret(ctx, "v", "back"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DeleteWebhook(ctx, gone.ID); err != nil {
@@ -121,7 +121,7 @@ func TestWebhookStaleWarnings(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 	clk.Advance(24 * time.Hour)
-	if _, err := s.DeleteSecret(ctx, "v", "back"); err != nil { // purges a day later than the first time
+	if _, err := s.Internal().DeleteSecret(ctx, "v", "back"); err != nil { // purges a day later than the first time
 		t.Fatal(err)
 	}
 	clk.Advance(3*24*time.Hour + time.Hour) // the first deletion's window (and the deleted subscription's) passed
@@ -136,7 +136,7 @@ func TestWebhookStaleWarnings(t *testing.T) {
 	}
 
 	// Deleted first, subscribed after, with the window already open: warned at once.
-	if _, err := s.DeleteSecret(ctx, "v", "late"); err != nil {
+	if _, err := s.Internal().DeleteSecret(ctx, "v", "late"); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(6 * 24 * time.Hour)
@@ -168,13 +168,13 @@ func TestWebhookCertificateAndVault(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := subscribeTo(t, s, "w", "a", 72*time.Hour)
-	if _, err := s.CreateCertificate(ctx, "w", "c", certs.Policy{KeyType: "EC", Curve: "P-256", Subject: "CN=c", IssuerName: "Self"}, vault.CertParams{}); err != nil {
+	if _, err := s.Internal().CreateCertificate(ctx, "w", "c", certs.Policy{KeyType: "EC", Curve: "P-256", Subject: "CN=c", IssuerName: "Self"}, vault.CertParams{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetSecret(ctx, "w", "live", vault.SecretParams{Value: "x"}); err != nil {
+	if _, err := s.Internal().SetSecret(ctx, "w", "live", vault.SecretParams{Value: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteCertificate(ctx, "w", "c"); err != nil {
+	if _, err := s.Internal().DeleteCertificate(ctx, "w", "c"); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(5 * 24 * time.Hour)
@@ -182,7 +182,7 @@ func TestWebhookCertificateAndVault(t *testing.T) {
 	if got := outbox(t, st, a); got != "CertificatePurgeImminent(c)→a" {
 		t.Fatalf("outbox %q", got)
 	}
-	if _, _, err := s.DeleteVault(ctx, "w"); err != nil {
+	if _, _, err := s.Internal().DeleteVault(ctx, "w"); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(4 * 24 * time.Hour) // the vault's window; the certificate is past its date
@@ -191,7 +191,7 @@ func TestWebhookCertificateAndVault(t *testing.T) {
 	if got := outbox(t, st, a); got != want {
 		t.Fatalf("outbox %q, want %q", got, want)
 	}
-	if err := s.PurgeVault(ctx, "w"); err != nil {
+	if err := s.Internal().PurgeVault(ctx, "w"); err != nil {
 		t.Fatal(err)
 	}
 	if got := outbox(t, st, a); got != want+" VaultPurged(w)→a" {
@@ -208,16 +208,16 @@ func TestWebhookCertificateAndVault(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := subscribeTo(t, s, "x", "b", time.Hour)
-	if _, err := s.SetSecret(ctx, "x", "in", vault.SecretParams{Value: "x"}); err != nil {
+	if _, err := s.Internal().SetSecret(ctx, "x", "in", vault.SecretParams{Value: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteSecret(ctx, "x", "in"); err != nil {
+	if _, err := s.Internal().DeleteSecret(ctx, "x", "in"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.DeleteVault(ctx, "x"); err != nil {
+	if _, _, err := s.Internal().DeleteVault(ctx, "x"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PurgeVault(ctx, "x"); err != nil {
+	if err := s.Internal().PurgeVault(ctx, "x"); err != nil {
 		t.Fatal(err)
 	}
 	if got := outbox(t, st, b); !strings.Contains(got, "SecretPurged(in)→b") || !strings.Contains(got, "VaultPurged(x)→b") {
@@ -241,20 +241,20 @@ func TestWebhookSameTransaction(t *testing.T) {
 	s, clk, st := newService(t, false)
 	ctx := t.Context()
 	a := subscribeTo(t, s, "v", "a", 72*time.Hour)
-	if _, err := s.SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"}); err != nil {
+	if _, err := s.Internal().SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteSecret(ctx, "v", "s"); err != nil {
+	if _, err := s.Internal().DeleteSecret(ctx, "v", "s"); err != nil {
 		t.Fatal(err)
 	}
 	bad, err := vault.Open(ctx, vault.Options{Storage: failingStore{st, "sys/outbox/"}, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bad.PurgeSecret(ctx, "v", "s"); !errors.Is(err, errInjected) {
+	if err := bad.Internal().PurgeSecret(ctx, "v", "s"); !errors.Is(err, errInjected) {
 		t.Fatalf("purge = %v, want the injected failure", err)
 	}
-	if _, err := s.GetDeletedSecret(ctx, "v", "s"); err != nil {
+	if _, err := s.Internal().GetDeletedSecret(ctx, "v", "s"); err != nil {
 		t.Fatalf("the secret is gone after the failed purge: %v", err)
 	}
 	clk.Advance(5 * 24 * time.Hour)
@@ -278,10 +278,10 @@ func TestWebhookWarnOnceAcrossServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"s1", "s2", "s3", "s4"} {
-		if _, err := s.SetSecret(ctx, "v", n, vault.SecretParams{Value: "x"}); err != nil {
+		if _, err := s.Internal().SetSecret(ctx, "v", n, vault.SecretParams{Value: "x"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.DeleteSecret(ctx, "v", n); err != nil {
+		if _, err := s.Internal().DeleteSecret(ctx, "v", n); err != nil {
 			t.Fatal(err)
 		}
 	}
