@@ -64,6 +64,21 @@ var forbidden = map[string][]struct{ dep, why string }{
 		{mod + "storage", "keyops is pure key cryptography"},
 		{"net/http", "keyops is pure key cryptography"},
 	},
+	"plane": {
+		{mod + "identity", "the server hands each plane its token check"},
+		{mod + "vault", "the adapter knows no vaults"},
+		{mod + "azapi", "the adapter is below the planes"},
+		{mod + "arm", "the adapter is below the planes"},
+		{mod + "admin", "the adapter is below the planes"},
+		{mod + "server", "lower never imports higher"},
+	},
+	"admin": {
+		{mod + "azapi", "planes never import each other"},
+		{mod + "arm", "planes never import each other"},
+		{mod + "server", "lower never imports higher"},
+		{mod + "barrier", "admin is above the domain"},
+		{mod + "storage/bbolt", "admin is above the domain"},
+	},
 	"azapi": {
 		{mod + "identity", "planes never import each other: the server authenticates"},
 		{mod + "server", "lower never imports higher"},

@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -38,12 +37,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveIdentity(w, r)
 	case isDataPlanePath(p):
 		s.serveDataPlane(w, r, s.cfg.DefaultVault)
-	case p == "/admin/time-shift":
-		s.adminAudited(w, r, "TimeShift", s.serveTimeShift)
-	case p == "/admin/recycle-bin":
-		s.adminAudited(w, r, "RecycleBinList", s.serveRecycleBin)
 	case strings.HasPrefix(p, "/admin/"):
-		s.adminAudited(w, r, "", s.serveAdmin)
+		s.adminPlane.Serve(w, r, s.adminRoutes.Serve)
 	case arm.IsGraphPath(p):
 		s.serveGraph(w, r)
 	default:
@@ -173,58 +168,6 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	json.NewEncoder(w).Encode(doc)
-}
-
-// serveTimeShift moves the vault clock forward (interface.md §12): administrator only,
-// and only with --allow-time-shift; authentication first, as everywhere.
-func (s *Server) serveTimeShift(w http.ResponseWriter, r *http.Request, ev *audit.Event) {
-	p, ok := s.authARM(w, r)
-	if !ok {
-		ev.Decision = "denied: no valid management-plane token"
-		return
-	}
-	ev.Principal = auditPrincipal(p)
-	if !p.Admin {
-		ev.Decision = "denied: only the administrator may shift the vault clock"
-		writeARMError(w, http.StatusForbidden, "Forbidden", "Only the administrator may shift the vault clock.")
-		return
-	}
-	ev.Decision = "allowed: administrator"
-	if !s.cfg.AllowTimeShift {
-		writeARMError(w, http.StatusNotFound, "NotFound", "The time shift is off: start coffer server with --allow-time-shift to enable it (for tests only).")
-		return
-	}
-	if r.Method != http.MethodPost {
-		writeARMError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "Use POST with {\"seconds\": N}.")
-		return
-	}
-	var in struct {
-		Seconds *int64 `json:"seconds"`
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4096))
-	if err == nil {
-		err = json.Unmarshal(body, &in)
-	}
-	if err == nil && (in.Seconds == nil || *in.Seconds < 0) {
-		err = errors.New("missing or negative")
-	}
-	if err != nil {
-		writeARMError(w, http.StatusBadRequest, "BadRequest", `The body must be {"seconds": N} with N a whole number >= 0; shifts add up and never go back.`)
-		return
-	}
-	if !s.auditRequest(w, r.Context(), *ev) {
-		return
-	}
-	total, err := addTimeShift(r.Context(), s.store, *in.Seconds)
-	if err != nil {
-		s.log.Error("time shift failed", "err", err)
-		writeARMError(w, http.StatusInternalServerError, "InternalError", "The time shift could not be stored; the clock did not move.")
-		return
-	}
-	s.vclock.SetOffset(total)
-	s.log.Info("vault clock shifted", "bySeconds", *in.Seconds, "totalSeconds", int64(total.Seconds()))
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	json.NewEncoder(w).Encode(map[string]any{"offsetSeconds": int64(total.Seconds()), "now": s.vclock.Now().Unix()})
 }
 
 // serveGraph answers the Graph stand-in az needs (az-cli.md §4), with Graph-audience

@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/coffer/coffer/internal/admin"
 	"github.com/coffer/coffer/internal/arm"
 	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/azapi"
@@ -32,23 +33,26 @@ import (
 	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/pki"
+	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
 )
 
 // Server is a running Coffer.
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	ln        net.Listener
-	publicURL *url.URL
-	store     *barrier.Barrier
-	vclock    *clock.Shifted
-	id        *identity.Service
-	vaults    *vault.Service
-	api       *azapi.API
-	arm       *arm.API
-	http      *http.Server
+	cfg         Config
+	log         *slog.Logger
+	ln          net.Listener
+	publicURL   *url.URL
+	store       *barrier.Barrier
+	vclock      *clock.Shifted
+	id          *identity.Service
+	vaults      *vault.Service
+	api         *azapi.API
+	arm         *arm.API
+	adminPlane  *plane.Plane
+	adminRoutes *admin.Admin
+	http        *http.Server
 
 	// Audit: auditFile is the log Coffer opened (nil when Config.Audit was given or the
 	// log is off); each plane's records go through its own observedSink, which stamps
@@ -144,6 +148,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.api = azapi.New(azapi.Options{Vaults: s.vaults, Audit: s.auditData, Log: s.log, Clock: cfg.Clock})
 	s.arm = arm.New(arm.Options{Vaults: s.vaults, PublicURL: s.publicURL, VaultDomain: cfg.VaultDomain,
 		TenantID: s.id.TenantID(), Clock: s.vclock, Log: s.log, Audit: s.auditARM, Directory: graphDirectory{s.id}})
+	s.adminPlane, s.adminRoutes = s.newAdminPlane()
 	if s.auditFile != nil && s.auditFile.Path() != AuditLogStdout {
 		s.startAnchor = lastCheckpoint(s.auditFile.Path(), s.log)
 	}

@@ -1,4 +1,4 @@
-package server
+package admin
 
 import (
 	"cmp"
@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/authz"
+	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/vault"
 )
 
@@ -30,37 +30,21 @@ type recycleBinItem struct {
 	RecoveryID         string    `json:"recoveryId"`   // the deleted object's URL; a deleted vault's ARM id
 }
 
-// serveRecycleBin answers GET /admin/recycle-bin[?vault=V] (interface.md §3): any
-// principal with an ARM-audience token; the soft-deleted vaults (administrator only),
-// and the soft-deleted secrets, keys and certificates of the live vaults whose access
-// policies let the caller list that kind. One list, by scheduledPurgeDate. A vault named
-// by ?vault= that does not exist, live or deleted, is 404 VaultNotFound.
-func (s *Server) serveRecycleBin(w http.ResponseWriter, r *http.Request, ev *audit.Event) {
-	p, ok := s.authARM(w, r)
-	if !ok {
-		ev.Decision = "denied: no valid management-plane token"
-		return
-	}
-	ev.Principal = auditPrincipal(p)
-	ev.Decision = "allowed: any principal; the list holds what its access policies let it list"
-	if p.Admin {
-		ev.Decision = "allowed: administrator"
-	}
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", "GET")
-		writeARMError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "Use GET /admin/recycle-bin[?vault=V] to list the soft-deleted vaults and objects.")
-		return
-	}
+// recycleBin answers GET /admin/recycle-bin[?vault=V]: for any principal with a
+// management-plane token, the soft-deleted vaults (administrator only) and the
+// soft-deleted secrets, keys and certificates of the live vaults whose access policies
+// let the caller list that kind, in one list by scheduledPurgeDate. A vault named by
+// ?vault= that does not exist, live or deleted, is 404 VaultNotFound.
+func (a *Admin) recycleBin(w http.ResponseWriter, r *http.Request, c *plane.Call, _ string) error {
+	p := c.Principal
 	only := r.URL.Query().Get("vault")
-	ev.Vault = only
+	c.Event.Vault = only
 	ctx := r.Context()
-	vaults, err := s.vaults.AllVaults(ctx)
+	vaults, err := a.opts.Vaults.AllVaults(ctx)
 	if err != nil {
-		s.log.Error("recycle bin: list vaults", "err", err)
-		writeARMError(w, http.StatusInternalServerError, "InternalError", "The vaults could not be read.")
-		return
+		return a.internal("recycle bin: list vaults", err, "The vaults could not be read.")
 	}
-	now := s.vaults.Now()
+	now := a.opts.Vaults.Now()
 	who := authz.Principal{ObjectID: p.ObjectID, Admin: p.Admin}
 	items := []recycleBinItem{}
 	found := false
@@ -81,18 +65,16 @@ func (s *Server) serveRecycleBin(w http.ResponseWriter, r *http.Request, ev *aud
 				})
 			}
 		case vault.Active:
-			got, err := s.deletedObjects(r, v, who)
+			got, err := a.deletedObjects(r, v, who)
 			if err != nil {
-				s.log.Error("recycle bin: list deleted objects", "vault", v.Name, "err", err)
-				writeARMError(w, http.StatusInternalServerError, "InternalError", "The deleted objects of vault "+v.Name+" could not be read.")
-				return
+				a.opts.Log.Error("recycle bin: list deleted objects", "vault", v.Name, "err", err)
+				return errorf(http.StatusInternalServerError, "InternalError", "The deleted objects of vault "+v.Name+" could not be read.")
 			}
 			items = append(items, got...)
 		}
 	}
 	if only != "" && !found {
-		writeARMError(w, http.StatusNotFound, "VaultNotFound", fmt.Sprintf("There is no vault %q, live or deleted.", only))
-		return
+		return errorf(http.StatusNotFound, "VaultNotFound", fmt.Sprintf("There is no vault %q, live or deleted.", only))
 	}
 	for i := range items {
 		items[i].DeletedDate = items[i].DeletedDate.UTC()
@@ -104,14 +86,14 @@ func (s *Server) serveRecycleBin(w http.ResponseWriter, r *http.Request, ev *aud
 		return cmp.Or(a.ScheduledPurgeDate.Compare(b.ScheduledPurgeDate), cmp.Compare(order[a.Kind], order[b.Kind]),
 			cmp.Compare(strings.ToLower(a.Vault), strings.ToLower(b.Vault)), cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)))
 	})
-	writeJSON(w, http.StatusOK, map[string]any{"value": items})
+	return writeJSON(w, http.StatusOK, map[string]any{"value": items})
 }
 
 // deletedObjects lists the soft-deleted secrets, keys and certificates of a live vault,
 // of the kinds the caller may list there.
-func (s *Server) deletedObjects(r *http.Request, v vault.Vault, who authz.Principal) ([]recycleBinItem, error) {
+func (a *Admin) deletedObjects(r *http.Request, v vault.Vault, who authz.Principal) ([]recycleBinItem, error) {
 	ctx := r.Context()
-	base := strings.TrimSuffix(vaultURL(s.publicURL, strings.ToLower(v.Name), s.cfg.VaultDomain), "/")
+	base := strings.TrimSuffix(a.opts.VaultURL(strings.ToLower(v.Name)), "/")
 	var out []recycleBinItem
 	add := func(kind, perms string, o vault.Object) {
 		mayPurge, _ := authz.Decide(who, v.AccessPolicies, perms+"/purge")
@@ -128,21 +110,21 @@ func (s *Server) deletedObjects(r *http.Request, v vault.Vault, who authz.Princi
 	}
 	if may("secrets") {
 		if err := pageAll(func(after string) ([]vault.Secret, bool, error) {
-			return s.vaults.Internal().ListDeletedSecrets(ctx, v.Name, after, recycleBinPage)
+			return a.opts.Vaults.Internal().ListDeletedSecrets(ctx, v.Name, after, recycleBinPage)
 		}, func(x vault.Secret) vault.Object { return x.Object }, func(o vault.Object) { add("secret", "secrets", o) }); err != nil {
 			return out, err
 		}
 	}
 	if may("keys") {
 		if err := pageAll(func(after string) ([]vault.Key, bool, error) {
-			return s.vaults.Internal().ListDeletedKeys(ctx, v.Name, after, recycleBinPage)
+			return a.opts.Vaults.Internal().ListDeletedKeys(ctx, v.Name, after, recycleBinPage)
 		}, func(x vault.Key) vault.Object { return x.Object }, func(o vault.Object) { add("key", "keys", o) }); err != nil {
 			return out, err
 		}
 	}
 	if may("certificates") {
 		if err := pageAll(func(after string) ([]vault.Certificate, bool, error) {
-			return s.vaults.Internal().ListDeletedCertificates(ctx, v.Name, after, recycleBinPage)
+			return a.opts.Vaults.Internal().ListDeletedCertificates(ctx, v.Name, after, recycleBinPage)
 		}, func(x vault.Certificate) vault.Object { return x.Object }, func(o vault.Object) { add("certificate", "certificates", o) }); err != nil {
 			return out, err
 		}

@@ -1,0 +1,179 @@
+// Package admin is Coffer's own administration plane: the /admin/… routes that Azure has
+// no equivalent for — principals, the recycle bin across every vault, the deletion
+// ledger, purge-warning webhooks and the test-only time shift. It is a route table
+// ([routes]) served through the shared plane adapter (package plane), which has already
+// authenticated the request with a management-plane token; every route but the recycle
+// bin is for the administrator only.
+//
+// Start reading at [Admin.Serve] and the route table below it.
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/coffer/coffer/internal/identity"
+	"github.com/coffer/coffer/internal/ledger"
+	"github.com/coffer/coffer/internal/plane"
+	"github.com/coffer/coffer/internal/vault"
+)
+
+// Options are what the admin plane acts on.
+type Options struct {
+	Vaults     *vault.Service
+	Principals *identity.Service
+	// PublicURL is the server's bare address, for nextLinks.
+	PublicURL string
+	// VaultURL is a vault's data-plane URL, for the recycle bin's recovery ids.
+	VaultURL func(name string) string
+	// ShiftTime moves the vault clock forward by seconds and answers the total shift and
+	// the vault clock's new time; nil turns the time-shift route off (404).
+	ShiftTime func(r *http.Request, seconds int64) (total time.Duration, now time.Time, err error)
+	// Anchors are the ledger heads the server trusts (copied into the audit log), checked
+	// by ledger verification besides those the caller sends.
+	Anchors func() []ledger.Anchor
+	Log     *slog.Logger
+}
+
+// Admin serves the admin routes.
+type Admin struct{ opts Options }
+
+// New returns the admin plane.
+func New(opts Options) *Admin {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	return &Admin{opts: opts}
+}
+
+// maxBody bounds the body of an admin request: a principal name is at most 128
+// characters, 12 bytes each when JSON-escaped as a surrogate pair.
+const maxBody = 16 << 10
+
+// route is one admin route. A path ending in "/" takes one more segment, the {id}.
+type route struct {
+	method, path, op string
+	open             bool   // any principal may call it, not only the administrator
+	misuse           string // the 405 message for this path (the same on each of its routes)
+	handle           func(a *Admin, w http.ResponseWriter, r *http.Request, c *plane.Call, id string) error
+}
+
+var routes = []route{
+	{http.MethodPost, "/admin/time-shift", "TimeShift", false, `Use POST with {"seconds": N}.`, (*Admin).timeShift},
+	{http.MethodGet, "/admin/recycle-bin", "RecycleBinList", true, "Use GET /admin/recycle-bin[?vault=V] to list the soft-deleted vaults and objects.", (*Admin).recycleBin},
+	{http.MethodGet, "/admin/principals", "PrincipalList", false, principalsMisuse, (*Admin).listPrincipals},
+	{http.MethodPost, "/admin/principals", "PrincipalCreate", false, principalsMisuse, (*Admin).createPrincipal},
+	{http.MethodDelete, "/admin/principals/", "PrincipalDelete", false, "Use DELETE /admin/principals/{objectId} to delete a principal.", (*Admin).deletePrincipal},
+	{http.MethodGet, "/admin/ledger", "LedgerList", false, "Use GET /admin/ledger[?vault=V][&name=N] to read the deletion ledger.", (*Admin).listLedger},
+	{http.MethodPost, "/admin/ledger/verify", "LedgerVerify", false, "Use POST /admin/ledger/verify to check the ledger's hash chain.", (*Admin).verifyLedger},
+	{http.MethodGet, "/admin/webhooks", "WebhookList", false, webhooksMisuse, (*Admin).listWebhooks},
+	{http.MethodPost, "/admin/webhooks", "WebhookCreate", false, webhooksMisuse, (*Admin).createWebhook},
+	{http.MethodDelete, "/admin/webhooks/", "WebhookDelete", false, "Use DELETE /admin/webhooks/{id} to delete a webhook subscription.", (*Admin).deleteWebhook},
+}
+
+const (
+	principalsMisuse = `Use GET to list the principals or POST {"name": "N"} to create one.`
+	webhooksMisuse   = `Use GET to list the webhook subscriptions or POST {"vault": "V", "url": "https://…", "before": "72h"} to create one.`
+)
+
+// Serve answers one admin request (a plane.Handler). Paths are matched exactly as sent,
+// never cleaned or redirected. Access is decided before the method is checked, so that
+// only the administrator learns how a route is used.
+func (a *Admin) Serve(w http.ResponseWriter, r *http.Request, c *plane.Call) error {
+	path := r.URL.EscapedPath()
+	var same []route // the routes of this path
+	var id string
+	for _, rt := range routes {
+		if rest, ok := strings.CutPrefix(path, rt.path); ok && (rest == "" || strings.HasSuffix(rt.path, "/") && !strings.Contains(rest, "/")) {
+			if rest == "" && strings.HasSuffix(rt.path, "/") {
+				continue
+			}
+			same, id = append(same, rt), rest
+		}
+	}
+	if len(same) == 0 {
+		c.Event.Operation = "AdminUnknown"
+		if !c.Principal.Admin {
+			return forbidden(c)
+		}
+		c.Event.Decision = "allowed: administrator"
+		return errorf(http.StatusNotFound, "NotFound", "Coffer has no admin route at "+r.URL.Path+".")
+	}
+	rt := same[0]
+	allow := make([]string, 0, len(same))
+	for _, s := range same {
+		allow = append(allow, s.method)
+		if s.method == r.Method {
+			rt = s
+		}
+	}
+	c.Event.Operation = rt.op
+	switch {
+	case c.Principal.Admin:
+		c.Event.Decision = "allowed: administrator"
+	case rt.open:
+		c.Event.Decision = "allowed: any principal; the list holds what its access policies let it list"
+	default:
+		return forbidden(c)
+	}
+	if rt.path == "/admin/time-shift" && a.opts.ShiftTime == nil {
+		return errorf(http.StatusNotFound, "NotFound", "The time shift is off: start coffer server with --allow-time-shift to enable it (for tests only).")
+	}
+	if rt.method != r.Method {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		return errorf(http.StatusMethodNotAllowed, "MethodNotAllowed", rt.misuse)
+	}
+	return rt.handle(a, w, r, c, id)
+}
+
+func forbidden(c *plane.Call) error {
+	c.Event.Decision = "denied: only the administrator may use the admin routes"
+	return errorf(http.StatusForbidden, "Forbidden", "Only the administrator may use Coffer's admin routes.")
+}
+
+func errorf(status int, code, msg string) *plane.Error {
+	return &plane.Error{Status: status, Code: code, Message: msg}
+}
+
+// internal is the 500 of a route whose storage failed; the log has the cause.
+func (a *Admin) internal(what string, err error, msg string) *plane.Error {
+	a.opts.Log.Error(what, "err", err)
+	return errorf(http.StatusInternalServerError, "InternalError", msg)
+}
+
+// readJSON decodes a bounded body into v; an empty body leaves v as it is when emptyOK.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any, emptyOK bool) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return err
+	}
+	if emptyOK && len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	return json.Unmarshal(body, v)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b) // a failed write means the client went away: nothing left to answer
+	return nil
+}
+
+// quoteID shows a client-sent id in a message, bounded and quoted.
+func quoteID(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
+}
