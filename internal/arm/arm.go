@@ -5,8 +5,8 @@
 // az's Graph stand-in. It decodes ARM wire JSON, calls the vault domain, and encodes ARM
 // answers; the vault lifecycle rules (one-way settings, soft delete, recover, purge,
 // purge protection, name reservation) live in vault. It must not import server, azapi,
-// identity, barrier or a storage backend: the server authenticates every request and
-// hands [API.Serve] the [Caller].
+// identity, barrier or a storage backend: it is served through the plane adapter (package
+// plane), which has authenticated every request before [API.Serve] sees it.
 //
 // # Who may call
 //
@@ -52,9 +52,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/google/uuid"
 
-	"github.com/coffer/coffer/internal/audit"
+	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/vault"
 )
@@ -74,7 +73,6 @@ type Options struct {
 	TenantID    string
 	Clock       clock.Clock // the vault clock (ARM dates)
 	Log         *slog.Logger
-	Audit       audit.Sink // nil: audit.Discard
 	// Directory lets the Graph stand-in find principals other than the caller; nil →
 	// only the caller's own client id is found.
 	Directory Directory
@@ -96,60 +94,24 @@ type Caller struct {
 
 // API serves the management plane.
 type API struct {
-	opts  Options
-	log   *slog.Logger
-	audit audit.Sink
-	real  clock.Clock // audit times and durations: the real clock, never the shifted one
+	opts Options
+	log  *slog.Logger
 }
 
 // New returns the management plane.
 func New(opts Options) *API {
-	a := &API{opts: opts, log: opts.Log, audit: opts.Audit, real: clock.Real{}}
+	a := &API{opts: opts, log: opts.Log}
 	if a.log == nil {
 		a.log = slog.Default()
-	}
-	if a.audit == nil {
-		a.audit = audit.Discard{}
 	}
 	return a
 }
 
-// Serve answers one management-plane request; the server has authenticated it with an
-// ARM-audience token.
-func (a *API) Serve(w http.ResponseWriter, r *http.Request, c Caller) {
-	a.audited(w, r, c, func(w http.ResponseWriter, ev *audit.Event) error {
-		who := c.ObjectID
-		if who == "" {
-			who = c.ClientID
-		}
-		// The plane decided access before routing (it admits the administrator only), so
-		// the domain acts for the caller on every vault, recording who acted.
-		c.vaults = a.opts.Vaults.As(vault.Actor{Principal: who, ClientID: c.ClientID, RequestID: ev.RequestID}, nil)
-		return a.serve(w, r, c, ev)
-	})
-}
-
-func (a *API) audited(w http.ResponseWriter, r *http.Request, c Caller, serve func(http.ResponseWriter, *audit.Event) error) {
-	start := a.real.Now()
-	reqID := uuid.NewString()
-	w.Header()["X-Ms-Request-Id"] = []string{reqID}
-	ev := audit.Event{RequestID: reqID, Principal: audit.Principal{TenantID: c.TenantID, ClientID: c.ClientID, ObjectID: c.ObjectID}, Source: r.RemoteAddr}
-	sw := &statusWriter{ResponseWriter: w}
-	if err := serve(sw, &ev); err != nil {
-		var ae *armError
-		if !errors.As(err, &ae) {
-			ae = a.fromDomain(r, reqID, err)
-		}
-		writeError(sw, ae.status, ae.code, ae.msg)
-	}
-	end := a.real.Now()
-	ev.Time, ev.Phase, ev.Status, ev.Duration = end, "outcome", sw.status, end.Sub(start)
-	if err := a.audit.Record(r.Context(), ev); err != nil {
-		a.log.Error("audit outcome record failed", "requestId", reqID, "err", err)
-	}
-}
-
-func (a *API) serve(w http.ResponseWriter, r *http.Request, c Caller, ev *audit.Event) error {
+// Serve answers one management-plane request (a plane.Handler: the plane has
+// authenticated it with an ARM-audience token).
+func (a *API) Serve(w http.ResponseWriter, r *http.Request, pc *plane.Call) error {
+	c := a.caller(pc)
+	ev := pc.Event
 	segs, err := segments(r.URL.EscapedPath())
 	if err != nil {
 		return err
@@ -177,33 +139,34 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, c Caller, ev *audit.
 		return err
 	}
 	if rt.method != http.MethodGet {
-		ev.Time, ev.Phase = a.real.Now(), "request"
-		if err := a.audit.Record(r.Context(), *ev); err != nil {
-			a.log.Error("audit request record failed; refusing the change", "requestId", ev.RequestID, "err", err)
-			return &armError{http.StatusServiceUnavailable, "ServiceUnavailable", "The audit log cannot be written, so no change is allowed; nothing was changed."}
+		if err := pc.BeforeChange(r.Context()); err != nil {
+			return err
 		}
 	}
 	return rt.handle(a, w, r, p, c)
 }
 
-// statusWriter remembers the status of the answer, for the outcome record.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
+// caller is the request's principal with the vault domain acting as it. The plane
+// decides access before routing (it admits the administrator only), so the domain may
+// act on every vault; it records who acted.
+func (a *API) caller(pc *plane.Call) Caller {
+	p := pc.Principal
+	who := p.ObjectID
+	if who == "" {
+		who = p.ClientID
+	}
+	return Caller{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID, Admin: p.Admin,
+		vaults: a.opts.Vaults.As(vault.Actor{Principal: who, ClientID: p.ClientID, RequestID: pc.Event.RequestID}, nil)}
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+// Render is the management plane's error table for the plane adapter: its own answers
+// as they are, the vault domain's errors as ARM words them (errors.go).
+func (a *API) Render(r *http.Request, requestID string, err error) *plane.Error {
+	var ae *armError
+	if !errors.As(err, &ae) {
+		ae = a.fromDomain(r, requestID, err)
 	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
+	return &plane.Error{Status: ae.status, Code: ae.code, Message: ae.msg}
 }
 
 // lower is the case-insensitive form of a name, location or id.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/coffer/coffer/internal/arm"
 	"github.com/coffer/coffer/internal/audit"
+	"github.com/coffer/coffer/internal/plane"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
@@ -78,7 +79,7 @@ func TestARMGraph(t *testing.T) {
 	const spPath = "/v1.0/servicePrincipals?$filter="
 	for _, tc := range []struct {
 		name        string
-		caller      arm.Caller
+		caller      plane.Principal
 		method, url string
 		status      int
 		want        string // a fragment of the body
@@ -293,7 +294,7 @@ func FuzzServe(f *testing.F) {
 		if err != nil || u.Host != "" {
 			return
 		}
-		for _, c := range []arm.Caller{admin, other} {
+		for _, c := range []plane.Principal{admin, other} {
 			w := e.do(t, c, method, target, body)
 			if w.Code >= 500 {
 				t.Fatalf("%s %s %q as %s: %d %s", method, target, body, c.ClientID, w.Code, w.Body)

@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/coffer/coffer/internal/audit"
+	"github.com/coffer/coffer/internal/plane"
 )
 
 // The Graph stand-in: `az keyvault create` without --no-self-perms asks
@@ -29,43 +29,38 @@ var spFilter = regexp.MustCompile(`^\s*(?:servicePrincipalNames/any\(\s*(\w+)\s*
 //
 // A principal finds itself; the administrator finds anyone the [Directory] knows.
 // Unknown client ids give an empty list, as in Graph.
-func (a *API) ServeGraph(w http.ResponseWriter, r *http.Request, c Caller) {
-	a.audited(w, r, c, func(w http.ResponseWriter, ev *audit.Event) error {
-		ev.Operation, ev.Decision = "Microsoft.Graph/"+strings.TrimPrefix(r.URL.Path, "/v1.0/")+"/read", "allowed: a principal may look itself up"
-		if c.Admin {
-			ev.Decision = "allowed: administrator"
-		}
-		a.serveGraph(w, r, c)
-		return nil
-	})
+func (a *API) ServeGraph(w http.ResponseWriter, r *http.Request, pc *plane.Call) error {
+	c := a.caller(pc)
+	ev := pc.Event
+	ev.Operation, ev.Decision = "Microsoft.Graph/"+strings.TrimPrefix(r.URL.Path, "/v1.0/")+"/read", "allowed: a principal may look itself up"
+	if c.Admin {
+		ev.Decision = "allowed: administrator"
+	}
+	return a.serveGraph(w, r, c)
 }
 
-func (a *API) serveGraph(w http.ResponseWriter, r *http.Request, c Caller) {
+func (a *API) serveGraph(w http.ResponseWriter, r *http.Request, c Caller) error {
 	segs, err := segments(r.URL.EscapedPath())
 	if err != nil || len(segs) != 2 || !strings.EqualFold(segs[0], "v1.0") {
-		writeError(w, http.StatusNotFound, "Request_ResourceNotFound", "Coffer's Graph stand-in serves only GET /v1.0/me and GET /v1.0/servicePrincipals?$filter=….")
-		return
+		return &armError{http.StatusNotFound, "Request_ResourceNotFound", "Coffer's Graph stand-in serves only GET /v1.0/me and GET /v1.0/servicePrincipals?$filter=…."}
 	}
 	if r.Method != http.MethodGet {
-		writeError(w, http.StatusMethodNotAllowed, "Request_BadRequest", "Coffer's Graph stand-in is read-only: use GET.")
-		return
+		return &armError{http.StatusMethodNotAllowed, "Request_BadRequest", "Coffer's Graph stand-in is read-only: use GET."}
 	}
 	switch {
 	case strings.EqualFold(segs[1], "me"):
-		writeError(w, http.StatusBadRequest, "Request_BadRequest", "/me request is only valid with delegated authentication flow.")
+		return &armError{http.StatusBadRequest, "Request_BadRequest", "/me request is only valid with delegated authentication flow."}
 	case strings.EqualFold(segs[1], "servicePrincipals"):
-		a.graphServicePrincipals(w, r, c)
+		return a.graphServicePrincipals(w, r, c)
 	default:
-		writeError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+segs[1]+"' does not exist in Coffer's Graph stand-in.")
+		return &armError{http.StatusNotFound, "Request_ResourceNotFound", "Resource '" + segs[1] + "' does not exist in Coffer's Graph stand-in."}
 	}
 }
 
-func (a *API) graphServicePrincipals(w http.ResponseWriter, r *http.Request, c Caller) {
+func (a *API) graphServicePrincipals(w http.ResponseWriter, r *http.Request, c Caller) error {
 	m := spFilter.FindStringSubmatch(r.URL.Query().Get("$filter"))
 	if m == nil || m[1] != "" && m[1] != m[2] {
-		writeError(w, http.StatusBadRequest, "Request_UnsupportedQuery",
-			"Coffer's Graph stand-in needs $filter=servicePrincipalNames/any(c:c eq '<client id>') or $filter=appId eq '<client id>'.")
-		return
+		return &armError{http.StatusBadRequest, "Request_UnsupportedQuery", "Coffer's Graph stand-in needs $filter=servicePrincipalNames/any(c:c eq '<client id>') or $filter=appId eq '<client id>'."}
 	}
 	clientID := m[3] + m[4]
 	items := []map[string]any{}
@@ -77,8 +72,7 @@ func (a *API) graphServicePrincipals(w http.ResponseWriter, r *http.Request, c C
 		oid, found, err := a.opts.Directory.ObjectID(r.Context(), clientID)
 		if err != nil {
 			a.log.Error("graph stand-in: principal lookup failed", "err", err)
-			writeError(w, http.StatusInternalServerError, "InternalServerError", "Coffer could not look the principal up; the server log has the details.")
-			return
+			return &armError{http.StatusInternalServerError, "InternalServerError", "Coffer could not look the principal up; the server log has the details."}
 		}
 		if found {
 			objectID = oid
@@ -90,7 +84,7 @@ func (a *API) graphServicePrincipals(w http.ResponseWriter, r *http.Request, c C
 			"appOwnerOrganizationId": a.opts.TenantID, "servicePrincipalType": "Application", "accountEnabled": true,
 		})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	return writeJSON(w, http.StatusOK, map[string]any{
 		"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#servicePrincipals",
 		"value":          items,
 	})

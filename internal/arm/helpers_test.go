@@ -19,6 +19,7 @@ import (
 	"github.com/coffer/coffer/internal/arm"
 	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
 )
@@ -120,8 +121,8 @@ const (
 )
 
 var (
-	admin = arm.Caller{TenantID: tenant, ClientID: "admin-client", ObjectID: "admin-object", Admin: true}
-	other = arm.Caller{TenantID: tenant, ClientID: "other-client", ObjectID: "other-object"}
+	admin = plane.Principal{TenantID: tenant, ClientID: "admin-client", ObjectID: "admin-object", Admin: true}
+	other = plane.Principal{TenantID: tenant, ClientID: "other-client", ObjectID: "other-object"}
 	epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 )
 
@@ -134,6 +135,7 @@ func (d fakeDirectory) ObjectID(_ context.Context, clientID string) (string, boo
 
 type env struct {
 	api    *arm.API
+	plane  *plane.Plane // the adapter the server puts in front of the plane
 	vaults *vault.Service
 	clock  *clock.Fake
 }
@@ -155,13 +157,22 @@ func newEnvAudited(t testing.TB, sink audit.Sink) *env {
 		t.Fatal(err)
 	}
 	pub, _ := url.Parse("https://127.0.0.1:8443")
-	api := arm.New(arm.Options{Vaults: vs, PublicURL: pub, VaultDomain: "localhost", TenantID: tenant, Clock: clk, Log: log, Audit: sink,
+	api := arm.New(arm.Options{Vaults: vs, PublicURL: pub, VaultDomain: "localhost", TenantID: tenant, Clock: clk, Log: log,
 		Directory: fakeDirectory{"known-client": "known-object"}})
-	return &env{api: api, vaults: vs, clock: clk}
+	// The test's bearer token is the caller's client id.
+	callers := map[string]plane.Principal{admin.ClientID: admin, other.ClientID: other}
+	p := plane.New(plane.Config{Name: "arm", Audit: sink, Clock: clk, Log: log, Render: api.Render,
+		Verify: func(_ context.Context, tok string) (plane.Principal, error) {
+			if c, ok := callers[tok]; ok {
+				return c, nil
+			}
+			return plane.Principal{}, errors.New("unknown test token")
+		}})
+	return &env{api: api, plane: p, vaults: vs, clock: clk}
 }
 
 // do sends one request to Serve (or ServeGraph for /v1.0 paths) as caller.
-func (e *env) do(t testing.TB, c arm.Caller, method, target string, body any) *httptest.ResponseRecorder {
+func (e *env) do(t testing.TB, c plane.Principal, method, target string, body any) *httptest.ResponseRecorder {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -176,11 +187,12 @@ func (e *env) do(t testing.TB, c arm.Caller, method, target string, body any) *h
 		rd = bytes.NewReader(j)
 	}
 	r := httptest.NewRequest(method, "https://127.0.0.1:8443"+target, rd)
+	r.Header.Set("Authorization", "Bearer "+c.ClientID)
 	w := httptest.NewRecorder()
 	if arm.IsGraphPath(r.URL.EscapedPath()) {
-		e.api.ServeGraph(w, r, c)
+		e.plane.Serve(w, r, e.api.ServeGraph)
 	} else {
-		e.api.Serve(w, r, c)
+		e.plane.Serve(w, r, e.api.Serve)
 	}
 	return w
 }

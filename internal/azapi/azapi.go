@@ -11,17 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/authz"
-	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
 )
@@ -29,34 +25,19 @@ import (
 // Options configure the data plane.
 type Options struct {
 	Vaults *vault.Service
-	Audit  audit.Sink   // nil: audit.Discard
-	Log    *slog.Logger // nil: slog.Default()
-	// Clock times requests for the audit record (the real clock, not the vault clock).
-	Clock clock.Clock
 }
 
 // API serves the data plane of every vault.
 type API struct {
 	vaults *vault.Service
-	audit  audit.Sink
-	log    *slog.Logger
-	clock  clock.Clock
 }
 
 // New returns the data plane.
-func New(opts Options) *API {
-	a := &API{vaults: opts.Vaults, audit: opts.Audit, log: opts.Log, clock: opts.Clock}
-	if a.audit == nil {
-		a.audit = audit.Discard{}
-	}
-	if a.log == nil {
-		a.log = slog.Default()
-	}
-	if a.clock == nil {
-		a.clock = clock.Real{}
-	}
-	return a
-}
+func New(opts Options) *API { return &API{vaults: opts.Vaults} }
+
+// ErrorHeader is what the plane adapter adds to the data plane's error answers, as to
+// every other answer of the data plane: they must not be cached.
+var ErrorHeader = http.Header{"Cache-Control": noCache}
 
 // request is one routed data-plane request.
 type request struct {
@@ -73,45 +54,30 @@ func (r *request) param(name string) string { return r.params[name] }
 // url builds an absolute URL on the host the client used.
 func (r *request) url(path string) string { return "https://" + r.host + path }
 
-// Caller is the authenticated principal of a data-plane request.
-type Caller struct {
-	audit.Principal
-	Admin bool // the bootstrap administrator: every permission on every vault
-}
-
-// Serve answers one data-plane request for vaultName. The caller has already
-// authenticated it.
-func (a *API) Serve(w http.ResponseWriter, hr *http.Request, vaultName string, caller Caller) {
-	start := a.clock.Now()
-	reqID := uuid.NewString()
-	w.Header()["X-Ms-Request-Id"] = []string{reqID}
-	ev := audit.Event{RequestID: reqID, Principal: caller.Principal, Source: hr.RemoteAddr, Vault: vaultName}
-
+// Serve answers one data-plane request for vaultName; the plane adapter has authenticated
+// it and renders the error it returns. Errors are turned into their Azure answers here,
+// where the vault's location (for messages) is known.
+func (a *API) Serve(w http.ResponseWriter, hr *http.Request, vaultName string, c *plane.Call) error {
+	c.Event.Vault = vaultName
 	ref := vaultRef{name: vaultName}
-	status, err := a.serve(w, hr, &ref, caller, &ev)
-	if err != nil {
-		ae, ok := toAPIError(err, ref)
-		if !ok && errors.Is(err, storage.ErrBusy) {
-			// Conflicting writers (several servers on PostgreSQL): nothing was written;
-			// azcore retries a 503 after Retry-After.
-			w.Header().Set("Retry-After", "1")
-			ae, ok = &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "The vault is busy with conflicting changes; nothing was changed. Retry the request."}, true
-		}
-		if !ok {
-			a.log.Error("data-plane request failed", "requestId", reqID, "operation", ev.Operation, "vault", vaultName, "err", err)
-			ae = &apiError{Status: http.StatusInternalServerError, Code: "InternalError", Message: "The server failed to carry out the request; nothing was changed. Request id " + reqID + "."}
-		}
-		writeAPIError(w, ae)
-		status = ae.Status
+	_, err := a.serve(w, hr, &ref, c)
+	if err == nil {
+		return nil
 	}
-	end := a.clock.Now()
-	ev.Time, ev.Phase, ev.Status, ev.Duration = end, "outcome", status, end.Sub(start)
-	if err := a.audit.Record(hr.Context(), ev); err != nil {
-		a.log.Error("audit outcome record failed", "requestId", reqID, "err", err)
+	if ae, ok := toAPIError(err, ref); ok {
+		return ae
 	}
+	if errors.Is(err, storage.ErrBusy) {
+		// Conflicting writers (several servers on PostgreSQL): nothing was written;
+		// azcore retries a 503 after Retry-After.
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", RetryAfter: "1",
+			Message: "The vault is busy with conflicting changes; nothing was changed. Retry the request."}
+	}
+	return err // the adapter logs it and answers 500
 }
 
-func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, caller Caller, ev *audit.Event) (int, error) {
+func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, c *plane.Call) (int, error) {
+	ev, caller := c.Event, c.Principal
 	vaultName := ref.name
 	rt, params, err := match(hr.Method, hr.URL.EscapedPath())
 	if err != nil {
@@ -158,10 +124,8 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, call
 		}
 	}
 	if rt.mutates {
-		ev.Time, ev.Phase = a.clock.Now(), "request"
-		if err := a.audit.Record(hr.Context(), *ev); err != nil {
-			a.log.Error("audit request record failed; refusing the change", "requestId", ev.RequestID, "err", err)
-			return 0, &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "The audit log cannot be written, so no change is allowed; nothing was changed."}
+		if err := c.BeforeChange(hr.Context()); err != nil {
+			return 0, err
 		}
 	}
 	return rt.handle(a, w, req)

@@ -8,27 +8,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/vault"
 )
 
-// apiError is an error with its Azure wire form.
-type apiError struct {
-	Status  int
-	Code    string
-	Inner   string
-	Message string
-}
-
-func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+// apiError is an error with its Azure wire form, rendered by the plane adapter.
+type apiError = plane.Error
 
 func badParameter(format string, args ...any) error {
 	return &apiError{Status: http.StatusBadRequest, Code: "BadParameter", Message: fmt.Sprintf(format, args...)}
 }
 
-type wireError struct {
-	Error wireErrorBody `json:"error"`
-}
-
+// wireErrorBody is Azure's error object, as a certificate operation carries it.
 type wireErrorBody struct {
 	Code       string          `json:"code"`
 	Message    string          `json:"message"`
@@ -141,16 +132,6 @@ func describe(e *vault.Error, v vaultRef) string {
 		return "The request is invalid."
 	}
 	return e.Error()
-}
-
-func writeAPIError(w http.ResponseWriter, e *apiError) {
-	body := wireError{Error: wireErrorBody{Code: e.Code, Message: e.Message}}
-	if e.Inner != "" {
-		body.Error.InnerError = &wireInnerError{Code: e.Inner}
-	}
-	h := w.Header()
-	h.Set("x-ms-error-code", e.Code)
-	writeJSON(w, e.Status, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -2,10 +2,12 @@ package azapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -14,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/storage/bbolt"
 	"github.com/coffer/coffer/internal/vault"
 )
@@ -39,14 +41,21 @@ func goldenAPI(t *testing.T) func(method, path, body string) (int, []byte) {
 	if _, _, err := svc.EnsureVault(t.Context(), vault.Vault{Name: "golden", RetentionDays: 90}); err != nil {
 		t.Fatal(err)
 	}
-	api := New(Options{Vaults: svc, Clock: clk, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	api := New(Options{Vaults: svc})
+	p := plane.New(plane.Config{Name: "data", Header: ErrorHeader, Clock: clk, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Verify: func(context.Context, string) (plane.Principal, error) {
+			return plane.Principal{ObjectID: "admin", Admin: true}, nil
+		}})
 	return func(method, path, body string) (int, []byte) {
 		req := httptest.NewRequest(method, "https://golden.localhost:8443"+path, strings.NewReader(body))
 		if body != "" {
 			req.Header.Set("Content-Type", "application/json")
 		}
+		req.Header.Set("Authorization", "Bearer test")
 		rec := httptest.NewRecorder()
-		api.Serve(rec, req, "golden", Caller{Principal: audit.Principal{ObjectID: "admin"}, Admin: true})
+		p.Serve(rec, req, func(w http.ResponseWriter, r *http.Request, c *plane.Call) error {
+			return api.Serve(w, r, "golden", c)
+		})
 		return rec.Code, rec.Body.Bytes()
 	}
 }

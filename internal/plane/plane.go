@@ -22,6 +22,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,7 +56,7 @@ type Error struct {
 	RetryAfter string
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Error() string { return strconv.Itoa(e.Status) + " " + e.Code + ": " + e.Message }
 
 // errAuditDown refuses a change whose request record could not be written.
 var errAuditDown = &Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",

@@ -11,8 +11,8 @@ import (
 
 	"github.com/coffer/coffer/internal/arm"
 	"github.com/coffer/coffer/internal/audit"
-	"github.com/coffer/coffer/internal/azapi"
 	"github.com/coffer/coffer/internal/identity"
+	"github.com/coffer/coffer/internal/plane"
 )
 
 // ServeHTTP routes by Host to a plane (interface.md §3): a vault host gets that vault's
@@ -40,14 +40,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(p, "/admin/"):
 		s.adminPlane.Serve(w, r, s.adminRoutes.Serve)
 	case arm.IsGraphPath(p):
-		s.serveGraph(w, r)
+		s.graphPlane.Serve(w, r, s.arm.ServeGraph)
 	default:
-		c, ok := s.authARM(w, r)
-		if !ok {
-			s.recordDenied(s.auditARM, r, "", http.StatusUnauthorized, "denied: no valid management-plane token")
-			return
-		}
-		s.arm.Serve(w, r, arm.Caller{TenantID: c.TenantID, ClientID: c.ClientID, ObjectID: c.ObjectID, Admin: c.Admin})
+		s.armPlane.Serve(w, r, s.arm.Serve)
 	}
 }
 
@@ -80,75 +75,26 @@ func isDataPlanePath(p string) bool {
 	return false
 }
 
-func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:]), true
-	}
-	return "", false
-}
-
 // maxInFlight bounds the data-plane requests served at once.
 const maxInFlight = 4096
 
-var challengeBody = []byte(`{"error":{"code":"Unauthorized","message":"AKV10000: Request is missing a Bearer or PoP token, or the token is not valid for this vault."}}`)
-
+// serveDataPlane serves vaultName's data plane through its plane adapter. A request
+// above maxInFlight is told to come back (azcore retries 429 after Retry-After) rather
+// than queued without bound.
 func (s *Server) serveDataPlane(w http.ResponseWriter, r *http.Request, vaultName string) {
-	tok, ok := bearer(r)
-	var p identity.Principal
-	var err error
-	if ok {
-		p, err = s.id.Verify(r.Context(), tok, identity.DataPlane)
-	}
-	if !ok || err != nil {
-		s.recordDenied(s.auditData, r, vaultName, http.StatusUnauthorized, "denied: no valid bearer token")
-		h := w.Header()
-		h.Set("WWW-Authenticate", s.id.Challenge(r.Host))
-		h.Set("Content-Type", "application/json; charset=utf-8")
-		h.Set("x-ms-error-code", "Unauthorized")
-		w.WriteHeader(http.StatusUnauthorized)
-		w.Write(challengeBody)
-		return
-	}
 	if vaultName == "" {
 		vaultName = "-" // a host under the vault domain that cannot be a vault
 	}
-	// More requests in flight than Coffer can take: tell the client to come back (azcore
-	// retries 429 after Retry-After) rather than queueing without bound.
-	if s.inFlight.Add(1) > maxInFlight {
-		s.inFlight.Add(-1)
-		s.recordDenied(s.auditData, r, vaultName, http.StatusTooManyRequests, "denied: too many requests in flight")
-		w.Header().Set("Retry-After", "1")
-		writeARMError(w, http.StatusTooManyRequests, "Throttled", "Coffer is handling as many requests as it can; retry after the number of seconds in Retry-After.")
-		return
-	}
-	defer s.inFlight.Add(-1)
-	s.api.Serve(w, r, vaultName, azapi.Caller{Principal: audit.Principal{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID}, Admin: p.Admin})
-}
-
-// authARM authenticates a management-plane or admin request (ARM audience); on failure
-// it has answered 401.
-func (s *Server) authARM(w http.ResponseWriter, r *http.Request) (identity.Principal, bool) {
-	tok, ok := bearer(r)
-	if !ok {
-		writeARMError(w, http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
-		return identity.Principal{}, false
-	}
-	p, err := s.id.Verify(r.Context(), tok, identity.ARM)
-	if err != nil {
-		writeARMError(w, http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The access token is not valid for the management plane: it is expired, malformed, or for another audience.")
-		return identity.Principal{}, false
-	}
-	return p, true
-}
-
-func writeARMError(w http.ResponseWriter, status int, code, msg string) {
-	b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": msg}})
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("x-ms-error-code", code)
-	w.WriteHeader(status)
-	w.Write(b)
+	s.dataPlane.Serve(w, r, func(w http.ResponseWriter, r *http.Request, c *plane.Call) error {
+		if s.inFlight.Add(1) > maxInFlight {
+			s.inFlight.Add(-1)
+			c.Event.Vault, c.Event.Operation, c.Event.Decision = vaultName, "Throttle", "denied: too many requests in flight"
+			return &plane.Error{Status: http.StatusTooManyRequests, Code: "Throttled", RetryAfter: "1",
+				Message: "Coffer is handling as many requests as it can; retry after the number of seconds in Retry-After."}
+		}
+		defer s.inFlight.Add(-1)
+		return s.api.Serve(w, r, vaultName, c)
+	})
 }
 
 func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
@@ -170,23 +116,6 @@ func (s *Server) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(doc)
 }
 
-// serveGraph answers the Graph stand-in az needs (az-cli.md §4), with Graph-audience
-// tokens only.
-func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
-	tok, ok := bearer(r)
-	var p identity.Principal
-	var err error
-	if ok {
-		p, err = s.id.Verify(r.Context(), tok, identity.Graph)
-	}
-	if !ok || err != nil {
-		s.recordDenied(s.auditARM, r, "", http.StatusUnauthorized, "denied: no valid Graph token")
-		writeARMError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is missing or not valid for the Graph stand-in (audience: this server's bare address).")
-		return
-	}
-	s.arm.ServeGraph(w, r, arm.Caller{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID, Admin: p.Admin})
-}
-
 // serveIdentity serves the discovery and token endpoints. A token request gets an
 // outcome record naming the client id it asked for and whether it got a token: never the
 // client secret, nor the token.
@@ -196,11 +125,11 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := s.cfg.Clock.Now()
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &plane.StatusWriter{ResponseWriter: w}
 	s.id.ServeHTTP(sw, r)
 	end := s.cfg.Clock.Now()
-	ev := audit.Event{Time: end.UTC(), Phase: "outcome", RequestID: requestID(r), Source: r.RemoteAddr,
-		Operation: "IssueToken", Status: sw.code(), Duration: end.Sub(start)}
+	ev := audit.Event{Time: end.UTC(), Phase: "outcome", RequestID: uuid.NewString(), Source: r.RemoteAddr,
+		Operation: "IssueToken", Status: sw.Code(), Duration: end.Sub(start)}
 	ev.Principal.TenantID = s.id.TenantID()
 	// The token endpoint has parsed the form (when it was one); a client id that is not
 	// GUID-shaped is not echoed, as it could be anything (a pasted secret).
@@ -222,57 +151,4 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	if err := s.auditIdentity.Record(r.Context(), ev); err != nil {
 		s.log.Error("audit outcome record failed", "requestId", ev.RequestID, "err", err)
 	}
-}
-
-// recordDenied writes the outcome record of a request refused before it reached a
-// plane (no valid token, too many in flight).
-func (s *Server) recordDenied(sink audit.Sink, r *http.Request, vaultName string, status int, decision string) {
-	ev := audit.Event{Time: s.cfg.Clock.Now().UTC(), Phase: "outcome", RequestID: requestID(r), Source: r.RemoteAddr,
-		Vault: vaultName, Operation: "Authenticate", Decision: decision, Status: status}
-	if status == http.StatusTooManyRequests {
-		ev.Operation = "Throttle"
-	}
-	if err := sink.Record(r.Context(), ev); err != nil {
-		s.log.Error("audit outcome record failed", "requestId", ev.RequestID, "err", err)
-	}
-}
-
-// requestID is the client's x-ms-client-request-id when it is a GUID, else a new one.
-func requestID(r *http.Request) string {
-	id := r.Header.Get("x-ms-client-request-id")
-	if _, err := uuid.Parse(id); err != nil {
-		return uuid.NewString()
-	}
-	return strings.ToLower(id)
-}
-
-func auditPrincipal(p identity.Principal) audit.Principal {
-	return audit.Principal{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID}
-}
-
-// statusWriter remembers the status of the answer, for the outcome record.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) code() int {
-	if w.status == 0 {
-		return http.StatusOK
-	}
-	return w.status
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/coffer/coffer/internal/admin"
+	"github.com/coffer/coffer/internal/azapi"
 	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/plane"
@@ -61,4 +62,37 @@ func (s *Server) newAdminPlane() (*plane.Plane, *admin.Admin) {
 		}
 	}
 	return p, admin.New(opts)
+}
+
+// newARMPlanes are the management plane and the Graph stand-in az needs (same audit
+// sink; the Graph stand-in accepts Graph-audience tokens only).
+func (s *Server) newARMPlanes() (armPlane, graphPlane *plane.Plane) {
+	armPlane = plane.New(plane.Config{Name: "arm", Verify: s.verifier(identity.ARM), Unauthorized: armUnauthorized,
+		Denied: "denied: no valid management-plane token", Render: s.arm.Render, Audit: s.auditARM, Clock: s.cfg.Clock, Log: s.log})
+	graphPlane = plane.New(plane.Config{Name: "graph", Verify: s.verifier(identity.Graph),
+		Unauthorized: func(w http.ResponseWriter, _ *http.Request) {
+			plane.WriteError(w, &plane.Error{Status: http.StatusUnauthorized, Code: "InvalidAuthenticationToken",
+				Message: "Access token is missing or not valid for the Graph stand-in (audience: this server's bare address)."})
+		},
+		Denied: "denied: no valid Graph token", Render: s.arm.Render, Audit: s.auditARM, Clock: s.cfg.Clock, Log: s.log})
+	return armPlane, graphPlane
+}
+
+// challengeBody is the data plane's 401, which Azure's SDKs answer by reading the
+// WWW-Authenticate challenge and asking the authority it names for a token.
+var challengeBody = []byte(`{"error":{"code":"Unauthorized","message":"AKV10000: Request is missing a Bearer or PoP token, or the token is not valid for this vault."}}`)
+
+// newDataPlane is the Azure Key Vault data plane of every vault.
+func (s *Server) newDataPlane() *plane.Plane {
+	return plane.New(plane.Config{Name: "data", Verify: s.verifier(identity.DataPlane),
+		Unauthorized: func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			h.Set("WWW-Authenticate", s.id.Challenge(r.Host))
+			h.Set("Content-Type", "application/json; charset=utf-8")
+			h.Set("x-ms-error-code", "Unauthorized")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write(challengeBody)
+		},
+		Denied: "denied: no valid bearer token", Header: azapi.ErrorHeader,
+		Audit: s.auditData, Clock: s.cfg.Clock, Log: s.log})
 }

@@ -50,6 +50,9 @@ type Server struct {
 	vaults      *vault.Service
 	api         *azapi.API
 	arm         *arm.API
+	dataPlane   *plane.Plane
+	armPlane    *plane.Plane
+	graphPlane  *plane.Plane
 	adminPlane  *plane.Plane
 	adminRoutes *admin.Admin
 	http        *http.Server
@@ -145,9 +148,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	} else if created {
 		s.log.Info("created the default vault", "vault", cfg.DefaultVault)
 	}
-	s.api = azapi.New(azapi.Options{Vaults: s.vaults, Audit: s.auditData, Log: s.log, Clock: cfg.Clock})
+	s.api = azapi.New(azapi.Options{Vaults: s.vaults})
+	s.dataPlane = s.newDataPlane()
 	s.arm = arm.New(arm.Options{Vaults: s.vaults, PublicURL: s.publicURL, VaultDomain: cfg.VaultDomain,
-		TenantID: s.id.TenantID(), Clock: s.vclock, Log: s.log, Audit: s.auditARM, Directory: graphDirectory{s.id}})
+		TenantID: s.id.TenantID(), Clock: s.vclock, Log: s.log, Directory: graphDirectory{s.id}})
+	s.armPlane, s.graphPlane = s.newARMPlanes()
 	s.adminPlane, s.adminRoutes = s.newAdminPlane()
 	if s.auditFile != nil && s.auditFile.Path() != AuditLogStdout {
 		s.startAnchor = lastCheckpoint(s.auditFile.Path(), s.log)
