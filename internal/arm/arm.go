@@ -52,9 +52,8 @@ import (
 	"net/url"
 	"strings"
 
-
-	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/vault"
 )
 
