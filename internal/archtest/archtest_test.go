@@ -79,6 +79,10 @@ var forbidden = map[string][]struct{ dep, why string }{
 		{mod + "barrier", "admin is above the domain"},
 		{mod + "storage/bbolt", "admin is above the domain"},
 	},
+	"delivery": {
+		{mod + "vault", "the worker reads the outbox, not the domain"},
+		{mod + "server", "lower never imports higher"},
+	},
 	"azapi": {
 		{mod + "identity", "planes never import each other: the server authenticates"},
 		{mod + "server", "lower never imports higher"},

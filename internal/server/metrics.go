@@ -12,8 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/coffer/coffer/internal/audit"
-	"github.com/coffer/coffer/internal/ledger"
-	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
 )
 
@@ -30,7 +28,7 @@ type metrics struct {
 	manualPurges  atomic.Uint64 // the sweeper's come from the vault service
 	auditFailures prometheus.Counter
 	// Webhook delivery attempts by result (success, failure, dropped) and failed attempts
-	// (webhook_delivery.go).
+	// (package delivery).
 	webhookDeliveries *prometheus.CounterVec
 	webhookFailures   prometheus.Counter
 }
@@ -69,6 +67,14 @@ func newMetrics(vaults *vault.Service) *metrics {
 }
 
 // observe counts one outcome record.
+// webhookResult counts one webhook delivery attempt's result.
+func (m *metrics) webhookResult(result string) {
+	m.webhookDeliveries.WithLabelValues(result).Inc()
+	if result == "failure" {
+		m.webhookFailures.Inc()
+	}
+}
+
 func (m *metrics) observe(e audit.Event) {
 	op := e.Operation
 	if op == "" {
@@ -145,12 +151,7 @@ func (c *vaultCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, lag.Seconds())
 	}
-	var head ledger.Head
-	if c.vaults.Ledger(ctx, func(tx storage.Tx) error {
-		var err error
-		head, err = ledger.ReadHead(tx)
-		return err
-	}) == nil {
+	if head, err := c.vaults.LedgerHead(ctx); err == nil {
 		ch <- prometheus.MustNewConstMetric(descLedger, prometheus.GaugeValue, float64(head.Count))
 	}
 }

@@ -30,11 +30,11 @@ import (
 	"github.com/coffer/coffer/internal/azapi"
 	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/delivery"
 	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/pki"
 	"github.com/coffer/coffer/internal/plane"
-	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
 )
 
@@ -71,7 +71,7 @@ type Server struct {
 
 	stopSweeper context.CancelFunc
 	sweeperDone chan struct{}
-	webhookDone chan struct{} // the webhook delivery worker has stopped (webhook_delivery.go)
+	webhookDone chan struct{} // the webhook delivery worker (package delivery) has stopped
 	closeOnce   sync.Once
 	inFlight    atomic.Int64
 }
@@ -180,7 +180,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	go s.followTimeShift(sctx)
 	go func() {
 		defer close(s.webhookDone)
-		s.deliverWebhooks(sctx)
+		delivery.Run(sctx, delivery.Options{Store: s.store, Clock: s.cfg.Clock, Log: s.log, RetryBase: s.cfg.WebhookRetryBase,
+			VaultURL: func(name string) string { return vaultURL(s.publicURL, name, s.cfg.VaultDomain) },
+			Result:   s.metrics.webhookResult})
 	}()
 	go s.checkpointLedgerEvery(sctx, s.cfg.LedgerCheckpointInterval)
 	errc := make(chan error, 1)
@@ -369,12 +371,7 @@ func (s *Server) checkpointLedgerEvery(ctx context.Context, interval time.Durati
 // outside storage is what tells a rewrite of the whole chain (and its head) from its
 // history; the last one written is also checked by POST /admin/ledger/verify.
 func (s *Server) checkpointLedger(ctx context.Context) {
-	var h ledger.Head
-	err := s.vaults.Ledger(ctx, func(tx storage.Tx) error {
-		var err error
-		h, err = ledger.ReadHead(tx)
-		return err
-	})
+	h, err := s.vaults.LedgerHead(ctx)
 	if err != nil {
 		s.log.Error("read the ledger head for its checkpoint", "err", err)
 		return

@@ -1,4 +1,13 @@
-package server
+// Package delivery is the webhook delivery worker: it sends the purge warnings and purge
+// events that the vault domain wrote into the outbox (package webhook) to their
+// subscriptions, signed, with retries and exponential backoff, and removes each once its
+// receiver answered 2xx. It runs beside the sweeper and never on a request's path. Each
+// delivery is claimed with a lease in storage before it is sent, so several servers on
+// one database share the outbox, and one that dies mid-send leaves the lease to run out
+// and the event to be sent again: at least once.
+//
+// Start reading at [Run].
+package delivery
 
 import (
 	"bytes"
@@ -8,6 +17,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,16 +26,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/webhook"
 )
-
-// The webhook delivery worker: it sends the events the vault service wrote into the
-// outbox (package webhook) to their subscriptions, signed, with retries and exponential
-// backoff, and removes each once its receiver answered 2xx. It runs beside the sweeper
-// and never on a request's path. Each delivery is claimed with a lease in storage before
-// it is sent, so several servers on one database share the outbox, and one that dies
-// mid-send leaves the lease to run out and the event to be sent again: at least once.
 
 // Delivery tuning.
 const (
@@ -40,9 +44,23 @@ const (
 	webhookUserAgent = "coffer-webhook/1 (+CloudEvents)" // receivers can tell who calls
 )
 
+// Options are what the worker needs.
+type Options struct {
+	Store storage.Backend // the outbox lives here
+	Clock clock.Clock     // the real clock: backoff and leases
+	Log   *slog.Logger
+	// RetryBase is the first wait after a failed delivery; each further failure doubles
+	// it, up to webhookMaxDelay.
+	RetryBase time.Duration
+	// VaultURL is a vault's data-plane URL, for the ids in events.
+	VaultURL func(name string) string
+	// Result counts each attempt's result ("success", "failure", "dropped"); may be nil.
+	Result func(result string)
+}
+
 // webhookWorker carries the worker's state between passes.
 type webhookWorker struct {
-	s     *Server
+	opts  Options
 	owner string // this process's lease name
 	base  time.Duration
 
@@ -53,9 +71,15 @@ type webhookWorker struct {
 	clients map[string]*http.Client // by subscription id and CA
 }
 
-// deliverWebhooks runs the worker until ctx ends.
-func (s *Server) deliverWebhooks(ctx context.Context) {
-	w := &webhookWorker{s: s, owner: "coffer-" + uuid.NewString(), base: s.cfg.WebhookRetryBase, clients: map[string]*http.Client{}}
+// Run runs the worker until ctx ends.
+func Run(ctx context.Context, opts Options) {
+	if opts.Result == nil {
+		opts.Result = func(string) {}
+	}
+	if opts.RetryBase <= 0 {
+		opts.RetryBase = time.Second
+	}
+	w := &webhookWorker{opts: opts, owner: "coffer-" + uuid.NewString(), base: opts.RetryBase, clients: map[string]*http.Client{}}
 	t := time.NewTicker(min(time.Second, w.base))
 	defer t.Stop()
 	for {
@@ -71,16 +95,16 @@ func (s *Server) deliverWebhooks(ctx context.Context) {
 // pass sends every delivery that is ready, when anything may be: a new event since the
 // previous pass (the outbox's seq moved), or a backoff or lease run out.
 func (w *webhookWorker) pass(ctx context.Context) {
-	clk := w.s.cfg.Clock
+	clk := w.opts.Clock
 	now := clk.Now()
 	var seq int64
-	if err := w.s.store.View(ctx, func(tx storage.Tx) error {
+	if err := w.opts.Store.View(ctx, func(tx storage.Tx) error {
 		var err error
 		seq, err = webhook.LastSeq(tx)
 		return err
 	}); err != nil {
 		if ctx.Err() == nil {
-			w.s.log.Error("webhooks: read the outbox", "err", err)
+			w.opts.Log.Error("webhooks: read the outbox", "err", err)
 		}
 		return
 	}
@@ -93,13 +117,13 @@ func (w *webhookWorker) pass(ctx context.Context) {
 	after := int64(0)
 	for {
 		var page []webhook.Delivery
-		if err := w.s.store.View(ctx, func(tx storage.Tx) error {
+		if err := w.opts.Store.View(ctx, func(tx storage.Tx) error {
 			var err error
 			page, err = webhook.Pending(tx, after, webhookPage)
 			return err
 		}); err != nil {
 			if ctx.Err() == nil {
-				w.s.log.Error("webhooks: read the outbox", "err", err)
+				w.opts.Log.Error("webhooks: read the outbox", "err", err)
 			}
 			return
 		}
@@ -148,13 +172,13 @@ func (w *webhookWorker) pass(ctx context.Context) {
 // deliver claims one delivery and sends it. When it failed and waits for a retry, it
 // returns when (ok true).
 func (w *webhookWorker) deliver(ctx context.Context, seq int64) (next time.Time, retry bool) {
-	clk, m := w.s.cfg.Clock, w.s.metrics
+	clk := w.opts.Clock
 	var (
 		d                webhook.Delivery
 		sub              webhook.Subscription
 		claimed, dropped bool
 	)
-	err := w.s.store.Update(ctx, func(tx storage.Tx) error {
+	err := w.opts.Store.Update(ctx, func(tx storage.Tx) error {
 		var err error
 		d, sub, claimed, dropped, err = webhook.Claim(tx, seq, w.owner, clk.Now(), webhookLease)
 		return err
@@ -162,12 +186,12 @@ func (w *webhookWorker) deliver(ctx context.Context, seq int64) (next time.Time,
 	switch {
 	case err != nil:
 		if ctx.Err() == nil {
-			w.s.log.Error("webhooks: claim a delivery", "seq", seq, "err", err)
+			w.opts.Log.Error("webhooks: claim a delivery", "seq", seq, "err", err)
 		}
 		return time.Time{}, false
 	case dropped:
-		m.webhookDeliveries.WithLabelValues("dropped").Inc()
-		w.s.log.Info("webhooks: dropped an event of a deleted subscription", "seq", seq, "webhook", d.Webhook, "event", d.Event.ID)
+		w.opts.Result("dropped")
+		w.opts.Log.Info("webhooks: dropped an event of a deleted subscription", "seq", seq, "webhook", d.Webhook, "event", d.Event.ID)
 		return time.Time{}, false
 	case !claimed:
 		return time.Time{}, false
@@ -175,10 +199,10 @@ func (w *webhookWorker) deliver(ctx context.Context, seq int64) (next time.Time,
 	body := d.Event.Body(w.vaultURL)
 	sendErr := w.post(ctx, sub, d, body)
 	if sendErr == nil {
-		m.webhookDeliveries.WithLabelValues("success").Inc()
-		if err := w.s.store.Update(context.WithoutCancel(ctx), func(tx storage.Tx) error { return webhook.Delivered(tx, seq) }); err != nil {
+		w.opts.Result("success")
+		if err := w.opts.Store.Update(context.WithoutCancel(ctx), func(tx storage.Tx) error { return webhook.Delivered(tx, seq) }); err != nil {
 			// Sent but not removed: it is sent again after the lease (at least once).
-			w.s.log.Error("webhooks: remove a delivered event from the outbox", "seq", seq, "err", err)
+			w.opts.Log.Error("webhooks: remove a delivered event from the outbox", "seq", seq, "err", err)
 		}
 		return time.Time{}, false
 	}
@@ -188,16 +212,15 @@ func (w *webhookWorker) deliver(ctx context.Context, seq int64) (next time.Time,
 		// server); this attempt is not a failure of the receiver.
 		next = now
 	} else {
-		m.webhookDeliveries.WithLabelValues("failure").Inc()
-		m.webhookFailures.Inc()
+		w.opts.Result("failure")
 		next = now.Add(backoff(w.base, d.Attempts))
-		w.s.log.Warn("webhooks: delivery failed; will retry", "webhook", sub.ID, "url", sub.URL, "event", d.Event.ID,
+		w.opts.Log.Warn("webhooks: delivery failed; will retry", "webhook", sub.ID, "url", sub.URL, "event", d.Event.ID,
 			"type", d.Event.Type, "attempt", d.Attempts, "retryAt", next, "err", sendErr)
 	}
-	if err := w.s.store.Update(context.WithoutCancel(ctx), func(tx storage.Tx) error {
+	if err := w.opts.Store.Update(context.WithoutCancel(ctx), func(tx storage.Tx) error {
 		return webhook.Retry(tx, seq, w.owner, next, firstLine(sendErr.Error()))
 	}); err != nil {
-		w.s.log.Error("webhooks: record a failed delivery", "seq", seq, "err", err)
+		w.opts.Log.Error("webhooks: record a failed delivery", "seq", seq, "err", err)
 	}
 	return next, true
 }
@@ -273,7 +296,7 @@ func (w *webhookWorker) client(sub webhook.Subscription) (*http.Client, error) {
 
 // vaultURL is a vault's data-plane URL, for the ids in events.
 func (w *webhookWorker) vaultURL(name string) string {
-	return vaultURL(w.s.publicURL, strings.ToLower(name), w.s.cfg.VaultDomain)
+	return w.opts.VaultURL(strings.ToLower(name))
 }
 
 // backoff is the wait after the attempt-th failure: base, 2·base, 4·base, … up to
