@@ -14,7 +14,8 @@ if ! command -v go >/dev/null 2>&1; then
 	fi
 fi
 
-# PostgreSQL (for --storage postgres://) joins this script with the issue that brings it.
+# PostgreSQL (for --storage postgres:// and the storage conformance suite): scripts/postgres.sh,
+# sourced below, starts a throw-away cluster unless COFFER_TEST_POSTGRES_DSN is set.
 
 # --- az CLI and Python SDKs (internal/server/az_e2e_test.go) -------------------------
 # TestAzCLI needs Debian's `az`; TestPythonSDK needs Debian's python3-azure under

@@ -1,4 +1,6 @@
-// Command coffer is the Coffer server and its command-line client.
+// Command coffer is the Coffer server and its command-line client. It only wires signals to
+// a context; everything else starts in internal/cli (cli.Main), and docs/README.md says
+// where to read on.
 package main
 
 import (

@@ -7,8 +7,11 @@
 // produce the outcome record only.
 //
 // [File] is the sink a server uses: JSON lines in a file with size-based rotation (or on
-// stdout), every record durable (fsynced, in batches shared by concurrent writers) before
-// Record returns.
+// stdout). A "request" record is durable (fsynced, in batches shared by concurrent
+// writers) before Record returns; the server lets "outcome" records return as soon as the
+// writer holds them ([FileOptions].HandOffOutcomes), since nothing waits on them.
+//
+// Start with [Event] and [Sink] (audit.go), then [File] (file.go).
 package audit
 
 import (
@@ -29,7 +32,7 @@ type Principal struct {
 // Event is one audit record.
 type Event struct {
 	Time      time.Time     `json:"time"`
-	Phase     string        `json:"phase"` // "request" or "outcome"
+	Phase     string        `json:"phase"` // "request", "outcome", or "checkpoint" (LedgerCheckpoint)
 	RequestID string        `json:"requestId"`
 	Principal Principal     `json:"principal"`
 	Source    string        `json:"source,omitempty"` // remote address
@@ -39,7 +42,8 @@ type Event struct {
 	Decision  string        `json:"decision,omitempty"` // allowed / denied: why
 	Status    int           `json:"status,omitempty"`
 	Duration  time.Duration `json:"durationNs,omitempty"`
-	// Plane is where the request was served: data, arm, graph, identity or admin.
+	// Plane is where the record comes from, as the server stamps it: data, arm (which
+	// includes the Graph stand-in), identity, admin, or ledger (checkpoints).
 	Plane string `json:"plane,omitempty"`
 	// Ledger is the deletion ledger's head, copied here (operation LedgerCheckpoint) so
 	// that a rewrite of the ledger in storage can be told from its own history.

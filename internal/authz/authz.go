@@ -3,7 +3,8 @@
 // a pure leaf package: it imports no other Coffer package and does no I/O.
 //
 // The bootstrap administrator may do everything on every vault; every other principal
-// may do exactly what an access policy naming its object id grants.
+// may do exactly what an access policy naming its object id grants. Start with [Decide];
+// the data plane's route table names the permission ("secrets/get", …) each route needs.
 package authz
 
 import (

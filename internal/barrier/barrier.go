@@ -10,6 +10,10 @@
 //
 // A sealed value is term(4, big endian) | version(1) = 1 | nonce(12) | ciphertext+tag(16).
 //
+// Start with [Open] and the tx type (barrier.go); the keyring and the sealing are in
+// keyring.go, the KEK's text form ([ParseKEK]) in kek.go. [Barrier.Rotate] adds a data key
+// on a running barrier; [Rekey] re-seals the keyring under a new KEK while no server runs.
+//
 // The barrier knows keys and bytes only: it imports internal/storage and the standard library,
 // and must not import any domain package (vault, keyops, pki, identity, azapi, arm, ...).
 // Names and paths (the storage keys) are not secret and stay in clear; values are sealed.

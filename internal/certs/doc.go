@@ -1,9 +1,13 @@
-// Package certs owns the certificate logic of Key Vault certificates (spec §4): the domain form
-// of a certificate policy and its defaults ([Policy], [Policy.Normalize]), self-signed issuance
-// ([SelfSigned]), the certificate signing request of a pending operation ([CSR]) and its merge
-// ([CheckMerge]), the value of the backing secret ([EncodeSecret]), the parsing of an imported
-// PFX or PEM bundle ([ParseImport]) and the policy an imported certificate implies
-// ([PolicyFromCertificate]).
+// Package certs owns the certificate logic of Key Vault certificates (the /certificates
+// routes listed in docs/api.md): the domain form of a certificate policy and its defaults
+// ([Policy], [Policy.Normalize]), self-signed issuance ([SelfSigned]), the certificate
+// signing request of a pending operation ([CSR]) and its merge ([CheckMerge]), the value of
+// the backing secret ([EncodeSecret]), the parsing of an imported PFX or PEM bundle
+// ([ParseImport]) and the policy an imported certificate implies ([PolicyFromCertificate]).
+//
+// Start with [Policy] and [Policy.Normalize] (policy.go), then [SelfSigned], [CSR] and
+// [CheckMerge] (issue.go) and [ParseImport] and [EncodeSecret] (secret.go). The vault domain
+// calls them; it stores what they return.
 //
 // It is pure: no storage, no HTTP, no Azure wire JSON, no clock (functions take the time they
 // use). It imports the standard library, software.sslmate.com/src/go-pkcs12 and, of Coffer's

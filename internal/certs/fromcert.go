@@ -10,9 +10,10 @@ import (
 	"time"
 )
 
-// PolicyFromCertificate returns the policy an imported certificate implies (spec §4.4): the
-// subject as in the certificate, its DNS, email and UPN SANs, EKUs and key usage (empty, not
-// nil, when the certificate has none, so that [Policy.Normalize] adds no defaults), validity
+// PolicyFromCertificate returns the policy an imported certificate implies, as Key Vault
+// derives it for an import that carries no policy: the subject as in the certificate, its
+// DNS, email and UPN SANs, EKUs and key usage (empty, not nil, when the certificate has
+// none, so that [Policy.Normalize] adds no defaults), validity
 // months computed from its validity period, basic_constraints.ca, key props from its public
 // key (RSA with its size; EC with its curve and the curve's size), issuer Unknown and one
 // lifetime action, EmailContacts at 80 %. exportable and contentType are the import's.

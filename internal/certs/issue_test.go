@@ -212,7 +212,7 @@ func TestSelfSignedEmptySubject(t *testing.T) {
 			}
 			i := slices.IndexFunc(c.Extensions, func(e pkix.Extension) bool { return e.Id.Equal(oidSAN) })
 			if i < 0 || !c.Extensions[i].Critical {
-				t.Error("SAN extension missing or not critical with an empty subject (RFC 5280 §4.2.1.6)")
+				t.Error("SAN extension missing or not critical with an empty subject (RFC 5280, section 4.2.1.6)")
 			}
 			if d := cmp.Diff([]string{"web.example"}, c.DNSNames); d != "" {
 				t.Errorf("DNS SANs (-want +got):\n%s", d)

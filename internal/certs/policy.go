@@ -144,12 +144,13 @@ const (
 
 var curveBits = map[string]int{CurveP256: 256, CurveP384: 384, CurveP521: 521}
 
-// Normalize fills the defaults Key Vault fills for a minimal create (spec §4.3) and checks
-// the policy for contradictions. Defaults: kty RSA (EC when only crv is given), key_size 2048
-// for RSA, crv P-256 for EC, exportable true, contentType application/x-pkcs12, ekus serverAuth
-// and clientAuth, key_usage digitalSignature and keyEncipherment (digitalSignature alone for
-// EC keys, which RFC 5480 forbids keyEncipherment; keyCertSign and cRLSign added for a CA),
-// validity_months 12, lifetime action AutoRenew at 80 %, issuer Self, enabled true.
+// Normalize fills the defaults Key Vault fills for a minimal create (a policy that names only
+// a subject and an issuer) and checks the policy for contradictions. Defaults: kty RSA (EC
+// when only crv is given), key_size 2048 for RSA, crv P-256 for EC, exportable true,
+// contentType application/x-pkcs12, ekus serverAuth and clientAuth, key_usage
+// digitalSignature and keyEncipherment (digitalSignature alone for EC keys, which RFC 5480
+// forbids keyEncipherment; keyCertSign and cRLSign added for a CA), validity_months 12,
+// lifetime action AutoRenew at 80 %, issuer Self, enabled true.
 //
 // Names are matched without regard to case and written in their canonical case (kty "rsa"
 // becomes "RSA", key usage "digitalsignature" becomes "digitalSignature"); duplicate EKUs and

@@ -24,7 +24,7 @@ type otherName struct {
 	Value  string `asn1:"explicit,tag:0,utf8"`
 }
 
-// GeneralName tags (RFC 5280 §4.2.1.6), context-specific and implicit.
+// GeneralName tags (RFC 5280, section 4.2.1.6), context-specific and implicit.
 const (
 	tagOtherName = 0
 	tagRFC822    = 1

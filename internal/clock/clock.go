@@ -1,5 +1,11 @@
-// Package clock is the only place in Coffer that reads the wall clock. Everything that
-// dates anything holds a [Clock]; tests use [Fake] and move it instead of sleeping.
+// Package clock is the only place in the server that reads the wall clock. Everything
+// that dates anything holds a [Clock]; tests use [Fake] and move it instead of sleeping.
+//
+// A server runs two clocks: [Real], which dates and checks tokens, TLS certificates and
+// audit records, and the vault clock, a [Shifted] over Real, which dates everything the
+// vault domain records (created, deletedDate, scheduledPurgeDate) and drives the
+// scheduled purges. Keeping them apart is what lets a time shift test a retention
+// without expiring a single token. clock is a leaf: it imports no Coffer package.
 package clock
 
 import (
@@ -43,8 +49,11 @@ func (f *Fake) Advance(d time.Duration) {
 }
 
 // Shifted is a clock running at the pace of Base plus an offset that only grows: the
-// vault clock of `--allow-time-shift` (interface.md §12). The offset is persisted by its
-// owner; Shifted only holds it.
+// vault clock, which `POST /admin/time-shift` moves forward on a server started with
+// `--allow-time-shift` (docs/api.md). The offset only grows so that no date the vault
+// has written is ever followed by an earlier one. The offset is persisted by its owner
+// (the server keeps it in storage and every server on one database follows it); Shifted
+// only holds it.
 type Shifted struct {
 	Base Clock
 

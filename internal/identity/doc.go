@@ -5,6 +5,11 @@
 // ADFS `/adfs/...`), the data-plane challenge header, and the verification of bearer
 // tokens.
 //
+// Start with [Open] (identity.go), which loads or bootstraps the state; then
+// [Service.Verify] and the audience classes (token.go), [Service.ServeHTTP] and the token
+// endpoint (http.go), and the principals (principals.go). docs/api.md lists the endpoints
+// and docs/errors.md their OAuth errors.
+//
 // # Storage
 //
 // Everything lives in the [storage.Backend] given to [Open] (in production the encrypting
@@ -22,8 +27,9 @@
 //   - No client secret or token ever appears in an error message; storage keeps only a
 //     SHA-256 of a principal's secret, except for the administrator, whose secret must be
 //     reproducible for the bootstrap credentials file.
-//   - [Service.Verify] caches its verdict per token until the token expires, so a request
-//     with a known token costs a map lookup, not a signature check.
+//   - [Service.Verify] caches a positive verdict per token for up to a second, so a busy
+//     client's requests cost a map lookup, not a signature check, and a principal deleted
+//     through another server loses access within that second.
 //
 // identity sits beside the planes: it may import storage and clock, and must not import
 // vault, azapi, arm or server.

@@ -191,8 +191,10 @@ type tokenResponse struct {
 	ExtExpiresIn int    `json:"ext_expires_in"`
 }
 
-// serveToken implements the client-credentials grant (identity.md §4). Order of checks:
-// request shape, grant type, client authentication, then scope and resource.
+// serveToken implements the OAuth 2.0 client-credentials grant, the only grant Coffer
+// offers (RFC 6749, section 4.4). Order of checks: request shape, grant type, client
+// authentication, then scope and resource, so a caller with a wrong secret learns nothing
+// about which resources exist.
 func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 	now := s.clock.Now()
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))

@@ -260,7 +260,8 @@ func (s *Service) TenantID() string { return s.tenant }
 func (s *Service) AuthorityHost() string { return s.authority }
 
 // Credentials are a principal's client-credentials, in the shape of
-// bootstrap-credentials.json (identity.md §1) and `coffer principal create` (interface.md §8).
+// DIR/bootstrap-credentials.json and of the answer of POST /admin/principals (what
+// `coffer principal create` prints), so either file works with `coffer login`.
 type Credentials struct {
 	TenantID      string `json:"tenantId"`
 	ClientID      string `json:"clientId"`
@@ -281,12 +282,20 @@ func (s *Service) AdminCredentials() Credentials {
 }
 
 // Challenge returns the exact WWW-Authenticate value for a data-plane request without a
-// valid token (identity.md §5):
+// valid token:
 //
 //	Bearer authorization="<authorityHost><tenantId>", resource="https://<vault-domain>:PORT"
 //
 // PORT is the port of requestHost (the request's Host header); it and its ":" are left out
 // when requestHost has no port or the port is 443.
+//
+// The form is exact because the SDKs parse it naively: the Go SDK splits on spaces and
+// "=", strips quotes, reads the tenant from the first path segment of authorization
+// (which must be there, or every request is first sent without a token) and asks for a
+// token for resource + "/.default". It then checks that the vault host, port included,
+// ends with "." + the resource host; naming the port the client used makes V.domain:PORT
+// pass that check behind any port mapping. No claims or error parameters are sent: they
+// would start a continuous-access re-authentication.
 func (s *Service) Challenge(requestHost string) string {
 	port := hostPort(requestHost)
 	if port == "" || port == "443" {

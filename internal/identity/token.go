@@ -13,8 +13,9 @@ import (
 )
 
 const (
-	// tokenLifetime is the `expires_in` Coffer sends. Lifetimes stay well above azcore's
-	// 5-minute early refresh (identity.md §4).
+	// tokenLifetime is the `expires_in` Coffer sends. azcore refreshes a token 5 minutes
+	// before it expires, so a lifetime near that would cost a token request per call; an
+	// hour keeps clients on one token for 55 minutes.
 	tokenLifetime = 3599 * time.Second
 	// leeway absorbs clock skew between servers sharing a database and their clients: nbf
 	// is back-dated by it, and exp and nbf are checked with it.
@@ -141,8 +142,10 @@ func (s *Service) issue(rec principalRecord, aud string, p planes) (string, erro
 // audience class, the tenant, and that the principal still exists. Every failure wraps
 // [ErrInvalidToken]; other errors (storage) mean the verdict is unknown.
 //
-// A positive verdict is cached until the token expires, so repeated calls with the same
-// token cost a map lookup and a clock read.
+// A positive verdict is cached for up to a second (verdictRecheck), so repeated calls with
+// the same token cost a map lookup and a clock read; after that the token is checked again,
+// principal lookup included, so a principal deleted through another server on the same
+// storage loses access within a second.
 func (s *Service) Verify(ctx context.Context, token string, want Audience) (Principal, error) {
 	now := s.clock.Now()
 	// A cached verdict is reused for a second at most: then the principal is looked up

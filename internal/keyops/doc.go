@@ -1,6 +1,9 @@
 // Package keyops owns the cryptography of Key Vault keys: generating and importing RSA, EC and
 // AES (oct) keys, their JSON Web Key members, and the sign, verify, encrypt, decrypt, wrapKey and
-// unwrapKey operations of the Key Vault data plane (spec §3.1, §3.3, §3.4, §3.8).
+// unwrapKey operations of the Key Vault data plane (the /keys routes listed in docs/api.md).
+//
+// Start with [Generate] and [Import] (keyops.go), which make a [Key]; the operations are its
+// methods in sign.go and encrypt.go, and AES key wrap is in kw.go.
 //
 // It is pure: no storage, no HTTP, no Azure wire JSON. [JWK] carries raw bytes; the HTTP layer
 // does base64url and the JSON names. The caller checks key_ops, enabled and nbf/exp before an

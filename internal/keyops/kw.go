@@ -7,8 +7,8 @@ import (
 )
 
 // AES key wrap is in neither the standard library nor golang.org/x/crypto; this is RFC 3394
-// §2.2.1 (index form) and RFC 5649 (with padding) on a cipher.Block, tested with both RFCs'
-// vectors.
+// (the index-based form of its wrapping process, section 2.2.1) and RFC 5649 (with padding)
+// on a cipher.Block, tested with both RFCs' vectors.
 
 // kwIV is the RFC 3394 default initial value.
 var kwIV = []byte{0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6}

@@ -18,8 +18,9 @@ func unhex(t *testing.T, s string) []byte {
 	return b
 }
 
-// TestKeyWrapVectors checks AES key wrap against RFC 3394 §4 and RFC 5649 §6: wrapping is
-// deterministic, so the known KEK and key data must give the known ciphertext, and back.
+// TestKeyWrapVectors checks AES key wrap against the test vectors of RFC 3394 (section 4)
+// and RFC 5649 (section 6): wrapping is deterministic, so the known KEK and key data must
+// give the known ciphertext, and back.
 func TestKeyWrapVectors(t *testing.T) {
 	const kek = "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"
 	const data = "00112233445566778899AABBCCDDEEFF000102030405060708090A0B0C0D0E0F"

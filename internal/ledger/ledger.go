@@ -8,6 +8,9 @@
 // they record, so a change and its entry commit together or not at all. It must not
 // import any other Coffer package but storage.
 //
+// Start with [Append] (what the vault domain calls) and [Verify] (what POST
+// /admin/ledger/verify runs).
+//
 // # Layout and hash chain
 //
 //	ledger/entry/<seq, 16 digits>   Entry, seq from 1, in order

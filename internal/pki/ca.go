@@ -3,6 +3,11 @@
 // the server certificate files under DIR/tls/ ([EnsureServerCert]), and the per-host
 // certificates presented by SNI for vault hosts ([SNICerts]).
 //
+// Start with [NewCA] and [CA.Issue] (ca.go); [ServerSANs] (names.go) says which names the
+// server certificate carries, [EnsureServerCert] (servercert.go) keeps it under DIR/tls/ and
+// re-issues it when its names change or it nears expiry, and [SNICerts] (sni.go) chooses
+// the certificate of each TLS handshake.
+//
 // It uses the standard library's crypto only and never reads the wall clock: every function
 // takes the time it must use. It must not import storage, the barrier, net/http or any other
 // Coffer package; it knows nothing of vaults beyond the vault domain's name.

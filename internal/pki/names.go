@@ -15,10 +15,11 @@ type ServerNames struct {
 	IPs      []net.IP
 }
 
-// ServerSANs returns the names of Coffer's server certificate (interface.md §2):
-// localhost, *.localhost, 127.0.0.1, ::1, publicHost (the host of --public-url: an IP
-// literal, with or without brackets, or a DNS name; a port is ignored), vaultDomain and
-// *.vaultDomain.
+// ServerSANs returns the names of Coffer's server certificate, every name a client may use
+// to reach it: localhost, *.localhost, 127.0.0.1 and ::1 (the bare address on this machine,
+// and vault hosts under the default vault domain), publicHost (the host of --public-url: an
+// IP literal, with or without brackets, or a DNS name; a port is ignored), vaultDomain and
+// *.vaultDomain (the vault hosts).
 // DNS names are lower-cased and duplicates dropped; empty arguments are skipped.
 func ServerSANs(publicHost, vaultDomain string) ServerNames {
 	var n ServerNames

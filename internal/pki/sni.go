@@ -12,7 +12,9 @@ import (
 	"time"
 )
 
-// maxSNICerts bounds the cache of per-host certificates (interface.md §2).
+// maxSNICerts bounds the cache of per-host certificates: a client chooses the SNI name, so
+// without a bound any number of names under the vault domain would each cost a certificate
+// kept in memory.
 const maxSNICerts = 1000
 
 // SNICerts chooses the certificate for a TLS handshake by its SNI name. OpenSSL-based

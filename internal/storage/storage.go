@@ -1,9 +1,26 @@
-// Package storage defines the small transactional key-value interface that every
-// Coffer storage backend implements (bbolt embedded, PostgreSQL later), and nothing else:
-// it knows no encryption and no domain. It must not import any other Coffer package.
+// Package storage defines the small transactional key-value interface every Coffer
+// storage backend implements, and nothing else: it knows no encryption and no domain, and
+// it must not import any other Coffer package.
 //
-// Keys are '/'-separated strings; values are opaque bytes. A missing key is an error
-// ([ErrNotFound]), never (nil, nil).
+// Start with [Backend] and [Tx]. The implementations are storage/bbolt (the embedded
+// default, one file DIR/coffer.db, with group commit) and storage/postgres (one table in
+// a PostgreSQL database, SERIALIZABLE transactions retried on conflict, for several
+// servers sharing one database). The barrier (internal/barrier) is a Backend too: it
+// wraps one of them and seals every value; the vault domain and identity are handed that
+// wrapper and never learn it is one. storage/storagetest is the conformance suite all of them pass.
+//
+// # Contract
+//
+//   - Keys are '/'-separated strings; values are opaque bytes. [Tx.Scan] orders keys by
+//     their bytes, the same on every backend.
+//   - A missing key is [ErrNotFound] from [Tx.Get], never (nil, nil); deleting an absent
+//     key is not an error.
+//   - [Backend.Update] commits durably before it returns nil, and may run its function
+//     more than once (bbolt re-runs a batch after one member fails; PostgreSQL re-runs a
+//     transaction it aborted for a serialization conflict). A function must therefore
+//     have no effect outside its Tx but overwriting its own result variables.
+//   - A backend that keeps losing to concurrent writers gives up with an error wrapping
+//     [ErrBusy]: nothing was written and the request may be retried.
 package storage
 
 import (

@@ -8,6 +8,9 @@
 // worker reads the outbox, sends, and removes what was delivered. It must not import
 // any other Coffer package but storage, nor net/http: delivery is the server's.
 //
+// Start with [Subscription] and [New], then the outbox: [Enqueue], [Claim], [Delivered]
+// and [Retry]. The event a receiver gets, and its signature, are in event.go.
+//
 // # Layout
 //
 //	sys/webhooks/<id>                 Subscription, with its signing secret

@@ -3,6 +3,9 @@
 // are stored as given (encryption is the barrier's job). It must not import any Coffer
 // package other than storage.
 //
+// Start with [Open] and [DB.Update] in db.go; the committer goroutine is in batch.go and
+// the adapter from a bbolt bucket to [storage.Tx] in tx.go.
+//
 // # Group commit
 //
 // An fsync costs milliseconds, so one commit per [DB.Update] caps throughput at a few

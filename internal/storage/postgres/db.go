@@ -4,6 +4,9 @@
 // as given (encryption is the barrier's job). It must not import any Coffer package other
 // than storage: it knows no vaults, no domain, no encryption.
 //
+// Start with [Open] and [DB.Update] in db.go; the SQL statements are in tx.go, the schema
+// and its migrations in schema.go.
+//
 // # Keys and order
 //
 // Keys are stored as bytea, not text: bytea compares byte by byte (memcmp, then length),
