@@ -54,6 +54,7 @@ import (
 
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/plane"
+	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
 )
 
@@ -161,6 +162,12 @@ func (a *API) caller(pc *plane.Call) Caller {
 // Render is the management plane's error table for the plane adapter: its own answers
 // as they are, the vault domain's errors as ARM words them (errors.go).
 func (a *API) Render(r *http.Request, requestID string, err error) *plane.Error {
+	if errors.Is(err, storage.ErrBusy) {
+		// Conflicting writers (several servers on PostgreSQL): nothing was written;
+		// azcore retries a 503 after Retry-After.
+		return &plane.Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", RetryAfter: "1",
+			Message: "The vault service is busy with conflicting changes; nothing was changed. Retry the request."}
+	}
 	var ae *armError
 	if !errors.As(err, &ae) {
 		ae = a.fromDomain(r, requestID, err)

@@ -145,6 +145,11 @@ func decodeBody(r *request, limit int64, v any) error {
 		return badParameter("The request body is empty; a JSON object is required.")
 	}
 	if err := json.Unmarshal(body, v); err != nil {
+		// A field's own decoder (base64url, dates) says what is wrong with it.
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return ae
+		}
 		return badParameter("The request body is not valid JSON for this operation: %s.", jsonProblem(err))
 	}
 	return nil

@@ -115,6 +115,8 @@ func describe(e *vault.Error, v vaultRef) string {
 			"Recover the deleted %s to use it again, or purge it first (not possible while the vault has purge protection) to reuse the name; "+
 			"otherwise it is purged automatically at its scheduledPurgeDate %s.",
 			K, e.Name, k, k, date(e.ScheduledPurgeDate))
+	case errors.Is(e, vault.ErrAlreadyExists) && e.Detail != "":
+		return e.Detail
 	case errors.Is(e, vault.ErrAlreadyExists):
 		return fmt.Sprintf("%s %s already exists in this vault; a backup can only be restored under a name that is not in use.", K, e.Name)
 	case errors.Is(e, vault.ErrPurgeProtected):
