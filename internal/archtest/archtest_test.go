@@ -1,5 +1,5 @@
 // Package archtest holds the test that keeps Coffer's dependencies pointing one way
-// (ARCHITECTURE.md): lower layers never import higher ones.
+// (docs/design.md): lower layers never import higher ones.
 package archtest
 
 import (

@@ -9,7 +9,7 @@ import (
 // latestAPIVersion is named in the error for an unrecognised api-version.
 const latestAPIVersion = "2026-04-01"
 
-// validAPIVersion applies interface.md §5.1: 7.N for any N, and any date from
+// validAPIVersion accepts what Azure's SDKs send: 7.N for any N, and any date from
 // 2025-01-01 on, each optionally with -preview or -preview.N. Newer versions than we
 // know are answered with the newest behaviour we have, so SDK upgrades do not break.
 func validAPIVersion(v string) bool {

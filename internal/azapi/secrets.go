@@ -8,7 +8,7 @@ import (
 	"github.com/coffer/coffer/internal/vault"
 )
 
-// Body caps (interface.md §9): a 25,600-byte value written entirely as \u00XX escapes
+// Body caps (docs/limits.md): a 25,600-byte value written entirely as \u00XX escapes
 // is 150 KiB on its own; restore admits every blob our backup produces.
 const (
 	maxSecretBody  = 512 << 10

@@ -1,6 +1,6 @@
 package azapi
 
-// Wire types of the certificates API (azure-keyvault-api.md §4).
+// Wire types of the certificates API, as Azure's SDKs send and read them.
 
 type wireCertKeyProps struct {
 	Exportable *bool  `json:"exportable,omitempty"`

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Wire types of the keys API (azure-keyvault-api.md §3).
+// Wire types of the keys API, as Azure's SDKs send and read them.
 
 // b64 is a base64url byte field: written unpadded, read padded or not.
 type b64 []byte

@@ -1,6 +1,6 @@
 package azapi
 
-// Wire types of the secrets API (azure-keyvault-api.md §2). They live only here and are
+// Wire types of the secrets API, as Azure's SDKs send and read them. They live only here and are
 // never stored.
 
 type wireAttributesIn struct {

@@ -799,7 +799,7 @@ func TestARMVaultConcurrency(t *testing.T) {
 	}
 }
 
-// TestARMGraphStandIn: az's two Graph reads (az-cli.md §4) with a Graph-audience token
+// TestARMGraphStandIn: az's two Graph reads with a Graph-audience token
 // (the bare address, as az requests it: "https://127.0.0.1:PORT//.default").
 func TestARMGraphStandIn(t *testing.T) {
 	st := testenv.NewStack(t)

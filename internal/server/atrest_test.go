@@ -163,7 +163,7 @@ func TestAtRestScannerFinds(t *testing.T) {
 
 // TestNoPlaintextAtRest: no file under the data dir holds a secret's value, tag or
 // content type in clear, hex or base64 — right after a SIGKILL, and after a clean
-// shutdown — and the data dir's modes are 0700/0600 (interface.md §1, §10).
+// shutdown — and the data dir's modes are 0700/0600.
 func TestNoPlaintextAtRest(t *testing.T) {
 	t.Parallel()
 	bin := testenv.BuildCoffer(t)

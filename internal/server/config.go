@@ -13,7 +13,7 @@ import (
 	"github.com/coffer/coffer/internal/vault"
 )
 
-// Config is everything `coffer server` is started with (interface.md §1).
+// Config is everything `coffer server` is started with (docs/api.md and the README list the flags).
 type Config struct {
 	DataDir        string
 	Addr           string // HTTPS listen address

@@ -90,7 +90,7 @@ func dataDir(t *testing.T) string {
 
 // TestCrashDurability: every write acknowledged before a SIGKILL, concurrent ones
 // included, is there after a restart, deleted state stays deleted, and a token issued
-// before the crash still works (interface.md §1, §11; identity.md §7).
+// before the crash still works.
 func TestCrashDurability(t *testing.T) {
 	t.Parallel()
 	bin := testenv.BuildCoffer(t)
@@ -181,7 +181,7 @@ func TestCrashDurability(t *testing.T) {
 }
 
 // TestDataDirInUse: a second server on a data dir in use fails at once with "data dir
-// in use", and the first keeps serving (interface.md §1).
+// in use", and the first keeps serving.
 func TestDataDirInUse(t *testing.T) {
 	t.Parallel()
 	bin := testenv.BuildCoffer(t)

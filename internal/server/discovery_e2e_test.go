@@ -62,7 +62,7 @@ func TestDiscoveryAndJWKS(t *testing.T) {
 			if err := json.Unmarshal(get(t, base+tc.path), &doc); err != nil {
 				t.Fatal(err)
 			}
-			// OpenID Connect Discovery 1.0 §3 lists these as REQUIRED; MSAL for JavaScript
+			// OpenID Connect Discovery 1.0, section 3, lists these as REQUIRED; MSAL for JavaScript
 			// refuses a document without jwks_uri.
 			for member, want := range map[string]string{
 				"issuer": tc.issuer, "token_endpoint": tc.token, "authorization_endpoint": tc.authorize, "jwks_uri": tc.keys,

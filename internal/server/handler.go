@@ -15,7 +15,7 @@ import (
 	"github.com/coffer/coffer/internal/plane"
 )
 
-// ServeHTTP routes by Host to a plane (interface.md §3): a vault host gets that vault's
+// ServeHTTP routes by Host to a plane (docs/api.md): a vault host gets that vault's
 // data plane; the bare address serves the unauthenticated paths, identity, Coffer's
 // admin routes and the default vault's data plane. Authentication comes before any
 // vault lookup, routing, api-version or body check.

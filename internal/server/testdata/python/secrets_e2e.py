@@ -22,7 +22,7 @@ def main():
     env = os.environ
     # azure-identity 1.13.0b2 (Debian) names the switch instance_discovery; it silently
     # ignores the newer disable_instance_discovery and would then call
-    # login.microsoftonline.com (identity.md §2).
+    # login.microsoftonline.com.
     cred = ClientSecretCredential(
         env["COFFER_TENANT_ID"], env["COFFER_CLIENT_ID"], env["COFFER_CLIENT_SECRET"],
         authority=env["COFFER_AUTHORITY"], instance_discovery=False)
