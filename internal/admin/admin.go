@@ -158,16 +158,8 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any, emptyO
 	return json.Unmarshal(body, v)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b) // a failed write means the client went away: nothing left to answer
-	return nil
-}
+// writeJSON answers v as JSON with status.
+var writeJSON = plane.WriteJSON
 
 // quoteID shows a client-sent id in a message, bounded and quoted.
 func quoteID(s string) string {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/vault"
 )
 
@@ -75,16 +76,8 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	w.Write(b)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(b) // a failed write means the client went away: nothing left to answer
-	return nil
-}
+// writeJSON answers v as JSON with status.
+var writeJSON = plane.WriteJSON
 
 // rfc3339 is ARM's date form: RFC 3339, UTC, whole seconds.
 func rfc3339(t time.Time) string {

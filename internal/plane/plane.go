@@ -206,6 +206,19 @@ func WriteError(w http.ResponseWriter, e *Error) {
 	w.Write(b) // a failed write means the client went away: nothing left to answer
 }
 
+// WriteJSON answers v as JSON with status. An error means v could not be encoded and
+// nothing was written; a failed write means the client went away and is not reported.
+func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b)
+	return nil
+}
+
 // Bearer returns the token of an "Authorization: Bearer …" header.
 func Bearer(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
