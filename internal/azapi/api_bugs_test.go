@@ -1,0 +1,164 @@
+package azapi
+
+import (
+	"flag"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The tests in this file state what the data plane should do and does not yet. Each is
+// skipped with the bug it shows, so the branch stays green; remove the Skip with the fix.
+
+var runBugTests = flag.Bool("bugs", false, "run the tests of known bugs (they fail until the bugs are fixed)")
+
+// skipBug skips a test that shows a known bug, unless the test binary runs with -bugs.
+func skipBug(t *testing.T, bug string) {
+	t.Helper()
+	if !*runBugTests {
+		t.Skip("bug: " + bug)
+	}
+}
+
+// A listing whose page holds only entries the vault leaves out (the deleted secret and
+// key of a deleted certificate, or deleted objects past their purge date not yet swept)
+// answers an empty page with a nextLink carrying the same $skiptoken: a client that
+// follows nextLink, as every SDK pager does, never ends.
+func TestBugDeletedListingNextLinkRepeatsItself(t *testing.T) {
+	skipBug(t, "GET /deletedsecrets and /deletedkeys answer an empty page whose nextLink repeats the same $skiptoken when a page holds only left-out entries")
+	for _, tc := range []struct {
+		name  string
+		setup func(e *env)
+	}{
+		{"deleted certificate", func(e *env) {
+			for _, n := range []string{"c1", "c2"} {
+				e.createCert(t, n, map[string]any{"policy": ecPolicy("CN="+n, "Self")})
+				e.must(t, 200, admin, "DELETE", "/certificates/"+n, nil)
+			}
+		}},
+		{"past purge date", func(e *env) {
+			for _, n := range []string{"a1", "a2", "a3"} {
+				e.must(t, 200, admin, "PUT", "/secrets/"+n, map[string]any{"value": "v"})
+				e.must(t, 200, admin, "POST", "/keys/"+n+"/create", map[string]any{"kty": "oct"})
+				e.must(t, 200, admin, "DELETE", "/secrets/"+n, nil)
+				e.must(t, 200, admin, "DELETE", "/keys/"+n, nil)
+			}
+			e.clk.Advance(91 * 24 * time.Hour)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			tc.setup(e)
+			// One entry that is listed, first in name order.
+			e.must(t, 200, admin, "PUT", "/secrets/a0", map[string]any{"value": "v"})
+			e.must(t, 200, admin, "POST", "/keys/a0/create", map[string]any{"kty": "oct"})
+			e.must(t, 200, admin, "DELETE", "/secrets/a0", nil)
+			e.must(t, 200, admin, "DELETE", "/keys/a0", nil)
+			for _, p := range []string{"/deletedsecrets", "/deletedkeys"} {
+				ids, _ := e.walk(t, p, 1) // fails with "nextLink does not end"
+				if len(ids) != 1 {
+					t.Errorf("%s: %v", p, ids)
+				}
+			}
+		})
+	}
+}
+
+// The vault fails a certificate listing with the "not found" of a certificate whose first
+// issuance is pending (issuer Unknown awaiting a merge, or a failed issuer), so GET
+// /certificates answers 404 CertificateNotFound for the whole vault; listCertPage's own
+// rule to leave such certificates out is never reached.
+func TestBugCertificateListFailsWhileFirstIssuancePending(t *testing.T) {
+	skipBug(t, "GET /certificates answers 404 CertificateNotFound while any certificate's first issuance is pending or failed")
+	e := newEnv(t)
+	e.createCert(t, "done", map[string]any{"policy": ecPolicy("CN=done", "Self")})
+	e.createCert(t, "waiting", map[string]any{"policy": ecPolicy("CN=waiting", "Unknown")})
+	e.createCert(t, "failed", map[string]any{"policy": ecPolicy("CN=failed", "DigiCert")})
+	fieldsAre(t, e.must(t, 200, admin, "GET", "/certificates", nil), map[string]any{
+		"value.0.id": vaultURL("az") + "/certificates/done", "value.1": absent})
+}
+
+// A certificate may not take the name of a plain key or secret; the vault explains that
+// in the error's detail, but describe puts the restore message of ErrAlreadyExists in its
+// place, which speaks of a backup the client never sent.
+func TestBugCertificateNameHeldByPlainObjectMessage(t *testing.T) {
+	skipBug(t, "409 for a certificate named like a plain key or secret says 'a backup can only be restored under a name that is not in use' instead of the vault's explanation")
+	e := newEnv(t)
+	e.must(t, 200, admin, "POST", "/keys/shared/create", map[string]any{"kty": "oct"})
+	rec := e.do(t, admin, "POST", "/certificates/shared/create", map[string]any{"policy": ecPolicy("CN=shared", "Self")})
+	wantErr(t, rec, apiErr{409, "Conflict", "ObjectAlreadyExists", []string{"A key named shared exists and is not managed by a certificate"}})
+}
+
+// b64.UnmarshalJSON answers a field that is not base64url with its own BadParameter, but
+// json.Unmarshal hands that error to jsonProblem, which knows only syntax and type
+// errors: the client reads "malformed JSON" about a body that is valid JSON.
+func TestBugBase64FieldErrorIsLost(t *testing.T) {
+	skipBug(t, "a value that is not base64url is reported as 'malformed JSON'")
+	e := newEnv(t)
+	e.must(t, 200, admin, "POST", "/keys/k1/create", map[string]any{"kty": "EC"})
+	wantErr(t, e.do(t, admin, "POST", "/keys/k1/sign", `{"alg":"ES256","value":"not base64url!"}`),
+		apiErr{400, "BadParameter", "", []string{"base64url"}})
+}
+
+// PATCH /certificates/{name} with a policy commits the policy in one transaction and the
+// attributes and tags in another: when the second is refused, the answer is an error but
+// the policy has changed.
+func TestBugCertificateUpdateIsNotAtomic(t *testing.T) {
+	skipBug(t, "PATCH /certificates/{name} with a policy and bad tags answers 400 but keeps the policy change")
+	e := newEnv(t)
+	e.createCert(t, "c1", map[string]any{"policy": ecPolicy("CN=c1", "Self")})
+	before := e.must(t, 200, admin, "GET", "/certificates/c1/policy", nil)
+	wantErr(t, e.do(t, admin, "PATCH", "/certificates/c1", map[string]any{"tags": manyTags(16),
+		"policy": map[string]any{"x509_props": map[string]any{"validity_months": 3}}}), apiErr{400, "BadParameter", "", nil})
+	fieldsAre(t, e.must(t, 200, admin, "GET", "/certificates/c1/policy", nil), map[string]any{
+		"x509_props.validity_months": before["x509_props"].(map[string]any)["validity_months"]})
+}
+
+// setIssuer starts every issuer enabled and the vault's merge copies Enabled over, so a
+// PATCH that does not mention attributes enables a disabled issuer.
+func TestBugIssuerUpdateEnablesIt(t *testing.T) {
+	skipBug(t, "PATCH /certificates/issuers/{name} without attributes.enabled re-enables a disabled issuer")
+	e := newEnv(t)
+	e.must(t, 200, admin, "PUT", "/certificates/issuers/ca1", map[string]any{"provider": "Test", "attributes": map[string]any{"enabled": false}})
+	fieldsAre(t, e.must(t, 200, admin, "PATCH", "/certificates/issuers/ca1", map[string]any{"provider": "Other"}),
+		map[string]any{"provider": "Other", "attributes.enabled": false})
+}
+
+// An import with a policy that names only some sections keeps Normalize's defaults for
+// the rest, so an EC certificate is recorded with key_props.kty RSA: the policy then
+// contradicts the key it holds (and a renewal would make the wrong kind of key).
+func TestBugImportPolicyContradictsCertificate(t *testing.T) {
+	skipBug(t, "importing an EC certificate with a partial policy records key_props.kty RSA")
+	e := newEnv(t)
+	imp := e.must(t, 200, admin, "POST", "/certificates/i1/import", map[string]any{"value": selfSignedPEM(t, "i1"),
+		"policy": map[string]any{"secret_props": map[string]any{"contentType": "application/x-pem-file"}}})
+	fieldsAre(t, imp, map[string]any{"policy.key_props.kty": "EC", "policy.key_props.crv": "P-256"})
+}
+
+// describe gives every ErrNotFound the message of a soft-deletable object: contacts and
+// issuers (which cannot be deleted and recovered) are "A contacts with (name/id)
+// contacts was not found … you may be able to recover it".
+func TestBugNotFoundMessagesOfContactsAndIssuers(t *testing.T) {
+	skipBug(t, "404 of contacts and issuers reads 'A contacts with (name/id) contacts … recover it'")
+	e := newEnv(t)
+	for _, p := range []string{"/certificates/contacts", "/certificates/issuers/ca1"} {
+		rec := e.do(t, admin, "GET", p, nil)
+		msg := str(jsonOf(t, rec), "error.message")
+		if rec.Code != 404 || msg == "" || strings.Contains(msg, "(name/id)") || strings.Contains(msg, "recover") {
+			t.Errorf("%s: %d %q", p, rec.Code, msg)
+		}
+	}
+}
+
+// jsonProblem names the field of a type error as encoding/json reports it: the map
+// holding a bad value, or "" for the body itself, so the message names the wrong thing.
+func TestBugTypeErrorNamesTheWrongField(t *testing.T) {
+	skipBug(t, `a tag that is not a string is reported as 'field "tags" must be a JSON string'; a body that is an array as 'field ""'`)
+	e := newEnv(t)
+	for body, says := range map[string]string{
+		`{"value":"v","tags":{"env":1}}`: `"tags.env"`,
+		`[]`:                             "The request body must be a JSON object",
+	} {
+		wantErr(t, e.do(t, admin, "PUT", "/secrets/s1", body), apiErr{400, "BadParameter", "", []string{says}})
+	}
+}
