@@ -16,6 +16,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
@@ -27,6 +28,7 @@ import (
 	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/authz"
 	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/storage/bbolt"
 	"github.com/coffer/coffer/internal/vault"
@@ -44,7 +46,7 @@ const testAPIVersion = "7.6"
 // A client is who calls and which vault the request addresses.
 type client struct {
 	vault string
-	Caller
+	plane.Principal
 }
 
 // in returns c addressing another vault.
@@ -53,9 +55,9 @@ func (c client) in(vaultName string) client { c.vault = vaultName; return c }
 // The vaults of every env: "az" (no purge protection, 90 days, an access policy for
 // reader) and "pp" (purge protection, 7 days).
 var (
-	admin    = client{"az", Caller{Principal: audit.Principal{ObjectID: "admin-oid"}, Admin: true}}
-	reader   = client{"az", Caller{Principal: audit.Principal{ClientID: "reader-app", ObjectID: "reader-oid"}}}
-	stranger = client{"az", Caller{Principal: audit.Principal{ClientID: "stranger-app", ObjectID: "stranger-oid"}}}
+	admin    = client{"az", plane.Principal{ObjectID: "admin-oid", Admin: true}}
+	reader   = client{"az", plane.Principal{ClientID: "reader-app", ObjectID: "reader-oid"}}
+	stranger = client{"az", plane.Principal{ClientID: "stranger-app", ObjectID: "stranger-oid"}}
 )
 
 // env is one data plane with its own storage, clock, audit sink and log.
@@ -66,6 +68,9 @@ type env struct {
 	sink  *recordingSink
 	store *failingStore
 	log   *bytes.Buffer
+	// plane is the adapter the server puts in front of the data plane, authenticating
+	// every request as who.
+	plane func(who plane.Principal) *plane.Plane
 }
 
 // recordingSink keeps every record, except that records of the phase refuse fail.
@@ -117,7 +122,11 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	e.api, e.svc = New(Options{Vaults: svc, Audit: e.sink, Log: logger, Clock: e.clk}), svc
+	e.api, e.svc = New(Options{Vaults: svc}), svc
+	e.plane = func(who plane.Principal) *plane.Plane {
+		return plane.New(plane.Config{Name: "data", Header: ErrorHeader, Audit: e.sink, Clock: e.clk, Log: logger,
+			Verify: func(context.Context, string) (plane.Principal, error) { return who, nil }})
+	}
 	return e
 }
 
@@ -142,8 +151,11 @@ func (e *env) do(t *testing.T, c client, method, path string, body any) *httptes
 		rd = bytes.NewReader(j)
 	}
 	req := httptest.NewRequest(method, vaultURL(c.vault)+path, rd)
+	req.Header.Set("Authorization", "Bearer test")
 	rec := httptest.NewRecorder()
-	e.api.Serve(rec, req, c.vault, c.Caller)
+	e.plane(c.Principal).Serve(rec, req, func(w http.ResponseWriter, r *http.Request, call *plane.Call) error {
+		return e.api.Serve(w, r, c.vault, call)
+	})
 	return rec
 }
 

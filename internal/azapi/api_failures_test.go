@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/ledger"
+	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/storage"
 )
 
@@ -105,7 +105,7 @@ func TestAuditRecordsBothPhases(t *testing.T) {
 // TestDeletionLedgerNamesTheCaller: a delete is entered in the deletion ledger against
 // the caller's object id (its client id when the token has none) and the request id.
 func TestDeletionLedgerNamesTheCaller(t *testing.T) {
-	appOnly := client{"az", Caller{Principal: audit.Principal{ClientID: "app-only"}, Admin: true}}
+	appOnly := client{"az", plane.Principal{ClientID: "app-only", Admin: true}}
 	for _, tc := range []struct {
 		c                   client
 		principal, clientID string
