@@ -139,8 +139,9 @@ func TestBugImportPolicyContradictsCertificate(t *testing.T) {
 // describe gives every ErrNotFound the message of a soft-deletable object: contacts and
 // issuers (which cannot be deleted and recovered) are "A contacts with (name/id)
 // contacts was not found … you may be able to recover it".
-func TestBugNotFoundMessagesOfContactsAndIssuers(t *testing.T) {
-	skipBug(t, "404 of contacts and issuers reads 'A contacts with (name/id) contacts … recover it'")
+// TestNotFoundMessagesOfContactsAndIssuers: neither can be recovered, so their 404 does
+// not say so.
+func TestNotFoundMessagesOfContactsAndIssuers(t *testing.T) {
 	e := newEnv(t)
 	for _, p := range []string{"/certificates/contacts", "/certificates/issuers/ca1"} {
 		rec := e.do(t, admin, "GET", p, nil)

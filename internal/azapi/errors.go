@@ -102,6 +102,10 @@ func describe(e *vault.Error, v vaultRef) string {
 	switch {
 	case errors.Is(e, vault.ErrVaultNotFound):
 		return fmt.Sprintf("Vault %s does not exist or is deleted.", e.Name)
+	case errors.Is(e, vault.ErrNotFound) && e.ObjectKind == "contacts":
+		return "No certificate contacts are set for this vault."
+	case errors.Is(e, vault.ErrNotFound) && e.ObjectKind == "issuer":
+		return fmt.Sprintf("Issuer not found: %s", e.Name)
 	case errors.Is(e, vault.ErrNotFound):
 		name := e.Name
 		if e.Version != "" {
