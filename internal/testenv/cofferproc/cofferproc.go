@@ -228,7 +228,7 @@ func (p *Process) waitReady(ctx context.Context, timeout time.Duration) error {
 }
 
 func (p *Process) healthy() error {
-	pool, err := p.caPool()
+	pool, err := CAPool(p.CAPath())
 	if err != nil {
 		return err
 	}
@@ -246,15 +246,16 @@ func (p *Process) healthy() error {
 	return nil
 }
 
-// caPool is the pool of DATADIR/tls/ca.crt, which the server writes on its first start.
-func (p *Process) caPool() (*x509.CertPool, error) {
-	pem, err := os.ReadFile(p.CAPath())
+// CAPool returns a pool of the certificates of a PEM file, such as the CA a server
+// writes to DATADIR/tls/ca.crt on its first start: the one root a client of it trusts.
+func CAPool(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("CA file holds no certificate yet")
+		return nil, fmt.Errorf("no certificate in %s", path)
 	}
 	return pool, nil
 }
@@ -299,7 +300,7 @@ func (p *Process) Token(ctx context.Context, scope string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	pool, err := p.caPool()
+	pool, err := CAPool(p.CAPath())
 	if err != nil {
 		return "", err
 	}
