@@ -30,6 +30,7 @@ import (
 	"github.com/coffer/coffer/internal/testenv/cofferproc"
 )
 
+// ceilingProc is the ceiling server's process, which this program started.
 type ceilingProc struct {
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
@@ -38,6 +39,9 @@ type ceilingProc struct {
 	done    chan struct{}
 }
 
+// startCeiling re-executes this program as the ceiling server on a directory of tmp and
+// waits for the address it prints. Its stdin is a pipe that only closes when this
+// program stops it or dies, so it never outlives the benchmark.
 func startCeiling(ctx context.Context, tmp string) (*ceilingProc, error) {
 	self, err := os.Executable()
 	if err != nil {

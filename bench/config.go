@@ -19,13 +19,13 @@ import (
 const ceilingMode = "-ceiling-server"
 
 type config struct {
-	cofferBin   string        // -coffer: a prebuilt binary; "": go build
-	dur         time.Duration // -d
-	warmup      time.Duration // -warmup
-	concs       []int         // -c
-	only        map[string]bool
-	names       int // -names
-	valueSize   int // -value-size
+	cofferBin   string          // -coffer: a prebuilt binary; "": go build
+	dur         time.Duration   // -d
+	warmup      time.Duration   // -warmup
+	concs       []int           // -c
+	only        map[string]bool // -only: the selected workloads
+	names       int             // -names
+	valueSize   int             // -value-size
 	h2          bool
 	keep        bool
 	strict      bool
@@ -39,8 +39,8 @@ type config struct {
 }
 
 // The workloads: the default ones, then the signing ones (only when -only names them).
-// Runners are made in this order at each concurrency. Functions, not variables: the
-// lists are fixed.
+// Runners are made in this order at each concurrency. Functions rather than package
+// variables, so that no part of the program can change a list another part reads.
 func defaultWorkloads() []string { return []string{"ceiling", "get", "set", "delrec"} }
 func signWorkloads() []string {
 	return []string{"sign-rs256", "inproc-rs256", "sign-es256", "inproc-es256"}

@@ -3,7 +3,8 @@ package main
 // CPU accounting from /proc (Linux; zeros elsewhere). The figures of a benchmark on a
 // shared machine mean little without knowing who else had the cores: the CPU columns
 // split the window's busy cores between the measured server, this load generator and
-// everything else, and name the busiest other process.
+// everything else, and name the busiest other process. The load average and CPU model
+// of the report's header come from /proc too.
 
 import (
 	"os"
@@ -13,18 +14,23 @@ import (
 	"time"
 )
 
+// cpuSample is the CPU time used so far, taken at a window's edges: the window's figures
+// are the differences.
 type cpuSample struct {
 	at                   time.Time
 	server, self, system float64 // CPU seconds: the server processes, this process, all busy CPU
 	procs                map[int]procTime
 }
 
+// procTime is one process of a sample, with its parent, so that the CPU of a process
+// that ends within the window can be charged to the one that reaped it.
 type procTime struct {
 	name string
 	ppid int
 	cpu  float64 // its own and its reaped children's
 }
 
+// sampleCPU samples the servers pids, this process, the machine and every process.
 func sampleCPU(pids []int) cpuSample {
 	server := 0.0
 	for _, pid := range pids {
@@ -112,6 +118,8 @@ func (s cpuSample) addOthers(before cpuSample, skip []int, acc map[string]float6
 	}
 }
 
+// cores returns the cores busy between before and s: the servers, this process, and
+// the rest of the machine.
 func (s cpuSample) cores(before cpuSample) (server, self, other float64) {
 	el := s.at.Sub(before.at).Seconds()
 	if el <= 0 || before.at.IsZero() {
@@ -187,6 +195,7 @@ func systemBusy() float64 {
 	return busy / clkTck
 }
 
+// loadavg returns the 1-, 5- and 15-minute load averages, or n/a.
 func loadavg() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
@@ -199,6 +208,7 @@ func loadavg() string {
 	return strings.Join(f[:3], " ")
 }
 
+// cpuModel returns the CPU's model name, or "".
 func cpuModel() string {
 	b, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {

@@ -156,6 +156,7 @@ type runner struct {
 	others          map[string]float64 // CPU seconds of other processes, by name
 }
 
+// newRunner makes the transports and the c workers of workload over proto.
 func (b *bench) newRunner(workload, proto string, c int) *runner {
 	r := &runner{workload: workload, proto: proto, c: c, pids: b.serverPIDs,
 		lat: make([][]time.Duration, c), errs: make([]int64, c), firstErr: make([]error, c), others: map[string]float64{}}
@@ -234,6 +235,8 @@ func (b *bench) round(ctx context.Context, r *runner, warm, d time.Duration) {
 	cpu1.addOthers(cpu0, r.pids, r.others)
 }
 
+// result adds up r's rounds: ops/s over the counted time, p50 and p99 of every
+// completion in it, and the average cores busy.
 func (r *runner) result() result {
 	res := result{workload: r.workload, proto: r.proto, c: r.c}
 	var all []time.Duration

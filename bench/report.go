@@ -61,6 +61,7 @@ func redactDSN(dsn string) string {
 	return u.Redacted()
 }
 
+// printTable prints the results, one row a workload, concurrency and protocol.
 func printTable(rs []result) {
 	fmt.Println("| workload | proto | c | ops/s | p50 | p99 | errors | server CPU | loadgen CPU | other CPU | busiest other |")
 	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
@@ -160,6 +161,7 @@ func perCore(api, in *result) {
 		a, i, 100*a/i, api.genCPU)
 }
 
+// fmtDur prints a latency with the precision it deserves: µs below a millisecond.
 func fmtDur(d time.Duration) string {
 	switch {
 	case d == 0:

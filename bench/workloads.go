@@ -18,6 +18,8 @@ import (
 	"time"
 )
 
+// worker is one of a workload's c concurrent clients. Each has its own random source
+// and body buffer, so that the hot loop shares nothing with the other workers.
 type worker struct {
 	id, c  int
 	client *http.Client
@@ -25,9 +27,6 @@ type worker struct {
 	body   []byte // {"value":"…"} with a value of -value-size bytes
 	next   int    // delrec: next owned name
 }
-
-// transport is a transport for c workers; with pin (host:port) every connection goes
-// there whatever the URL says (TLS still checks the URL's host), as through a load
 
 func (b *bench) newWorker(id, c int, client *http.Client) *worker {
 	w := &worker{id: id, c: c, client: client, rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(id)))}
@@ -40,6 +39,7 @@ func (b *bench) newWorker(id, c int, client *http.Client) *worker {
 	return w
 }
 
+// alphabet makes a random value printable, 6 bits a character, like base64.
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 // fillValue writes a fresh random value into the body.
@@ -82,7 +82,8 @@ func (b *bench) do(ctx context.Context, w *worker, method, url string, body []by
 	return err
 }
 
-// doTiny sends a GET without Authorization (-tiny-ceiling).
+// doTiny sends a GET without Authorization (-tiny-ceiling): the cheapest request, to
+// see what the request's size costs the ceiling.
 func (b *bench) doTiny(ctx context.Context, w *worker, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -100,6 +101,7 @@ func (b *bench) doTiny(ctx context.Context, w *worker, url string) error {
 	return err
 }
 
+// secretURL is the URL of secret name in the default vault.
 func (b *bench) secretURL(name string) string {
 	return b.vaultURL + "/secrets/" + name + "?api-version=7.6"
 }
@@ -140,6 +142,8 @@ func (b *bench) op(ctx context.Context, workload string, w *worker) error {
 	panic("unknown workload " + workload)
 }
 
+// prepopulate creates every name of -names with c workers taking the next name in turn,
+// so that get reads and set overwrites an existing secret from the first request on.
 func (b *bench) prepopulate(ctx context.Context, c int) error {
 	clients, trs := b.cofferClients("h1", c)
 	defer func() {
