@@ -10,20 +10,21 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/keyvault/armkeyvault"
+
+	"github.com/coffer/coffer/internal/server"
 )
 
-// DefaultSubscription is the subscription of the default vault (interface.md §6).
-const DefaultSubscription = "c0ffe000-0000-4000-8000-000000000000"
+// DefaultSubscription is the subscription of the default vault, the server's fixed id,
+// so that a test names the default vault's ARM resource without asking for it.
+const DefaultSubscription = server.DefaultSubscription
 
 // Vaults returns armkeyvault's vaults client for subscription, configured as a user
-// would configure it for a custom cloud (identity.md §2).
+// would configure it for a custom cloud (ClientOptions: Coffer as the authority and the
+// resource manager).
 func (s *Stack) Vaults(t testing.TB, subscription string) *armkeyvault.VaultsClient {
 	t.Helper()
-	c, err := armkeyvault.NewVaultsClient(subscription, s.Cred, &arm.ClientOptions{ClientOptions: ClientOptions(s.Creds, s.HTTP)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	c, err := armkeyvault.NewVaultsClient(subscription, s.Cred, &arm.ClientOptions{ClientOptions: s.options()})
+	return must(t, c, err)
 }
 
 // ARM sends one management-plane request with the administrator's ARM token. path is

@@ -28,7 +28,7 @@ var (
 // (HTTPClient maps *.localhost in its dialer).
 //
 // A stock Debian image resolves `localhost` but not `V.localhost` (hosts: files dns, no
-// nss-myhostname; interface.md §3). If the name does not resolve yet, ResolveLoopback
+// nss-myhostname), while every vault's URL is https://V.localhost:PORT. If the name does not resolve yet, ResolveLoopback
 // appends "127.0.0.1 host" to /etc/hosts and removes exactly that line when the test
 // ends. The file is edited in place under an exclusive flock, since /etc/hosts is often
 // a bind mount that cannot be replaced by a rename and test binaries run in parallel.

@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/server"
+	"github.com/coffer/coffer/internal/testenv/cofferproc"
 )
 
 // Stack is a running server and the client plumbing to reach it.
@@ -113,28 +113,19 @@ func ReadCredentials(t testing.TB, path string) identity.Credentials {
 	return c
 }
 
-// HTTPClient trusts the CA file and maps *.localhost to 127.0.0.1, as identity.md §2
-// shows a user's program doing.
+// HTTPClient trusts the CA file and maps localhost and *.localhost to 127.0.0.1, as a
+// user's program against Coffer does: a vault's host is V.localhost, which the C
+// library of a stock image does not resolve.
 func HTTPClient(t testing.TB, caPath string) *http.Client {
 	t.Helper()
-	pem, err := os.ReadFile(caPath)
+	pool, err := cofferproc.CAPool(caPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatalf("no certificate in %s", caPath)
-	}
-	d := &net.Dialer{}
 	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: pool},
-		ForceAttemptHTTP2: true,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if h, p, err := net.SplitHostPort(addr); err == nil && strings.HasSuffix(h, ".localhost") {
-				addr = net.JoinHostPort("127.0.0.1", p)
-			}
-			return d.DialContext(ctx, network, addr)
-		},
+		TLSClientConfig:     &tls.Config{RootCAs: pool},
+		ForceAttemptHTTP2:   true,
+		DialContext:         cofferproc.LoopbackDial(&net.Dialer{}, ""),
 		MaxIdleConnsPerHost: 128,
 	}
 	t.Cleanup(tr.CloseIdleConnections)
@@ -160,21 +151,15 @@ func Credential(t testing.TB, creds identity.Credentials, hc *http.Client) azcor
 	t.Helper()
 	cred, err := azidentity.NewClientSecretCredential(creds.TenantID, creds.ClientID, creds.ClientSecret,
 		&azidentity.ClientSecretCredentialOptions{ClientOptions: ClientOptions(creds, hc), DisableInstanceDiscovery: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cred
+	return must(t, cred, err)
 }
 
 // Secrets returns an azsecrets client for vault, with the SDK's default challenge
 // resource verification on.
 func (s *Stack) Secrets(t testing.TB, vault string) *azsecrets.Client {
 	t.Helper()
-	c, err := azsecrets.NewClient(s.Server.VaultURL(vault), s.Cred, &azsecrets.ClientOptions{ClientOptions: ClientOptions(s.Creds, s.HTTP)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	c, err := azsecrets.NewClient(s.Server.VaultURL(vault), s.Cred, &azsecrets.ClientOptions{ClientOptions: s.options()})
+	return must(t, c, err)
 }
 
 // ARMToken returns an ARM-audience token of the administrator.
@@ -205,25 +190,31 @@ func (s *Stack) ShiftTime(t testing.TB, d time.Duration) {
 	}
 }
 
+// options is ClientOptions for the stack's administrator and HTTP client.
+func (s *Stack) options() policy.ClientOptions { return ClientOptions(s.Creds, s.HTTP) }
+
+// must returns v, or fails the test with err: the SDK's constructors return both.
+func must[T any](t testing.TB, v T, err error) T {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // Path joins the data dir and a file name.
 func (s *Stack) Path(name string) string { return filepath.Join(s.DataDir, name) }
 
 // Keys returns an azkeys client for vault.
 func (s *Stack) Keys(t testing.TB, vault string) *azkeys.Client {
 	t.Helper()
-	c, err := azkeys.NewClient(s.Server.VaultURL(vault), s.Cred, &azkeys.ClientOptions{ClientOptions: ClientOptions(s.Creds, s.HTTP)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	c, err := azkeys.NewClient(s.Server.VaultURL(vault), s.Cred, &azkeys.ClientOptions{ClientOptions: s.options()})
+	return must(t, c, err)
 }
 
 // Certificates returns an azcertificates client for vault.
 func (s *Stack) Certificates(t testing.TB, vault string) *azcertificates.Client {
 	t.Helper()
-	c, err := azcertificates.NewClient(s.Server.VaultURL(vault), s.Cred, &azcertificates.ClientOptions{ClientOptions: ClientOptions(s.Creds, s.HTTP)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	c, err := azcertificates.NewClient(s.Server.VaultURL(vault), s.Cred, &azcertificates.ClientOptions{ClientOptions: s.options()})
+	return must(t, c, err)
 }
