@@ -82,7 +82,7 @@ the REST form, as text, a file or @FILE; the default is get-default-policy's.`,
 			if attrs.Enabled != nil {
 				params.CertificateAttributes = &azcertificates.CertificateAttributes{Enabled: attrs.Enabled}
 			}
-			return runCertificates(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
+			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).certificatesClient, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
 				res, err := cc.CreateCertificate(ctx, o.Name, params, nil)
 				if err != nil {
 					return c.explainObject(ctx, err, kindCertificate, o.VaultName, o.Name)
@@ -94,7 +94,7 @@ the REST form, as text, a file or @FILE; the default is get-default-policy's.`,
 					}
 				}
 				m := certOperationJSON(op)
-				if err := printOut(cmd.OutOrStdout(), o.Output, m, certOperationTable([]map[string]any{m})); err != nil {
+				if err := printObject(cmd, o.Output, m, certOperationColumns); err != nil {
 					return err
 				}
 				if s := deref(op.Status); strings.EqualFold(s, "failed") {

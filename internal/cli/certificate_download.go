@@ -52,7 +52,7 @@ PEM or DER. The private key is in the certificate's secret: coffer secret downlo
 				return &hintError{err: fmt.Errorf("--file: file or directory %s already exists", o.File),
 					hints: []string{"choose another path, or remove the file first"}}
 			}
-			return runCertificates(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
+			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).certificatesClient, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
 				res, err := cc.GetCertificate(ctx, o.Name, pickVersion(o.Version, idVersion), nil)
 				if err != nil {
 					return c.explainObject(ctx, err, kindCertificate, o.VaultName, o.Name)

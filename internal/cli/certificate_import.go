@@ -78,13 +78,13 @@ application/x-pkcs12. Prints the certificate.`,
 			if params.Tags, err = o.tagFlags.parse(); err != nil {
 				return err
 			}
-			return runCertificates(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
+			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).certificatesClient, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
 				res, err := cc.ImportCertificate(ctx, o.Name, params, nil)
 				if err != nil {
 					return c.explainObject(ctx, err, kindCertificate, o.VaultName, o.Name)
 				}
 				m := certJSON(res.Certificate)
-				return printOut(cmd.OutOrStdout(), o.Output, m, certTable([]map[string]any{m}))
+				return printObject(cmd, o.Output, m, certColumns)
 			})
 		},
 	}

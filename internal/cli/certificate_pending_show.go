@@ -28,13 +28,13 @@ func newCertificatePendingShowCommand() *cobra.Command {
 			if _, err := o.check(kindCertificate, "pending show"); err != nil {
 				return err
 			}
-			return runCertificates(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
+			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).certificatesClient, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
 				res, err := cc.GetCertificateOperation(ctx, o.Name, nil)
 				if err != nil {
 					return c.explainObject(ctx, err, kindCertificate, o.VaultName, o.Name)
 				}
 				m := certOperationJSON(res.CertificateOperation)
-				return printOut(cmd.OutOrStdout(), o.Output, m, certOperationTable([]map[string]any{m}))
+				return printObject(cmd, o.Output, m, certOperationColumns)
 			})
 		},
 	}

@@ -90,13 +90,13 @@ prints the commands that recover or purge it.`,
 					params.KeyAttributes.Exportable = ptr(o.Exportable)
 				}
 			}
-			return runKeys(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, kc *azkeys.Client) error {
+			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).keysClient, func(ctx context.Context, c *client, kc *azkeys.Client) error {
 				res, err := kc.CreateKey(ctx, o.Name, params, nil)
 				if err != nil {
 					return c.explainObject(ctx, err, kindKey, o.VaultName, o.Name)
 				}
 				m := keyJSON(res.KeyBundle)
-				return printOut(cmd.OutOrStdout(), o.Output, m, keyTable([]map[string]any{m}))
+				return printObject(cmd, o.Output, m, keyColumns)
 			})
 		},
 	}

@@ -66,7 +66,7 @@ plaintext in base64, or as text with --data-type plaintext.`,
 			if params.AuthenticationTag, err = hexFlag("tag", o.Tag); err != nil {
 				return err
 			}
-			return runKeys(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, kc *azkeys.Client) error {
+			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).keysClient, func(ctx context.Context, c *client, kc *azkeys.Client) error {
 				res, err := kc.Decrypt(ctx, o.Name, pickVersion(o.Version, idVersion), params, nil)
 				if err != nil {
 					return c.explainObject(ctx, err, kindKey, o.VaultName, o.Name)

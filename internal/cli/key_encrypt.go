@@ -88,7 +88,7 @@ func newKeyEncryptCommand() *cobra.Command {
 			if params.AdditionalAuthenticatedData, err = hexFlag("aad", o.AAD); err != nil {
 				return err
 			}
-			return runKeys(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, kc *azkeys.Client) error {
+			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).keysClient, func(ctx context.Context, c *client, kc *azkeys.Client) error {
 				res, err := kc.Encrypt(ctx, o.Name, pickVersion(o.Version, idVersion), params, nil)
 				if err != nil {
 					return c.explainObject(ctx, err, kindKey, o.VaultName, o.Name)

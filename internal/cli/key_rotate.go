@@ -25,13 +25,13 @@ func newKeyRotateCommand() *cobra.Command {
 			if _, err := o.check(kindKey, "rotate"); err != nil {
 				return err
 			}
-			return runKeys(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, kc *azkeys.Client) error {
+			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).keysClient, func(ctx context.Context, c *client, kc *azkeys.Client) error {
 				res, err := kc.RotateKey(ctx, o.Name, nil)
 				if err != nil {
 					return c.explainObject(ctx, err, kindKey, o.VaultName, o.Name)
 				}
 				m := keyJSON(res.KeyBundle)
-				return printOut(cmd.OutOrStdout(), o.Output, m, keyTable([]map[string]any{m}))
+				return printObject(cmd, o.Output, m, keyColumns)
 			})
 		},
 	}

@@ -43,7 +43,7 @@ in base64. ES256 signatures are raw R||S (64 bytes).`,
 			if err != nil {
 				return err
 			}
-			return runKeys(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, kc *azkeys.Client) error {
+			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).keysClient, func(ctx context.Context, c *client, kc *azkeys.Client) error {
 				res, err := kc.Sign(ctx, o.Name, pickVersion(o.Version, idVersion), azkeys.SignParameters{Algorithm: &alg, Value: digest}, nil)
 				if err != nil {
 					return c.explainObject(ctx, err, kindKey, o.VaultName, o.Name)

@@ -51,7 +51,7 @@ An invalid signature is not an error: isValid is false and the exit code 0.`,
 			if err != nil {
 				return err
 			}
-			return runKeys(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, kc *azkeys.Client) error {
+			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).keysClient, func(ctx context.Context, c *client, kc *azkeys.Client) error {
 				version := pickVersion(o.Version, idVersion)
 				res, err := kc.Verify(ctx, o.Name, version, azkeys.VerifyParameters{Algorithm: &alg, Digest: digest, Signature: sig}, nil)
 				if err != nil {

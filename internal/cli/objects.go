@@ -328,8 +328,12 @@ func orNil[T any](p *T) any {
 	return *p
 }
 
+// columns are the -o table / tsv columns of az-shaped objects: a header, and the dotted
+// path of the column's cell in each object (e.g. "attributes.enabled").
+type columns [][2]string
+
 // mapTable is the -o table / tsv form of az-shaped objects: one row per object, one
-// column per dotted path (e.g. "attributes.enabled").
+// column per dotted path.
 func mapTable(items []map[string]any, cols ...[2]string) func() table {
 	return func() table {
 		t := table{}

@@ -55,7 +55,7 @@ encoding comes from the secret's tag file-encoding unless --encoding is given).`
 				return &hintError{err: fmt.Errorf("--file: file or directory %s already exists", o.File),
 					hints: []string{"choose another path, or remove the file first"}}
 			}
-			return runSecrets(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, sc *azsecrets.Client) error {
+			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).secretsClient, func(ctx context.Context, c *client, sc *azsecrets.Client) error {
 				res, err := sc.GetSecret(ctx, o.Name, pickVersion(o.Version, idVersion), nil)
 				if err != nil {
 					return c.explainObject(ctx, err, kindSecret, o.VaultName, o.Name)

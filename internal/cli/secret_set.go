@@ -148,13 +148,13 @@ purged and prints the commands that recover or purge it.`,
 			if attrs.any() {
 				params.SecretAttributes = &azsecrets.SecretAttributes{Enabled: attrs.Enabled, Expires: attrs.Expires, NotBefore: attrs.NotBefore}
 			}
-			return runSecrets(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, sc *azsecrets.Client) error {
+			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).secretsClient, func(ctx context.Context, c *client, sc *azsecrets.Client) error {
 				res, err := sc.SetSecret(ctx, o.Name, params, nil)
 				if err != nil {
 					return c.explainObject(ctx, err, kindSecret, o.VaultName, o.Name)
 				}
 				m := secretJSON(res.Secret, true)
-				return printOut(cmd.OutOrStdout(), o.Output, m, secretValueTable([]map[string]any{m}))
+				return printObject(cmd, o.Output, m, secretValueColumns)
 			})
 		},
 	}

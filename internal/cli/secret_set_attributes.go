@@ -59,13 +59,13 @@ func newSecretSetAttributesCommand() *cobra.Command {
 				return &hintError{code: exitUsage, err: errors.New("nothing to change"),
 					hints: []string{"give --enabled, --expires, --not-before, --content-type or --tags"}}
 			}
-			return runSecrets(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, sc *azsecrets.Client) error {
+			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).secretsClient, func(ctx context.Context, c *client, sc *azsecrets.Client) error {
 				res, err := sc.UpdateSecretProperties(ctx, o.Name, pickVersion(o.Version, idVersion), params, nil)
 				if err != nil {
 					return c.explainObject(ctx, err, kindSecret, o.VaultName, o.Name)
 				}
 				m := secretJSON(res.Secret, false)
-				return printOut(cmd.OutOrStdout(), o.Output, m, secretsTable([]map[string]any{m}))
+				return printObject(cmd, o.Output, m, secretItemColumns)
 			})
 		},
 	}
