@@ -11,6 +11,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azcertificates"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newCertificateCommand() *cobra.Command {
@@ -315,6 +316,30 @@ func certificateCalls(cc *azcertificates.Client) objectCalls {
 			return certJSON(r.Certificate), err
 		},
 	}
+}
+
+// certPropFlags are --disabled and --tags of certificate create, import and pending merge.
+type certPropFlags struct {
+	attrFlags
+	tagFlags
+}
+
+func (o *certPropFlags) AddFlags(fs *pflag.FlagSet, disabledUsage string) {
+	fs.BoolVar(&o.Disabled, "disabled", false, disabledUsage)
+	o.tagFlags.AddFlags(fs)
+}
+
+// parse returns the attributes (nil when none is given) and the tags.
+func (o *certPropFlags) parse() (*azcertificates.CertificateAttributes, map[string]*string, error) {
+	attrs, err := o.attrFlags.parse()
+	if err != nil {
+		return nil, nil, err
+	}
+	tags, err := o.tagFlags.parse()
+	if err != nil || attrs.Enabled == nil {
+		return nil, tags, err
+	}
+	return &azcertificates.CertificateAttributes{Enabled: attrs.Enabled}, tags, nil
 }
 
 // defaultPolicy is az's `keyvault certificate get-default-policy`, in az's form.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"errors"
 
@@ -12,9 +11,7 @@ import (
 )
 
 type certificateImportOptions struct {
-	vaultOptions
-	attrFlags
-	tagFlags
+	certPropFlags
 	Name     string
 	File     string
 	Password string
@@ -26,26 +23,23 @@ func (o *certificateImportOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.File, "file", "f", "", "PFX (PKCS#12) or PEM file with the certificate and its private key (required)")
 	fs.StringVar(&o.Password, "password", "", "password of the PFX")
 	fs.StringVarP(&o.Policy, "policy", "p", "", "policy: JSON, a file or @FILE")
-	fs.BoolVar(&o.Disabled, "disabled", false, "import it disabled")
-	o.tagFlags.AddFlags(fs)
-	o.vaultOptions.AddFlags(fs)
+	o.certPropFlags.AddFlags(fs, "import it disabled")
 }
 
 func newCertificateImportCommand() *cobra.Command {
 	o := &certificateImportOptions{}
-	cmd := &cobra.Command{
-		Use:   "import",
-		Short: "Import a certificate with its private key (as az keyvault certificate import)",
-		Long: `Import a certificate and its private key from a PFX or a PEM file, as az does: a PEM is
+	var params azcertificates.ImportCertificateParameters
+	return newDataCommand(dataSpec[*azcertificates.Client]{
+		kind: kindCertificate, verb: "import", target: &vaultOptions{}, flags: o.AddFlags, open: (*client).certificatesClient,
+		help: cmdHelp{
+			short: "Import a certificate with its private key (as az keyvault certificate import)",
+			long: `Import a certificate and its private key from a PFX or a PEM file, as az does: a PEM is
 sent as text with content type application/x-pem-file, a PFX as base64 with
 application/x-pkcs12. Prints the certificate.`,
-		Example: `  coffer certificate import --vault-name myvault --name web --file web.pfx --password "$PFX_PASSWORD"
+			example: `  coffer certificate import --vault-name myvault --name web --file web.pfx --password "$PFX_PASSWORD"
   coffer certificate import --vault-name myvault -n web -f web.pem`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.check(kindCertificate, "import"); err != nil {
-				return err
-			}
+		},
+		check: func(*dataRun[*azcertificates.Client]) error {
 			if o.Name == "" || o.File == "" {
 				return &hintError{code: exitUsage, err: errors.New("--name and --file are required"), hints: []string{"coffer certificate import --vault-name VAULT --name NAME --file cert.pfx"}}
 			}
@@ -64,30 +58,19 @@ application/x-pkcs12. Prints the certificate.`,
 				}
 			}
 			policy.SecretProperties = &azcertificates.SecretProperties{ContentType: &contentType}
-			params := azcertificates.ImportCertificateParameters{Base64EncodedCertificate: &value, CertificatePolicy: policy}
+			params = azcertificates.ImportCertificateParameters{Base64EncodedCertificate: &value, CertificatePolicy: policy}
 			if o.Password != "" {
 				params.Password = &o.Password
 			}
-			attrs, err := o.attrFlags.parse()
-			if err != nil {
-				return err
-			}
-			if attrs.Enabled != nil {
-				params.CertificateAttributes = &azcertificates.CertificateAttributes{Enabled: attrs.Enabled}
-			}
-			if params.Tags, err = o.tagFlags.parse(); err != nil {
-				return err
-			}
-			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).certificatesClient, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
-				res, err := cc.ImportCertificate(ctx, o.Name, params, nil)
-				if err != nil {
-					return c.explainObject(ctx, err, kindCertificate, o.VaultName, o.Name)
-				}
-				m := certJSON(res.Certificate)
-				return printObject(cmd, o.Output, m, certColumns)
-			})
+			params.CertificateAttributes, params.Tags, err = o.parse()
+			return err
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+		run: func(r *dataRun[*azcertificates.Client]) error {
+			res, err := r.sdk.ImportCertificate(r.ctx, o.Name, params, nil)
+			if err != nil {
+				return r.explainObject(err, o.Name)
+			}
+			return r.print(certJSON(res.Certificate), certColumns)
+		},
+	})
 }

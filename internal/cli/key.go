@@ -8,6 +8,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newKeyCommand() *cobra.Command {
@@ -218,6 +219,46 @@ func keyCalls(kc *azkeys.Client) objectCalls {
 			return keyJSON(r.KeyBundle), err
 		},
 	}
+}
+
+// keyPropFlags are the flags of key create and key import beside the key itself: --ops,
+// --exportable, the attributes and --tags.
+type keyPropFlags struct {
+	attrFlags
+	tagFlags
+	Ops        []string
+	Exportable bool
+	fs         *pflag.FlagSet
+}
+
+func (o *keyPropFlags) AddFlags(fs *pflag.FlagSet, opsUsage string) {
+	o.fs = fs
+	fs.StringSliceVar(&o.Ops, "ops", nil, opsUsage)
+	fs.BoolVar(&o.Exportable, "exportable", false, "whether the private key can be exported")
+	o.attrFlags.AddFlags(fs, false)
+	o.tagFlags.AddFlags(fs)
+}
+
+// parse returns what the flags set: the permitted operations, the attributes (nil when
+// none is given) and the tags.
+func (o *keyPropFlags) parse() (ops []*azkeys.KeyOperation, attrs *azkeys.KeyAttributes, tags map[string]*string, err error) {
+	if ops, err = keyOpsFlag(o.Ops); err != nil {
+		return nil, nil, nil, err
+	}
+	a, err := o.attrFlags.parse()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if tags, err = o.tagFlags.parse(); err != nil {
+		return nil, nil, nil, err
+	}
+	if a.any() || o.fs.Changed("exportable") {
+		attrs = &azkeys.KeyAttributes{Enabled: a.Enabled, Expires: a.Expires, NotBefore: a.NotBefore}
+		if o.fs.Changed("exportable") {
+			attrs.Exportable = ptr(o.Exportable)
+		}
+	}
+	return ops, attrs, tags, nil
 }
 
 // keyOpsFlag parses az's --ops: operations, comma- or space-separated.

@@ -78,21 +78,6 @@ func bind[C any](open func(*client, context.Context, string) (C, error), calls f
 	}
 }
 
-// onVault builds the client, opens a vault's SDK client (or a kind's calls) with open,
-// and runs f.
-func onVault[C any](cmd *cobra.Command, o *clientOptions, vault string, open func(*client, context.Context, string) (C, error), f func(ctx context.Context, c *client, sc C) error) error {
-	c, err := newClient(o)
-	if err != nil {
-		return err
-	}
-	ctx := cmd.Context()
-	sc, err := open(c, ctx, vault)
-	if err != nil {
-		return err
-	}
-	return f(ctx, c, sc)
-}
-
 // collect lists with an SDK pager, items turning a page into az's JSON, until the pages
 // end or max is reached; it fetches no page once max is reached.
 func collect[P any](ctx context.Context, pager *runtime.Pager[P], max maxResults, items func(P) []map[string]any) ([]map[string]any, error) {
@@ -131,16 +116,18 @@ func isTrue(b *bool) bool { return b != nil && *b }
 // cmdHelp is the help of a command: cobra's Short, Long and Example.
 type cmdHelp struct{ short, long, example string }
 
-// describe gives cmd its help: the kind's own text for the verb where the row has one,
-// else the verb's common text, def. In both, {kind} stands for the kind's name and
-// {sample} for the examples' object name.
-func (k *kind) describe(cmd *cobra.Command, def cmdHelp) {
-	own := k.help[cmd.Use]
-	pick := func(own, def string) string {
+// command builds a lifecycle verb of the kind. Its help is the kind's own text for the
+// verb where the row has one, else the verb's common text; in both, {kind} stands for the
+// kind's name and {sample} for the examples' object name.
+func (k *kind) command(s dataSpec[objectCalls]) *cobra.Command {
+	own := k.help[s.verb]
+	pick := func(own, common string) string {
 		if own != "" {
-			def = own
+			common = own
 		}
-		return strings.NewReplacer("{kind}", k.name, "{sample}", k.sample).Replace(def)
+		return strings.NewReplacer("{kind}", k.name, "{sample}", k.sample).Replace(common)
 	}
-	cmd.Short, cmd.Long, cmd.Example = pick(own.short, def.short), pick(own.long, def.long), pick(own.example, def.example)
+	s.help = cmdHelp{short: pick(own.short, s.help.short), long: pick(own.long, s.help.long), example: pick(own.example, s.help.example)}
+	s.kind, s.open = k.name, k.open
+	return newDataCommand(s)
 }

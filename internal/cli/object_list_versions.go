@@ -1,46 +1,25 @@
 package cli
 
 import (
-	"context"
-
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
-
-type listVersionsOptions struct {
-	objectOptions
-	maxResults
-}
-
-func (o *listVersionsOptions) AddFlags(fs *pflag.FlagSet, kind string) {
-	o.objectOptions.AddFlags(fs, kind)
-	o.maxResults.AddFlags(fs)
-}
 
 // newListVersionsCommand is `coffer KIND list-versions`: the properties of every version
 // of an object.
 func newListVersionsCommand(k *kind) *cobra.Command {
-	o := &listVersionsOptions{}
-	cmd := &cobra.Command{
-		Use:  "list-versions",
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := o.check(k.name, "list-versions"); err != nil {
-				return err
-			}
-			return onVault(cmd, &o.clientOptions, o.VaultName, k.open, func(ctx context.Context, c *client, calls objectCalls) error {
-				out, err := calls.listVersions(ctx, o.Name, o.maxResults)
-				if err != nil {
-					return c.explainObject(ctx, err, k.name, o.VaultName, o.Name)
-				}
-				return printList(cmd, o.Output, out, k.itemColumns)
-			})
+	max := &maxResults{}
+	return k.command(dataSpec[objectCalls]{
+		verb: "list-versions", target: &objectOptions{}, flags: max.AddFlags,
+		help: cmdHelp{
+			short:   "List the versions of a {kind} (as az keyvault {kind} list-versions)",
+			example: "  coffer {kind} list-versions --vault-name myvault --name {sample}",
 		},
-	}
-	k.describe(cmd, cmdHelp{
-		short:   "List the versions of a {kind} (as az keyvault {kind} list-versions)",
-		example: "  coffer {kind} list-versions --vault-name myvault --name {sample}",
+		run: func(r *dataRun[objectCalls]) error {
+			out, err := r.sdk.listVersions(r.ctx, r.name, *max)
+			if err != nil {
+				return r.explainObject(err, r.name)
+			}
+			return printList(r.cmd, r.output, out, k.itemColumns)
+		},
 	})
-	o.AddFlags(cmd.Flags(), k.name)
-	return clientCommand(cmd)
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -31,7 +30,6 @@ func validEncoding(e string) error {
 }
 
 type secretSetOptions struct {
-	vaultOptions
 	attrFlags
 	tagFlags
 	Name        string
@@ -50,7 +48,6 @@ func (o *secretSetOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ContentType, "content-type", "", "content type of the value, e.g. text/plain")
 	o.attrFlags.AddFlags(fs, false)
 	o.tagFlags.AddFlags(fs)
-	o.vaultOptions.AddFlags(fs)
 }
 
 // fileValue reads --file as az does: text encodings take the file's text (universal
@@ -94,24 +91,23 @@ func fileValue(path, encoding string) (string, error) {
 
 func newSecretSetCommand() *cobra.Command {
 	o := &secretSetOptions{}
-	cmd := &cobra.Command{
-		Use:   "set",
-		Short: "Create a secret or add a new version of it (as az keyvault secret set)",
-		Long: `Create a secret, or add a new version to an existing one, and print it as az does.
+	var params azsecrets.SetSecretParameters
+	return newDataCommand(dataSpec[*azsecrets.Client]{
+		kind: kindSecret, verb: "set", target: &vaultOptions{}, flags: o.AddFlags, open: (*client).secretsClient,
+		help: cmdHelp{
+			short: "Create a secret or add a new version of it (as az keyvault secret set)",
+			long: `Create a secret, or add a new version to an existing one, and print it as az does.
 The value comes from --value or from --file (read with --encoding); as az does, the
 encoding is stored in the tag file-encoding so that coffer secret download writes the file
 back as it was.
 
 A name held by a deleted secret cannot be reused: set then says when that secret will be
 purged and prints the commands that recover or purge it.`,
-		Example: `  coffer secret set --vault-name myvault --name db-password --value 'hunter2'
+			example: `  coffer secret set --vault-name myvault --name db-password --value 'hunter2'
   coffer secret set --vault-name myvault -n tls-key -f key.pem --content-type application/x-pem-file
   coffer secret set --vault-name myvault -n blob -f image.png --encoding base64 --expires 2030-01-01`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.check(kindSecret, "set"); err != nil {
-				return err
-			}
+		},
+		check: func(*dataRun[*azsecrets.Client]) error {
 			if o.Name == "" {
 				return requireFlag("name", "coffer secret set --vault-name VAULT --name NAME --value VALUE")
 			}
@@ -141,23 +137,21 @@ purged and prints the commands that recover or purge it.`,
 				tags = map[string]*string{}
 			}
 			tags["file-encoding"] = ptr(o.Encoding)
-			params := azsecrets.SetSecretParameters{Value: &value, Tags: tags}
+			params = azsecrets.SetSecretParameters{Value: &value, Tags: tags}
 			if o.ContentType != "" {
 				params.ContentType = &o.ContentType
 			}
 			if attrs.any() {
 				params.SecretAttributes = &azsecrets.SecretAttributes{Enabled: attrs.Enabled, Expires: attrs.Expires, NotBefore: attrs.NotBefore}
 			}
-			return onVault(cmd, &o.clientOptions, o.VaultName, (*client).secretsClient, func(ctx context.Context, c *client, sc *azsecrets.Client) error {
-				res, err := sc.SetSecret(ctx, o.Name, params, nil)
-				if err != nil {
-					return c.explainObject(ctx, err, kindSecret, o.VaultName, o.Name)
-				}
-				m := secretJSON(res.Secret, true)
-				return printObject(cmd, o.Output, m, secretValueColumns)
-			})
+			return nil
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+		run: func(r *dataRun[*azsecrets.Client]) error {
+			res, err := r.sdk.SetSecret(r.ctx, o.Name, params, nil)
+			if err != nil {
+				return r.explainObject(err, o.Name)
+			}
+			return r.print(secretJSON(res.Secret, true), secretValueColumns)
+		},
+	})
 }
