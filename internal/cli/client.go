@@ -393,6 +393,20 @@ func (c *client) call(ctx context.Context, method, path string, in, out any, ok 
 	return runtime.UnmarshalAsJSON(resp, out)
 }
 
+// adminList reads a list from one of Coffer's own routes: {"value": [...]}, never null.
+func adminList[T any](ctx context.Context, c *client, path string) ([]T, error) {
+	var out struct {
+		Value []T `json:"value"`
+	}
+	if err := c.call(ctx, http.MethodGet, path, nil, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	if out.Value == nil {
+		out.Value = []T{}
+	}
+	return out.Value, nil
+}
+
 // explain turns the errors of the Azure SDK into one line for the person at the
 // terminal, with hints. Other errors pass unchanged.
 func explain(err error) error {

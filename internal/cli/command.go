@@ -5,7 +5,8 @@ package cli
 // Azure SDK errors; it checks what needs no server before it builds the client, so that a
 // usage error comes first. newClientCommand builds one from a cmdSpec. A data-plane
 // command (secret, key, certificate) also names its target, one object or a vault, and
-// the SDK client it calls there: newDataCommand builds it from a dataSpec.
+// the SDK client it calls there: newDataCommand builds it from a dataSpec. A command of
+// the management plane (coffer vault) calls armkeyvault: newVaultOpCommand (vault.go).
 
 import (
 	"context"
@@ -15,15 +16,17 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// cmdSpec is a client command for newClientCommand.
+// cmdSpec is a client command for newClientCommand. Its checks run in this order: the
+// usage checks of require, the client's flags (-o), then check; then the client is built.
 type cmdSpec struct {
-	use   string
-	help  cmdHelp
-	args  cobra.PositionalArgs                          // nil: noArgs
-	flags func(fs *pflag.FlagSet)                       // adds the command's flags
-	check func(cmd *cobra.Command, args []string) error // what needs no server; nil: nothing
-	opts  *clientOptions                                // the flags of the client
-	run   func(cmd *cobra.Command, c *client) error
+	use     string
+	help    cmdHelp
+	args    cobra.PositionalArgs           // nil: noArgs
+	opts    *clientOptions                 // the client's flags, added after the command's own
+	flags   func(fs *pflag.FlagSet)        // the command's own flags; nil: none
+	require func(args []string) error      // nil: none
+	check   func(cmd *cobra.Command) error // nil: none
+	run     func(cmd *cobra.Command, c *client) error
 }
 
 func newClientCommand(s cmdSpec) *cobra.Command {
@@ -33,8 +36,16 @@ func newClientCommand(s cmdSpec) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: s.use, Short: s.help.short, Long: s.help.long, Example: s.help.example, Args: s.args,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if s.require != nil {
+				if err := s.require(args); err != nil {
+					return err
+				}
+			}
+			if err := s.opts.validate(); err != nil {
+				return err
+			}
 			if s.check != nil {
-				if err := s.check(cmd, args); err != nil {
+				if err := s.check(cmd); err != nil {
 					return err
 				}
 			}
@@ -45,7 +56,10 @@ func newClientCommand(s cmdSpec) *cobra.Command {
 			return s.run(cmd, c)
 		},
 	}
-	s.flags(cmd.Flags())
+	if s.flags != nil {
+		s.flags(cmd.Flags())
+	}
+	s.opts.AddFlags(cmd.Flags())
 	return clientCommand(cmd)
 }
 
@@ -54,8 +68,8 @@ func newClientCommand(s cmdSpec) *cobra.Command {
 // or a vault (*vaultOptions: --vault-name).
 type dataTarget interface {
 	addFlags(fs *pflag.FlagSet, kind string)
-	// resolve checks the flags, as `coffer KIND VERB` takes them, and returns the vault,
-	// object and version they name ("" when none; a version "" is the latest).
+	// resolve checks the flags, as `coffer KIND VERB` takes them (after -o), and returns the
+	// vault, object and version they name ("" when none; a version "" is the latest).
 	resolve(kind, verb string) (vault, name, version string, err error)
 	clientOpts() *clientOptions
 }
@@ -97,7 +111,7 @@ func newDataCommand[C any](s dataSpec[C]) *cobra.Command {
 				s.flags(fs)
 			}
 		},
-		check: func(cmd *cobra.Command, _ []string) error {
+		check: func(cmd *cobra.Command) error {
 			var err error
 			if r.vault, r.name, r.version, err = s.target.resolve(s.kind, s.verb); err != nil {
 				return err

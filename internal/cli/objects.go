@@ -38,13 +38,9 @@ type vaultOptions struct {
 
 func (o *vaultOptions) addFlags(fs *pflag.FlagSet, _ string) {
 	fs.StringVar(&o.VaultName, "vault-name", "", "name of the vault (required)")
-	o.clientOptions.AddFlags(fs)
 }
 
 func (o *vaultOptions) resolve(kind, verb string) (vault, name, version string, err error) {
-	if err := o.validate(); err != nil {
-		return "", "", "", err
-	}
 	if o.VaultName == "" {
 		return "", "", "", &hintError{code: exitUsage, err: errors.New("--vault-name is required"),
 			hints: []string{fmt.Sprintf("coffer %s %s --vault-name VAULT", kind, verb)}}
@@ -66,15 +62,11 @@ func (o *objectOptions) addFlags(fs *pflag.FlagSet, kind string) {
 	fs.StringVar(&o.VaultName, "vault-name", "", "name of the vault (required unless --id)")
 	fs.StringVarP(&o.Name, "name", "n", "", "name of the "+kind+" (required unless --id)")
 	fs.StringVar(&o.ID, "id", "", "id of the "+kind+", https://VAULT.DOMAIN/"+kind+"s/NAME[/VERSION], instead of --vault-name and --name")
-	o.clientOptions.AddFlags(fs)
 }
 
-// resolve validates the flags and, for --id, fills the vault name and name from it; the
+// resolve checks the flags and, for --id, fills the vault name and name from it; the
 // version is the one --id names.
 func (o *objectOptions) resolve(kind, verb string) (vault, name, version string, err error) {
-	if err := o.validate(); err != nil {
-		return "", "", "", err
-	}
 	if o.ID != "" {
 		if o.VaultName != "" || o.Name != "" {
 			return "", "", "", &hintError{code: exitUsage, err: errors.New("--id names the vault and the " + kind + ": give it alone, without --vault-name or --name"),

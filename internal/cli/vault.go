@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/keyvault/armkeyvault"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -35,6 +36,55 @@ func newVaultCommand() *cobra.Command {
 		newVaultDeletePolicyCommand(),
 	)
 	return cmd
+}
+
+// vaultSpec is a command of the management plane (coffer vault VERB), for
+// newVaultOpCommand: a client command that calls armkeyvault in ref's subscription.
+type vaultSpec struct {
+	verb    string
+	help    cmdHelp
+	ref     *vaultRef // the vault the command names (-n, -g), or only its --subscription
+	args    cobra.PositionalArgs
+	flags   func(fs *pflag.FlagSet) // every flag but the client's: each command words ref's own
+	require func(args []string) error
+	check   func(cmd *cobra.Command) error
+	run     func(r *vaultRun) error
+}
+
+// vaultRun is a management-plane command at work: vc is armkeyvault's client of the
+// subscription.
+type vaultRun struct {
+	cmd    *cobra.Command
+	ctx    context.Context
+	c      *client
+	vc     *armkeyvault.VaultsClient
+	output string
+}
+
+func newVaultOpCommand(s vaultSpec) *cobra.Command {
+	opts := &clientOptions{}
+	return newClientCommand(cmdSpec{
+		use: s.verb, help: s.help, args: s.args, opts: opts, flags: s.flags, require: s.require, check: s.check,
+		run: func(cmd *cobra.Command, c *client) error {
+			vc, err := s.ref.vaultsClient(c)
+			if err != nil {
+				return err
+			}
+			return s.run(&vaultRun{cmd: cmd, ctx: cmd.Context(), c: c, vc: vc, output: opts.Output})
+		},
+	})
+}
+
+// print prints a vault as az does.
+func (r *vaultRun) print(v any) error { return printVault(r.cmd, r.output, v) }
+
+// printWhenDone waits for a vault's creation (or recovery) and prints the vault.
+func (r *vaultRun) printWhenDone(poller *runtime.Poller[armkeyvault.VaultsClientCreateOrUpdateResponse]) error {
+	res, err := poller.PollUntilDone(r.ctx, &runtime.PollUntilDoneOptions{Frequency: time.Second})
+	if err != nil {
+		return err
+	}
+	return r.print(res.Vault)
 }
 
 // vaultRef names a vault on the management plane: -n, -g, --subscription.
@@ -104,12 +154,14 @@ func (o *vaultRef) get(ctx context.Context, vc *armkeyvault.VaultsClient) (strin
 	return rg, got.Vault, nil
 }
 
-// requireName is the usage error of a vault command without -n.
-func (o *vaultRef) requireName(verb string) error {
-	if o.Name == "" {
-		return &hintError{code: exitUsage, err: errors.New("--name is required"), hints: []string{"coffer vault " + verb + " --name VAULT"}}
+// nameRequired is the usage check of a vault command that needs -n.
+func (o *vaultRef) nameRequired(verb string) func([]string) error {
+	return func([]string) error {
+		if o.Name == "" {
+			return &hintError{code: exitUsage, err: errors.New("--name is required"), hints: []string{"coffer vault " + verb + " --name VAULT"}}
+		}
+		return nil
 	}
-	return nil
 }
 
 // armDateKeys are the ARM properties that hold dates; az prints them as Python's
@@ -157,6 +209,19 @@ func fixDates(v any) {
 	}
 }
 
+// allItems reads every page of an armkeyvault pager.
+func allItems[P, T any](ctx context.Context, pager *runtime.Pager[P], items func(P) []*T) ([]*T, error) {
+	var all []*T
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items(page)...)
+	}
+	return all, nil
+}
+
 func armList[T any](items []*T) ([]map[string]any, error) {
 	out := []map[string]any{}
 	for _, it := range items {
@@ -172,18 +237,14 @@ func armList[T any](items []*T) ([]map[string]any, error) {
 	return out, nil
 }
 
-// vaultsTable is -o table for vaults.
-func vaultsTable(vs []map[string]any) func() table {
-	return mapTable(vs, [2]string{"Name", "name"}, [2]string{"ResourceGroup", "resourceGroup"}, [2]string{"Location", "location"},
-		[2]string{"VaultUri", "properties.vaultUri"}, [2]string{"RetentionDays", "properties.softDeleteRetentionInDays"},
-		[2]string{"PurgeProtection", "properties.enablePurgeProtection"})
-}
-
-// deletedVaultsTable is -o table for deleted vaults.
-func deletedVaultsTable(vs []map[string]any) func() table {
-	return mapTable(vs, [2]string{"Name", "name"}, [2]string{"Location", "properties.location"}, [2]string{"DeletionDate", "properties.deletionDate"},
-		[2]string{"ScheduledPurgeDate", "properties.scheduledPurgeDate"}, [2]string{"PurgeProtection", "properties.purgeProtectionEnabled"})
-}
+// The -o table columns of vaults and of deleted vaults.
+var (
+	vaultColumns = columns{{"Name", "name"}, {"ResourceGroup", "resourceGroup"}, {"Location", "location"},
+		{"VaultUri", "properties.vaultUri"}, {"RetentionDays", "properties.softDeleteRetentionInDays"},
+		{"PurgeProtection", "properties.enablePurgeProtection"}}
+	deletedVaultColumns = columns{{"Name", "name"}, {"Location", "properties.location"}, {"DeletionDate", "properties.deletionDate"},
+		{"ScheduledPurgeDate", "properties.scheduledPurgeDate"}, {"PurgeProtection", "properties.purgeProtectionEnabled"}}
+)
 
 // printVault prints one vault as az does.
 func printVault(cmd *cobra.Command, format string, v any) error {
@@ -191,7 +252,7 @@ func printVault(cmd *cobra.Command, format string, v any) error {
 	if err != nil {
 		return err
 	}
-	return printOut(cmd.OutOrStdout(), format, m, vaultsTable([]map[string]any{m}))
+	return printObject(cmd, format, m, vaultColumns)
 }
 
 // vaultTable shows a vault's access policies, one row per principal.

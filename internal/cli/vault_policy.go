@@ -60,6 +60,40 @@ func (o *permFlags) parse() (permSet, error) {
 	return s, nil
 }
 
+// accessPolicies reads the vault's resource group, tenant and access policies, for
+// set-policy and delete-policy.
+func (r *vaultRun) accessPolicies(ref *vaultRef) (rg, tenant string, policies []*armkeyvault.AccessPolicyEntry, err error) {
+	if rg, err = ref.group(r.ctx, r.vc); err != nil {
+		return "", "", nil, err
+	}
+	got, err := r.vc.Get(r.ctx, rg, ref.Name, nil)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if p := got.Properties; p != nil {
+		tenant, policies = deref(p.TenantID), p.AccessPolicies
+	}
+	return rg, tenant, policies, nil
+}
+
+// updateAccessPolicies sends one UpdateAccessPolicy, reads the vault back, has check
+// confirm that it shows the change, and prints the vault with its access policies.
+func (r *vaultRun) updateAccessPolicies(ref *vaultRef, rg string, kind armkeyvault.AccessPolicyUpdateKind, entries []*armkeyvault.AccessPolicyEntry, check func(after *armkeyvault.VaultProperties) error) error {
+	if _, err := r.vc.UpdateAccessPolicy(r.ctx, rg, ref.Name, kind, armkeyvault.VaultAccessPolicyParameters{
+		Properties: &armkeyvault.VaultAccessPolicyProperties{AccessPolicies: entries},
+	}, nil); err != nil {
+		return err
+	}
+	after, err := r.vc.Get(r.ctx, rg, ref.Name, nil)
+	if err != nil {
+		return err
+	}
+	if err := check(after.Properties); err != nil {
+		return err
+	}
+	return printOut(r.cmd.OutOrStdout(), r.output, after.Vault, vaultTable(after.Vault))
+}
+
 func parsePerms[T ~string](flag string, raw []string, valid []T) ([]*T, error) {
 	out := []*T{}
 	seen := map[T]bool{}
