@@ -15,25 +15,16 @@ import (
 )
 
 func newCertificateCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "certificate",
-		Short: "Manage certificates (as az keyvault certificate)",
-		Long: `Manage the certificates of a vault, as az keyvault certificate does, through Microsoft's
+	pending := newGroup("pending", cmdHelp{short: "Show or complete a certificate's pending creation (as az keyvault certificate pending)"},
+		newCertificatePendingShowCommand(), newCertificatePendingMergeCommand())
+	return certificateKind.group(cmdHelp{
+		short: "Manage certificates (as az keyvault certificate)",
+		long: `Manage the certificates of a vault, as az keyvault certificate does, through Microsoft's
 azcertificates SDK. -o json prints what az prints. A certificate's key and secret are
 deleted, recovered and purged with it. A deleted certificate stays recoverable until its
 scheduledPurgeDate: coffer certificate list-deleted, recover, purge.`,
-	}
-	pending := &cobra.Command{Use: "pending", Short: "Show or complete a certificate's pending creation (as az keyvault certificate pending)"}
-	pending.AddCommand(newCertificatePendingShowCommand(), newCertificatePendingMergeCommand())
-	cmd.AddCommand(
-		newCertificateCreateCommand(),
-		newCertificateImportCommand(),
-		newCertificateDownloadCommand(),
-		newCertificateGetDefaultPolicyCommand(),
-		pending,
-	)
-	cmd.AddCommand(certificateKind.commands()...)
-	return cmd
+	}, newCertificateCreateCommand(), newCertificateImportCommand(), newCertificateDownloadCommand(),
+		newCertificateGetDefaultPolicyCommand(), pending)
 }
 
 // The JSON az prints for certificates: list items are
@@ -319,10 +310,7 @@ func certificateCalls(cc *azcertificates.Client) objectCalls {
 }
 
 // certPropFlags are --disabled and --tags of certificate create, import and pending merge.
-type certPropFlags struct {
-	attrFlags
-	tagFlags
-}
+type certPropFlags struct{ propFlags }
 
 func (o *certPropFlags) AddFlags(fs *pflag.FlagSet, disabledUsage string) {
 	fs.BoolVar(&o.Disabled, "disabled", false, disabledUsage)
@@ -331,11 +319,7 @@ func (o *certPropFlags) AddFlags(fs *pflag.FlagSet, disabledUsage string) {
 
 // parse returns the attributes (nil when none is given) and the tags.
 func (o *certPropFlags) parse() (*azcertificates.CertificateAttributes, map[string]*string, error) {
-	attrs, err := o.attrFlags.parse()
-	if err != nil {
-		return nil, nil, err
-	}
-	tags, err := o.tagFlags.parse()
+	attrs, tags, err := o.propFlags.parse()
 	if err != nil || attrs.Enabled == nil {
 		return nil, tags, err
 	}

@@ -15,14 +15,12 @@ import (
 
 type certificateCreateOptions struct {
 	certPropFlags
-	Name     string
 	Policy   string
 	Validity int
 	NoWait   bool
 }
 
 func (o *certificateCreateOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.Name, "name", "n", "", "name of the certificate (required)")
 	fs.StringVarP(&o.Policy, "policy", "p", "", "policy: JSON, a file or @FILE (default: the policy of get-default-policy)")
 	fs.IntVar(&o.Validity, "validity", 0, "months the certificate is valid, overriding the policy's validityInMonths")
 	fs.BoolVar(&o.NoWait, "no-wait", false, "print the pending operation at once instead of waiting for it to finish")
@@ -33,7 +31,8 @@ func newCertificateCreateCommand() *cobra.Command {
 	o := &certificateCreateOptions{}
 	var params azcertificates.CreateCertificateParameters
 	return newDataCommand(dataSpec[*azcertificates.Client]{
-		kind: kindCertificate, verb: "create", target: &vaultOptions{}, flags: o.AddFlags, open: (*client).certificatesClient,
+		kind: kindCertificate, verb: "create", flags: o.AddFlags, open: (*client).certificatesClient,
+		target: &namedOptions{nameHint: "coffer certificate create --vault-name VAULT --name NAME [--policy @policy.json]"},
 		help: cmdHelp{
 			short: "Create a certificate or a new version of it (as az keyvault certificate create)",
 			long: `Create a certificate from a policy and print its operation as az does. A self-signed
@@ -49,9 +48,6 @@ the REST form, as text, a file or @FILE; the default is get-default-policy's.`,
   coffer certificate create --vault-name myvault -n web --policy @policy.json`,
 		},
 		check: func(*dataRun[*azcertificates.Client]) error {
-			if o.Name == "" {
-				return requireFlag("name", "coffer certificate create --vault-name VAULT --name NAME [--policy @policy.json]")
-			}
 			src := o.Policy
 			if src == "" {
 				src = defaultPolicy
@@ -71,13 +67,13 @@ the REST form, as text, a file or @FILE; the default is get-default-policy's.`,
 			return err
 		},
 		run: func(r *dataRun[*azcertificates.Client]) error {
-			res, err := r.sdk.CreateCertificate(r.ctx, o.Name, params, nil)
+			res, err := r.sdk.CreateCertificate(r.ctx, r.name, params, nil)
 			if err != nil {
-				return r.explainObject(err, o.Name)
+				return r.explainObject(err, r.name)
 			}
 			op := res.CertificateOperation
 			if !o.NoWait && isSelfIssued(params.CertificatePolicy) {
-				if op, err = waitOperation(r.ctx, newProgress(r.cmd), r.sdk, o.Name, op); err != nil {
+				if op, err = waitOperation(r.ctx, newProgress(r.cmd), r.sdk, r.name, op); err != nil {
 					return err
 				}
 			}
@@ -85,7 +81,7 @@ the REST form, as text, a file or @FILE; the default is get-default-policy's.`,
 				return err
 			}
 			if s := deref(op.Status); strings.EqualFold(s, "failed") {
-				return fmt.Errorf("creating certificate %s failed: %s", o.Name, operationError(op))
+				return fmt.Errorf("creating certificate %s failed: %s", r.name, operationError(op))
 			}
 			return nil
 		},

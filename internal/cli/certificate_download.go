@@ -11,7 +11,7 @@ import (
 )
 
 func newCertificateDownloadCommand() *cobra.Command {
-	var file, encoding string
+	var dl downloadFlags
 	return newDataCommand(dataSpec[*azcertificates.Client]{
 		kind: kindCertificate, verb: "download", target: &versionOptions{}, open: (*client).certificatesClient,
 		help: cmdHelp{
@@ -22,17 +22,15 @@ PEM or DER. The private key is in the certificate's secret: coffer secret downlo
   coffer certificate download --vault-name myvault -n web -f web.der -e DER`,
 		},
 		flags: func(fs *pflag.FlagSet) {
-			fs.StringVarP(&file, "file", "f", "", "write the certificate (public part) to this new file (required)")
-			fs.StringVarP(&encoding, "encoding", "e", "PEM", "PEM or DER")
+			dl.AddFlags(fs, "write the certificate (public part) to this new file (required)", "PEM", "PEM or DER")
 		},
 		check: func(*dataRun[*azcertificates.Client]) error {
-			if file == "" {
-				return requireFlag("file", "coffer certificate download --vault-name VAULT --name NAME --file PATH")
-			}
-			if enc := strings.ToUpper(encoding); enc != "PEM" && enc != "DER" {
-				return &hintError{code: exitUsage, err: fmt.Errorf("--encoding %q is not known", encoding), hints: []string{"use --encoding PEM or --encoding DER"}}
-			}
-			return refuseExisting("file", file)
+			return dl.check(kindCertificate, func(enc string) error {
+				if e := strings.ToUpper(enc); e != "PEM" && e != "DER" {
+					return &hintError{code: exitUsage, err: fmt.Errorf("--encoding %q is not known", enc), hints: []string{"use --encoding PEM or --encoding DER"}}
+				}
+				return nil
+			})
 		},
 		run: func(r *dataRun[*azcertificates.Client]) error {
 			res, err := r.sdk.GetCertificate(r.ctx, r.name, r.version, nil)
@@ -40,10 +38,10 @@ PEM or DER. The private key is in the certificate's secret: coffer secret downlo
 				return r.explainObject(err, r.name)
 			}
 			data := res.CER
-			if strings.ToUpper(encoding) == "PEM" {
+			if strings.ToUpper(dl.Encoding) == "PEM" {
 				data = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: res.CER})
 			}
-			return createNew("file", file, data, 0o644)
+			return createNew("file", dl.File, data, 0o644)
 		},
 	})
 }

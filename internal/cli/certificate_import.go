@@ -12,14 +12,12 @@ import (
 
 type certificateImportOptions struct {
 	certPropFlags
-	Name     string
 	File     string
 	Password string
 	Policy   string
 }
 
 func (o *certificateImportOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.Name, "name", "n", "", "name of the certificate (required)")
 	fs.StringVarP(&o.File, "file", "f", "", "PFX (PKCS#12) or PEM file with the certificate and its private key (required)")
 	fs.StringVar(&o.Password, "password", "", "password of the PFX")
 	fs.StringVarP(&o.Policy, "policy", "p", "", "policy: JSON, a file or @FILE")
@@ -30,7 +28,7 @@ func newCertificateImportCommand() *cobra.Command {
 	o := &certificateImportOptions{}
 	var params azcertificates.ImportCertificateParameters
 	return newDataCommand(dataSpec[*azcertificates.Client]{
-		kind: kindCertificate, verb: "import", target: &vaultOptions{}, flags: o.AddFlags, open: (*client).certificatesClient,
+		kind: kindCertificate, verb: "import", target: &namedOptions{}, flags: o.AddFlags, open: (*client).certificatesClient,
 		help: cmdHelp{
 			short: "Import a certificate with its private key (as az keyvault certificate import)",
 			long: `Import a certificate and its private key from a PFX or a PEM file, as az does: a PEM is
@@ -39,8 +37,8 @@ application/x-pkcs12. Prints the certificate.`,
 			example: `  coffer certificate import --vault-name myvault --name web --file web.pfx --password "$PFX_PASSWORD"
   coffer certificate import --vault-name myvault -n web -f web.pem`,
 		},
-		check: func(*dataRun[*azcertificates.Client]) error {
-			if o.Name == "" || o.File == "" {
+		check: func(r *dataRun[*azcertificates.Client]) error {
+			if r.name == "" || o.File == "" {
 				return &hintError{code: exitUsage, err: errors.New("--name and --file are required"), hints: []string{"coffer certificate import --vault-name VAULT --name NAME --file cert.pfx"}}
 			}
 			data, err := readFile("file", o.File)
@@ -66,9 +64,9 @@ application/x-pkcs12. Prints the certificate.`,
 			return err
 		},
 		run: func(r *dataRun[*azcertificates.Client]) error {
-			res, err := r.sdk.ImportCertificate(r.ctx, o.Name, params, nil)
+			res, err := r.sdk.ImportCertificate(r.ctx, r.name, params, nil)
 			if err != nil {
-				return r.explainObject(err, o.Name)
+				return r.explainObject(err, r.name)
 			}
 			return r.print(certJSON(res.Certificate), certColumns)
 		},

@@ -12,12 +12,10 @@ import (
 
 type certificatePendingMergeOptions struct {
 	certPropFlags
-	Name string
 	File string
 }
 
 func (o *certificatePendingMergeOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.Name, "name", "n", "", "name of the certificate (required)")
 	fs.StringVarP(&o.File, "file", "f", "", "the signed certificate, or its chain leaf first: PEM or DER (required)")
 	o.certPropFlags.AddFlags(fs, "make it disabled")
 }
@@ -43,7 +41,7 @@ func newCertificatePendingMergeCommand() *cobra.Command {
 	o := &certificatePendingMergeOptions{}
 	var params azcertificates.MergeCertificateParameters
 	return newDataCommand(dataSpec[*azcertificates.Client]{
-		kind: kindCertificate, verb: "pending merge", target: &vaultOptions{}, flags: o.AddFlags, open: (*client).certificatesClient,
+		kind: kindCertificate, verb: "pending merge", target: &namedOptions{}, flags: o.AddFlags, open: (*client).certificatesClient,
 		help: cmdHelp{
 			short: "Complete a pending certificate with the certificate its CA signed (as az keyvault certificate pending merge)",
 			long: `Merge the certificate a CA signed from the pending operation's CSR (issuer "Unknown"),
@@ -51,8 +49,8 @@ and print the certificate.`,
 			example: `  coffer certificate pending show --vault-name myvault --name web -o json | jq -r .csr   # sign it with your CA
   coffer certificate pending merge --vault-name myvault --name web --file signed.pem`,
 		},
-		check: func(*dataRun[*azcertificates.Client]) error {
-			if o.Name == "" || o.File == "" {
+		check: func(r *dataRun[*azcertificates.Client]) error {
+			if r.name == "" || o.File == "" {
 				return &hintError{code: exitUsage, err: errors.New("--name and --file are required"),
 					hints: []string{"coffer certificate pending merge --vault-name VAULT --name NAME --file signed.pem"}}
 			}
@@ -69,9 +67,9 @@ and print the certificate.`,
 			return err
 		},
 		run: func(r *dataRun[*azcertificates.Client]) error {
-			res, err := r.sdk.MergeCertificate(r.ctx, o.Name, params, nil)
+			res, err := r.sdk.MergeCertificate(r.ctx, r.name, params, nil)
 			if err != nil {
-				return r.explainObject(err, o.Name)
+				return r.explainObject(err, r.name)
 			}
 			return r.print(certJSON(res.Certificate), certColumns)
 		},

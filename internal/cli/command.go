@@ -63,6 +63,14 @@ func newClientCommand(s cmdSpec) *cobra.Command {
 	return clientCommand(cmd)
 }
 
+// newGroup is a command group: its help and its commands, nothing to run of its own (an
+// unknown command is a usage error: refuseUnknownSubcommands).
+func newGroup(use string, h cmdHelp, cmds ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: h.short, Long: h.long}
+	cmd.AddCommand(cmds...)
+	return cmd
+}
+
 // dataTarget is what a data-plane command works on: one object (*objectOptions:
 // --vault-name and --name, or --id), one version of it (*versionOptions: also --version)
 // or a vault (*vaultOptions: --vault-name).

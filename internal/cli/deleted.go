@@ -159,18 +159,31 @@ func (c *client) liveExists(ctx context.Context, kind, vault, name string) bool 
 
 var conflictName = regexp.MustCompile(`^(?:Secret|Key|Certificate) (\S+) is currently in a deleted`)
 
+// explainVaultError is the first step of explaining an error of the data plane: an error
+// that is not the server's answer passes unchanged, and a vault that does not exist is
+// explained (explainVaultMissing); both come back as explained. Else e is the server's
+// answer, for the caller to explain.
+func (c *client) explainVaultError(ctx context.Context, err error, vault string) (e azError, explained error) {
+	e, ok := azErrorOf(err)
+	switch {
+	case !ok:
+		return e, err
+	case e.status == http.StatusNotFound && e.code == "VaultNotFound":
+		return e, c.explainVaultMissing(ctx, vault, err)
+	}
+	return e, nil
+}
+
 // explainObject turns the errors of a command on a named object into the help a person
 // needs: a 404 for an object that is soft-deleted, a 409 for a name a deleted object
 // holds, a 404 for a deleted vault. Other errors pass unchanged. name may be "" (restore),
 // then it is read from the server's message.
 func (c *client) explainObject(ctx context.Context, err error, kind, vault, name string) error {
-	e, ok := azErrorOf(err)
-	if !ok {
-		return err
+	e, explained := c.explainVaultError(ctx, err, vault)
+	if explained != nil {
+		return explained
 	}
 	switch {
-	case e.status == http.StatusNotFound && e.code == "VaultNotFound":
-		return c.explainVaultMissing(ctx, vault, err)
 	case e.status == http.StatusNotFound && e.code == kindTitle(kind)+"NotFound" && name != "":
 		d, derr := c.findDeleted(ctx, kind, vault, name)
 		if derr != nil {
@@ -200,13 +213,11 @@ func (c *client) explainObject(ctx context.Context, err error, kind, vault, name
 // explainDeletedOp explains the errors of show-deleted, recover and purge: an object that
 // is not deleted, and a purge refused by purge protection.
 func (c *client) explainDeletedOp(ctx context.Context, err error, kind, vault, name string) error {
-	e, ok := azErrorOf(err)
-	if !ok {
-		return err
+	e, explained := c.explainVaultError(ctx, err, vault)
+	if explained != nil {
+		return explained
 	}
 	switch {
-	case e.status == http.StatusNotFound && e.code == "VaultNotFound":
-		return c.explainVaultMissing(ctx, vault, err)
 	case e.status == http.StatusNotFound:
 		if c.liveExists(ctx, kind, vault, name) {
 			return &hintError{code: exitNotFound, err: fmt.Errorf("%s %q in vault %q is not deleted", kind, name, vault),

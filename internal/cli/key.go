@@ -12,24 +12,13 @@ import (
 )
 
 func newKeyCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "key",
-		Short: "Manage keys and use them (as az keyvault key)",
-		Long: `Manage the keys of a vault and use them to sign, verify, encrypt and decrypt, as az
+	return keyKind.group(cmdHelp{
+		short: "Manage keys and use them (as az keyvault key)",
+		long: `Manage the keys of a vault and use them to sign, verify, encrypt and decrypt, as az
 keyvault key does, through Microsoft's azkeys SDK. -o json prints what az prints. A deleted
 key stays recoverable until its scheduledPurgeDate: coffer key list-deleted, recover, purge.`,
-	}
-	cmd.AddCommand(
-		newKeyCreateCommand(),
-		newKeyImportCommand(),
-		newKeyRotateCommand(),
-		newKeySignCommand(),
-		newKeyVerifyCommand(),
-		newKeyEncryptCommand(),
-		newKeyDecryptCommand(),
-	)
-	cmd.AddCommand(keyKind.commands()...)
-	return cmd
+	}, newKeyCreateCommand(), newKeyImportCommand(), newKeyRotateCommand(),
+		newKeySignCommand(), newKeyVerifyCommand(), newKeyEncryptCommand(), newKeyDecryptCommand())
 }
 
 // The JSON az prints for keys (az's keyvault transform_key_output): a key is
@@ -224,8 +213,7 @@ func keyCalls(kc *azkeys.Client) objectCalls {
 // keyPropFlags are the flags of key create and key import beside the key itself: --ops,
 // --exportable, the attributes and --tags.
 type keyPropFlags struct {
-	attrFlags
-	tagFlags
+	propFlags
 	Ops        []string
 	Exportable bool
 	fs         *pflag.FlagSet
@@ -235,8 +223,7 @@ func (o *keyPropFlags) AddFlags(fs *pflag.FlagSet, opsUsage string) {
 	o.fs = fs
 	fs.StringSliceVar(&o.Ops, "ops", nil, opsUsage)
 	fs.BoolVar(&o.Exportable, "exportable", false, "whether the private key can be exported")
-	o.attrFlags.AddFlags(fs, false)
-	o.tagFlags.AddFlags(fs)
+	o.propFlags.AddFlags(fs, false)
 }
 
 // parse returns what the flags set: the permitted operations, the attributes (nil when
@@ -245,11 +232,8 @@ func (o *keyPropFlags) parse() (ops []*azkeys.KeyOperation, attrs *azkeys.KeyAtt
 	if ops, err = keyOpsFlag(o.Ops); err != nil {
 		return nil, nil, nil, err
 	}
-	a, err := o.attrFlags.parse()
+	a, tags, err := o.propFlags.parse()
 	if err != nil {
-		return nil, nil, nil, err
-	}
-	if tags, err = o.tagFlags.parse(); err != nil {
 		return nil, nil, nil, err
 	}
 	if a.any() || o.fs.Changed("exportable") {

@@ -11,7 +11,6 @@ import (
 
 type keyCreateOptions struct {
 	keyPropFlags
-	Name       string
 	Kty        string
 	Size       int
 	Curve      string
@@ -19,7 +18,6 @@ type keyCreateOptions struct {
 }
 
 func (o *keyCreateOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.Name, "name", "n", "", "name of the key (required)")
 	fs.StringVar(&o.Kty, "kty", "", "key type: RSA, EC or oct (default: RSA, or EC with --curve)")
 	fs.IntVar(&o.Size, "size", 0, "RSA key size in bits: 2048, 3072 or 4096")
 	fs.StringVar(&o.Curve, "curve", "", "EC curve: P-256, P-384, P-521 or P-256K")
@@ -31,7 +29,8 @@ func newKeyCreateCommand() *cobra.Command {
 	o := &keyCreateOptions{}
 	var params azkeys.CreateKeyParameters
 	return newDataCommand(dataSpec[*azkeys.Client]{
-		kind: kindKey, verb: "create", target: &vaultOptions{}, flags: o.AddFlags, open: (*client).keysClient,
+		kind: kindKey, verb: "create", flags: o.AddFlags, open: (*client).keysClient,
+		target: &namedOptions{nameHint: "coffer key create --vault-name VAULT --name NAME [--kty RSA|EC]"},
 		help: cmdHelp{
 			short: "Create a key or a new version of it (as az keyvault key create)",
 			long: `Create a key, or a new version of an existing one, and print it as az does. A name
@@ -41,9 +40,6 @@ prints the commands that recover or purge it.`,
   coffer key create --vault-name myvault -n ec-key --curve P-256 --ops sign,verify`,
 		},
 		check: func(*dataRun[*azkeys.Client]) (err error) {
-			if o.Name == "" {
-				return requireFlag("name", "coffer key create --vault-name VAULT --name NAME [--kty RSA|EC]")
-			}
 			if !strings.EqualFold(o.Protection, "software") {
 				return &hintError{code: exitUsage, err: fmt.Errorf("--protection %s: Coffer has no HSM", o.Protection), hints: []string{"use --protection software"}}
 			}
@@ -65,9 +61,9 @@ prints the commands that recover or purge it.`,
 			return err
 		},
 		run: func(r *dataRun[*azkeys.Client]) error {
-			res, err := r.sdk.CreateKey(r.ctx, o.Name, params, nil)
+			res, err := r.sdk.CreateKey(r.ctx, r.name, params, nil)
 			if err != nil {
-				return r.explainObject(err, o.Name)
+				return r.explainObject(err, r.name)
 			}
 			return r.print(keyJSON(res.KeyBundle), keyColumns)
 		},

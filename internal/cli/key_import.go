@@ -16,14 +16,12 @@ import (
 
 type keyImportOptions struct {
 	keyPropFlags
-	Name        string
 	PEMFile     string
 	PEMString   string
 	PEMPassword string
 }
 
 func (o *keyImportOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.Name, "name", "n", "", "name of the key (required)")
 	fs.StringVar(&o.PEMFile, "pem-file", "", "PEM file of the private key (RSA or EC; PKCS#1, PKCS#8 or SEC 1)")
 	fs.StringVar(&o.PEMString, "pem-string", "", "the private key's PEM text, instead of --pem-file")
 	fs.StringVar(&o.PEMPassword, "pem-password", "", "password of an encrypted PEM (legacy Proc-Type encryption)")
@@ -34,16 +32,14 @@ func newKeyImportCommand() *cobra.Command {
 	o := &keyImportOptions{}
 	var params azkeys.ImportKeyParameters
 	return newDataCommand(dataSpec[*azkeys.Client]{
-		kind: kindKey, verb: "import", target: &vaultOptions{}, flags: o.AddFlags, open: (*client).keysClient,
+		kind: kindKey, verb: "import", flags: o.AddFlags, open: (*client).keysClient,
+		target: &namedOptions{nameHint: "coffer key import --vault-name VAULT --name NAME --pem-file key.pem"},
 		help: cmdHelp{
 			short: "Import a private key from PEM (as az keyvault key import)",
 			example: `  coffer key import --vault-name myvault --name imported --pem-file key.pem
   coffer key import --vault-name myvault -n imported --pem-file enc.pem --pem-password "$PASS"`,
 		},
 		check: func(*dataRun[*azkeys.Client]) error {
-			if o.Name == "" {
-				return requireFlag("name", "coffer key import --vault-name VAULT --name NAME --pem-file key.pem")
-			}
 			if (o.PEMFile == "") == (o.PEMString == "") {
 				return &hintError{code: exitUsage, err: errors.New("give exactly one of --pem-file and --pem-string"),
 					hints: []string{"coffer key import --vault-name VAULT --name NAME --pem-file key.pem"}}
@@ -64,9 +60,9 @@ func newKeyImportCommand() *cobra.Command {
 			return err
 		},
 		run: func(r *dataRun[*azkeys.Client]) error {
-			res, err := r.sdk.ImportKey(r.ctx, o.Name, params, nil)
+			res, err := r.sdk.ImportKey(r.ctx, r.name, params, nil)
 			if err != nil {
-				return r.explainObject(err, o.Name)
+				return r.explainObject(err, r.name)
 			}
 			return r.print(keyJSON(res.KeyBundle), keyColumns)
 		},

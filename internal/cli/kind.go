@@ -59,12 +59,13 @@ type objectCalls struct {
 // deleted.go).
 var kinds = map[string]*kind{kindSecret: secretKind, kindKey: keyKind, kindCertificate: certificateKind}
 
-// commands are the lifecycle verbs of the kind, for its command group.
-func (k *kind) commands() []*cobra.Command {
-	return []*cobra.Command{
+// group is the kind's command group (coffer secret, key, certificate): the kind's own
+// commands and the lifecycle verbs.
+func (k *kind) group(h cmdHelp, own ...*cobra.Command) *cobra.Command {
+	return newGroup(k.name, h, append(own,
 		newShowCommand(k), newListCommand(k), newListVersionsCommand(k), newDeleteCommand(k), newShowDeletedCommand(k),
 		newListDeletedCommand(k), newRecoverCommand(k), newPurgeCommand(k), newBackupCommand(k), newRestoreCommand(k),
-	}
+	)...)
 }
 
 // bind makes a kind's open: it opens the vault's SDK client and binds calls to it.

@@ -50,6 +50,30 @@ func (o *vaultOptions) resolve(kind, verb string) (vault, name, version string, 
 
 func (o *vaultOptions) clientOpts() *clientOptions { return &o.clientOptions }
 
+// namedOptions name the object a command creates, imports or merges into: --vault-name
+// and --name. nameHint is the hint of a missing --name; a command that checks --name
+// together with other flags leaves it "" and checks it itself.
+type namedOptions struct {
+	vaultOptions
+	Name     string
+	nameHint string
+}
+
+func (o *namedOptions) addFlags(fs *pflag.FlagSet, kind string) {
+	fs.StringVarP(&o.Name, "name", "n", "", "name of the "+kind+" (required)")
+	o.vaultOptions.addFlags(fs, kind)
+}
+
+func (o *namedOptions) resolve(kind, verb string) (vault, name, version string, err error) {
+	if vault, _, _, err = o.vaultOptions.resolve(kind, verb); err != nil {
+		return "", "", "", err
+	}
+	if o.Name == "" && o.nameHint != "" {
+		return "", "", "", requireFlag("name", o.nameHint)
+	}
+	return vault, o.Name, "", nil
+}
+
 // objectOptions name one object: --vault-name and --name, or --id (az's forms).
 type objectOptions struct {
 	clientOptions
@@ -174,6 +198,28 @@ func (o *attrFlags) AddFlags(fs *pflag.FlagSet, enabledFlag bool) {
 	}
 }
 
+// propFlags are the attribute flags and --tags, which the commands that create or change
+// an object take together.
+type propFlags struct {
+	attrFlags
+	tagFlags
+}
+
+func (o *propFlags) AddFlags(fs *pflag.FlagSet, enabledFlag bool) {
+	o.attrFlags.AddFlags(fs, enabledFlag)
+	o.tagFlags.AddFlags(fs)
+}
+
+// parse returns the attributes and the tags the flags give.
+func (o *propFlags) parse() (parsedAttrs, map[string]*string, error) {
+	attrs, err := o.attrFlags.parse()
+	if err != nil {
+		return attrs, nil, err
+	}
+	tags, err := o.tagFlags.parse()
+	return attrs, tags, err
+}
+
 // parsedAttrs are the attributes the flags set; nil pointers are attributes left alone.
 type parsedAttrs struct {
 	Enabled   *bool
@@ -278,6 +324,26 @@ func createNew(flag, path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("--%s: %w", flag, err)
 	}
 	return f.Close()
+}
+
+// downloadFlags are --file and --encoding of the download commands.
+type downloadFlags struct{ File, Encoding string }
+
+func (o *downloadFlags) AddFlags(fs *pflag.FlagSet, fileUsage, encodingDefault, encodingUsage string) {
+	fs.StringVarP(&o.File, "file", "f", "", fileUsage)
+	fs.StringVarP(&o.Encoding, "encoding", "e", encodingDefault, encodingUsage)
+}
+
+// check checks them before any request, the encoding with checkEncoding: --file is
+// required and must not exist yet.
+func (o *downloadFlags) check(kind string, checkEncoding func(string) error) error {
+	if o.File == "" {
+		return requireFlag("file", "coffer "+kind+" download --vault-name VAULT --name NAME --file PATH")
+	}
+	if err := checkEncoding(o.Encoding); err != nil {
+		return err
+	}
+	return refuseExisting("file", o.File)
 }
 
 // refuseExisting refuses, before any request, a path createNew would refuse after it.

@@ -8,20 +8,12 @@ import (
 )
 
 func newSecretCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "secret",
-		Short: "Manage secrets (as az keyvault secret)",
-		Long: `Manage the secrets of a vault, as az keyvault secret does, through Microsoft's azsecrets
+	return secretKind.group(cmdHelp{
+		short: "Manage secrets (as az keyvault secret)",
+		long: `Manage the secrets of a vault, as az keyvault secret does, through Microsoft's azsecrets
 SDK. -o json prints what az prints. A deleted secret stays recoverable until its
 scheduledPurgeDate: coffer secret list-deleted, recover, purge.`,
-	}
-	cmd.AddCommand(
-		newSecretSetCommand(),
-		newSecretSetAttributesCommand(),
-		newSecretDownloadCommand(),
-	)
-	cmd.AddCommand(secretKind.commands()...)
-	return cmd
+	}, newSecretSetCommand(), newSecretSetAttributesCommand(), newSecretDownloadCommand())
 }
 
 // The JSON az prints for secrets: the base properties

@@ -12,7 +12,7 @@ import (
 )
 
 func newSecretDownloadCommand() *cobra.Command {
-	var file, encoding string
+	var dl downloadFlags
 	return newDataCommand(dataSpec[*azsecrets.Client]{
 		kind: kindSecret, verb: "download", target: &versionOptions{}, open: (*client).secretsClient,
 		help: cmdHelp{
@@ -24,26 +24,23 @@ encoding comes from the secret's tag file-encoding unless --encoding is given).`
   coffer secret download --vault-name myvault -n blob -f image.png --encoding base64`,
 		},
 		flags: func(fs *pflag.FlagSet) {
-			fs.StringVarP(&file, "file", "f", "", "write the value to this new file (required)")
-			fs.StringVarP(&encoding, "encoding", "e", "", "how the value is encoded: utf-8, utf-16le, utf-16be, ascii, base64, hex (default: the secret's tag file-encoding, else utf-8)")
+			dl.AddFlags(fs, "write the value to this new file (required)",
+				"", "how the value is encoded: utf-8, utf-16le, utf-16be, ascii, base64, hex (default: the secret's tag file-encoding, else utf-8)")
 		},
 		check: func(*dataRun[*azsecrets.Client]) error {
-			if file == "" {
-				return requireFlag("file", "coffer secret download --vault-name VAULT --name NAME --file PATH")
-			}
-			if encoding != "" {
-				if err := validEncoding(encoding); err != nil {
-					return err
+			return dl.check(kindSecret, func(enc string) error {
+				if enc == "" {
+					return nil
 				}
-			}
-			return refuseExisting("file", file)
+				return validEncoding(enc)
+			})
 		},
 		run: func(r *dataRun[*azsecrets.Client]) error {
 			res, err := r.sdk.GetSecret(r.ctx, r.name, r.version, nil)
 			if err != nil {
 				return r.explainObject(err, r.name)
 			}
-			enc := encoding
+			enc := dl.Encoding
 			if enc == "" {
 				enc = "utf-8"
 				if t := res.Tags["file-encoding"]; t != nil && validEncoding(*t) == nil {
@@ -64,7 +61,7 @@ encoding comes from the secret's tag file-encoding unless --encoding is given).`
 						hints: []string{"download it as text: --encoding utf-8"}}
 				}
 			}
-			return createNew("file", file, data, 0o600)
+			return createNew("file", dl.File, data, 0o600)
 		},
 	})
 }

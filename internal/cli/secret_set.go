@@ -30,9 +30,7 @@ func validEncoding(e string) error {
 }
 
 type secretSetOptions struct {
-	attrFlags
-	tagFlags
-	Name        string
+	propFlags
 	Value       string
 	File        string
 	Encoding    string
@@ -40,14 +38,12 @@ type secretSetOptions struct {
 }
 
 func (o *secretSetOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.Name, "name", "n", "", "name of the secret (required)")
 	fs.StringVar(&o.Value, "value", "", "the value (or --file)")
 	fs.StringVarP(&o.File, "file", "f", "", "read the value from this file (or --value)")
 	fs.StringVarP(&o.Encoding, "encoding", "e", "utf-8", "encoding of --file: utf-8, utf-16le, utf-16be, ascii (text) or base64, hex (binary); stored in the tag file-encoding")
 	fs.StringVar(&o.ContentType, "description", "", "content type of the value (same as --content-type)")
 	fs.StringVar(&o.ContentType, "content-type", "", "content type of the value, e.g. text/plain")
-	o.attrFlags.AddFlags(fs, false)
-	o.tagFlags.AddFlags(fs)
+	o.propFlags.AddFlags(fs, false)
 }
 
 // fileValue reads --file as az does: text encodings take the file's text (universal
@@ -93,7 +89,8 @@ func newSecretSetCommand() *cobra.Command {
 	o := &secretSetOptions{}
 	var params azsecrets.SetSecretParameters
 	return newDataCommand(dataSpec[*azsecrets.Client]{
-		kind: kindSecret, verb: "set", target: &vaultOptions{}, flags: o.AddFlags, open: (*client).secretsClient,
+		kind: kindSecret, verb: "set", flags: o.AddFlags, open: (*client).secretsClient,
+		target: &namedOptions{nameHint: "coffer secret set --vault-name VAULT --name NAME --value VALUE"},
 		help: cmdHelp{
 			short: "Create a secret or add a new version of it (as az keyvault secret set)",
 			long: `Create a secret, or add a new version to an existing one, and print it as az does.
@@ -108,9 +105,6 @@ purged and prints the commands that recover or purge it.`,
   coffer secret set --vault-name myvault -n blob -f image.png --encoding base64 --expires 2030-01-01`,
 		},
 		check: func(*dataRun[*azsecrets.Client]) error {
-			if o.Name == "" {
-				return requireFlag("name", "coffer secret set --vault-name VAULT --name NAME --value VALUE")
-			}
 			if (o.Value == "") == (o.File == "") {
 				return &hintError{code: exitUsage, err: errors.New("give exactly one of --value and --file"),
 					hints: []string{"coffer secret set --vault-name VAULT --name NAME --value VALUE",
@@ -119,11 +113,7 @@ purged and prints the commands that recover or purge it.`,
 			if err := validEncoding(o.Encoding); err != nil {
 				return err
 			}
-			attrs, err := o.attrFlags.parse()
-			if err != nil {
-				return err
-			}
-			tags, err := o.tagFlags.parse()
+			attrs, tags, err := o.parse()
 			if err != nil {
 				return err
 			}
@@ -147,9 +137,9 @@ purged and prints the commands that recover or purge it.`,
 			return nil
 		},
 		run: func(r *dataRun[*azsecrets.Client]) error {
-			res, err := r.sdk.SetSecret(r.ctx, o.Name, params, nil)
+			res, err := r.sdk.SetSecret(r.ctx, r.name, params, nil)
 			if err != nil {
-				return r.explainObject(err, o.Name)
+				return r.explainObject(err, r.name)
 			}
 			return r.print(secretJSON(res.Secret, true), secretValueColumns)
 		},

@@ -9,8 +9,7 @@ import (
 )
 
 type secretSetAttributesOptions struct {
-	attrFlags
-	tagFlags
+	propFlags
 	ContentType string
 	fs          *pflag.FlagSet
 }
@@ -18,8 +17,7 @@ type secretSetAttributesOptions struct {
 func (o *secretSetAttributesOptions) AddFlags(fs *pflag.FlagSet) {
 	o.fs = fs
 	fs.StringVar(&o.ContentType, "content-type", "", "content type of the value")
-	o.attrFlags.AddFlags(fs, true)
-	o.tagFlags.AddFlags(fs)
+	o.propFlags.AddFlags(fs, true)
 }
 
 func newSecretSetAttributesCommand() *cobra.Command {
@@ -33,13 +31,11 @@ func newSecretSetAttributesCommand() *cobra.Command {
   coffer secret set-attributes --vault-name myvault -n db-password --expires 2030-01-01 --tags "owner=ops"`,
 		},
 		check: func(*dataRun[*azsecrets.Client]) error {
-			attrs, err := o.attrFlags.parse()
+			attrs, tags, err := o.parse()
 			if err != nil {
 				return err
 			}
-			if params.Tags, err = o.tagFlags.parse(); err != nil {
-				return err
-			}
+			params.Tags = tags
 			if o.fs.Changed("content-type") {
 				params.ContentType = &o.ContentType
 			}

@@ -18,24 +18,10 @@ import (
 )
 
 func newVaultCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "vault",
-		Short: "Manage vaults and their access policies (as az keyvault)",
-	}
-	cmd.AddCommand(
-		newVaultCreateCommand(),
-		newVaultShowCommand(),
-		newVaultListCommand(),
-		newVaultUpdateCommand(),
-		newVaultDeleteCommand(),
-		newVaultListDeletedCommand(),
-		newVaultShowDeletedCommand(),
-		newVaultRecoverCommand(),
-		newVaultPurgeCommand(),
-		newVaultSetPolicyCommand(),
-		newVaultDeletePolicyCommand(),
-	)
-	return cmd
+	return newGroup("vault", cmdHelp{short: "Manage vaults and their access policies (as az keyvault)"},
+		newVaultCreateCommand(), newVaultShowCommand(), newVaultListCommand(), newVaultUpdateCommand(),
+		newVaultDeleteCommand(), newVaultListDeletedCommand(), newVaultShowDeletedCommand(), newVaultRecoverCommand(),
+		newVaultPurgeCommand(), newVaultSetPolicyCommand(), newVaultDeletePolicyCommand())
 }
 
 // vaultSpec is a command of the management plane (coffer vault VERB), for

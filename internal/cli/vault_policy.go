@@ -35,26 +35,31 @@ type permSet struct {
 // in the enum's spelling. A flag given with no value means "no permissions of this type".
 func (o *permFlags) parse() (permSet, error) {
 	var s permSet
-	var err error
-	changed := func(name string) bool { return o.fs != nil && o.fs.Changed(name) }
-	if changed("key-permissions") {
-		if s.perms.Keys, err = parsePerms("key-permissions", o.Keys, armkeyvault.PossibleKeyPermissionsValues()); err != nil {
-			return s, err
-		}
-	}
-	if changed("secret-permissions") {
-		if s.perms.Secrets, err = parsePerms("secret-permissions", o.Secrets, armkeyvault.PossibleSecretPermissionsValues()); err != nil {
-			return s, err
-		}
-	}
-	if changed("certificate-permissions") {
-		if s.perms.Certificates, err = parsePerms("certificate-permissions", o.Certificates, armkeyvault.PossibleCertificatePermissionsValues()); err != nil {
-			return s, err
-		}
-	}
-	if changed("storage-permissions") {
-		if s.perms.Storage, err = parsePerms("storage-permissions", o.Storage, armkeyvault.PossibleStoragePermissionsValues()); err != nil {
-			return s, err
+	for _, p := range []struct {
+		flag  string
+		parse func(flag string) error
+	}{
+		{"key-permissions", func(flag string) (err error) {
+			s.perms.Keys, err = parsePerms(flag, o.Keys, armkeyvault.PossibleKeyPermissionsValues())
+			return err
+		}},
+		{"secret-permissions", func(flag string) (err error) {
+			s.perms.Secrets, err = parsePerms(flag, o.Secrets, armkeyvault.PossibleSecretPermissionsValues())
+			return err
+		}},
+		{"certificate-permissions", func(flag string) (err error) {
+			s.perms.Certificates, err = parsePerms(flag, o.Certificates, armkeyvault.PossibleCertificatePermissionsValues())
+			return err
+		}},
+		{"storage-permissions", func(flag string) (err error) {
+			s.perms.Storage, err = parsePerms(flag, o.Storage, armkeyvault.PossibleStoragePermissionsValues())
+			return err
+		}},
+	} {
+		if o.fs != nil && o.fs.Changed(p.flag) {
+			if err := p.parse(p.flag); err != nil {
+				return s, err
+			}
 		}
 	}
 	return s, nil

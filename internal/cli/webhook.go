@@ -25,10 +25,9 @@ type webhookJSON struct {
 }
 
 func newWebhookCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "webhook",
-		Short: "Warnings before a purge: webhook subscriptions (administrator only)",
-		Long: `Manage webhook subscriptions through Coffer's admin routes (/admin/webhooks); these
+	return newGroup("webhook", cmdHelp{
+		short: "Warnings before a purge: webhook subscriptions (administrator only)",
+		long: `Manage webhook subscriptions through Coffer's admin routes (/admin/webhooks); these
 commands need the administrator's credentials.
 
 A subscription names a vault, an https:// URL and a window (--before). Coffer POSTs a
@@ -43,13 +42,7 @@ Each request carries Coffer-Signature: sha256=HEX, the HMAC-SHA256 of the body k
 the subscription's secret, which webhook create prints once. Delivery is at least once:
 failures are retried with exponential backoff (up to 5 minutes apart), also across
 restarts; a receiver drops repeats by the event's id.`,
-	}
-	cmd.AddCommand(
-		newWebhookCreateCommand(),
-		newWebhookListCommand(),
-		newWebhookDeleteCommand(),
-	)
-	return cmd
+	}, newWebhookCreateCommand(), newWebhookListCommand(), newWebhookDeleteCommand())
 }
 
 func webhookTable(ws []webhookJSON, secret bool) func() table {
