@@ -63,12 +63,10 @@ application/x-pkcs12. Prints the certificate.`,
 			params.CertificateAttributes, params.Tags, err = o.parse()
 			return err
 		},
-		run: func(r *dataRun[*azcertificates.Client]) error {
+		columns: certColumns,
+		answer: func(r *dataRun[*azcertificates.Client]) (map[string]any, error) {
 			res, err := r.sdk.ImportCertificate(r.ctx, r.name, params, nil)
-			if err != nil {
-				return r.explainObject(err, r.name)
-			}
-			return r.print(certJSON(res.Certificate), certColumns)
+			return certJSON(res.Certificate), err
 		},
 	})
 }

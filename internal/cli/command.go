@@ -92,7 +92,14 @@ type dataSpec[C any] struct {
 	flags  func(fs *pflag.FlagSet)   // the command's own flags; nil: none
 	check  func(r *dataRun[C]) error // its own checks, after the target's and before the client; nil: none
 	open   func(c *client, ctx context.Context, vault string) (C, error)
-	run    func(r *dataRun[C]) error
+
+	// What the command does: run, or, for a command that prints one object, answer and
+	// columns: an error of answer is explained by explain (nil: explainObject on the
+	// object the target names) and its JSON is printed with columns.
+	run     func(r *dataRun[C]) error
+	answer  func(r *dataRun[C]) (map[string]any, error)
+	explain func(r *dataRun[C], err error) error
+	columns columns
 }
 
 // dataRun is a data-plane command at work: sdk is open on the vault. Its own checks see
@@ -137,7 +144,17 @@ func newDataCommand[C any](s dataSpec[C]) *cobra.Command {
 				return err
 			}
 			r.ctx, r.c, r.sdk = ctx, c, sdk
-			return s.run(r)
+			if s.run != nil {
+				return s.run(r)
+			}
+			m, err := s.answer(r)
+			if err != nil {
+				if s.explain != nil {
+					return s.explain(r, err)
+				}
+				return r.explainObject(err, r.name)
+			}
+			return r.print(m, s.columns)
 		},
 	})
 }

@@ -20,9 +20,9 @@ type keyOpSpec[A ~string] struct {
 	algorithms []A
 	flags      func(fs *pflag.FlagSet) // the operation's own flags
 	check      func() error            // its own checks, after --algorithm's
-	// run calls the operation and answers az's JSON of it, printed with columns; an
-	// error of the SDK is explained (explainObject).
-	run     func(r *dataRun[*azkeys.Client], alg A) (map[string]any, error)
+	// answer calls the operation and answers az's JSON of it, printed with columns (as
+	// dataSpec's answer).
+	answer  func(r *dataRun[*azkeys.Client], alg A) (map[string]any, error)
 	columns columns
 }
 
@@ -30,7 +30,7 @@ func newKeyOpCommand[A ~string](s keyOpSpec[A]) *cobra.Command {
 	var algorithm string
 	var alg A
 	return newDataCommand(dataSpec[*azkeys.Client]{
-		kind: kindKey, verb: s.verb, help: s.help, target: &versionOptions{}, open: (*client).keysClient,
+		kind: kindKey, verb: s.verb, help: s.help, target: &versionOptions{}, open: (*client).keysClient, columns: s.columns,
 		flags: func(fs *pflag.FlagSet) {
 			fs.StringVarP(&algorithm, "algorithm", "a", "", "algorithm (required): "+enumList(s.algorithms))
 			s.flags(fs)
@@ -41,13 +41,7 @@ func newKeyOpCommand[A ~string](s keyOpSpec[A]) *cobra.Command {
 			}
 			return s.check()
 		},
-		run: func(r *dataRun[*azkeys.Client]) error {
-			m, err := s.run(r, alg)
-			if err != nil {
-				return r.explainObject(err, r.name)
-			}
-			return r.print(m, s.columns)
-		},
+		answer: func(r *dataRun[*azkeys.Client]) (map[string]any, error) { return s.answer(r, alg) },
 	})
 }
 

@@ -44,7 +44,7 @@ plaintext in base64, or as text with --data-type plaintext.`,
 			return err
 		},
 		columns: columns{{"Algorithm", "algorithm"}, {"Kid", "kid"}, {"Result", "result"}},
-		run: func(r *dataRun[*azkeys.Client], alg azkeys.EncryptionAlgorithm) (map[string]any, error) {
+		answer: func(r *dataRun[*azkeys.Client], alg azkeys.EncryptionAlgorithm) (map[string]any, error) {
 			params.Algorithm = &alg
 			res, err := r.sdk.Decrypt(r.ctx, r.name, r.version, params, nil)
 			if err != nil {

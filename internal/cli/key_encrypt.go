@@ -45,7 +45,7 @@ func newKeyEncryptCommand() *cobra.Command {
 			return aes.parse(&params)
 		},
 		columns: columns{{"Algorithm", "algorithm"}, {"Kid", "kid"}, {"Result", "result"}},
-		run: func(r *dataRun[*azkeys.Client], alg azkeys.EncryptionAlgorithm) (map[string]any, error) {
+		answer: func(r *dataRun[*azkeys.Client], alg azkeys.EncryptionAlgorithm) (map[string]any, error) {
 			params.Algorithm = &alg
 			res, err := r.sdk.Encrypt(r.ctx, r.name, r.version, params, nil)
 			return map[string]any{

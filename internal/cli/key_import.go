@@ -59,12 +59,10 @@ func newKeyImportCommand() *cobra.Command {
 			jwk.KeyOps, params.KeyAttributes, params.Tags, err = o.parse()
 			return err
 		},
-		run: func(r *dataRun[*azkeys.Client]) error {
+		columns: keyColumns,
+		answer: func(r *dataRun[*azkeys.Client]) (map[string]any, error) {
 			res, err := r.sdk.ImportKey(r.ctx, r.name, params, nil)
-			if err != nil {
-				return r.explainObject(err, r.name)
-			}
-			return r.print(keyJSON(res.KeyBundle), keyColumns)
+			return keyJSON(res.KeyBundle), err
 		},
 	})
 }

@@ -7,17 +7,14 @@ import (
 
 func newKeyRotateCommand() *cobra.Command {
 	return newDataCommand(dataSpec[*azkeys.Client]{
-		kind: kindKey, verb: "rotate", target: &objectOptions{}, open: (*client).keysClient,
+		kind: kindKey, verb: "rotate", target: &objectOptions{}, open: (*client).keysClient, columns: keyColumns,
 		help: cmdHelp{
 			short:   "Create a new version of a key with the same type and size (as az keyvault key rotate)",
 			example: `  coffer key rotate --vault-name myvault --name signing`,
 		},
-		run: func(r *dataRun[*azkeys.Client]) error {
+		answer: func(r *dataRun[*azkeys.Client]) (map[string]any, error) {
 			res, err := r.sdk.RotateKey(r.ctx, r.name, nil)
-			if err != nil {
-				return r.explainObject(err, r.name)
-			}
-			return r.print(keyJSON(res.KeyBundle), keyColumns)
+			return keyJSON(res.KeyBundle), err
 		},
 	})
 }

@@ -28,7 +28,7 @@ in base64. ES256 signatures are raw R||S (64 bytes).`,
 			return err
 		},
 		columns: columns{{"Algorithm", "algorithm"}, {"KeyId", "keyId"}, {"Signature", "signature"}},
-		run: func(r *dataRun[*azkeys.Client], alg azkeys.SignatureAlgorithm) (map[string]any, error) {
+		answer: func(r *dataRun[*azkeys.Client], alg azkeys.SignatureAlgorithm) (map[string]any, error) {
 			res, err := r.sdk.Sign(r.ctx, r.name, r.version, azkeys.SignParameters{Algorithm: &alg, Value: digest}, nil)
 			return map[string]any{"algorithm": string(alg), "keyId": kidJSON(res.KID), "signature": b64(res.Result)}, err
 		},

@@ -35,7 +35,7 @@ An invalid signature is not an error: isValid is false and the exit code 0.`,
 			return err
 		},
 		columns: columns{{"Algorithm", "algorithm"}, {"IsValid", "isValid"}, {"KeyId", "keyId"}},
-		run: func(r *dataRun[*azkeys.Client], alg azkeys.SignatureAlgorithm) (map[string]any, error) {
+		answer: func(r *dataRun[*azkeys.Client], alg azkeys.SignatureAlgorithm) (map[string]any, error) {
 			params.Algorithm = &alg
 			res, err := r.sdk.Verify(r.ctx, r.name, r.version, params, nil)
 			if err != nil {

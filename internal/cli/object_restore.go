@@ -6,7 +6,8 @@ import (
 )
 
 // newRestoreCommand is `coffer KIND restore`: bring an object back, all versions, from the
-// blob of coffer KIND backup. Its name is in the blob, and must be free.
+// blob of coffer KIND backup. Its name is in the blob, and must be free; an error names
+// no object (explainObject reads the name from a conflict's message).
 func newRestoreCommand(k *kind) *cobra.Command {
 	file := ""
 	var blob []byte
@@ -27,12 +28,9 @@ func newRestoreCommand(k *kind) *cobra.Command {
 			blob, err = readFile("file", file)
 			return err
 		},
-		run: func(r *dataRun[objectCalls]) error {
-			m, err := r.sdk.restore(r.ctx, blob)
-			if err != nil {
-				return r.explainObject(err, "")
-			}
-			return r.print(m, k.objectColumns)
+		columns: k.objectColumns,
+		answer: func(r *dataRun[objectCalls]) (map[string]any, error) {
+			return r.sdk.restore(r.ctx, blob)
 		},
 	})
 }

@@ -136,12 +136,10 @@ purged and prints the commands that recover or purge it.`,
 			}
 			return nil
 		},
-		run: func(r *dataRun[*azsecrets.Client]) error {
+		columns: secretValueColumns,
+		answer: func(r *dataRun[*azsecrets.Client]) (map[string]any, error) {
 			res, err := r.sdk.SetSecret(r.ctx, r.name, params, nil)
-			if err != nil {
-				return r.explainObject(err, r.name)
-			}
-			return r.print(secretJSON(res.Secret, true), secretValueColumns)
+			return secretJSON(res.Secret, true), err
 		},
 	})
 }

@@ -48,12 +48,10 @@ func newSecretSetAttributesCommand() *cobra.Command {
 			}
 			return nil
 		},
-		run: func(r *dataRun[*azsecrets.Client]) error {
+		columns: secretItemColumns,
+		answer: func(r *dataRun[*azsecrets.Client]) (map[string]any, error) {
 			res, err := r.sdk.UpdateSecretProperties(r.ctx, r.name, r.version, params, nil)
-			if err != nil {
-				return r.explainObject(err, r.name)
-			}
-			return r.print(secretJSON(res.Secret, false), secretItemColumns)
+			return secretJSON(res.Secret, false), err
 		},
 	})
 }
