@@ -393,6 +393,22 @@ func (c *client) call(ctx context.Context, method, path string, in, out any, ok 
 	return runtime.UnmarshalAsJSON(resp, out)
 }
 
+// newAdminListCommand is `list` of one of Coffer's own collections: path answers
+// {"value": [...]}, printed as JSON or with table.
+func newAdminListCommand[T any](args cobra.PositionalArgs, help cmdHelp, path string, table func([]T) func() table) *cobra.Command {
+	opts := &clientOptions{}
+	return newClientCommand(cmdSpec{
+		use: "list", args: args, opts: opts, help: help,
+		run: func(cmd *cobra.Command, c *client) error {
+			items, err := adminList[T](cmd.Context(), c, path)
+			if err != nil {
+				return err
+			}
+			return printOut(cmd.OutOrStdout(), opts.Output, items, table(items))
+		},
+	})
+}
+
 // adminList reads a list from one of Coffer's own routes: {"value": [...]}, never null.
 func adminList[T any](ctx context.Context, c *client, path string) ([]T, error) {
 	var out struct {

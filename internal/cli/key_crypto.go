@@ -65,29 +65,35 @@ func kidJSON(kid *azkeys.ID) any {
 	return string(*kid)
 }
 
-// aesFlags are --iv and --aad of encrypt and decrypt, for AES keys.
-type aesFlags struct{ IV, AAD string }
+// cipherFlags are the flags encrypt and decrypt share: --value, --data-type, and --iv and
+// --aad for AES keys.
+type cipherFlags struct{ Value, DataType, IV, AAD string }
 
-func (o *aesFlags) AddFlags(fs *pflag.FlagSet) {
+func (o *cipherFlags) AddFlags(fs *pflag.FlagSet, valueUsage, dataTypeUsage string) {
+	fs.StringVar(&o.Value, "value", "", valueUsage)
+	fs.StringVar(&o.DataType, "data-type", "base64", dataTypeUsage)
 	fs.StringVar(&o.IV, "iv", "", "initialization vector, hex (AES-GCM and AES-CBC keys)")
 	fs.StringVar(&o.AAD, "aad", "", "additional authenticated data, hex (AES-GCM keys)")
 }
 
-// parse sets the parameters' IV and additional authenticated data.
-func (o *aesFlags) parse(p *azkeys.KeyOperationParameters) (err error) {
+// parse checks the flags and sets the parameters' value, IV and additional authenticated
+// data; value reads --value once --data-type is known to be base64 or plaintext. hint is
+// the example of a missing --value.
+func (o *cipherFlags) parse(p *azkeys.KeyOperationParameters, hint string, value func(v, dataType string) ([]byte, error)) (err error) {
+	if o.Value == "" {
+		return requireFlag("value", hint)
+	}
+	if o.DataType != "base64" && o.DataType != "plaintext" {
+		return &hintError{code: exitUsage, err: fmt.Errorf("--data-type %q is not known", o.DataType), hints: []string{"use --data-type base64 or --data-type plaintext"}}
+	}
+	if p.Value, err = value(o.Value, o.DataType); err != nil {
+		return err
+	}
 	if p.IV, err = hexFlag("iv", o.IV); err != nil {
 		return err
 	}
 	p.AdditionalAuthenticatedData, err = hexFlag("aad", o.AAD)
 	return err
-}
-
-// checkDataType validates --data-type of encrypt and decrypt.
-func checkDataType(dataType string) error {
-	if dataType != "base64" && dataType != "plaintext" {
-		return &hintError{code: exitUsage, err: fmt.Errorf("--data-type %q is not known", dataType), hints: []string{"use --data-type base64 or --data-type plaintext"}}
-	}
-	return nil
 }
 
 func hexFlag(flag, s string) ([]byte, error) {

@@ -10,8 +10,8 @@ import (
 )
 
 func newKeyDecryptCommand() *cobra.Command {
-	var value, dataType, tag string
-	var aes aesFlags
+	var cf cipherFlags
+	var tag string
 	var params azkeys.KeyOperationParameters
 	return newKeyOpCommand(keyOpSpec[azkeys.EncryptionAlgorithm]{
 		verb: "decrypt", algorithms: azkeys.PossibleEncryptionAlgorithmValues(),
@@ -22,22 +22,12 @@ plaintext in base64, or as text with --data-type plaintext.`,
 			example: `  coffer key decrypt --vault-name myvault --name wrapping -a RSA-OAEP-256 --value "$CIPHERTEXT" --data-type plaintext`,
 		},
 		flags: func(fs *pflag.FlagSet) {
-			fs.StringVar(&value, "value", "", "base64 of the ciphertext (required)")
-			fs.StringVar(&dataType, "data-type", "base64", "how to print the result: base64 or plaintext")
-			aes.AddFlags(fs)
+			cf.AddFlags(fs, "base64 of the ciphertext (required)", "how to print the result: base64 or plaintext")
 			fs.StringVar(&tag, "tag", "", "authentication tag, hex (AES-GCM keys)")
 		},
 		check: func() (err error) {
-			if value == "" {
-				return requireFlag("value", "coffer key decrypt --vault-name VAULT --name KEY -a RSA-OAEP-256 --value BASE64")
-			}
-			if err := checkDataType(dataType); err != nil {
-				return err
-			}
-			if params.Value, err = decodeB64("value", value); err != nil {
-				return err
-			}
-			if err := aes.parse(&params); err != nil {
+			if err := cf.parse(&params, "coffer key decrypt --vault-name VAULT --name KEY -a RSA-OAEP-256 --value BASE64",
+				func(v, _ string) ([]byte, error) { return decodeB64("value", v) }); err != nil {
 				return err
 			}
 			params.AuthenticationTag, err = hexFlag("tag", tag)
@@ -51,7 +41,7 @@ plaintext in base64, or as text with --data-type plaintext.`,
 				return nil, err
 			}
 			m := map[string]any{"algorithm": string(alg), "kid": kidJSON(res.KID), "result": b64(res.Result)}
-			if dataType == "plaintext" {
+			if cf.DataType == "plaintext" {
 				if !utf8.Valid(res.Result) {
 					return nil, &hintError{err: fmt.Errorf("the plaintext is not text"), hints: []string{"print it as base64: --data-type base64"}}
 				}

@@ -6,20 +6,8 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// dataTypeValue reads --value in the form --data-type says.
-func dataTypeValue(value, dataType string) ([]byte, error) {
-	if err := checkDataType(dataType); err != nil {
-		return nil, err
-	}
-	if dataType == "base64" {
-		return decodeB64("value", value)
-	}
-	return []byte(value), nil
-}
-
 func newKeyEncryptCommand() *cobra.Command {
-	var value, dataType string
-	var aes aesFlags
+	var cf cipherFlags
 	var params azkeys.KeyOperationParameters
 	return newKeyOpCommand(keyOpSpec[azkeys.EncryptionAlgorithm]{
 		verb: "encrypt", algorithms: azkeys.PossibleEncryptionAlgorithmValues(),
@@ -31,18 +19,16 @@ func newKeyEncryptCommand() *cobra.Command {
   coffer key encrypt --vault-name myvault -n wrapping -a RSA-OAEP-256 --value aGVsbG8=`,
 		},
 		flags: func(fs *pflag.FlagSet) {
-			fs.StringVar(&value, "value", "", "the data to encrypt (required)")
-			fs.StringVar(&dataType, "data-type", "base64", "how --value is given: base64 or plaintext")
-			aes.AddFlags(fs)
+			cf.AddFlags(fs, "the data to encrypt (required)", "how --value is given: base64 or plaintext")
 		},
-		check: func() (err error) {
-			if value == "" {
-				return requireFlag("value", "coffer key encrypt --vault-name VAULT --name KEY -a RSA-OAEP-256 --value TEXT --data-type plaintext")
-			}
-			if params.Value, err = dataTypeValue(value, dataType); err != nil {
-				return err
-			}
-			return aes.parse(&params)
+		check: func() error {
+			return cf.parse(&params, "coffer key encrypt --vault-name VAULT --name KEY -a RSA-OAEP-256 --value TEXT --data-type plaintext",
+				func(v, dataType string) ([]byte, error) {
+					if dataType == "base64" {
+						return decodeB64("value", v)
+					}
+					return []byte(v), nil
+				})
 		},
 		columns: columns{{"Algorithm", "algorithm"}, {"Kid", "kid"}, {"Result", "result"}},
 		answer: func(r *dataRun[*azkeys.Client], alg azkeys.EncryptionAlgorithm) (map[string]any, error) {

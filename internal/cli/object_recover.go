@@ -1,6 +1,8 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/spf13/cobra"
+)
 
 // newRecoverCommand is `coffer KIND recover`: bring a deleted object back, all versions,
 // and print it.

@@ -9,7 +9,7 @@ import (
 // blob of coffer KIND backup. Its name is in the blob, and must be free; an error names
 // no object (explainObject reads the name from a conflict's message).
 func newRestoreCommand(k *kind) *cobra.Command {
-	file := ""
+	file := &fileFlag{hint: "coffer " + k.name + " restore --vault-name VAULT --file PATH"}
 	var blob []byte
 	return k.command(dataSpec[objectCalls]{
 		verb: "restore", target: &vaultOptions{},
@@ -18,14 +18,14 @@ func newRestoreCommand(k *kind) *cobra.Command {
 			example: "  coffer {kind} restore --vault-name myvault --file {sample}.bak",
 		},
 		flags: func(fs *pflag.FlagSet) {
-			fs.StringVarP(&file, "file", "f", "", "backup blob written by coffer "+k.name+" backup (required)")
+			file.AddFlags(fs, "backup blob written by coffer "+k.name+" backup (required)")
 		},
 		check: func(*dataRun[objectCalls]) error {
-			if file == "" {
-				return requireFlag("file", "coffer "+k.name+" restore --vault-name VAULT --file PATH")
+			if err := file.check(); err != nil {
+				return err
 			}
 			var err error
-			blob, err = readFile("file", file)
+			blob, err = readFile("file", file.path)
 			return err
 		},
 		columns: k.objectColumns,

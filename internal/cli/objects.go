@@ -326,6 +326,20 @@ func createNew(flag, path string, data []byte, perm os.FileMode) error {
 	return f.Close()
 }
 
+// fileFlag is a --file a command cannot do without; hint is the example of a missing one.
+type fileFlag struct{ path, hint string }
+
+func (f *fileFlag) AddFlags(fs *pflag.FlagSet, usage string) {
+	fs.StringVarP(&f.path, "file", "f", "", usage)
+}
+
+func (f *fileFlag) check() error {
+	if f.path == "" {
+		return requireFlag("file", f.hint)
+	}
+	return nil
+}
+
 // downloadFlags are --file and --encoding of the download commands.
 type downloadFlags struct{ File, Encoding string }
 

@@ -61,8 +61,31 @@ func newVaultOpCommand(s vaultSpec) *cobra.Command {
 	})
 }
 
-// print prints a vault as az does.
-func (r *vaultRun) print(v any) error { return printVault(r.cmd, r.output, v) }
+// print prints an armkeyvault model (a vault, a deleted vault) as az does.
+func (r *vaultRun) print(v any, cols columns) error {
+	m, err := armJSON(v)
+	if err != nil {
+		return err
+	}
+	return printObject(r.cmd, r.output, m, cols)
+}
+
+// printPages prints what every page of an armkeyvault pager lists, as az does.
+func printPages[P, T any](r *vaultRun, pager *runtime.Pager[P], items func(P) []*T, cols columns) error {
+	var all []*T
+	for pager.More() {
+		page, err := pager.NextPage(r.ctx)
+		if err != nil {
+			return err
+		}
+		all = append(all, items(page)...)
+	}
+	out, err := armList(all)
+	if err != nil {
+		return err
+	}
+	return printList(r.cmd, r.output, out, cols)
+}
 
 // printWhenDone waits for a vault's creation (or recovery) and prints the vault.
 func (r *vaultRun) printWhenDone(poller *runtime.Poller[armkeyvault.VaultsClientCreateOrUpdateResponse]) error {
@@ -70,7 +93,7 @@ func (r *vaultRun) printWhenDone(poller *runtime.Poller[armkeyvault.VaultsClient
 	if err != nil {
 		return err
 	}
-	return r.print(res.Vault)
+	return r.print(res.Vault, vaultColumns)
 }
 
 // vaultRef names a vault on the management plane: -n, -g, --subscription.
@@ -195,19 +218,6 @@ func fixDates(v any) {
 	}
 }
 
-// allItems reads every page of an armkeyvault pager.
-func allItems[P, T any](ctx context.Context, pager *runtime.Pager[P], items func(P) []*T) ([]*T, error) {
-	var all []*T
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, items(page)...)
-	}
-	return all, nil
-}
-
 func armList[T any](items []*T) ([]map[string]any, error) {
 	out := []map[string]any{}
 	for _, it := range items {
@@ -231,15 +241,6 @@ var (
 	deletedVaultColumns = columns{{"Name", "name"}, {"Location", "properties.location"}, {"DeletionDate", "properties.deletionDate"},
 		{"ScheduledPurgeDate", "properties.scheduledPurgeDate"}, {"PurgeProtection", "properties.purgeProtectionEnabled"}}
 )
-
-// printVault prints one vault as az does.
-func printVault(cmd *cobra.Command, format string, v any) error {
-	m, err := armJSON(v)
-	if err != nil {
-		return err
-	}
-	return printObject(cmd, format, m, vaultColumns)
-}
 
 // vaultTable shows a vault's access policies, one row per principal.
 func vaultTable(v armkeyvault.Vault) func() table {

@@ -20,21 +20,12 @@ func newVaultListCommand() *cobra.Command {
 			fs.StringVar(&ref.Subscription, "subscription", defaultSubscription, "subscription id")
 		},
 		run: func(r *vaultRun) error {
-			var all []*armkeyvault.Vault
-			var err error
 			if ref.Group != "" {
-				all, err = allItems(r.ctx, r.vc.NewListByResourceGroupPager(ref.Group, nil), func(p armkeyvault.VaultsClientListByResourceGroupResponse) []*armkeyvault.Vault { return p.Value })
-			} else {
-				all, err = allItems(r.ctx, r.vc.NewListBySubscriptionPager(nil), func(p armkeyvault.VaultsClientListBySubscriptionResponse) []*armkeyvault.Vault { return p.Value })
+				return printPages(r, r.vc.NewListByResourceGroupPager(ref.Group, nil),
+					func(p armkeyvault.VaultsClientListByResourceGroupResponse) []*armkeyvault.Vault { return p.Value }, vaultColumns)
 			}
-			if err != nil {
-				return err
-			}
-			out, err := armList(all)
-			if err != nil {
-				return err
-			}
-			return printList(r.cmd, r.output, out, vaultColumns)
+			return printPages(r, r.vc.NewListBySubscriptionPager(nil),
+				func(p armkeyvault.VaultsClientListBySubscriptionResponse) []*armkeyvault.Vault { return p.Value }, vaultColumns)
 		},
 	})
 }

@@ -19,15 +19,8 @@ func newVaultListDeletedCommand() *cobra.Command {
 			fs.StringVar(&ref.Subscription, "subscription", defaultSubscription, "subscription id")
 		},
 		run: func(r *vaultRun) error {
-			all, err := allItems(r.ctx, r.vc.NewListDeletedPager(nil), func(p armkeyvault.VaultsClientListDeletedResponse) []*armkeyvault.DeletedVault { return p.Value })
-			if err != nil {
-				return err
-			}
-			out, err := armList(all)
-			if err != nil {
-				return err
-			}
-			return printList(r.cmd, r.output, out, deletedVaultColumns)
+			return printPages(r, r.vc.NewListDeletedPager(nil),
+				func(p armkeyvault.VaultsClientListDeletedResponse) []*armkeyvault.DeletedVault { return p.Value }, deletedVaultColumns)
 		},
 	})
 }

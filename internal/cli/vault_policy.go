@@ -39,22 +39,10 @@ func (o *permFlags) parse() (permSet, error) {
 		flag  string
 		parse func(flag string) error
 	}{
-		{"key-permissions", func(flag string) (err error) {
-			s.perms.Keys, err = parsePerms(flag, o.Keys, armkeyvault.PossibleKeyPermissionsValues())
-			return err
-		}},
-		{"secret-permissions", func(flag string) (err error) {
-			s.perms.Secrets, err = parsePerms(flag, o.Secrets, armkeyvault.PossibleSecretPermissionsValues())
-			return err
-		}},
-		{"certificate-permissions", func(flag string) (err error) {
-			s.perms.Certificates, err = parsePerms(flag, o.Certificates, armkeyvault.PossibleCertificatePermissionsValues())
-			return err
-		}},
-		{"storage-permissions", func(flag string) (err error) {
-			s.perms.Storage, err = parsePerms(flag, o.Storage, armkeyvault.PossibleStoragePermissionsValues())
-			return err
-		}},
+		{"key-permissions", permsInto(&s.perms.Keys, o.Keys, armkeyvault.PossibleKeyPermissionsValues())},
+		{"secret-permissions", permsInto(&s.perms.Secrets, o.Secrets, armkeyvault.PossibleSecretPermissionsValues())},
+		{"certificate-permissions", permsInto(&s.perms.Certificates, o.Certificates, armkeyvault.PossibleCertificatePermissionsValues())},
+		{"storage-permissions", permsInto(&s.perms.Storage, o.Storage, armkeyvault.PossibleStoragePermissionsValues())},
 	} {
 		if o.fs != nil && o.fs.Changed(p.flag) {
 			if err := p.parse(p.flag); err != nil {
@@ -97,6 +85,14 @@ func (r *vaultRun) updateAccessPolicies(ref *vaultRef, rg string, kind armkeyvau
 		return err
 	}
 	return printOut(r.cmd.OutOrStdout(), r.output, after.Vault, vaultTable(after.Vault))
+}
+
+// permsInto parses the permissions of one flag into dst.
+func permsInto[T ~string](dst *[]*T, raw []string, valid []T) func(flag string) error {
+	return func(flag string) (err error) {
+		*dst, err = parsePerms(flag, raw, valid)
+		return err
+	}
 }
 
 func parsePerms[T ~string](flag string, raw []string, valid []T) ([]*T, error) {

@@ -21,7 +21,7 @@ recover or purge it.`,
 			if err != nil {
 				return err
 			}
-			return r.print(v)
+			return r.print(v, vaultColumns)
 		},
 	})
 }

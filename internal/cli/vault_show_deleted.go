@@ -18,11 +18,7 @@ func newVaultShowDeletedCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := armJSON(d)
-			if err != nil {
-				return err
-			}
-			return printObject(r.cmd, r.output, m, deletedVaultColumns)
+			return r.print(d, deletedVaultColumns)
 		},
 	})
 }

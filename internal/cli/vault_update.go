@@ -94,7 +94,7 @@ retention cannot change after creation.`,
 			if err != nil {
 				return err
 			}
-			return r.print(res.Vault)
+			return r.print(res.Vault, vaultColumns)
 		},
 	})
 }

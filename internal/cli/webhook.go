@@ -116,22 +116,11 @@ CA that the Coffer server trusts for the receiver is --receiver-ca.`,
 }
 
 func newWebhookListCommand() *cobra.Command {
-	opts := &clientOptions{}
-	return newClientCommand(cmdSpec{
-		use: "list", opts: opts,
-		help: cmdHelp{
-			short: "List the webhook subscriptions (never their secrets)",
-			example: `  coffer webhook list
+	return newAdminListCommand(noArgs, cmdHelp{
+		short: "List the webhook subscriptions (never their secrets)",
+		example: `  coffer webhook list
   coffer webhook list -o table`,
-		},
-		run: func(cmd *cobra.Command, c *client) error {
-			ws, err := adminList[webhookJSON](cmd.Context(), c, "/admin/webhooks")
-			if err != nil {
-				return err
-			}
-			return printOut(cmd.OutOrStdout(), opts.Output, ws, webhookTable(ws, false))
-		},
-	})
+	}, "/admin/webhooks", func(ws []webhookJSON) func() table { return webhookTable(ws, false) })
 }
 
 func newWebhookDeleteCommand() *cobra.Command {
