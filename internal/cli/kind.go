@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // kind is one kind of data-plane object, as the lifecycle verbs need to know it.
@@ -66,6 +67,27 @@ func (k *kind) group(h cmdHelp, own ...*cobra.Command) *cobra.Command {
 		newShowCommand(k), newListCommand(k), newListVersionsCommand(k), newDeleteCommand(k), newShowDeletedCommand(k),
 		newListDeletedCommand(k), newRecoverCommand(k), newPurgeCommand(k), newBackupCommand(k), newRestoreCommand(k),
 	)...)
+}
+
+// listing builds a lifecycle verb that lists (list, list-versions, list-deleted): it takes
+// --maxresults and prints what list answers with cols; an error is explained for the
+// object the target names (none, for a vault).
+func (k *kind) listing(s dataSpec[objectCalls], cols columns, list func(r *dataRun[objectCalls], max maxResults) ([]map[string]any, error)) *cobra.Command {
+	max, flags := &maxResults{}, s.flags
+	s.flags = func(fs *pflag.FlagSet) {
+		max.AddFlags(fs)
+		if flags != nil {
+			flags(fs)
+		}
+	}
+	s.run = func(r *dataRun[objectCalls]) error {
+		out, err := list(r, *max)
+		if err != nil {
+			return r.explainObject(err, r.name)
+		}
+		return printList(r.cmd, r.output, out, cols)
+	}
+	return k.command(s)
 }
 
 // bind makes a kind's open: it opens the vault's SDK client and binds calls to it.
