@@ -16,6 +16,9 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// cmdHelp is the help of a command: cobra's Short, Long and Example.
+type cmdHelp struct{ short, long, example string }
+
 // cmdSpec is a client command for newClientCommand. Its checks run in this order: the
 // usage checks of require, the client's flags (-o), then check; then the client is built.
 type cmdSpec struct {
@@ -102,8 +105,9 @@ type dataSpec[C any] struct {
 	columns columns
 }
 
-// dataRun is a data-plane command at work: sdk is open on the vault. Its own checks see
-// only cmd and what the target names.
+// dataRun is a data-plane command at work: sdk is open on the vault. A command's own
+// checks run before the client is built: they see only cmd, output and what the target
+// names.
 type dataRun[C any] struct {
 	cmd                        *cobra.Command
 	ctx                        context.Context

@@ -21,7 +21,7 @@ key stays recoverable until its scheduledPurgeDate: coffer key list-deleted, rec
 		newKeySignCommand(), newKeyVerifyCommand(), newKeyEncryptCommand(), newKeyDecryptCommand())
 }
 
-// The JSON az prints for keys (az's keyvault transform_key_output): a key is
+// The JSON az prints for keys: a key is
 // {attributes, key, managed, releasePolicy, tags}, its JSON web key with every field and
 // binary fields in standard base64; list items are {attributes, kid, managed, name,
 // tags}; the deleted forms add deletedDate, recoveryId and scheduledPurgeDate.

@@ -41,8 +41,9 @@ type kind struct {
 	help map[string]cmdHelp
 }
 
-// objectCalls are one kind's SDK calls on one vault, each answering az's JSON. On an
-// error the answer is that of an empty SDK response, which no verb prints.
+// objectCalls are one kind's SDK calls on one vault, each answering az's JSON. Each is
+// the SDK call and the conversion of its response, without a branch: on an error the
+// answer is that of an empty response, which no verb prints.
 type objectCalls struct {
 	get          func(ctx context.Context, name, version string) (map[string]any, error)
 	list         func(ctx context.Context, withListFlag bool, max maxResults) ([]map[string]any, error)
@@ -67,6 +68,22 @@ func (k *kind) group(h cmdHelp, own ...*cobra.Command) *cobra.Command {
 		newShowCommand(k), newListCommand(k), newListVersionsCommand(k), newDeleteCommand(k), newShowDeletedCommand(k),
 		newListDeletedCommand(k), newRecoverCommand(k), newPurgeCommand(k), newBackupCommand(k), newRestoreCommand(k),
 	)...)
+}
+
+// command builds a lifecycle verb of the kind. Its help is the kind's own text for the
+// verb where the row has one, else the verb's common text; in both, {kind} stands for the
+// kind's name and {sample} for the examples' object name.
+func (k *kind) command(s dataSpec[objectCalls]) *cobra.Command {
+	own := k.help[s.verb]
+	pick := func(own, common string) string {
+		if own != "" {
+			common = own
+		}
+		return strings.NewReplacer("{kind}", k.name, "{sample}", k.sample).Replace(common)
+	}
+	s.help = cmdHelp{short: pick(own.short, s.help.short), long: pick(own.long, s.help.long), example: pick(own.example, s.help.example)}
+	s.kind, s.open = k.name, k.open
+	return newDataCommand(s)
 }
 
 // listing builds a lifecycle verb that lists (list, list-versions, list-deleted): it takes
@@ -135,22 +152,3 @@ func each[T any](items []*T, f func(*T) map[string]any) []map[string]any {
 
 // isTrue is an SDK's optional bool: true only when it is set and true.
 func isTrue(b *bool) bool { return b != nil && *b }
-
-// cmdHelp is the help of a command: cobra's Short, Long and Example.
-type cmdHelp struct{ short, long, example string }
-
-// command builds a lifecycle verb of the kind. Its help is the kind's own text for the
-// verb where the row has one, else the verb's common text; in both, {kind} stands for the
-// kind's name and {sample} for the examples' object name.
-func (k *kind) command(s dataSpec[objectCalls]) *cobra.Command {
-	own := k.help[s.verb]
-	pick := func(own, common string) string {
-		if own != "" {
-			common = own
-		}
-		return strings.NewReplacer("{kind}", k.name, "{sample}", k.sample).Replace(common)
-	}
-	s.help = cmdHelp{short: pick(own.short, s.help.short), long: pick(own.long, s.help.long), example: pick(own.example, s.help.example)}
-	s.kind, s.open = k.name, k.open
-	return newDataCommand(s)
-}

@@ -1,8 +1,6 @@
 package cli
 
-import (
-	"github.com/spf13/cobra"
-)
+import "github.com/spf13/cobra"
 
 // newDeleteCommand is `coffer KIND delete`: soft-delete an object with all its versions,
 // print its deleted form, and say on stderr until when it can be recovered and how.

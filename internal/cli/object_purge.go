@@ -1,8 +1,6 @@
 package cli
 
-import (
-	"github.com/spf13/cobra"
-)
+import "github.com/spf13/cobra"
 
 // newPurgeCommand is `coffer KIND purge`: remove a deleted object for good. On a terminal
 // it asks first, and a purge that cannot happen says so before the question; elsewhere it

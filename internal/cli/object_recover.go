@@ -1,8 +1,6 @@
 package cli
 
-import (
-	"github.com/spf13/cobra"
-)
+import "github.com/spf13/cobra"
 
 // newRecoverCommand is `coffer KIND recover`: bring a deleted object back, all versions,
 // and print it.

@@ -1,8 +1,6 @@
 package cli
 
-import (
-	"github.com/spf13/cobra"
-)
+import "github.com/spf13/cobra"
 
 // newShowCommand is `coffer KIND show`: one version of an object, the latest by default.
 // A deleted object is explained (explainObject).

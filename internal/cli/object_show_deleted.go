@@ -1,8 +1,6 @@
 package cli
 
-import (
-	"github.com/spf13/cobra"
-)
+import "github.com/spf13/cobra"
 
 // newShowDeletedCommand is `coffer KIND show-deleted`: a deleted object, with the dates
 // of its deletion and of its purge.

@@ -13,8 +13,9 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Defaults of the management plane (interface.md §6): the default vault lives in the
-// default subscription, group "coffer", location "local".
+// Defaults of the management plane: where the server keeps its default vault (the
+// default subscription, group "coffer", location "local"), so that a vault created
+// without -g and -l sits beside it; and az's default retention.
 const (
 	defaultGroup     = "coffer"
 	defaultLocation  = "local"
@@ -128,8 +129,8 @@ func explainVaultConflict(ctx context.Context, vc *armkeyvault.VaultsClient, nam
 		hints: []string{"vault names are unique per server across subscriptions and groups: choose another name", explain(err).Error()}}
 }
 
-// selfObjectID is the caller's object id: from the credentials file, else from the Graph
-// stand-in, as az asks Microsoft Graph (az-cli.md §3).
+// selfObjectID is the caller's object id: from the credentials file, else from the
+// server's stand-in for Microsoft Graph, which az asks for it.
 func (c *client) selfObjectID(ctx context.Context) (string, error) {
 	if c.creds.ObjectID != "" {
 		return c.creds.ObjectID, nil

@@ -31,7 +31,7 @@ type permSet struct {
 }
 
 // parse validates the permissions against armkeyvault's enums (case-insensitively, as
-// Azure does), keeps the first of duplicates (az's _permissions_distinct) and writes them
+// Azure does), keeps the first of duplicates (as az does) and writes them
 // in the enum's spelling. A flag given with no value means "no permissions of this type".
 func (o *permFlags) parse() (permSet, error) {
 	var s permSet
