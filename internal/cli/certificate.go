@@ -11,40 +11,23 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azcertificates"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func newCertificateCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "certificate",
-		Short: "Manage certificates (as az keyvault certificate)",
-		Long: `Manage the certificates of a vault, as az keyvault certificate does, through Microsoft's
+	pending := newGroup("pending", cmdHelp{short: "Show or complete a certificate's pending creation (as az keyvault certificate pending)"},
+		newCertificatePendingShowCommand(), newCertificatePendingMergeCommand())
+	return certificateKind.group(cmdHelp{
+		short: "Manage certificates (as az keyvault certificate)",
+		long: `Manage the certificates of a vault, as az keyvault certificate does, through Microsoft's
 azcertificates SDK. -o json prints what az prints. A certificate's key and secret are
 deleted, recovered and purged with it. A deleted certificate stays recoverable until its
 scheduledPurgeDate: coffer certificate list-deleted, recover, purge.`,
-	}
-	pending := &cobra.Command{Use: "pending", Short: "Show or complete a certificate's pending creation (as az keyvault certificate pending)"}
-	pending.AddCommand(newCertificatePendingShowCommand(), newCertificatePendingMergeCommand())
-	cmd.AddCommand(
-		newCertificateCreateCommand(),
-		newCertificateImportCommand(),
-		newCertificateShowCommand(),
-		newCertificateListCommand(),
-		newCertificateListVersionsCommand(),
-		newCertificateDeleteCommand(),
-		newCertificateListDeletedCommand(),
-		newCertificateShowDeletedCommand(),
-		newCertificateRecoverCommand(),
-		newCertificatePurgeCommand(),
-		newCertificateBackupCommand(),
-		newCertificateRestoreCommand(),
-		newCertificateDownloadCommand(),
-		newCertificateGetDefaultPolicyCommand(),
-		pending,
-	)
-	return cmd
+	}, newCertificateCreateCommand(), newCertificateImportCommand(), newCertificateDownloadCommand(),
+		newCertificateGetDefaultPolicyCommand(), pending)
 }
 
-// The JSON az prints for certificates (az's keyvault _transformers.py): list items are
+// The JSON az prints for certificates: list items are
 // {attributes, id, name, subject, tags, x509Thumbprint, x509ThumbprintHex}; a certificate
 // drops subject and adds cer, contentType, kid, pending, policy and sid; the deleted forms
 // add deletedDate, recoveryId and scheduledPurgeDate. The thumbprint and cer are standard
@@ -117,6 +100,15 @@ func deletedCertJSON(d azcertificates.DeletedCertificate) map[string]any {
 	})
 	m["deletedDate"], m["recoveryId"], m["scheduledPurgeDate"] = azDate(d.DeletedDate), orNil(d.RecoveryID), azDate(d.ScheduledPurgeDate)
 	return m
+}
+
+func deletedCertObject(d azcertificates.DeletedCertificate) *deletedObject {
+	return deletedForm(deletedCertJSON(d), d.DeletedDate, d.ScheduledPurgeDate)
+}
+
+// certItemJSON is a list item: a version's properties.
+func certItemJSON(p *azcertificates.CertificateProperties) map[string]any {
+	return certPropsJSON(p.Attributes, p.ID, p.Tags, p.X509Thumbprint)
 }
 
 func deletedCertItemJSON(d *azcertificates.DeletedCertificateProperties) map[string]any {
@@ -217,33 +209,121 @@ func certOperationJSON(op azcertificates.CertificateOperation) map[string]any {
 	return m
 }
 
-func certsTable(items []map[string]any) func() table {
-	return mapTable(items, [2]string{"Name", "name"}, [2]string{"Enabled", "attributes.enabled"}, [2]string{"Expires", "attributes.expires"},
-		[2]string{"Thumbprint", "x509ThumbprintHex"}, [2]string{"Id", "id"})
+// The -o table columns of certificates: a list item; a certificate; a creation operation.
+var (
+	certItemColumns = columns{{"Name", "name"}, {"Enabled", "attributes.enabled"}, {"Expires", "attributes.expires"},
+		{"Thumbprint", "x509ThumbprintHex"}, {"Id", "id"}}
+	certColumns = columns{{"Name", "name"}, {"Subject", "policy.x509CertificateProperties.subject"}, {"Enabled", "attributes.enabled"},
+		{"Expires", "attributes.expires"}, {"Thumbprint", "x509ThumbprintHex"}, {"Id", "id"}}
+	certOperationColumns = columns{{"Name", "name"}, {"Status", "status"}, {"Issuer", "issuerParameters.name"},
+		{"StatusDetails", "statusDetails"}, {"Target", "target"}}
+)
+
+// certificateKind is the row of certificates for the lifecycle verbs. A certificate's key
+// and secret go with it: deleted, recovered, purged, backed up and restored.
+var certificateKind = &kind{
+	name:   kindCertificate,
+	sample: "web",
+	open:   bind((*client).certificatesClient, certificateCalls),
+
+	itemColumns:    certItemColumns,
+	showColumns:    certColumns,
+	objectColumns:  certColumns,
+	deletedColumns: deletedListColumns,
+
+	listFlag:      "include-pending",
+	listFlagUsage: "also list certificates whose creation is pending",
+
+	purgeLong: `Remove a deleted certificate, with its key and secret and all versions, for good, and
+free its name. This cannot be undone. Under purge protection the certificate cannot be
+purged: the command says when Coffer purges it by itself.`,
+	purgeQuestion: "with its key, its secret and all versions",
+
+	help: map[string]cmdHelp{
+		"show": {
+			short: "Show a certificate with its policy (as az keyvault certificate show)",
+			long: `Show a certificate's latest version, or --version, as az prints it. A deleted
+certificate is reported with the date it will be purged and the commands that recover or
+purge it.`,
+			example: `  coffer certificate show --vault-name myvault --name web
+  coffer certificate show --vault-name myvault -n web -o table`,
+		},
+		"delete":  {short: "Delete a certificate with its key and secret; it stays recoverable until its scheduledPurgeDate (as az keyvault certificate delete)"},
+		"recover": {short: "Recover a deleted certificate with its key and secret (as az keyvault certificate recover)"},
+		"purge":   {short: "Purge a deleted certificate, its key and secret for good; this cannot be undone (as az keyvault certificate purge)"},
+		"backup":  {short: "Write a certificate's backup blob (with its key and secret) to a new file (as az keyvault certificate backup)"},
+		"restore": {short: "Restore a certificate, with its key and secret, from a backup file (as az keyvault certificate restore)"},
+	},
 }
 
-func certTable(items []map[string]any) func() table {
-	return mapTable(items, [2]string{"Name", "name"}, [2]string{"Subject", "policy.x509CertificateProperties.subject"}, [2]string{"Enabled", "attributes.enabled"},
-		[2]string{"Expires", "attributes.expires"}, [2]string{"Thumbprint", "x509ThumbprintHex"}, [2]string{"Id", "id"})
-}
-
-func certOperationTable(items []map[string]any) func() table {
-	return mapTable(items, [2]string{"Name", "name"}, [2]string{"Status", "status"}, [2]string{"Issuer", "issuerParameters.name"},
-		[2]string{"StatusDetails", "statusDetails"}, [2]string{"Target", "target"})
-}
-
-// runCertificates builds the client and the vault's azcertificates client and runs f.
-func runCertificates(cmd *cobra.Command, o *clientOptions, vault string, f func(ctx context.Context, c *client, cc *azcertificates.Client) error) error {
-	c, err := newClient(o)
-	if err != nil {
-		return err
+// certificateCalls are the lifecycle verbs' calls of azcertificates.
+func certificateCalls(cc *azcertificates.Client) objectCalls {
+	return objectCalls{
+		get: func(ctx context.Context, name, version string) (map[string]any, error) {
+			r, err := cc.GetCertificate(ctx, name, version, nil)
+			return certJSON(r.Certificate), err
+		},
+		list: func(ctx context.Context, includePending bool, max maxResults) ([]map[string]any, error) {
+			opts := &azcertificates.ListCertificatePropertiesOptions{}
+			if includePending {
+				opts.IncludePending = ptr(true)
+			}
+			return collect(ctx, cc.NewListCertificatePropertiesPager(opts), max, func(page azcertificates.ListCertificatePropertiesResponse) []map[string]any {
+				return each(page.Value, certItemJSON)
+			})
+		},
+		listVersions: func(ctx context.Context, name string, max maxResults) ([]map[string]any, error) {
+			return collect(ctx, cc.NewListCertificatePropertiesVersionsPager(name, nil), max, func(page azcertificates.ListCertificatePropertiesVersionsResponse) []map[string]any {
+				return each(page.Value, certItemJSON)
+			})
+		},
+		listDeleted: func(ctx context.Context, max maxResults) ([]map[string]any, error) {
+			return collect(ctx, cc.NewListDeletedCertificatePropertiesPager(nil), max, func(page azcertificates.ListDeletedCertificatePropertiesResponse) []map[string]any {
+				return each(page.Value, deletedCertItemJSON)
+			})
+		},
+		delete: func(ctx context.Context, name string) (*deletedObject, error) {
+			r, err := cc.DeleteCertificate(ctx, name, nil)
+			return deletedCertObject(r.DeletedCertificate), err
+		},
+		getDeleted: func(ctx context.Context, name string) (*deletedObject, error) {
+			r, err := cc.GetDeletedCertificate(ctx, name, nil)
+			return deletedCertObject(r.DeletedCertificate), err
+		},
+		recover: func(ctx context.Context, name string) (map[string]any, error) {
+			r, err := cc.RecoverDeletedCertificate(ctx, name, nil)
+			return certJSON(r.Certificate), err
+		},
+		purge: func(ctx context.Context, name string) error {
+			_, err := cc.PurgeDeletedCertificate(ctx, name, nil)
+			return err
+		},
+		backup: func(ctx context.Context, name string) ([]byte, error) {
+			r, err := cc.BackupCertificate(ctx, name, nil)
+			return r.Value, err
+		},
+		restore: func(ctx context.Context, blob []byte) (map[string]any, error) {
+			r, err := cc.RestoreCertificate(ctx, azcertificates.RestoreCertificateParameters{CertificateBackup: blob}, nil)
+			return certJSON(r.Certificate), err
+		},
 	}
-	ctx := cmd.Context()
-	cc, err := c.certificatesClient(ctx, vault)
-	if err != nil {
-		return err
+}
+
+// certPropFlags are --disabled and --tags of certificate create, import and pending merge.
+type certPropFlags struct{ propFlags }
+
+func (o *certPropFlags) AddFlags(fs *pflag.FlagSet, disabledUsage string) {
+	fs.BoolVar(&o.Disabled, "disabled", false, disabledUsage)
+	o.tagFlags.AddFlags(fs)
+}
+
+// parse returns the attributes (nil when none is given) and the tags.
+func (o *certPropFlags) parse() (*azcertificates.CertificateAttributes, map[string]*string, error) {
+	attrs, tags, err := o.propFlags.parse()
+	if err != nil || attrs.Enabled == nil {
+		return nil, tags, err
 	}
-	return f(ctx, c, cc)
+	return &azcertificates.CertificateAttributes{Enabled: attrs.Enabled}, tags, nil
 }
 
 // defaultPolicy is az's `keyvault certificate get-default-policy`, in az's form.

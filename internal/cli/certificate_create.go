@@ -14,31 +14,28 @@ import (
 )
 
 type certificateCreateOptions struct {
-	vaultOptions
-	attrFlags
-	tagFlags
-	Name     string
+	certPropFlags
 	Policy   string
 	Validity int
 	NoWait   bool
 }
 
 func (o *certificateCreateOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.Name, "name", "n", "", "name of the certificate (required)")
 	fs.StringVarP(&o.Policy, "policy", "p", "", "policy: JSON, a file or @FILE (default: the policy of get-default-policy)")
 	fs.IntVar(&o.Validity, "validity", 0, "months the certificate is valid, overriding the policy's validityInMonths")
 	fs.BoolVar(&o.NoWait, "no-wait", false, "print the pending operation at once instead of waiting for it to finish")
-	fs.BoolVar(&o.Disabled, "disabled", false, "create it disabled")
-	o.tagFlags.AddFlags(fs)
-	o.vaultOptions.AddFlags(fs)
+	o.certPropFlags.AddFlags(fs, "create it disabled")
 }
 
 func newCertificateCreateCommand() *cobra.Command {
 	o := &certificateCreateOptions{}
-	cmd := &cobra.Command{
-		Use:   "create",
-		Short: "Create a certificate or a new version of it (as az keyvault certificate create)",
-		Long: `Create a certificate from a policy and print its operation as az does. A self-signed
+	var params azcertificates.CreateCertificateParameters
+	return newDataCommand(dataSpec[*azcertificates.Client]{
+		kind: kindCertificate, verb: "create", flags: o.AddFlags, open: (*client).certificatesClient,
+		target: &namedOptions{nameHint: "coffer certificate create --vault-name VAULT --name NAME [--policy @policy.json]"},
+		help: cmdHelp{
+			short: "Create a certificate or a new version of it (as az keyvault certificate create)",
+			long: `Create a certificate from a policy and print its operation as az does. A self-signed
 certificate (issuer "Self") is waited for until the operation completes (on a terminal,
 with its progress on stderr), unless --no-wait;
 with issuer "Unknown" the operation stays pending with a CSR: sign it and complete it with
@@ -46,17 +43,11 @@ coffer certificate pending merge.
 
 --policy takes JSON in az's form (coffer certificate get-default-policy prints one) or in
 the REST form, as text, a file or @FILE; the default is get-default-policy's.`,
-		Example: `  coffer certificate create --vault-name myvault --name web
+			example: `  coffer certificate create --vault-name myvault --name web
   coffer certificate get-default-policy > policy.json   # edit the subject, then:
   coffer certificate create --vault-name myvault -n web --policy @policy.json`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.check(kindCertificate, "create"); err != nil {
-				return err
-			}
-			if o.Name == "" {
-				return requireFlag("name", "coffer certificate create --vault-name VAULT --name NAME [--policy @policy.json]")
-			}
+		},
+		check: func(*dataRun[*azcertificates.Client]) error {
 			src := o.Policy
 			if src == "" {
 				src = defaultPolicy
@@ -71,41 +62,30 @@ the REST form, as text, a file or @FILE; the default is get-default-policy's.`,
 				}
 				policy.X509CertificateProperties.ValidityInMonths = ptr(int32(o.Validity))
 			}
-			attrs, err := o.attrFlags.parse()
+			params = azcertificates.CreateCertificateParameters{CertificatePolicy: policy}
+			params.CertificateAttributes, params.Tags, err = o.parse()
+			return err
+		},
+		run: func(r *dataRun[*azcertificates.Client]) error {
+			res, err := r.sdk.CreateCertificate(r.ctx, r.name, params, nil)
 			if err != nil {
-				return err
+				return r.explainObject(err, r.name)
 			}
-			params := azcertificates.CreateCertificateParameters{CertificatePolicy: policy}
-			if params.Tags, err = o.tagFlags.parse(); err != nil {
-				return err
-			}
-			if attrs.Enabled != nil {
-				params.CertificateAttributes = &azcertificates.CertificateAttributes{Enabled: attrs.Enabled}
-			}
-			return runCertificates(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
-				res, err := cc.CreateCertificate(ctx, o.Name, params, nil)
-				if err != nil {
-					return c.explainObject(ctx, err, kindCertificate, o.VaultName, o.Name)
-				}
-				op := res.CertificateOperation
-				if !o.NoWait && isSelfIssued(policy) {
-					if op, err = waitOperation(ctx, newProgress(cmd), cc, o.Name, op); err != nil {
-						return err
-					}
-				}
-				m := certOperationJSON(op)
-				if err := printOut(cmd.OutOrStdout(), o.Output, m, certOperationTable([]map[string]any{m})); err != nil {
+			op := res.CertificateOperation
+			if !o.NoWait && isSelfIssued(params.CertificatePolicy) {
+				if op, err = waitOperation(r.ctx, newProgress(r.cmd), r.sdk, r.name, op); err != nil {
 					return err
 				}
-				if s := deref(op.Status); strings.EqualFold(s, "failed") {
-					return fmt.Errorf("creating certificate %s failed: %s", o.Name, operationError(op))
-				}
-				return nil
-			})
+			}
+			if err := r.print(certOperationJSON(op), certOperationColumns); err != nil {
+				return err
+			}
+			if s := deref(op.Status); strings.EqualFold(s, "failed") {
+				return fmt.Errorf("creating certificate %s failed: %s", r.name, operationError(op))
+			}
+			return nil
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+	})
 }
 
 func isSelfIssued(p *azcertificates.CertificatePolicy) bool {

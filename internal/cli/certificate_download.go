@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"context"
 	"encoding/pem"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azcertificates"
@@ -12,59 +10,38 @@ import (
 	"github.com/spf13/pflag"
 )
 
-type certificateDownloadOptions struct {
-	objectOptions
-	Version  string
-	File     string
-	Encoding string
-}
-
-func (o *certificateDownloadOptions) AddFlags(fs *pflag.FlagSet) {
-	o.objectOptions.AddFlags(fs, kindCertificate)
-	versionFlag(fs, &o.Version, kindCertificate)
-	fs.StringVarP(&o.File, "file", "f", "", "write the certificate (public part) to this new file (required)")
-	fs.StringVarP(&o.Encoding, "encoding", "e", "PEM", "PEM or DER")
-}
-
 func newCertificateDownloadCommand() *cobra.Command {
-	o := &certificateDownloadOptions{}
-	cmd := &cobra.Command{
-		Use:   "download",
-		Short: "Write a certificate's public part to a file (as az keyvault certificate download)",
-		Long: `Write the certificate (its public part, the cer) to --file, which must not exist yet, as
+	var dl downloadFlags
+	return newDataCommand(dataSpec[*azcertificates.Client]{
+		kind: kindCertificate, verb: "download", target: &versionOptions{}, open: (*client).certificatesClient,
+		help: cmdHelp{
+			short: "Write a certificate's public part to a file (as az keyvault certificate download)",
+			long: `Write the certificate (its public part, the cer) to --file, which must not exist yet, as
 PEM or DER. The private key is in the certificate's secret: coffer secret download.`,
-		Example: `  coffer certificate download --vault-name myvault --name web --file web.crt
+			example: `  coffer certificate download --vault-name myvault --name web --file web.crt
   coffer certificate download --vault-name myvault -n web -f web.der -e DER`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			idVersion, err := o.check(kindCertificate, "download")
-			if err != nil {
-				return err
-			}
-			if o.File == "" {
-				return requireFlag("file", "coffer certificate download --vault-name VAULT --name NAME --file PATH")
-			}
-			enc := strings.ToUpper(o.Encoding)
-			if enc != "PEM" && enc != "DER" {
-				return &hintError{code: exitUsage, err: fmt.Errorf("--encoding %q is not known", o.Encoding), hints: []string{"use --encoding PEM or --encoding DER"}}
-			}
-			if _, err := os.Lstat(o.File); err == nil {
-				return &hintError{err: fmt.Errorf("--file: file or directory %s already exists", o.File),
-					hints: []string{"choose another path, or remove the file first"}}
-			}
-			return runCertificates(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
-				res, err := cc.GetCertificate(ctx, o.Name, pickVersion(o.Version, idVersion), nil)
-				if err != nil {
-					return c.explainObject(ctx, err, kindCertificate, o.VaultName, o.Name)
+		},
+		flags: func(fs *pflag.FlagSet) {
+			dl.AddFlags(fs, "write the certificate (public part) to this new file (required)", "PEM", "PEM or DER")
+		},
+		check: func(*dataRun[*azcertificates.Client]) error {
+			return dl.check(kindCertificate, func(enc string) error {
+				if e := strings.ToUpper(enc); e != "PEM" && e != "DER" {
+					return &hintError{code: exitUsage, err: fmt.Errorf("--encoding %q is not known", enc), hints: []string{"use --encoding PEM or --encoding DER"}}
 				}
-				data := res.CER
-				if enc == "PEM" {
-					data = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: res.CER})
-				}
-				return createNew("file", o.File, data, 0o644)
+				return nil
 			})
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+		run: func(r *dataRun[*azcertificates.Client]) error {
+			res, err := r.sdk.GetCertificate(r.ctx, r.name, r.version, nil)
+			if err != nil {
+				return r.explainObject(err, r.name)
+			}
+			data := res.CER
+			if strings.ToUpper(dl.Encoding) == "PEM" {
+				data = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: res.CER})
+			}
+			return createNew("file", dl.File, data, 0o644)
+		},
+	})
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"errors"
 
@@ -12,41 +11,34 @@ import (
 )
 
 type certificateImportOptions struct {
-	vaultOptions
-	attrFlags
-	tagFlags
-	Name     string
+	certPropFlags
 	File     string
 	Password string
 	Policy   string
 }
 
 func (o *certificateImportOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.Name, "name", "n", "", "name of the certificate (required)")
 	fs.StringVarP(&o.File, "file", "f", "", "PFX (PKCS#12) or PEM file with the certificate and its private key (required)")
 	fs.StringVar(&o.Password, "password", "", "password of the PFX")
 	fs.StringVarP(&o.Policy, "policy", "p", "", "policy: JSON, a file or @FILE")
-	fs.BoolVar(&o.Disabled, "disabled", false, "import it disabled")
-	o.tagFlags.AddFlags(fs)
-	o.vaultOptions.AddFlags(fs)
+	o.certPropFlags.AddFlags(fs, "import it disabled")
 }
 
 func newCertificateImportCommand() *cobra.Command {
 	o := &certificateImportOptions{}
-	cmd := &cobra.Command{
-		Use:   "import",
-		Short: "Import a certificate with its private key (as az keyvault certificate import)",
-		Long: `Import a certificate and its private key from a PFX or a PEM file, as az does: a PEM is
+	var params azcertificates.ImportCertificateParameters
+	return newDataCommand(dataSpec[*azcertificates.Client]{
+		kind: kindCertificate, verb: "import", target: &namedOptions{}, flags: o.AddFlags, open: (*client).certificatesClient,
+		help: cmdHelp{
+			short: "Import a certificate with its private key (as az keyvault certificate import)",
+			long: `Import a certificate and its private key from a PFX or a PEM file, as az does: a PEM is
 sent as text with content type application/x-pem-file, a PFX as base64 with
 application/x-pkcs12. Prints the certificate.`,
-		Example: `  coffer certificate import --vault-name myvault --name web --file web.pfx --password "$PFX_PASSWORD"
+			example: `  coffer certificate import --vault-name myvault --name web --file web.pfx --password "$PFX_PASSWORD"
   coffer certificate import --vault-name myvault -n web -f web.pem`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.check(kindCertificate, "import"); err != nil {
-				return err
-			}
-			if o.Name == "" || o.File == "" {
+		},
+		check: func(r *dataRun[*azcertificates.Client]) error {
+			if r.name == "" || o.File == "" {
 				return &hintError{code: exitUsage, err: errors.New("--name and --file are required"), hints: []string{"coffer certificate import --vault-name VAULT --name NAME --file cert.pfx"}}
 			}
 			data, err := readFile("file", o.File)
@@ -64,30 +56,17 @@ application/x-pkcs12. Prints the certificate.`,
 				}
 			}
 			policy.SecretProperties = &azcertificates.SecretProperties{ContentType: &contentType}
-			params := azcertificates.ImportCertificateParameters{Base64EncodedCertificate: &value, CertificatePolicy: policy}
+			params = azcertificates.ImportCertificateParameters{Base64EncodedCertificate: &value, CertificatePolicy: policy}
 			if o.Password != "" {
 				params.Password = &o.Password
 			}
-			attrs, err := o.attrFlags.parse()
-			if err != nil {
-				return err
-			}
-			if attrs.Enabled != nil {
-				params.CertificateAttributes = &azcertificates.CertificateAttributes{Enabled: attrs.Enabled}
-			}
-			if params.Tags, err = o.tagFlags.parse(); err != nil {
-				return err
-			}
-			return runCertificates(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
-				res, err := cc.ImportCertificate(ctx, o.Name, params, nil)
-				if err != nil {
-					return c.explainObject(ctx, err, kindCertificate, o.VaultName, o.Name)
-				}
-				m := certJSON(res.Certificate)
-				return printOut(cmd.OutOrStdout(), o.Output, m, certTable([]map[string]any{m}))
-			})
+			params.CertificateAttributes, params.Tags, err = o.parse()
+			return err
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+		columns: certColumns,
+		answer: func(r *dataRun[*azcertificates.Client]) (map[string]any, error) {
+			res, err := r.sdk.ImportCertificate(r.ctx, r.name, params, nil)
+			return certJSON(res.Certificate), err
+		},
+	})
 }

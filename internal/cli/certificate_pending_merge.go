@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/pem"
 	"errors"
 
@@ -12,19 +11,13 @@ import (
 )
 
 type certificatePendingMergeOptions struct {
-	vaultOptions
-	attrFlags
-	tagFlags
-	Name string
+	certPropFlags
 	File string
 }
 
 func (o *certificatePendingMergeOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.Name, "name", "n", "", "name of the certificate (required)")
 	fs.StringVarP(&o.File, "file", "f", "", "the signed certificate, or its chain leaf first: PEM or DER (required)")
-	fs.BoolVar(&o.Disabled, "disabled", false, "make it disabled")
-	o.tagFlags.AddFlags(fs)
-	o.vaultOptions.AddFlags(fs)
+	o.certPropFlags.AddFlags(fs, "make it disabled")
 }
 
 // certificatesFromFile reads the certificates of a PEM file, or a DER file's one.
@@ -46,19 +39,18 @@ func certificatesFromFile(data []byte) [][]byte {
 
 func newCertificatePendingMergeCommand() *cobra.Command {
 	o := &certificatePendingMergeOptions{}
-	cmd := &cobra.Command{
-		Use:   "merge",
-		Short: "Complete a pending certificate with the certificate its CA signed (as az keyvault certificate pending merge)",
-		Long: `Merge the certificate a CA signed from the pending operation's CSR (issuer "Unknown"),
+	var params azcertificates.MergeCertificateParameters
+	return newDataCommand(dataSpec[*azcertificates.Client]{
+		kind: kindCertificate, verb: "pending merge", target: &namedOptions{}, flags: o.AddFlags, open: (*client).certificatesClient,
+		help: cmdHelp{
+			short: "Complete a pending certificate with the certificate its CA signed (as az keyvault certificate pending merge)",
+			long: `Merge the certificate a CA signed from the pending operation's CSR (issuer "Unknown"),
 and print the certificate.`,
-		Example: `  coffer certificate pending show --vault-name myvault --name web -o json | jq -r .csr   # sign it with your CA
+			example: `  coffer certificate pending show --vault-name myvault --name web -o json | jq -r .csr   # sign it with your CA
   coffer certificate pending merge --vault-name myvault --name web --file signed.pem`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.check(kindCertificate, "pending merge"); err != nil {
-				return err
-			}
-			if o.Name == "" || o.File == "" {
+		},
+		check: func(r *dataRun[*azcertificates.Client]) error {
+			if r.name == "" || o.File == "" {
 				return &hintError{code: exitUsage, err: errors.New("--name and --file are required"),
 					hints: []string{"coffer certificate pending merge --vault-name VAULT --name NAME --file signed.pem"}}
 			}
@@ -70,27 +62,14 @@ and print the certificate.`,
 			if len(certs) == 0 {
 				return &hintError{err: errors.New("--file holds no certificate"), hints: []string{"give the signed certificate as PEM (BEGIN CERTIFICATE) or DER"}}
 			}
-			params := azcertificates.MergeCertificateParameters{X509Certificates: certs}
-			attrs, err := o.attrFlags.parse()
-			if err != nil {
-				return err
-			}
-			if attrs.Enabled != nil {
-				params.CertificateAttributes = &azcertificates.CertificateAttributes{Enabled: attrs.Enabled}
-			}
-			if params.Tags, err = o.tagFlags.parse(); err != nil {
-				return err
-			}
-			return runCertificates(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
-				res, err := cc.MergeCertificate(ctx, o.Name, params, nil)
-				if err != nil {
-					return c.explainObject(ctx, err, kindCertificate, o.VaultName, o.Name)
-				}
-				m := certJSON(res.Certificate)
-				return printOut(cmd.OutOrStdout(), o.Output, m, certTable([]map[string]any{m}))
-			})
+			params = azcertificates.MergeCertificateParameters{X509Certificates: certs}
+			params.CertificateAttributes, params.Tags, err = o.parse()
+			return err
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+		columns: certColumns,
+		answer: func(r *dataRun[*azcertificates.Client]) (map[string]any, error) {
+			res, err := r.sdk.MergeCertificate(r.ctx, r.name, params, nil)
+			return certJSON(res.Certificate), err
+		},
+	})
 }

@@ -1,43 +1,22 @@
 package cli
 
 import (
-	"context"
-
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azcertificates"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
-type certificatePendingShowOptions struct {
-	objectOptions
-}
-
-func (o *certificatePendingShowOptions) AddFlags(fs *pflag.FlagSet) {
-	o.objectOptions.AddFlags(fs, kindCertificate)
-}
-
 func newCertificatePendingShowCommand() *cobra.Command {
-	o := &certificatePendingShowOptions{}
-	cmd := &cobra.Command{
-		Use:   "show",
-		Short: "Show a certificate's creation operation, with its CSR (as az keyvault certificate pending show)",
-		Example: `  coffer certificate pending show --vault-name myvault --name web
+	return newDataCommand(dataSpec[*azcertificates.Client]{
+		kind: kindCertificate, verb: "pending show", target: &objectOptions{}, open: (*client).certificatesClient,
+		columns: certOperationColumns,
+		help: cmdHelp{
+			short: "Show a certificate's creation operation, with its CSR (as az keyvault certificate pending show)",
+			example: `  coffer certificate pending show --vault-name myvault --name web
   coffer certificate pending show --vault-name myvault -n web -o tsv`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := o.check(kindCertificate, "pending show"); err != nil {
-				return err
-			}
-			return runCertificates(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, cc *azcertificates.Client) error {
-				res, err := cc.GetCertificateOperation(ctx, o.Name, nil)
-				if err != nil {
-					return c.explainObject(ctx, err, kindCertificate, o.VaultName, o.Name)
-				}
-				m := certOperationJSON(res.CertificateOperation)
-				return printOut(cmd.OutOrStdout(), o.Output, m, certOperationTable([]map[string]any{m}))
-			})
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+		answer: func(r *dataRun[*azcertificates.Client]) (map[string]any, error) {
+			res, err := r.sdk.GetCertificateOperation(r.ctx, r.name, nil)
+			return certOperationJSON(res.CertificateOperation), err
+		},
+	})
 }

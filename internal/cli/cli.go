@@ -1,10 +1,19 @@
-// Package cli is the `coffer` command tree. The server subcommand starts the server;
-// offline maintenance commands (keyring, master-key) work on a stopped server's data
-// dir; only these three use internal/server. Client commands (login, principal, vault,
-// secret, key, certificate, recycle-bin, time-shift) reach the server only through
-// Microsoft's Azure SDK for Go: the SDK clients, or azcore's pipeline for Coffer's own
-// /admin routes (client.go). They never import Coffer's server packages, so they
-// exercise the public contract.
+// Package cli is the `coffer` command tree. The server subcommand starts the server; the
+// offline maintenance commands (keyring, master-key, storage) work on a stopped server's
+// data dir; only these use internal/server (server.go, keys.go, storage.go). Client
+// commands (login, principal, vault, secret, key, certificate, recycle-bin, time-shift,
+// webhook, ledger) reach the server only through Microsoft's Azure SDK for Go: the SDK
+// clients, or azcore's pipeline for Coffer's own /admin routes (client.go). They never
+// import Coffer's server packages, so they exercise the public contract.
+//
+// Where to start reading: Main, below, runs a command and turns its error into an exit
+// code and hints. command.go builds the client commands: newClientCommand runs a
+// command's checks before any request, newDataCommand gives a secret, key or certificate
+// command its target and SDK client, and newVaultOpCommand (vault.go) gives a vault
+// command armkeyvault's. kind.go is the table that the lifecycle verbs of secrets, keys
+// and certificates (show, list, delete, recover, purge, backup, restore, …) are written
+// over, one file each (object_*.go); its rows are in secret.go, key.go and
+// certificate.go. deleted.go explains what fails because something is deleted.
 //
 // Every error is printed to stderr as "coffer: error: …" followed by "coffer: hint: …"
 // lines, and ends the process with the exit code of its kind (exitCode): 1 error, 2

@@ -2,8 +2,8 @@ package cli
 
 // The client plumbing every client command shares. Client commands reach the server
 // only through Microsoft's Azure SDK for Go — the SDK clients, or azcore's pipeline for
-// Coffer's own routes — never through Coffer's server packages: they prove the public
-// contract (interface.md §13).
+// Coffer's own routes — never through Coffer's server packages, so that they use the
+// public contract as any Azure SDK program does (TestClientFilesImportNoServerPackage).
 
 import (
 	"context"
@@ -32,7 +32,9 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Fixed values of Coffer's management plane (interface.md §6).
+// Fixed values of Coffer's management plane: the audience of its ARM tokens, the
+// subscription every server has, and the cloud-metadata route that tells the vault DNS
+// suffix; and the name and version this client gives azcore's pipelines.
 const (
 	armAudience         = "https://management.azure.com"
 	armScope            = armAudience + "/.default"
@@ -121,7 +123,7 @@ func resolveTarget(caFlag string) (target, error) {
 }
 
 // credentialsFile has the shape of bootstrap-credentials.json and of the output of
-// `coffer principal create` (identity.md §1, interface.md §8).
+// `coffer principal create`, so that either works as a credentials file.
 type credentialsFile struct {
 	TenantID      string `json:"tenantId"`
 	ClientID      string `json:"clientId"`
@@ -257,7 +259,7 @@ func rootCAs(caPath string) (*x509.CertPool, error) {
 
 // transport trusts pool and dials any host under the vault domain at the server's own
 // address, keeping the vault host as SNI and Host: no DNS entry or /etc/hosts line is
-// needed for V.localhost (interface.md §13).
+// needed for V.localhost.
 func (c *client) transport(pool *x509.CertPool) *http.Transport {
 	serverHost := c.server.Hostname()
 	serverAddr := c.server.Host
@@ -391,6 +393,36 @@ func (c *client) call(ctx context.Context, method, path string, in, out any, ok 
 		return nil
 	}
 	return runtime.UnmarshalAsJSON(resp, out)
+}
+
+// newAdminListCommand is `list` of one of Coffer's own collections: path answers
+// {"value": [...]}, printed as JSON or with table.
+func newAdminListCommand[T any](args cobra.PositionalArgs, help cmdHelp, path string, table func([]T) func() table) *cobra.Command {
+	opts := &clientOptions{}
+	return newClientCommand(cmdSpec{
+		use: "list", args: args, opts: opts, help: help,
+		run: func(cmd *cobra.Command, c *client) error {
+			items, err := adminList[T](cmd.Context(), c, path)
+			if err != nil {
+				return err
+			}
+			return printOut(cmd.OutOrStdout(), opts.Output, items, table(items))
+		},
+	})
+}
+
+// adminList reads a list from one of Coffer's own routes: {"value": [...]}, never null.
+func adminList[T any](ctx context.Context, c *client, path string) ([]T, error) {
+	var out struct {
+		Value []T `json:"value"`
+	}
+	if err := c.call(ctx, http.MethodGet, path, nil, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	if out.Value == nil {
+		out.Value = []T{}
+	}
+	return out.Value, nil
 }
 
 // explain turns the errors of the Azure SDK into one line for the person at the

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -68,6 +69,24 @@ type deletedObject struct {
 	deleted, purgeDate *time.Time
 	recoveryLevel      string // "" when unknown
 	purgeProtected     bool
+	json               map[string]any // a secret, key or certificate as az prints it
+}
+
+// deletedForm is a deleted secret, key or certificate as the SDK answered it, m its JSON;
+// the caller names it (kind, vault, name).
+func deletedForm(m map[string]any, deleted, purge *time.Time) *deletedObject {
+	level, _ := lookup(m, "attributes.recoveryLevel").(string)
+	return &deletedObject{json: m, deleted: deleted, purgeDate: purge, recoveryLevel: level}
+}
+
+// deletedListColumns are the -o table columns of deleted secrets, keys and certificates.
+var deletedListColumns = columns{{"Name", "name"}, {"DeletedDate", "deletedDate"}, {"ScheduledPurgeDate", "scheduledPurgeDate"},
+	{"RecoveryLevel", "attributes.recoveryLevel"}, {"Id", "recoveryId"}}
+
+// noteDeleted tells, on w (stderr), until when the object just deleted can be recovered
+// and how.
+func (d *deletedObject) noteDeleted(w io.Writer) {
+	fmt.Fprintf(w, "coffer: hint: %s %s is deleted; it can be recovered until %s: %s\n", d.kind, d.name, humanDate(d.purgeDate), d.command("recover"))
 }
 
 // purgeable reports whether the vault lets a person purge the object before its date.
@@ -112,96 +131,59 @@ func (d *deletedObject) hints() []string {
 // kindTitle is "Secret" for "secret".
 func kindTitle(kind string) string { return strings.ToUpper(kind[:1]) + kind[1:] }
 
-// findDeleted returns the deleted object of that kind and name, nil when there is none.
+// findDeleted returns the deleted object of that kind and name, or the SDK's error (a
+// 404 when there is none).
 func (c *client) findDeleted(ctx context.Context, kind, vault, name string) (*deletedObject, error) {
-	d := &deletedObject{kind: kind, vault: vault, name: name}
-	switch kind {
-	case kindSecret:
-		sc, err := c.secretsClient(ctx, vault)
-		if err != nil {
-			return nil, err
-		}
-		r, err := sc.GetDeletedSecret(ctx, name, nil)
-		if err != nil {
-			return nil, err
-		}
-		d.deleted, d.purgeDate = r.DeletedDate, r.ScheduledPurgeDate
-		if r.Attributes != nil {
-			d.recoveryLevel = deref(r.Attributes.RecoveryLevel)
-		}
-	case kindKey:
-		kc, err := c.keysClient(ctx, vault)
-		if err != nil {
-			return nil, err
-		}
-		r, err := kc.GetDeletedKey(ctx, name, nil)
-		if err != nil {
-			return nil, err
-		}
-		d.deleted, d.purgeDate = r.DeletedDate, r.ScheduledPurgeDate
-		if r.Attributes != nil {
-			d.recoveryLevel = deref(r.Attributes.RecoveryLevel)
-		}
-	case kindCertificate:
-		cc, err := c.certificatesClient(ctx, vault)
-		if err != nil {
-			return nil, err
-		}
-		r, err := cc.GetDeletedCertificate(ctx, name, nil)
-		if err != nil {
-			return nil, err
-		}
-		d.deleted, d.purgeDate = r.DeletedDate, r.ScheduledPurgeDate
-		if r.Attributes != nil {
-			d.recoveryLevel = deref(r.Attributes.RecoveryLevel)
-		}
-	default:
-		return nil, fmt.Errorf("unknown kind %q", kind)
+	calls, err := kinds[kind].open(c, ctx, vault)
+	if err != nil {
+		return nil, err
 	}
+	d, err := calls.getDeleted(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	d.kind, d.vault, d.name = kind, vault, name
 	return d, nil
 }
 
 // liveExists reports whether a live object of that kind and name exists (and the caller
 // may read it).
 func (c *client) liveExists(ctx context.Context, kind, vault, name string) bool {
-	var err error
-	switch kind {
-	case kindSecret:
-		cl, cerr := c.secretsClient(ctx, vault)
-		if cerr != nil {
-			return false
-		}
-		_, err = cl.GetSecret(ctx, name, "", nil)
-	case kindKey:
-		cl, cerr := c.keysClient(ctx, vault)
-		if cerr != nil {
-			return false
-		}
-		_, err = cl.GetKey(ctx, name, "", nil)
-	case kindCertificate:
-		cl, cerr := c.certificatesClient(ctx, vault)
-		if cerr != nil {
-			return false
-		}
-		_, err = cl.GetCertificate(ctx, name, "", nil)
+	calls, err := kinds[kind].open(c, ctx, vault)
+	if err != nil {
+		return false
 	}
+	_, err = calls.get(ctx, name, "")
 	return err == nil
 }
 
 var conflictName = regexp.MustCompile(`^(?:Secret|Key|Certificate) (\S+) is currently in a deleted`)
+
+// explainVaultError is the first step of explaining an error of the data plane: an error
+// that is not the server's answer passes unchanged, and a vault that does not exist is
+// explained (explainVaultMissing); both come back as explained. Else e is the server's
+// answer, for the caller to explain.
+func (c *client) explainVaultError(ctx context.Context, err error, vault string) (e azError, explained error) {
+	e, ok := azErrorOf(err)
+	switch {
+	case !ok:
+		return e, err
+	case e.status == http.StatusNotFound && e.code == "VaultNotFound":
+		return e, c.explainVaultMissing(ctx, vault, err)
+	}
+	return e, nil
+}
 
 // explainObject turns the errors of a command on a named object into the help a person
 // needs: a 404 for an object that is soft-deleted, a 409 for a name a deleted object
 // holds, a 404 for a deleted vault. Other errors pass unchanged. name may be "" (restore),
 // then it is read from the server's message.
 func (c *client) explainObject(ctx context.Context, err error, kind, vault, name string) error {
-	e, ok := azErrorOf(err)
-	if !ok {
-		return err
+	e, explained := c.explainVaultError(ctx, err, vault)
+	if explained != nil {
+		return explained
 	}
 	switch {
-	case e.status == http.StatusNotFound && e.code == "VaultNotFound":
-		return c.explainVaultMissing(ctx, vault, err)
 	case e.status == http.StatusNotFound && e.code == kindTitle(kind)+"NotFound" && name != "":
 		d, derr := c.findDeleted(ctx, kind, vault, name)
 		if derr != nil {
@@ -231,13 +213,11 @@ func (c *client) explainObject(ctx context.Context, err error, kind, vault, name
 // explainDeletedOp explains the errors of show-deleted, recover and purge: an object that
 // is not deleted, and a purge refused by purge protection.
 func (c *client) explainDeletedOp(ctx context.Context, err error, kind, vault, name string) error {
-	e, ok := azErrorOf(err)
-	if !ok {
-		return err
+	e, explained := c.explainVaultError(ctx, err, vault)
+	if explained != nil {
+		return explained
 	}
 	switch {
-	case e.status == http.StatusNotFound && e.code == "VaultNotFound":
-		return c.explainVaultMissing(ctx, vault, err)
 	case e.status == http.StatusNotFound:
 		if c.liveExists(ctx, kind, vault, name) {
 			return &hintError{code: exitNotFound, err: fmt.Errorf("%s %q in vault %q is not deleted", kind, name, vault),

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
@@ -16,46 +15,31 @@ import (
 )
 
 type keyImportOptions struct {
-	vaultOptions
-	attrFlags
-	tagFlags
-	Name        string
+	keyPropFlags
 	PEMFile     string
 	PEMString   string
 	PEMPassword string
-	Ops         []string
-	Exportable  bool
-	fs          *pflag.FlagSet
 }
 
 func (o *keyImportOptions) AddFlags(fs *pflag.FlagSet) {
-	o.fs = fs
-	fs.StringVarP(&o.Name, "name", "n", "", "name of the key (required)")
 	fs.StringVar(&o.PEMFile, "pem-file", "", "PEM file of the private key (RSA or EC; PKCS#1, PKCS#8 or SEC 1)")
 	fs.StringVar(&o.PEMString, "pem-string", "", "the private key's PEM text, instead of --pem-file")
 	fs.StringVar(&o.PEMPassword, "pem-password", "", "password of an encrypted PEM (legacy Proc-Type encryption)")
-	fs.StringSliceVar(&o.Ops, "ops", nil, "permitted operations: encrypt, decrypt, sign, verify, wrapKey, unwrapKey")
-	fs.BoolVar(&o.Exportable, "exportable", false, "whether the private key can be exported")
-	o.attrFlags.AddFlags(fs, false)
-	o.tagFlags.AddFlags(fs)
-	o.vaultOptions.AddFlags(fs)
+	o.keyPropFlags.AddFlags(fs, "permitted operations: encrypt, decrypt, sign, verify, wrapKey, unwrapKey")
 }
 
 func newKeyImportCommand() *cobra.Command {
 	o := &keyImportOptions{}
-	cmd := &cobra.Command{
-		Use:   "import",
-		Short: "Import a private key from PEM (as az keyvault key import)",
-		Example: `  coffer key import --vault-name myvault --name imported --pem-file key.pem
+	var params azkeys.ImportKeyParameters
+	return newDataCommand(dataSpec[*azkeys.Client]{
+		kind: kindKey, verb: "import", flags: o.AddFlags, open: (*client).keysClient,
+		target: &namedOptions{nameHint: "coffer key import --vault-name VAULT --name NAME --pem-file key.pem"},
+		help: cmdHelp{
+			short: "Import a private key from PEM (as az keyvault key import)",
+			example: `  coffer key import --vault-name myvault --name imported --pem-file key.pem
   coffer key import --vault-name myvault -n imported --pem-file enc.pem --pem-password "$PASS"`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.check(kindKey, "import"); err != nil {
-				return err
-			}
-			if o.Name == "" {
-				return requireFlag("name", "coffer key import --vault-name VAULT --name NAME --pem-file key.pem")
-			}
+		},
+		check: func(*dataRun[*azkeys.Client]) error {
 			if (o.PEMFile == "") == (o.PEMString == "") {
 				return &hintError{code: exitUsage, err: errors.New("give exactly one of --pem-file and --pem-string"),
 					hints: []string{"coffer key import --vault-name VAULT --name NAME --pem-file key.pem"}}
@@ -71,35 +55,16 @@ func newKeyImportCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if jwk.KeyOps, err = keyOpsFlag(o.Ops); err != nil {
-				return err
-			}
-			attrs, err := o.attrFlags.parse()
-			if err != nil {
-				return err
-			}
-			params := azkeys.ImportKeyParameters{Key: jwk, HSM: ptr(false)}
-			if params.Tags, err = o.tagFlags.parse(); err != nil {
-				return err
-			}
-			if attrs.any() || o.fs.Changed("exportable") {
-				params.KeyAttributes = &azkeys.KeyAttributes{Enabled: attrs.Enabled, Expires: attrs.Expires, NotBefore: attrs.NotBefore}
-				if o.fs.Changed("exportable") {
-					params.KeyAttributes.Exportable = ptr(o.Exportable)
-				}
-			}
-			return runKeys(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, kc *azkeys.Client) error {
-				res, err := kc.ImportKey(ctx, o.Name, params, nil)
-				if err != nil {
-					return c.explainObject(ctx, err, kindKey, o.VaultName, o.Name)
-				}
-				m := keyJSON(res.KeyBundle)
-				return printOut(cmd.OutOrStdout(), o.Output, m, keyTable([]map[string]any{m}))
-			})
+			params = azkeys.ImportKeyParameters{Key: jwk, HSM: ptr(false)}
+			jwk.KeyOps, params.KeyAttributes, params.Tags, err = o.parse()
+			return err
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+		columns: keyColumns,
+		answer: func(r *dataRun[*azkeys.Client]) (map[string]any, error) {
+			res, err := r.sdk.ImportKey(r.ctx, r.name, params, nil)
+			return keyJSON(res.KeyBundle), err
+		},
+	})
 }
 
 // pemToJWK reads the first private key of a PEM text into a JSON web key.

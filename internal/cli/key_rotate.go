@@ -1,40 +1,20 @@
 package cli
 
 import (
-	"context"
-
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
-type keyRotateOptions struct {
-	objectOptions
-}
-
-func (o *keyRotateOptions) AddFlags(fs *pflag.FlagSet) { o.objectOptions.AddFlags(fs, kindKey) }
-
 func newKeyRotateCommand() *cobra.Command {
-	o := &keyRotateOptions{}
-	cmd := &cobra.Command{
-		Use:     "rotate",
-		Short:   "Create a new version of a key with the same type and size (as az keyvault key rotate)",
-		Example: `  coffer key rotate --vault-name myvault --name signing`,
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := o.check(kindKey, "rotate"); err != nil {
-				return err
-			}
-			return runKeys(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, kc *azkeys.Client) error {
-				res, err := kc.RotateKey(ctx, o.Name, nil)
-				if err != nil {
-					return c.explainObject(ctx, err, kindKey, o.VaultName, o.Name)
-				}
-				m := keyJSON(res.KeyBundle)
-				return printOut(cmd.OutOrStdout(), o.Output, m, keyTable([]map[string]any{m}))
-			})
+	return newDataCommand(dataSpec[*azkeys.Client]{
+		kind: kindKey, verb: "rotate", target: &objectOptions{}, open: (*client).keysClient, columns: keyColumns,
+		help: cmdHelp{
+			short:   "Create a new version of a key with the same type and size (as az keyvault key rotate)",
+			example: `  coffer key rotate --vault-name myvault --name signing`,
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+		answer: func(r *dataRun[*azkeys.Client]) (map[string]any, error) {
+			res, err := r.sdk.RotateKey(r.ctx, r.name, nil)
+			return keyJSON(res.KeyBundle), err
+		},
+	})
 }

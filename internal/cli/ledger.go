@@ -35,46 +35,31 @@ type ledgerEntry struct {
 // ledgerMaxPages bounds how many pages coffer ledger follows (1000 entries each).
 const ledgerMaxPages = 10000
 
-type ledgerOptions struct {
-	clientOptions
-	VaultName string
-	Name      string
-	Kind      string
-}
-
-func (o *ledgerOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.VaultName, "vault-name", "", "only entries of this vault (its objects and the vault itself)")
-	fs.StringVarP(&o.Name, "name", "n", "", "only entries of objects (or vaults) of this name")
-	fs.StringVar(&o.Kind, "kind", "", "only entries of this kind: vault, secret, key or certificate")
-	o.clientOptions.AddFlags(fs)
-}
-
 func newLedgerCommand() *cobra.Command {
-	o := &ledgerOptions{}
-	cmd := &cobra.Command{
-		Use:   "ledger",
-		Short: "Show the deletion ledger: who deleted, recovered or purged what, and when (administrator only)",
-		Long: `Show the deletion ledger (GET /admin/ledger, every page): one entry for each delete,
+	opts, vault, name, kind := &clientOptions{}, "", "", ""
+	cmd := newClientCommand(cmdSpec{
+		use: "ledger", opts: opts,
+		help: cmdHelp{
+			short: "Show the deletion ledger: who deleted, recovered or purged what, and when (administrator only)",
+			long: `Show the deletion ledger (GET /admin/ledger, every page): one entry for each delete,
 recover, purge and automatic purge of a vault, secret, key or certificate, with who asked
 (principal object id, client id, request id in the audit log), when, the deletion's
 scheduledPurgeDate, and for an automatic purge how late the sweeper came. Entries outlive
 the purge (coffer server --ledger-retention).
 
 The entries form a hash chain; coffer ledger verify checks it.`,
-		Example: `  coffer ledger
+			example: `  coffer ledger
   coffer ledger --vault-name myvault --name db-password -o table
   coffer ledger verify`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.validate(); err != nil {
-				return err
-			}
-			c, err := newClient(&o.clientOptions)
-			if err != nil {
-				return err
-			}
+		},
+		flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&vault, "vault-name", "", "only entries of this vault (its objects and the vault itself)")
+			fs.StringVarP(&name, "name", "n", "", "only entries of objects (or vaults) of this name")
+			fs.StringVar(&kind, "kind", "", "only entries of this kind: vault, secret, key or certificate")
+		},
+		run: func(cmd *cobra.Command, c *client) error {
 			q := url.Values{}
-			for k, v := range map[string]string{"vault": o.VaultName, "name": o.Name, "kind": o.Kind} {
+			for k, v := range map[string]string{"vault": vault, "name": name, "kind": kind} {
 				if v != "" {
 					q.Set(k, v)
 				}
@@ -104,7 +89,7 @@ The entries form a hash chain; coffer ledger verify checks it.`,
 				}
 				q.Set("after", next.Query().Get("after"))
 			}
-			return printOut(cmd.OutOrStdout(), o.Output, entries, func() table {
+			return printOut(cmd.OutOrStdout(), opts.Output, entries, func() table {
 				t := table{header: []string{"Seq", "Time", "Action", "Kind", "Vault", "Name", "Principal", "ScheduledPurgeDate", "LateBySeconds"}}
 				for _, e := range entries {
 					t.rows = append(t.rows, []string{strconv.FormatInt(e.Seq, 10), e.Time, e.Action, e.Kind, e.Vault, e.Name, e.Principal,
@@ -113,37 +98,24 @@ The entries form a hash chain; coffer ledger verify checks it.`,
 				return t
 			})
 		},
-	}
-	o.AddFlags(cmd.Flags())
+	})
 	cmd.AddCommand(newLedgerVerifyCommand())
-	return clientCommand(cmd)
+	return cmd
 }
-
-type ledgerVerifyOptions struct {
-	clientOptions
-}
-
-func (o *ledgerVerifyOptions) AddFlags(fs *pflag.FlagSet) { o.clientOptions.AddFlags(fs) }
 
 func newLedgerVerifyCommand() *cobra.Command {
-	o := &ledgerVerifyOptions{}
-	cmd := &cobra.Command{
-		Use:   "verify",
-		Short: "Check the deletion ledger's hash chain; exit 4 when an entry was edited, removed or cut off",
-		Long: `Check the deletion ledger's hash chain (POST /admin/ledger/verify): every entry's hash,
+	opts := &clientOptions{}
+	return newClientCommand(cmdSpec{
+		use: "verify", opts: opts,
+		help: cmdHelp{
+			short: "Check the deletion ledger's hash chain; exit 4 when an entry was edited, removed or cut off",
+			long: `Check the deletion ledger's hash chain (POST /admin/ledger/verify): every entry's hash,
 the links between entries, the head, the pruning checkpoint, and the heads the server
 copied into its audit log. It prints the result as JSON; when the chain is broken it
 says at which entry and exits with code 4.`,
-		Example: `  coffer ledger verify`,
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.validate(); err != nil {
-				return err
-			}
-			c, err := newClient(&o.clientOptions)
-			if err != nil {
-				return err
-			}
+			example: `  coffer ledger verify`,
+		},
+		run: func(cmd *cobra.Command, c *client) error {
 			var res map[string]json.RawMessage
 			if err := c.call(cmd.Context(), http.MethodPost, "/admin/ledger/verify", nil, &res, http.StatusOK, http.StatusConflict); err != nil {
 				return err
@@ -153,7 +125,7 @@ says at which entry and exits with code 4.`,
 				t.rows = append(t.rows, []string{string(res["ok"]), string(res["count"]), string(res["brokenAt"]), unquote(res["problem"])})
 				return t
 			}
-			if err := printOut(cmd.OutOrStdout(), o.Output, res, tab); err != nil {
+			if err := printOut(cmd.OutOrStdout(), opts.Output, res, tab); err != nil {
 				return err
 			}
 			if string(res["ok"]) != "true" {
@@ -162,9 +134,7 @@ says at which entry and exits with code 4.`,
 			}
 			return nil
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+	})
 }
 
 // unquote is a JSON string's text ("" for anything else).

@@ -36,20 +36,42 @@ type vaultOptions struct {
 	VaultName string
 }
 
-func (o *vaultOptions) AddFlags(fs *pflag.FlagSet) {
+func (o *vaultOptions) addFlags(fs *pflag.FlagSet, _ string) {
 	fs.StringVar(&o.VaultName, "vault-name", "", "name of the vault (required)")
-	o.clientOptions.AddFlags(fs)
 }
 
-func (o *vaultOptions) check(kind, verb string) error {
-	if err := o.validate(); err != nil {
-		return err
-	}
+func (o *vaultOptions) resolve(kind, verb string) (vault, name, version string, err error) {
 	if o.VaultName == "" {
-		return &hintError{code: exitUsage, err: errors.New("--vault-name is required"),
+		return "", "", "", &hintError{code: exitUsage, err: errors.New("--vault-name is required"),
 			hints: []string{fmt.Sprintf("coffer %s %s --vault-name VAULT", kind, verb)}}
 	}
-	return nil
+	return o.VaultName, "", "", nil
+}
+
+func (o *vaultOptions) clientOpts() *clientOptions { return &o.clientOptions }
+
+// namedOptions name the object a command creates, imports or merges into: --vault-name
+// and --name. nameHint is the hint of a missing --name; a command that checks --name
+// together with other flags leaves it "" and checks it itself.
+type namedOptions struct {
+	vaultOptions
+	Name     string
+	nameHint string
+}
+
+func (o *namedOptions) addFlags(fs *pflag.FlagSet, kind string) {
+	fs.StringVarP(&o.Name, "name", "n", "", "name of the "+kind+" (required)")
+	o.vaultOptions.addFlags(fs, kind)
+}
+
+func (o *namedOptions) resolve(kind, verb string) (vault, name, version string, err error) {
+	if vault, _, _, err = o.vaultOptions.resolve(kind, verb); err != nil {
+		return "", "", "", err
+	}
+	if o.Name == "" && o.nameHint != "" {
+		return "", "", "", requireFlag("name", o.nameHint)
+	}
+	return vault, o.Name, "", nil
 }
 
 // objectOptions name one object: --vault-name and --name, or --id (az's forms).
@@ -60,36 +82,32 @@ type objectOptions struct {
 	ID        string
 }
 
-func (o *objectOptions) AddFlags(fs *pflag.FlagSet, kind string) {
+func (o *objectOptions) addFlags(fs *pflag.FlagSet, kind string) {
 	fs.StringVar(&o.VaultName, "vault-name", "", "name of the vault (required unless --id)")
 	fs.StringVarP(&o.Name, "name", "n", "", "name of the "+kind+" (required unless --id)")
 	fs.StringVar(&o.ID, "id", "", "id of the "+kind+", https://VAULT.DOMAIN/"+kind+"s/NAME[/VERSION], instead of --vault-name and --name")
-	o.clientOptions.AddFlags(fs)
 }
 
-// check validates the flags and, for --id, fills the vault name and name from it; it
-// returns the version the id names ("" when none).
-func (o *objectOptions) check(kind, verb string) (string, error) {
-	if err := o.validate(); err != nil {
-		return "", err
-	}
-	version := ""
+// resolve checks the flags and, for --id, fills the vault name and name from it; the
+// version is the one --id names.
+func (o *objectOptions) resolve(kind, verb string) (vault, name, version string, err error) {
 	if o.ID != "" {
 		if o.VaultName != "" || o.Name != "" {
-			return "", &hintError{code: exitUsage, err: errors.New("--id names the vault and the " + kind + ": give it alone, without --vault-name or --name"),
+			return "", "", "", &hintError{code: exitUsage, err: errors.New("--id names the vault and the " + kind + ": give it alone, without --vault-name or --name"),
 				hints: []string{fmt.Sprintf("coffer %s %s --id https://VAULT.localhost:8443/%ss/NAME", kind, verb, kind)}}
 		}
-		var err error
 		if o.VaultName, o.Name, version, err = parseObjectID(o.ID, kind); err != nil {
-			return "", err
+			return "", "", "", err
 		}
 	}
 	if o.VaultName == "" || o.Name == "" {
-		return "", &hintError{code: exitUsage, err: errors.New("--vault-name and --name are required"),
+		return "", "", "", &hintError{code: exitUsage, err: errors.New("--vault-name and --name are required"),
 			hints: []string{fmt.Sprintf("coffer %s %s --vault-name VAULT --name NAME", kind, verb)}}
 	}
-	return version, nil
+	return o.VaultName, o.Name, version, nil
 }
+
+func (o *objectOptions) clientOpts() *clientOptions { return &o.clientOptions }
 
 // parseObjectID splits https://V.DOMAIN[:PORT]/{kind}s/NAME[/VERSION] (also the
 // deleted{kind}s form of a recoveryId).
@@ -115,17 +133,24 @@ func parseObjectID(id, kind string) (vault, name, version string, err error) {
 	return host[:i], segs[1], version, nil
 }
 
-// versionFlag is --version/-v of the commands that read one version.
-func versionFlag(fs *pflag.FlagSet, v *string, kind string) {
-	fs.StringVarP(v, "version", "v", "", "version of the "+kind+" (default: the latest)")
+// versionOptions name one version of an object: those of objectOptions and --version;
+// resolve returns --version, else the version of --id ("" for the latest).
+type versionOptions struct {
+	objectOptions
+	Version string
 }
 
-// pickVersion is --version, or the version of --id.
-func pickVersion(flag, fromID string) string {
-	if flag != "" {
-		return flag
+func (o *versionOptions) addFlags(fs *pflag.FlagSet, kind string) {
+	o.objectOptions.addFlags(fs, kind)
+	fs.StringVarP(&o.Version, "version", "v", "", "version of the "+kind+" (default: the latest)")
+}
+
+func (o *versionOptions) resolve(kind, verb string) (vault, name, version string, err error) {
+	vault, name, version, err = o.objectOptions.resolve(kind, verb)
+	if o.Version != "" {
+		version = o.Version
 	}
-	return fromID
+	return vault, name, version, err
 }
 
 func (c *client) secretsClient(ctx context.Context, vault string) (*azsecrets.Client, error) {
@@ -171,6 +196,28 @@ func (o *attrFlags) AddFlags(fs *pflag.FlagSet, enabledFlag bool) {
 	} else {
 		fs.BoolVar(&o.Disabled, "disabled", false, "create it disabled: --disabled, --disabled true|false")
 	}
+}
+
+// propFlags are the attribute flags and --tags, which the commands that create or change
+// an object take together.
+type propFlags struct {
+	attrFlags
+	tagFlags
+}
+
+func (o *propFlags) AddFlags(fs *pflag.FlagSet, enabledFlag bool) {
+	o.attrFlags.AddFlags(fs, enabledFlag)
+	o.tagFlags.AddFlags(fs)
+}
+
+// parse returns the attributes and the tags the flags give.
+func (o *propFlags) parse() (parsedAttrs, map[string]*string, error) {
+	attrs, err := o.attrFlags.parse()
+	if err != nil {
+		return attrs, nil, err
+	}
+	tags, err := o.tagFlags.parse()
+	return attrs, tags, err
 }
 
 // parsedAttrs are the attributes the flags set; nil pointers are attributes left alone.
@@ -267,8 +314,7 @@ func createNew(flag, path string, data []byte, perm os.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return &hintError{err: fmt.Errorf("--%s: file or directory %s already exists", flag, path),
-				hints: []string{"choose another path, or remove the file first"}}
+			return existsError(flag, path)
 		}
 		return fmt.Errorf("--%s: %w", flag, err)
 	}
@@ -278,6 +324,53 @@ func createNew(flag, path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("--%s: %w", flag, err)
 	}
 	return f.Close()
+}
+
+// fileFlag is a --file a command cannot do without; hint is the example of a missing one.
+type fileFlag struct{ path, hint string }
+
+func (f *fileFlag) AddFlags(fs *pflag.FlagSet, usage string) {
+	fs.StringVarP(&f.path, "file", "f", "", usage)
+}
+
+func (f *fileFlag) check() error {
+	if f.path == "" {
+		return requireFlag("file", f.hint)
+	}
+	return nil
+}
+
+// downloadFlags are --file and --encoding of the download commands.
+type downloadFlags struct{ File, Encoding string }
+
+func (o *downloadFlags) AddFlags(fs *pflag.FlagSet, fileUsage, encodingDefault, encodingUsage string) {
+	fs.StringVarP(&o.File, "file", "f", "", fileUsage)
+	fs.StringVarP(&o.Encoding, "encoding", "e", encodingDefault, encodingUsage)
+}
+
+// check checks them before any request, the encoding with checkEncoding: --file is
+// required and must not exist yet.
+func (o *downloadFlags) check(kind string, checkEncoding func(string) error) error {
+	if o.File == "" {
+		return requireFlag("file", "coffer "+kind+" download --vault-name VAULT --name NAME --file PATH")
+	}
+	if err := checkEncoding(o.Encoding); err != nil {
+		return err
+	}
+	return refuseExisting("file", o.File)
+}
+
+// refuseExisting refuses, before any request, a path createNew would refuse after it.
+func refuseExisting(flag, path string) error {
+	if _, err := os.Lstat(path); err == nil {
+		return existsError(flag, path)
+	}
+	return nil
+}
+
+func existsError(flag, path string) error {
+	return &hintError{err: fmt.Errorf("--%s: file or directory %s already exists", flag, path),
+		hints: []string{"choose another path, or remove the file first"}}
 }
 
 // requireFlag returns the usage error of a missing flag.
@@ -328,8 +421,12 @@ func orNil[T any](p *T) any {
 	return *p
 }
 
+// columns are the -o table / tsv columns of az-shaped objects: a header, and the dotted
+// path of the column's cell in each object (e.g. "attributes.enabled").
+type columns [][2]string
+
 // mapTable is the -o table / tsv form of az-shaped objects: one row per object, one
-// column per dotted path (e.g. "attributes.enabled").
+// column per dotted path.
 func mapTable(items []map[string]any, cols ...[2]string) func() table {
 	return func() table {
 		t := table{}

@@ -5,12 +5,24 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/cobra"
 )
 
 // table is the -o table / -o tsv form of an answer: a header and rows of cells.
 type table struct {
 	header []string
 	rows   [][]string
+}
+
+// printObject prints one az-shaped object: JSON, or a table of cols with one row.
+func printObject(cmd *cobra.Command, format string, m map[string]any, cols columns) error {
+	return printOut(cmd.OutOrStdout(), format, m, mapTable([]map[string]any{m}, cols...))
+}
+
+// printList prints a list of az-shaped objects: JSON, or a table of cols.
+func printList(cmd *cobra.Command, format string, items []map[string]any, cols columns) error {
+	return printOut(cmd.OutOrStdout(), format, items, mapTable(items, cols...))
 }
 
 // printOut writes v as JSON (indented by two spaces, as az does), or tab() as an aligned

@@ -15,19 +15,12 @@ type principalJSON struct {
 }
 
 func newPrincipalCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "principal",
-		Short: "Manage service principals (administrator only)",
-		Long: `Manage the server's service principals through Coffer's admin routes
+	return newGroup("principal", cmdHelp{
+		short: "Manage service principals (administrator only)",
+		long: `Manage the server's service principals through Coffer's admin routes
 (/admin/principals). These commands need the administrator's credentials. A new principal
 has no rights: grant them with coffer vault set-policy --object-id OBJECT-ID.`,
-	}
-	cmd.AddCommand(
-		newPrincipalCreateCommand(),
-		newPrincipalListCommand(),
-		newPrincipalDeleteCommand(),
-	)
-	return cmd
+	}, newPrincipalCreateCommand(), newPrincipalListCommand(), newPrincipalDeleteCommand())
 }
 
 func principalTable(ps []principalJSON) func() table {

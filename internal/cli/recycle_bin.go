@@ -24,22 +24,13 @@ type recycleBinItem struct {
 	RecoveryID         string `json:"recoveryId"`
 }
 
-type recycleBinOptions struct {
-	clientOptions
-	VaultName string
-}
-
-func (o *recycleBinOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.VaultName, "vault-name", "", "list only this vault's deleted objects (or the vault itself, when it is deleted)")
-	o.clientOptions.AddFlags(fs)
-}
-
 func newRecycleBinCommand() *cobra.Command {
-	o := &recycleBinOptions{}
-	cmd := &cobra.Command{
-		Use:   "recycle-bin",
-		Short: "List everything deleted that can still be recovered, soonest purged first",
-		Long: `List every soft-deleted vault, secret, key and certificate you can see, in one list
+	opts, vault := &clientOptions{}, ""
+	return newClientCommand(cmdSpec{
+		use: "recycle-bin", opts: opts,
+		help: cmdHelp{
+			short: "List everything deleted that can still be recovered, soonest purged first",
+			long: `List every soft-deleted vault, secret, key and certificate you can see, in one list
 sorted by scheduledPurgeDate: the first entries are the first Coffer purges for good. Each
 entry says how much time is left and whether you may purge it before then (not under
 purge protection, nor without the purge permission).
@@ -47,46 +38,39 @@ purge protection, nor without the purge permission).
 The administrator sees everything; another principal sees the deleted secrets, keys and
 certificates of the kinds its access policy lets it list in each vault, and no deleted
 vault. Recover an entry with coffer KIND recover (coffer vault recover for a vault).`,
-		Example: `  coffer recycle-bin
+			example: `  coffer recycle-bin
   coffer recycle-bin --vault-name myvault -o table
   coffer secret recover --vault-name myvault --name db-password   # bring one back`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.validate(); err != nil {
-				return err
-			}
-			c, err := newClient(&o.clientOptions)
-			if err != nil {
-				return err
-			}
+		},
+		flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&vault, "vault-name", "", "list only this vault's deleted objects (or the vault itself, when it is deleted)")
+		},
+		run: func(cmd *cobra.Command, c *client) error {
 			path := "/admin/recycle-bin"
-			if o.VaultName != "" {
-				path += "?" + url.Values{"vault": {o.VaultName}}.Encode()
+			if vault != "" {
+				path += "?" + url.Values{"vault": {vault}}.Encode()
 			}
-			var in struct {
-				Value []struct {
-					Kind, Vault, Name, TimeLeft, RecoveryID string
-					DeletedDate, ScheduledPurgeDate         *time.Time
-					PurgeAllowed                            bool
-				} `json:"value"`
+			type entry struct {
+				Kind, Vault, Name, TimeLeft, RecoveryID string
+				DeletedDate, ScheduledPurgeDate         *time.Time
+				PurgeAllowed                            bool
 			}
-			if err := c.call(cmd.Context(), http.MethodGet, path, nil, &in, http.StatusOK); err != nil {
+			in, err := adminList[entry](cmd.Context(), c, path)
+			if err != nil {
 				if e, ok := azErrorOf(err); ok && e.status == http.StatusNotFound && e.code == "VaultNotFound" {
-					return notFoundError(fmt.Errorf("no vault %q, live or deleted", o.VaultName), "check the name: coffer vault list")
+					return notFoundError(fmt.Errorf("no vault %q, live or deleted", vault), "check the name: coffer vault list")
 				}
 				return err
 			}
-			out := make([]recycleBinItem, 0, len(in.Value))
-			for _, v := range in.Value {
+			out := make([]recycleBinItem, 0, len(in))
+			for _, v := range in {
 				out = append(out, recycleBinItem{Kind: v.Kind, Vault: v.Vault, Name: v.Name,
 					DeletedDate: azDate(v.DeletedDate), ScheduledPurgeDate: azDate(v.ScheduledPurgeDate),
 					TimeLeft: v.TimeLeft, PurgeAllowed: v.PurgeAllowed, RecoveryID: v.RecoveryID})
 			}
-			return printOut(cmd.OutOrStdout(), o.Output, out, recycleBinTable(out))
+			return printOut(cmd.OutOrStdout(), opts.Output, out, recycleBinTable(out))
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+	})
 }
 
 func recycleBinTable(items []recycleBinItem) func() table {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -31,10 +30,7 @@ func validEncoding(e string) error {
 }
 
 type secretSetOptions struct {
-	vaultOptions
-	attrFlags
-	tagFlags
-	Name        string
+	propFlags
 	Value       string
 	File        string
 	Encoding    string
@@ -42,15 +38,12 @@ type secretSetOptions struct {
 }
 
 func (o *secretSetOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.Name, "name", "n", "", "name of the secret (required)")
 	fs.StringVar(&o.Value, "value", "", "the value (or --file)")
 	fs.StringVarP(&o.File, "file", "f", "", "read the value from this file (or --value)")
 	fs.StringVarP(&o.Encoding, "encoding", "e", "utf-8", "encoding of --file: utf-8, utf-16le, utf-16be, ascii (text) or base64, hex (binary); stored in the tag file-encoding")
 	fs.StringVar(&o.ContentType, "description", "", "content type of the value (same as --content-type)")
 	fs.StringVar(&o.ContentType, "content-type", "", "content type of the value, e.g. text/plain")
-	o.attrFlags.AddFlags(fs, false)
-	o.tagFlags.AddFlags(fs)
-	o.vaultOptions.AddFlags(fs)
+	o.propFlags.AddFlags(fs, false)
 }
 
 // fileValue reads --file as az does: text encodings take the file's text (universal
@@ -94,27 +87,24 @@ func fileValue(path, encoding string) (string, error) {
 
 func newSecretSetCommand() *cobra.Command {
 	o := &secretSetOptions{}
-	cmd := &cobra.Command{
-		Use:   "set",
-		Short: "Create a secret or add a new version of it (as az keyvault secret set)",
-		Long: `Create a secret, or add a new version to an existing one, and print it as az does.
+	var params azsecrets.SetSecretParameters
+	return newDataCommand(dataSpec[*azsecrets.Client]{
+		kind: kindSecret, verb: "set", flags: o.AddFlags, open: (*client).secretsClient,
+		target: &namedOptions{nameHint: "coffer secret set --vault-name VAULT --name NAME --value VALUE"},
+		help: cmdHelp{
+			short: "Create a secret or add a new version of it (as az keyvault secret set)",
+			long: `Create a secret, or add a new version to an existing one, and print it as az does.
 The value comes from --value or from --file (read with --encoding); as az does, the
 encoding is stored in the tag file-encoding so that coffer secret download writes the file
 back as it was.
 
 A name held by a deleted secret cannot be reused: set then says when that secret will be
 purged and prints the commands that recover or purge it.`,
-		Example: `  coffer secret set --vault-name myvault --name db-password --value 'hunter2'
+			example: `  coffer secret set --vault-name myvault --name db-password --value 'hunter2'
   coffer secret set --vault-name myvault -n tls-key -f key.pem --content-type application/x-pem-file
   coffer secret set --vault-name myvault -n blob -f image.png --encoding base64 --expires 2030-01-01`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.check(kindSecret, "set"); err != nil {
-				return err
-			}
-			if o.Name == "" {
-				return requireFlag("name", "coffer secret set --vault-name VAULT --name NAME --value VALUE")
-			}
+		},
+		check: func(*dataRun[*azsecrets.Client]) error {
 			if (o.Value == "") == (o.File == "") {
 				return &hintError{code: exitUsage, err: errors.New("give exactly one of --value and --file"),
 					hints: []string{"coffer secret set --vault-name VAULT --name NAME --value VALUE",
@@ -123,11 +113,7 @@ purged and prints the commands that recover or purge it.`,
 			if err := validEncoding(o.Encoding); err != nil {
 				return err
 			}
-			attrs, err := o.attrFlags.parse()
-			if err != nil {
-				return err
-			}
-			tags, err := o.tagFlags.parse()
+			attrs, tags, err := o.parse()
 			if err != nil {
 				return err
 			}
@@ -141,23 +127,19 @@ purged and prints the commands that recover or purge it.`,
 				tags = map[string]*string{}
 			}
 			tags["file-encoding"] = ptr(o.Encoding)
-			params := azsecrets.SetSecretParameters{Value: &value, Tags: tags}
+			params = azsecrets.SetSecretParameters{Value: &value, Tags: tags}
 			if o.ContentType != "" {
 				params.ContentType = &o.ContentType
 			}
 			if attrs.any() {
 				params.SecretAttributes = &azsecrets.SecretAttributes{Enabled: attrs.Enabled, Expires: attrs.Expires, NotBefore: attrs.NotBefore}
 			}
-			return runSecrets(cmd, &o.clientOptions, o.VaultName, func(ctx context.Context, c *client, sc *azsecrets.Client) error {
-				res, err := sc.SetSecret(ctx, o.Name, params, nil)
-				if err != nil {
-					return c.explainObject(ctx, err, kindSecret, o.VaultName, o.Name)
-				}
-				m := secretJSON(res.Secret, true)
-				return printOut(cmd.OutOrStdout(), o.Output, m, secretValueTable([]map[string]any{m}))
-			})
+			return nil
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+		columns: secretValueColumns,
+		answer: func(r *dataRun[*azsecrets.Client]) (map[string]any, error) {
+			res, err := r.sdk.SetSecret(r.ctx, r.name, params, nil)
+			return secretJSON(res.Secret, true), err
+		},
+	})
 }

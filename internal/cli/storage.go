@@ -23,7 +23,6 @@ func (o *storageCopyOptions) AddFlags(fs *pflag.FlagSet) {
 }
 
 func newStorageCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "storage", Short: "Move a server's storage to another backend"}
 	o := &storageCopyOptions{}
 	cp := &cobra.Command{
 		Use:   "copy",
@@ -62,6 +61,5 @@ keyring or master-key commands on DIR (they work on that old file).`,
 		},
 	}
 	o.AddFlags(cp.Flags())
-	cmd.AddCommand(cp)
-	return cmd
+	return newGroup("storage", cmdHelp{short: "Move a server's storage to another backend"}, cp)
 }

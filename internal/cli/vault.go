@@ -11,30 +11,89 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/keyvault/armkeyvault"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
 func newVaultCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "vault",
-		Short: "Manage vaults and their access policies (as az keyvault)",
+	return newGroup("vault", cmdHelp{short: "Manage vaults and their access policies (as az keyvault)"},
+		newVaultCreateCommand(), newVaultShowCommand(), newVaultListCommand(), newVaultUpdateCommand(),
+		newVaultDeleteCommand(), newVaultListDeletedCommand(), newVaultShowDeletedCommand(), newVaultRecoverCommand(),
+		newVaultPurgeCommand(), newVaultSetPolicyCommand(), newVaultDeletePolicyCommand())
+}
+
+// vaultSpec is a command of the management plane (coffer vault VERB), for
+// newVaultOpCommand: a client command that calls armkeyvault in ref's subscription.
+type vaultSpec struct {
+	verb    string
+	help    cmdHelp
+	ref     *vaultRef // the vault the command names (-n, -g), or only its --subscription
+	args    cobra.PositionalArgs
+	flags   func(fs *pflag.FlagSet) // every flag but the client's: each command words ref's own
+	require func(args []string) error
+	check   func(cmd *cobra.Command) error
+	run     func(r *vaultRun) error
+}
+
+// vaultRun is a management-plane command at work: vc is armkeyvault's client of the
+// subscription.
+type vaultRun struct {
+	cmd    *cobra.Command
+	ctx    context.Context
+	c      *client
+	vc     *armkeyvault.VaultsClient
+	output string
+}
+
+func newVaultOpCommand(s vaultSpec) *cobra.Command {
+	opts := &clientOptions{}
+	return newClientCommand(cmdSpec{
+		use: s.verb, help: s.help, args: s.args, opts: opts, flags: s.flags, require: s.require, check: s.check,
+		run: func(cmd *cobra.Command, c *client) error {
+			vc, err := s.ref.vaultsClient(c)
+			if err != nil {
+				return err
+			}
+			return s.run(&vaultRun{cmd: cmd, ctx: cmd.Context(), c: c, vc: vc, output: opts.Output})
+		},
+	})
+}
+
+// print prints an armkeyvault model (a vault, a deleted vault) as az does.
+func (r *vaultRun) print(v any, cols columns) error {
+	m, err := armJSON(v)
+	if err != nil {
+		return err
 	}
-	cmd.AddCommand(
-		newVaultCreateCommand(),
-		newVaultShowCommand(),
-		newVaultListCommand(),
-		newVaultUpdateCommand(),
-		newVaultDeleteCommand(),
-		newVaultListDeletedCommand(),
-		newVaultShowDeletedCommand(),
-		newVaultRecoverCommand(),
-		newVaultPurgeCommand(),
-		newVaultSetPolicyCommand(),
-		newVaultDeletePolicyCommand(),
-	)
-	return cmd
+	return printObject(r.cmd, r.output, m, cols)
+}
+
+// printPages prints what every page of an armkeyvault pager lists, as az does.
+func printPages[P, T any](r *vaultRun, pager *runtime.Pager[P], items func(P) []*T, cols columns) error {
+	var all []*T
+	for pager.More() {
+		page, err := pager.NextPage(r.ctx)
+		if err != nil {
+			return err
+		}
+		all = append(all, items(page)...)
+	}
+	out, err := armList(all)
+	if err != nil {
+		return err
+	}
+	return printList(r.cmd, r.output, out, cols)
+}
+
+// printWhenDone waits for a vault's creation (or recovery) and prints the vault.
+func (r *vaultRun) printWhenDone(poller *runtime.Poller[armkeyvault.VaultsClientCreateOrUpdateResponse]) error {
+	res, err := poller.PollUntilDone(r.ctx, &runtime.PollUntilDoneOptions{Frequency: time.Second})
+	if err != nil {
+		return err
+	}
+	return r.print(res.Vault, vaultColumns)
 }
 
 // vaultRef names a vault on the management plane: -n, -g, --subscription.
@@ -104,12 +163,14 @@ func (o *vaultRef) get(ctx context.Context, vc *armkeyvault.VaultsClient) (strin
 	return rg, got.Vault, nil
 }
 
-// requireName is the usage error of a vault command without -n.
-func (o *vaultRef) requireName(verb string) error {
-	if o.Name == "" {
-		return &hintError{code: exitUsage, err: errors.New("--name is required"), hints: []string{"coffer vault " + verb + " --name VAULT"}}
+// nameRequired is the usage check of a vault command that needs -n.
+func (o *vaultRef) nameRequired(verb string) func([]string) error {
+	return func([]string) error {
+		if o.Name == "" {
+			return &hintError{code: exitUsage, err: errors.New("--name is required"), hints: []string{"coffer vault " + verb + " --name VAULT"}}
+		}
+		return nil
 	}
-	return nil
 }
 
 // armDateKeys are the ARM properties that hold dates; az prints them as Python's
@@ -172,27 +233,14 @@ func armList[T any](items []*T) ([]map[string]any, error) {
 	return out, nil
 }
 
-// vaultsTable is -o table for vaults.
-func vaultsTable(vs []map[string]any) func() table {
-	return mapTable(vs, [2]string{"Name", "name"}, [2]string{"ResourceGroup", "resourceGroup"}, [2]string{"Location", "location"},
-		[2]string{"VaultUri", "properties.vaultUri"}, [2]string{"RetentionDays", "properties.softDeleteRetentionInDays"},
-		[2]string{"PurgeProtection", "properties.enablePurgeProtection"})
-}
-
-// deletedVaultsTable is -o table for deleted vaults.
-func deletedVaultsTable(vs []map[string]any) func() table {
-	return mapTable(vs, [2]string{"Name", "name"}, [2]string{"Location", "properties.location"}, [2]string{"DeletionDate", "properties.deletionDate"},
-		[2]string{"ScheduledPurgeDate", "properties.scheduledPurgeDate"}, [2]string{"PurgeProtection", "properties.purgeProtectionEnabled"})
-}
-
-// printVault prints one vault as az does.
-func printVault(cmd *cobra.Command, format string, v any) error {
-	m, err := armJSON(v)
-	if err != nil {
-		return err
-	}
-	return printOut(cmd.OutOrStdout(), format, m, vaultsTable([]map[string]any{m}))
-}
+// The -o table columns of vaults and of deleted vaults.
+var (
+	vaultColumns = columns{{"Name", "name"}, {"ResourceGroup", "resourceGroup"}, {"Location", "location"},
+		{"VaultUri", "properties.vaultUri"}, {"RetentionDays", "properties.softDeleteRetentionInDays"},
+		{"PurgeProtection", "properties.enablePurgeProtection"}}
+	deletedVaultColumns = columns{{"Name", "name"}, {"Location", "properties.location"}, {"DeletionDate", "properties.deletionDate"},
+		{"ScheduledPurgeDate", "properties.scheduledPurgeDate"}, {"PurgeProtection", "properties.purgeProtectionEnabled"}}
+)
 
 // vaultTable shows a vault's access policies, one row per principal.
 func vaultTable(v armkeyvault.Vault) func() table {

@@ -1,63 +1,30 @@
 package cli
 
-import (
-	"fmt"
-
-	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
-)
-
-type vaultDeleteOptions struct {
-	vaultRef
-	clientOptions
-}
-
-func (o *vaultDeleteOptions) AddFlags(fs *pflag.FlagSet) {
-	o.vaultRef.AddFlags(fs)
-	o.clientOptions.AddFlags(fs)
-}
+import "github.com/spf13/cobra"
 
 func newVaultDeleteCommand() *cobra.Command {
-	o := &vaultDeleteOptions{}
-	cmd := &cobra.Command{
-		Use:   "delete",
-		Short: "Delete a vault; it stays recoverable until its retention ends (as az keyvault delete)",
-		Long: `Soft-delete a vault and everything in it, as az keyvault delete does. Like az it prints
+	ref := &vaultRef{}
+	return newVaultOpCommand(vaultSpec{
+		verb: "delete", ref: ref, flags: ref.AddFlags, require: ref.nameRequired("delete"),
+		help: cmdHelp{
+			short: "Delete a vault; it stays recoverable until its retention ends (as az keyvault delete)",
+			long: `Soft-delete a vault and everything in it, as az keyvault delete does. Like az it prints
 nothing on stdout; on stderr it says until when the vault can be recovered and how.`,
-		Example: `  coffer vault delete --name myvault
+			example: `  coffer vault delete --name myvault
   coffer vault recover --name myvault    # changed your mind`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.requireName("delete"); err != nil {
-				return err
-			}
-			if err := o.validate(); err != nil {
-				return err
-			}
-			c, err := newClient(&o.clientOptions)
+		},
+		run: func(r *vaultRun) error {
+			rg, err := ref.group(r.ctx, r.vc)
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			vc, err := o.vaultsClient(c)
-			if err != nil {
+			if _, err := r.vc.Delete(r.ctx, rg, ref.Name, nil); err != nil {
 				return err
 			}
-			rg, err := o.group(ctx, vc)
-			if err != nil {
-				return err
-			}
-			if _, err := vc.Delete(ctx, rg, o.Name, nil); err != nil {
-				return err
-			}
-			if d, err := findDeletedVault(ctx, vc, o.Name); err == nil && d != nil {
-				dv := deletedVaultObject(d, o.Name)
-				fmt.Fprintf(cmd.ErrOrStderr(), "coffer: hint: vault %s is deleted; it can be recovered until %s: %s\n",
-					o.Name, humanDate(dv.purgeDate), dv.command("recover"))
+			if d, err := findDeletedVault(r.ctx, r.vc, ref.Name); err == nil && d != nil {
+				deletedVaultObject(d, ref.Name).noteDeleted(r.cmd.ErrOrStderr())
 			}
 			return nil
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+	})
 }

@@ -31,33 +31,68 @@ type permSet struct {
 }
 
 // parse validates the permissions against armkeyvault's enums (case-insensitively, as
-// Azure does), keeps the first of duplicates (az's _permissions_distinct) and writes them
+// Azure does), keeps the first of duplicates (as az does) and writes them
 // in the enum's spelling. A flag given with no value means "no permissions of this type".
 func (o *permFlags) parse() (permSet, error) {
 	var s permSet
-	var err error
-	changed := func(name string) bool { return o.fs != nil && o.fs.Changed(name) }
-	if changed("key-permissions") {
-		if s.perms.Keys, err = parsePerms("key-permissions", o.Keys, armkeyvault.PossibleKeyPermissionsValues()); err != nil {
-			return s, err
-		}
-	}
-	if changed("secret-permissions") {
-		if s.perms.Secrets, err = parsePerms("secret-permissions", o.Secrets, armkeyvault.PossibleSecretPermissionsValues()); err != nil {
-			return s, err
-		}
-	}
-	if changed("certificate-permissions") {
-		if s.perms.Certificates, err = parsePerms("certificate-permissions", o.Certificates, armkeyvault.PossibleCertificatePermissionsValues()); err != nil {
-			return s, err
-		}
-	}
-	if changed("storage-permissions") {
-		if s.perms.Storage, err = parsePerms("storage-permissions", o.Storage, armkeyvault.PossibleStoragePermissionsValues()); err != nil {
-			return s, err
+	for _, p := range []struct {
+		flag  string
+		parse func(flag string) error
+	}{
+		{"key-permissions", permsInto(&s.perms.Keys, o.Keys, armkeyvault.PossibleKeyPermissionsValues())},
+		{"secret-permissions", permsInto(&s.perms.Secrets, o.Secrets, armkeyvault.PossibleSecretPermissionsValues())},
+		{"certificate-permissions", permsInto(&s.perms.Certificates, o.Certificates, armkeyvault.PossibleCertificatePermissionsValues())},
+		{"storage-permissions", permsInto(&s.perms.Storage, o.Storage, armkeyvault.PossibleStoragePermissionsValues())},
+	} {
+		if o.fs != nil && o.fs.Changed(p.flag) {
+			if err := p.parse(p.flag); err != nil {
+				return s, err
+			}
 		}
 	}
 	return s, nil
+}
+
+// accessPolicies reads the vault's resource group, tenant and access policies, for
+// set-policy and delete-policy.
+func (r *vaultRun) accessPolicies(ref *vaultRef) (rg, tenant string, policies []*armkeyvault.AccessPolicyEntry, err error) {
+	if rg, err = ref.group(r.ctx, r.vc); err != nil {
+		return "", "", nil, err
+	}
+	got, err := r.vc.Get(r.ctx, rg, ref.Name, nil)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if p := got.Properties; p != nil {
+		tenant, policies = deref(p.TenantID), p.AccessPolicies
+	}
+	return rg, tenant, policies, nil
+}
+
+// updateAccessPolicies sends one UpdateAccessPolicy, reads the vault back, has check
+// confirm that it shows the change, and prints the vault with its access policies.
+func (r *vaultRun) updateAccessPolicies(ref *vaultRef, rg string, kind armkeyvault.AccessPolicyUpdateKind, entries []*armkeyvault.AccessPolicyEntry, check func(after *armkeyvault.VaultProperties) error) error {
+	if _, err := r.vc.UpdateAccessPolicy(r.ctx, rg, ref.Name, kind, armkeyvault.VaultAccessPolicyParameters{
+		Properties: &armkeyvault.VaultAccessPolicyProperties{AccessPolicies: entries},
+	}, nil); err != nil {
+		return err
+	}
+	after, err := r.vc.Get(r.ctx, rg, ref.Name, nil)
+	if err != nil {
+		return err
+	}
+	if err := check(after.Properties); err != nil {
+		return err
+	}
+	return printOut(r.cmd.OutOrStdout(), r.output, after.Vault, vaultTable(after.Vault))
+}
+
+// permsInto parses the permissions of one flag into dst.
+func permsInto[T ~string](dst *[]*T, raw []string, valid []T) func(flag string) error {
+	return func(flag string) (err error) {
+		*dst, err = parsePerms(flag, raw, valid)
+		return err
+	}
 }
 
 func parsePerms[T ~string](flag string, raw []string, valid []T) ([]*T, error) {

@@ -8,11 +8,9 @@ import (
 	"github.com/spf13/pflag"
 )
 
-type vaultUpdateOptions struct {
-	vaultRef
-	tagFlags
-	clientOptions
-	RetentionDays                int
+// vaultProps are the vault's bool properties that create and update set when their flag
+// is given.
+type vaultProps struct {
 	EnablePurgeProtection        bool
 	EnableRbacAuthorization      bool
 	EnabledForDeployment         bool
@@ -21,85 +19,82 @@ type vaultUpdateOptions struct {
 	fs                           *pflag.FlagSet
 }
 
-func (o *vaultUpdateOptions) AddFlags(fs *pflag.FlagSet) {
+// AddFlags adds the flags; purgeProtection is the usage of --enable-purge-protection.
+func (o *vaultProps) AddFlags(fs *pflag.FlagSet, purgeProtection string) {
 	o.fs = fs
-	o.vaultRef.AddFlags(fs)
-	fs.IntVar(&o.RetentionDays, "retention-days", 0, "retention in days; only its current value is accepted (fixed at creation, as in Azure)")
-	fs.BoolVar(&o.EnablePurgeProtection, "enable-purge-protection", false, "turn purge protection on (it cannot be turned off)")
+	fs.BoolVar(&o.EnablePurgeProtection, "enable-purge-protection", false, purgeProtection)
 	fs.BoolVar(&o.EnableRbacAuthorization, "enable-rbac-authorization", false, "not supported: Coffer authorises through access policies")
 	fs.BoolVar(&o.EnabledForDeployment, "enabled-for-deployment", false, "stored and shown, as Azure's property")
 	fs.BoolVar(&o.EnabledForDiskEncryption, "enabled-for-disk-encryption", false, "stored and shown, as Azure's property")
 	fs.BoolVar(&o.EnabledForTemplateDeployment, "enabled-for-template-deployment", false, "stored and shown, as Azure's property")
-	o.tagFlags.AddFlags(fs)
-	o.clientOptions.AddFlags(fs)
+}
+
+// set sets the properties whose flag was given, and reports whether there was one.
+func (o *vaultProps) set(purgeProtection, rbac, deployment, diskEncryption, templateDeployment **bool) bool {
+	changed := false
+	for _, f := range []struct {
+		name string
+		v    bool
+		dst  **bool
+	}{
+		{"enable-purge-protection", o.EnablePurgeProtection, purgeProtection},
+		{"enable-rbac-authorization", o.EnableRbacAuthorization, rbac},
+		{"enabled-for-deployment", o.EnabledForDeployment, deployment},
+		{"enabled-for-disk-encryption", o.EnabledForDiskEncryption, diskEncryption},
+		{"enabled-for-template-deployment", o.EnabledForTemplateDeployment, templateDeployment},
+	} {
+		if o.fs.Changed(f.name) {
+			*f.dst, changed = ptr(f.v), true
+		}
+	}
+	return changed
 }
 
 func newVaultUpdateCommand() *cobra.Command {
-	o := &vaultUpdateOptions{}
-	cmd := &cobra.Command{
-		Use:   "update",
-		Short: "Change a vault's properties (as az keyvault update)",
-		Long: `Change the properties given and keep the others (armkeyvault's Update, a PATCH), then
+	ref, props, tags, retentionDays := &vaultRef{}, &vaultProps{}, &tagFlags{}, 0
+	var patch armkeyvault.VaultPatchParameters
+	return newVaultOpCommand(vaultSpec{
+		verb: "update", ref: ref, require: ref.nameRequired("update"),
+		help: cmdHelp{
+			short: "Change a vault's properties (as az keyvault update)",
+			long: `Change the properties given and keep the others (armkeyvault's Update, a PATCH), then
 print the vault. Azure's one-way rules hold: purge protection cannot be turned off and the
 retention cannot change after creation.`,
-		Example: `  coffer vault update --name myvault --enable-purge-protection
+			example: `  coffer vault update --name myvault --enable-purge-protection
   coffer vault update -n myvault --tags "env=prod team=db"`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.requireName("update"); err != nil {
-				return err
-			}
-			if err := o.validate(); err != nil {
-				return err
-			}
-			tags, err := o.tagFlags.parse()
-			if err != nil {
-				return err
-			}
-			props := &armkeyvault.VaultPatchProperties{}
-			changed := tags != nil
-			for _, f := range []struct {
-				name string
-				v    bool
-				dst  **bool
-			}{
-				{"enable-purge-protection", o.EnablePurgeProtection, &props.EnablePurgeProtection},
-				{"enable-rbac-authorization", o.EnableRbacAuthorization, &props.EnableRbacAuthorization},
-				{"enabled-for-deployment", o.EnabledForDeployment, &props.EnabledForDeployment},
-				{"enabled-for-disk-encryption", o.EnabledForDiskEncryption, &props.EnabledForDiskEncryption},
-				{"enabled-for-template-deployment", o.EnabledForTemplateDeployment, &props.EnabledForTemplateDeployment},
-			} {
-				if o.fs.Changed(f.name) {
-					*f.dst, changed = ptr(f.v), true
-				}
-			}
-			if o.fs.Changed("retention-days") {
-				props.SoftDeleteRetentionInDays, changed = ptr(int32(o.RetentionDays)), true
-			}
-			if !changed {
-				return &hintError{code: exitUsage, err: errors.New("nothing to update"),
-					hints: []string{"give a property, e.g. coffer vault update --name " + o.Name + " --enable-purge-protection"}}
-			}
-			c, err := newClient(&o.clientOptions)
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			vc, err := o.vaultsClient(c)
-			if err != nil {
-				return err
-			}
-			rg, _, err := o.get(ctx, vc)
-			if err != nil {
-				return err
-			}
-			res, err := vc.Update(ctx, rg, o.Name, armkeyvault.VaultPatchParameters{Properties: props, Tags: tags}, nil)
-			if err != nil {
-				return err
-			}
-			return printVault(cmd, o.Output, res.Vault)
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+		flags: func(fs *pflag.FlagSet) {
+			ref.AddFlags(fs)
+			fs.IntVar(&retentionDays, "retention-days", 0, "retention in days; only its current value is accepted (fixed at creation, as in Azure)")
+			props.AddFlags(fs, "turn purge protection on (it cannot be turned off)")
+			tags.AddFlags(fs)
+		},
+		check: func(*cobra.Command) (err error) {
+			if patch.Tags, err = tags.parse(); err != nil {
+				return err
+			}
+			p := &armkeyvault.VaultPatchProperties{}
+			changed := props.set(&p.EnablePurgeProtection, &p.EnableRbacAuthorization, &p.EnabledForDeployment, &p.EnabledForDiskEncryption, &p.EnabledForTemplateDeployment)
+			if props.fs.Changed("retention-days") {
+				p.SoftDeleteRetentionInDays, changed = ptr(int32(retentionDays)), true
+			}
+			if !changed && patch.Tags == nil {
+				return &hintError{code: exitUsage, err: errors.New("nothing to update"),
+					hints: []string{"give a property, e.g. coffer vault update --name " + ref.Name + " --enable-purge-protection"}}
+			}
+			patch.Properties = p
+			return nil
+		},
+		run: func(r *vaultRun) error {
+			rg, _, err := ref.get(r.ctx, r.vc)
+			if err != nil {
+				return err
+			}
+			res, err := r.vc.Update(r.ctx, rg, ref.Name, patch, nil)
+			if err != nil {
+				return err
+			}
+			return r.print(res.Vault, vaultColumns)
+		},
+	})
 }

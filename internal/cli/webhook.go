@@ -25,10 +25,9 @@ type webhookJSON struct {
 }
 
 func newWebhookCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "webhook",
-		Short: "Warnings before a purge: webhook subscriptions (administrator only)",
-		Long: `Manage webhook subscriptions through Coffer's admin routes (/admin/webhooks); these
+	return newGroup("webhook", cmdHelp{
+		short: "Warnings before a purge: webhook subscriptions (administrator only)",
+		long: `Manage webhook subscriptions through Coffer's admin routes (/admin/webhooks); these
 commands need the administrator's credentials.
 
 A subscription names a vault, an https:// URL and a window (--before). Coffer POSTs a
@@ -43,13 +42,7 @@ Each request carries Coffer-Signature: sha256=HEX, the HMAC-SHA256 of the body k
 the subscription's secret, which webhook create prints once. Delivery is at least once:
 failures are retried with exponential backoff (up to 5 minutes apart), also across
 restarts; a receiver drops repeats by the event's id.`,
-	}
-	cmd.AddCommand(
-		newWebhookCreateCommand(),
-		newWebhookListCommand(),
-		newWebhookDeleteCommand(),
-	)
-	return cmd
+	}, newWebhookCreateCommand(), newWebhookListCommand(), newWebhookDeleteCommand())
 }
 
 func webhookTable(ws []webhookJSON, secret bool) func() table {
@@ -69,138 +62,86 @@ func webhookTable(ws []webhookJSON, secret bool) func() table {
 	}
 }
 
-type webhookCreateOptions struct {
-	clientOptions
-	VaultName  string
-	URL        string
-	Before     time.Duration
-	ReceiverCA string
-}
-
-func (o *webhookCreateOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.VaultName, "vault-name", "", "vault whose deletions and purges are reported (required)")
-	fs.StringVar(&o.URL, "url", "", "https:// URL of the receiver (required)")
-	fs.DurationVar(&o.Before, "before", 72*time.Hour, "warn this long before a deleted object's scheduledPurgeDate (e.g. 72h, 90m)")
-	fs.StringVar(&o.ReceiverCA, "receiver-ca", "", "PEM file of the CA to trust for the receiver's certificate (default: the server's system roots)")
-	o.clientOptions.AddFlags(fs)
-}
-
 func newWebhookCreateCommand() *cobra.Command {
-	o := &webhookCreateOptions{}
-	cmd := &cobra.Command{
-		Use:   "create",
-		Short: "Subscribe a URL to a vault's purge warnings and notices; prints the signing secret once",
-		Long: `Subscribe a URL to a vault's purge warnings and notices and print the subscription with
+	opts, vault, receiverURL, receiverCA := &clientOptions{}, "", "", ""
+	var before time.Duration
+	var in map[string]string
+	return newClientCommand(cmdSpec{
+		use: "create", opts: opts,
+		help: cmdHelp{
+			short: "Subscribe a URL to a vault's purge warnings and notices; prints the signing secret once",
+			long: `Subscribe a URL to a vault's purge warnings and notices and print the subscription with
 its signing secret: {"id", "vault", "url", "before", "secret", "created"}. This is the
 only time the secret is shown; keep it where the receiver can check Coffer-Signature.
 
 --ca is the CA that coffer trusts for the Coffer server, as in every client command; the
 CA that the Coffer server trusts for the receiver is --receiver-ca.`,
-		Example: `  coffer webhook create --vault-name myvault --url https://hooks.example.com/coffer --before 72h
+			example: `  coffer webhook create --vault-name myvault --url https://hooks.example.com/coffer --before 72h
   coffer webhook create --vault-name myvault --url https://10.0.0.5:8443/in --receiver-ca receiver-ca.pem -o table`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		},
+		flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&vault, "vault-name", "", "vault whose deletions and purges are reported (required)")
+			fs.StringVar(&receiverURL, "url", "", "https:// URL of the receiver (required)")
+			fs.DurationVar(&before, "before", 72*time.Hour, "warn this long before a deleted object's scheduledPurgeDate (e.g. 72h, 90m)")
+			fs.StringVar(&receiverCA, "receiver-ca", "", "PEM file of the CA to trust for the receiver's certificate (default: the server's system roots)")
+		},
+		require: func([]string) error {
 			switch {
-			case o.VaultName == "":
+			case vault == "":
 				return usageError(errors.New("--vault-name is required"), "coffer webhook create --vault-name V --url https://… --before 72h")
-			case o.URL == "":
+			case receiverURL == "":
 				return usageError(errors.New("--url is required"), "coffer webhook create --vault-name V --url https://… --before 72h")
 			}
-			if err := o.validate(); err != nil {
-				return err
-			}
-			in := map[string]string{"vault": o.VaultName, "url": o.URL, "before": o.Before.String()}
-			if o.ReceiverCA != "" {
-				pem, err := os.ReadFile(o.ReceiverCA)
+			return nil
+		},
+		check: func(*cobra.Command) error {
+			in = map[string]string{"vault": vault, "url": receiverURL, "before": before.String()}
+			if receiverCA != "" {
+				pem, err := os.ReadFile(receiverCA)
 				if err != nil {
 					return usageError(fmt.Errorf("read --receiver-ca: %w", err), "--receiver-ca is a PEM file of the CA that signed the receiver's certificate")
 				}
 				in["ca"] = string(pem)
 			}
-			c, err := newClient(&o.clientOptions)
-			if err != nil {
-				return err
-			}
+			return nil
+		},
+		run: func(cmd *cobra.Command, c *client) error {
 			var w webhookJSON
 			if err := c.call(cmd.Context(), http.MethodPost, "/admin/webhooks", in, &w, http.StatusCreated); err != nil {
 				return err
 			}
-			return printOut(cmd.OutOrStdout(), o.Output, w, webhookTable([]webhookJSON{w}, true))
+			return printOut(cmd.OutOrStdout(), opts.Output, w, webhookTable([]webhookJSON{w}, true))
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+	})
 }
-
-type webhookListOptions struct {
-	clientOptions
-}
-
-func (o *webhookListOptions) AddFlags(fs *pflag.FlagSet) { o.clientOptions.AddFlags(fs) }
 
 func newWebhookListCommand() *cobra.Command {
-	o := &webhookListOptions{}
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the webhook subscriptions (never their secrets)",
-		Example: `  coffer webhook list
+	return newAdminListCommand(noArgs, cmdHelp{
+		short: "List the webhook subscriptions (never their secrets)",
+		example: `  coffer webhook list
   coffer webhook list -o table`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.validate(); err != nil {
-				return err
-			}
-			c, err := newClient(&o.clientOptions)
-			if err != nil {
-				return err
-			}
-			var out struct {
-				Value []webhookJSON `json:"value"`
-			}
-			if err := c.call(cmd.Context(), http.MethodGet, "/admin/webhooks", nil, &out, http.StatusOK); err != nil {
-				return err
-			}
-			if out.Value == nil {
-				out.Value = []webhookJSON{}
-			}
-			return printOut(cmd.OutOrStdout(), o.Output, out.Value, webhookTable(out.Value, false))
-		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
-}
-
-type webhookDeleteOptions struct {
-	clientOptions
-	ID string
-}
-
-func (o *webhookDeleteOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.ID, "id", "", "id of the subscription to delete (required; see coffer webhook list)")
-	o.clientOptions.AddFlags(fs)
+	}, "/admin/webhooks", func(ws []webhookJSON) func() table { return webhookTable(ws, false) })
 }
 
 func newWebhookDeleteCommand() *cobra.Command {
-	o := &webhookDeleteOptions{}
-	cmd := &cobra.Command{
-		Use:     "delete",
-		Short:   "Delete a webhook subscription; its undelivered events are dropped",
-		Example: `  coffer webhook delete --id 5b0f1c2e-7d4a-4c1b-9e3f-2a6d8c0b4e71`,
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.ID == "" {
+	id := ""
+	return newClientCommand(cmdSpec{
+		use: "delete", opts: &clientOptions{},
+		help: cmdHelp{
+			short:   "Delete a webhook subscription; its undelivered events are dropped",
+			example: `  coffer webhook delete --id 5b0f1c2e-7d4a-4c1b-9e3f-2a6d8c0b4e71`,
+		},
+		flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&id, "id", "", "id of the subscription to delete (required; see coffer webhook list)")
+		},
+		require: func([]string) error {
+			if id == "" {
 				return usageError(errors.New("--id is required"), "coffer webhook list shows the ids")
 			}
-			if err := o.validate(); err != nil {
-				return err
-			}
-			c, err := newClient(&o.clientOptions)
-			if err != nil {
-				return err
-			}
-			return c.call(cmd.Context(), http.MethodDelete, "/admin/webhooks/"+url.PathEscape(o.ID), nil, nil, http.StatusNoContent, http.StatusOK)
+			return nil
 		},
-	}
-	o.AddFlags(cmd.Flags())
-	return clientCommand(cmd)
+		run: func(cmd *cobra.Command, c *client) error {
+			return c.call(cmd.Context(), http.MethodDelete, "/admin/webhooks/"+url.PathEscape(id), nil, nil, http.StatusNoContent, http.StatusOK)
+		},
+	})
 }
