@@ -313,6 +313,7 @@ func certificateCalls(cc *azcertificates.Client) objectCalls {
 type certPropFlags struct{ propFlags }
 
 func (o *certPropFlags) AddFlags(fs *pflag.FlagSet, disabledUsage string) {
+	o.attrFlags.fs = fs // parse asks it which flags were given
 	fs.BoolVar(&o.Disabled, "disabled", false, disabledUsage)
 	o.tagFlags.AddFlags(fs)
 }

@@ -189,3 +189,16 @@ func sha1Of(b []byte) []byte {
 	s := sha1.Sum(b)
 	return s[:]
 }
+
+// TestCertificateCreateDisabled: --disabled reaches the service; the certificate comes
+// out disabled.
+func TestCertificateCreateDisabled(t *testing.T) {
+	cleanEnv(t)
+	st := testenv.NewStack(t)
+	login(t, st)
+	coffer(t, "certificate", "create", "--vault-name", "default", "--name", "off", "--disabled").ok(t)
+	got := jsonOut[map[string]any](t, coffer(t, "certificate", "show", "--vault-name", "default", "--name", "off").ok(t))
+	if at(got, "attributes.enabled") != false {
+		t.Fatalf("certificate created with --disabled: %v", got["attributes"])
+	}
+}
