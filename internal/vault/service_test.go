@@ -5,42 +5,24 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/storage"
-	"github.com/coffer/coffer/internal/storage/bbolt"
 	"github.com/coffer/coffer/internal/vault"
 )
 
-// newService is a vault.Service on real bbolt behind the real barrier, with a fake
-// clock and one vault "v" with the given purge protection.
+// newService is a vault.Service on the test harness (real bbolt behind the real barrier,
+// a fake clock, the store checked when the test ends) with one vault "v" of 7 days'
+// retention and the given purge protection.
 func newService(t testing.TB, protected bool) (*vault.Service, *clock.Fake, storage.Backend) {
 	t.Helper()
-	db, err := bbolt.Open(filepath.Join(t.TempDir(), "coffer.db"), bbolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kek := make([]byte, 32)
-	b, err := barrier.Open(t.Context(), db, kek, barrier.Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	s, err := vault.Open(t.Context(), vault.Options{Storage: b, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.EnsureVault(t.Context(), vault.Vault{Name: "v", RetentionDays: 7, PurgeProtection: protected}); err != nil {
-		t.Fatal(err)
-	}
-	return s, clk, b
+	h := newHarness(t)
+	h.vault("v", 7, protected)
+	return h.s, h.clk, h.st
 }
 
 func TestPurgeProtection(t *testing.T) {
