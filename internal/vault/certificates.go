@@ -50,7 +50,8 @@ func newCertificate(v Vault, o Object, ver CertificateVersion) Certificate {
 	return Certificate{Vault: v, Object: o, CertificateVersion: ver}
 }
 
-// Policy decodes the certificate's policy.
+// Policy decodes the certificate's policy. Stored policies are encoded by this package
+// from a normalised certs.Policy, so they decode; a damaged one reads as the zero policy.
 func (c Certificate) Policy() CertPolicy {
 	p, _ := certPolicy(&c.Object)
 	return p
@@ -213,7 +214,10 @@ func (s *Service) setPolicyTx(tx storage.Tx, vlt Vault, name string, p certs.Pol
 	if err != nil {
 		return err
 	}
-	old, _ := certPolicy(o)
+	old, err := certPolicy(o)
+	if err != nil {
+		return err
+	}
 	cp := CertPolicy{Policy: p, Created: old.Created, Updated: now}
 	if cp.Created.IsZero() {
 		cp.Created = now
@@ -392,7 +396,9 @@ func (s Request) MergeCertificate(ctx context.Context, vaultName, name string, x
 		if err := tx.Put(opKey(vlt.Name, name), mustJSON(op)); err != nil {
 			return err
 		}
-		o, _ = liveObject(tx, vlt.Name, KindCertificate, name)
+		if o, err = liveObject(tx, vlt.Name, KindCertificate, name); err != nil {
+			return err
+		}
 		out = newCertificate(vlt, *o, ver)
 		return nil
 	})
@@ -662,7 +668,10 @@ func (s Request) RecoverCertificate(ctx context.Context, vaultName, name string)
 		if err != nil {
 			return nil, err
 		}
-		pol, _ := certPolicy(cert)
+		pol, err := certPolicy(cert)
+		if err != nil {
+			return nil, err
+		}
 		ver, err := getVersion[CertificateVersion](tx, vlt.Name, cert, "")
 		if err != nil {
 			return nil, err
@@ -697,10 +706,8 @@ func (s Request) PurgeCertificate(ctx context.Context, vaultName, name string) e
 		if err := recordObject(tx, s.actor.entry(), ledger.ActionPurge, vlt.Name, o, now); err != nil { // deletion ledger: the certificate only
 			return err
 		}
-		if _, err := linkedTx(tx, vlt, name, true, now, func(o *Object) error { return purgeTx(tx, vlt.Name, o) }); err != nil {
-			return err
-		}
-		return tx.Delete(opKey(vlt.Name, name))
+		_, err = linkedTx(tx, vlt, name, true, now, func(o *Object) error { return purgeTx(tx, vlt.Name, o) })
+		return err
 	})
 }
 

@@ -29,9 +29,10 @@ import (
 //     (likewise a deleted vault); one past that date is tolerated (reads treat it as
 //     purged until the sweeper or a new object of that name reclaims it);
 //   - a key or secret that backs a certificate shares the certificate's state and dates;
-//   - a purge entry of the index names a deleted head (or vault) at that very date: the
-//     only stale ones tolerated are those of a vault purged since (dropped when due);
-//     rotation, renewal and warning entries are recomputed when due and may be stale;
+//   - a purge entry of the index names a deleted head (or vault) at that very date
+//     (transitions remove the entries they make stale, a vault's purge those of the
+//     objects inside); rotation, renewal and warning entries are recomputed when due and
+//     may be stale;
 //   - a certificate operation, contacts and issuers belong to a certificate or vault;
 //   - the deletion ledger's hash chain verifies, and the webhook records decode.
 func checkStore(ctx context.Context, sealed, raw storage.Backend, now time.Time) ([]string, error) {
@@ -356,7 +357,7 @@ func (c *checker) checkDue(key string, e dueEntry) {
 	switch e.action {
 	case actionPurge:
 		h, ok := c.heads[headID(e.vault, e.kind, e.name)]
-		if vaultStored && (!ok || !h.deleted || h.o.ScheduledPurgeDate.Unix() != e.at) {
+		if !ok || !h.deleted || h.o.ScheduledPurgeDate.Unix() != e.at {
 			c.fail("%s: purges no deleted %s of that date", key, e.kind)
 		}
 	case actionPurgeVault:

@@ -215,3 +215,6 @@ func TestStoreCheckFindsDamage(t *testing.T) {
 		})
 	}
 }
+
+// asError is errors.As for *vault.Error.
+func asError(err error, target **vault.Error) bool { return errors.As(err, target) }

@@ -58,7 +58,8 @@ func reserveName(tx storage.Tx, v string, kind Kind, name string, now time.Time)
 	return purgeTx(tx, v, &o)
 }
 
-// purgeTx removes a deleted object for good: every version, its head and its index entry.
+// purgeTx removes a deleted object for good: every version, its head and its index entry
+// (and a certificate's issuance operation, whichever path purges it).
 func purgeTx(tx storage.Tx, v string, o *Object) error {
 	vers, err := tx.Scan(versionPrefix(v, o.Kind, o.Name), "", 0)
 	if err != nil {
@@ -66,6 +67,11 @@ func purgeTx(tx storage.Tx, v string, o *Object) error {
 	}
 	for _, e := range vers {
 		if err := tx.Delete(e.Key); err != nil {
+			return err
+		}
+	}
+	if o.Kind == KindCertificate {
+		if err := tx.Delete(opKey(v, o.Name)); err != nil {
 			return err
 		}
 	}
@@ -222,6 +228,9 @@ func listHeads[T, R any](s Request, ctx context.Context, vaultName string, kind 
 			if o.State(now) == Purged || deleted && o.Managed && kind != KindCertificate {
 				continue // backing objects of a deleted certificate are listed with it
 			}
+			if o.Latest == "" {
+				continue // a certificate whose first issuance is pending: nothing to show yet
+			}
 			ver, err := getVersion[T](tx, vlt.Name, &o, "")
 			if err != nil {
 				return fmt.Errorf("%s %s: latest version: %w", kind, o.Name, err)
@@ -284,7 +293,10 @@ func transition[T, R any](s Request, ctx context.Context, vaultName string, kind
 		// Deletion ledger: a recover records the dates it undoes, read before it.
 		var dates Object
 		if action == ledger.ActionRecover {
-			getJSON(tx, deletedKey(vlt.Name, kind, name), &dates) // absent: apply fails below
+			err := getJSON(tx, deletedKey(vlt.Name, kind, name), &dates)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) { // absent: apply fails below
+				return err
+			}
 		}
 		now := s.Now()
 		o, err := apply(tx, vlt, kind, name, now)

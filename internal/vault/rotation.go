@@ -20,7 +20,7 @@ const (
 	ActionNotify = "Notify"
 )
 
-// RotationPolicy is a key's rotation policy (azure-keyvault-api.md §3.6). Durations are
+// RotationPolicy is a key's rotation policy, as Azure Key Vault defines it. Durations are
 // ISO 8601 (P90D, P1Y, P18M, PT12H) and are applied on the vault clock.
 type RotationPolicy struct {
 	LifetimeActions []LifetimeAction `json:"lifetimeActions"`
@@ -226,6 +226,13 @@ func scheduleRotation(tx storage.Tx, v string, o *Object, latest KeyVersion, now
 
 // dueKeyAction rotates or notifies for a live key whose policy time has come.
 func (s *Service) dueKeyAction(tx storage.Tx, e dueEntry, now time.Time) (bool, error) {
+	vlt, err := s.Internal().vault(tx, e.vault)
+	if errors.Is(err, ErrVaultNotFound) {
+		return false, tx.Delete(e.key) // its vault is deleted or purged (as for renewals)
+	}
+	if err != nil {
+		return false, err
+	}
 	o, err := liveObject(tx, e.vault, KindKey, e.name)
 	if errors.Is(err, ErrNotFound) {
 		return false, tx.Delete(e.key) // deleted: recovery reschedules
@@ -250,10 +257,6 @@ func (s *Service) dueKeyAction(tx storage.Tx, e dueEntry, now time.Time) (bool, 
 		return false, tx.Delete(e.key) // stale: the policy or the key moved on
 	}
 	if err := tx.Delete(e.key); err != nil {
-		return false, err
-	}
-	vlt, err := s.Internal().vault(tx, e.vault)
-	if err != nil {
 		return false, err
 	}
 	if typ == ActionNotify {

@@ -11,7 +11,7 @@ import (
 	"github.com/coffer/coffer/internal/storage"
 )
 
-// Secret limits (interface.md §9).
+// Secret limits, as Azure Key Vault enforces them.
 const (
 	MaxSecretValueBytes = 25600
 	MaxContentTypeChars = 255

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
 )
@@ -98,31 +99,64 @@ func TestSweeperNeverPurgesRecovered(t *testing.T) {
 }
 
 // TestSweeperLoop runs the real loop in a synctest bubble: a week of retention passes
-// instantly.
+// instantly, and the loop — not a read that treats the overdue secret as purged — must
+// have reclaimed it.
 func TestSweeperLoop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, clk, _ := newService(t, false)
+		s, clk, st := newService(t, false)
 		ctx, cancel := context.WithCancel(t.Context())
-		s.Internal().SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"})
-		s.Internal().DeleteSecret(ctx, "v", "s")
+		if _, err := s.Internal().SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Internal().DeleteSecret(ctx, "v", "s"); err != nil {
+			t.Fatal(err)
+		}
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			s.RunSweeper(ctx, time.Minute, discardLogger())
 		}()
+		synctest.Wait() // the first sweep, at once: nothing is due yet
+		if keys := storedKeys(t, st, "v/v/secret/"); len(keys) == 0 {
+			t.Fatal("purged before its date")
+		}
 		clk.Advance(7*24*time.Hour + time.Second)
 		time.Sleep(2 * time.Minute) // bubble time: the loop's ticker fires
 		synctest.Wait()
 		cancel()
 		<-done
-		// The record is gone from storage, not just hidden.
-		if _, err := s.Internal().RestoreSecret(context.Background(), "v", nil); err == nil {
-			t.Fatal("restore of nothing succeeded")
+		// The record and its versions are gone from storage, not just hidden, and the
+		// purge was the sweeper's.
+		if keys := storedKeys(t, st, "v/v/secret/"); len(keys) != 0 {
+			t.Fatalf("the loop left %v", keys)
 		}
-		if _, err := s.Internal().SetSecret(context.Background(), "v", "s", vault.SecretParams{Value: "y"}); err != nil {
-			t.Fatalf("name not free: %v", err)
+		if c := s.SchedulerCounts(); c["purge"] != 1 {
+			t.Fatalf("scheduler counts %v", c)
+		}
+		es := ledgerEntries(t, s, ledger.Filter{Name: "s"})
+		if got := summary(es); got != "delete secret s by sweeper\nauto-purge secret s by sweeper" {
+			t.Fatalf("ledger:\n%s", got)
+		}
+		if es = es[1:]; es[0].Principal != ledger.Sweeper || es[0].Note != "" || es[0].LateBySeconds != 1 {
+			t.Fatalf("auto-purge entries %+v", es)
 		}
 	})
+}
+
+// storedKeys lists the storage keys under prefix.
+func storedKeys(t *testing.T, st storage.Backend, prefix string) []string {
+	t.Helper()
+	var out []string
+	if err := st.View(t.Context(), func(tx storage.Tx) error {
+		es, err := tx.Scan(prefix, "", 0)
+		for _, e := range es {
+			out = append(out, e.Key)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func FuzzRestoreBlob(f *testing.F) {

@@ -324,9 +324,25 @@ func (s Request) PurgeVault(ctx context.Context, name string) error {
 	})
 }
 
-// purgeVaultTx deletes the vault record, its scheduler entry and every key under it.
-// Scheduler entries of objects inside become stale and are dropped when they come due.
+// purgeVaultTx deletes the vault record, its scheduler entry, every key under it and the
+// purge entries of the deleted objects inside. Other scheduler entries of objects inside
+// (rotation, renewal, warnings) become stale and are dropped when they come due.
 func purgeVaultTx(tx storage.Tx, v Vault) error {
+	for _, kind := range []Kind{KindSecret, KindKey, KindCertificate} {
+		es, err := tx.Scan(deletedPrefix(v.Name, kind), "", 0)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			var o Object
+			if err := unmarshal(e, &o); err != nil {
+				return err
+			}
+			if err := tx.Delete(purgeKey(o.ScheduledPurgeDate, v.Name, kind, o.Name)); err != nil {
+				return err
+			}
+		}
+	}
 	es, err := tx.Scan("v/"+lower(v.Name)+"/", "", 0)
 	if err != nil {
 		return err
