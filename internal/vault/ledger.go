@@ -22,7 +22,7 @@ const DefaultLedgerRetention = 365 * 24 * time.Hour
 // recordObject appends a ledger entry for an object's transition. o carries the
 // deletion's dates (for a recover, the dates it had before).
 func recordObject(tx storage.Tx, who ledger.Entry, action, vaultName string, o *Object, now time.Time) error {
-	if o.Managed && o.Kind != KindCertificate {
+	if o.backsCertificate() {
 		return nil // a certificate's key or secret: the certificate's entry covers it
 	}
 	e := who
@@ -43,7 +43,7 @@ func recordObject(tx storage.Tx, who ledger.Entry, action, vaultName string, o *
 // recordVault appends a ledger entry for a vault's transition.
 func recordVault(tx storage.Tx, who ledger.Entry, action string, v Vault, now time.Time) error {
 	e := who
-	e.Time, e.Action, e.Kind, e.Vault, e.Name = now, action, "vault", v.Name, v.Name
+	e.Time, e.Action, e.Kind, e.Vault, e.Name = now, action, string(kindVault), v.Name, v.Name
 	e.DeletedDate, e.ScheduledPurgeDate = v.DeletedDate, v.ScheduledPurgeDate
 	if action == ledger.ActionAutoPurge {
 		e.LateBySeconds = lateBy(now, v.ScheduledPurgeDate)
@@ -162,10 +162,10 @@ func (s *Service) PendingPurges(ctx context.Context) (out []PendingPurge, lag ti
 				if err != nil || v.ScheduledPurgeDate.Unix() != e.at {
 					continue // stale: recovered or purged meanwhile
 				}
-				kind, vaultName = "vault", v.Name
+				kind, vaultName = string(kindVault), v.Name
 			} else {
 				var o Object
-				if err := getJSON(tx, deletedKey(e.vault, e.kind, e.name), &o); err != nil || o.ScheduledPurgeDate.Unix() != e.at || o.Managed && o.Kind != KindCertificate {
+				if err := getJSON(tx, deletedKey(e.vault, e.kind, e.name), &o); err != nil || o.ScheduledPurgeDate.Unix() != e.at || o.backsCertificate() {
 					continue // stale, or a certificate's key or secret (counted with it)
 				}
 				if v, err := getVaultRecord(tx, e.vault); err == nil {

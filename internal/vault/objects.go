@@ -110,7 +110,7 @@ func softDeleteTx(tx storage.Tx, vlt Vault, o *Object, now time.Time) error {
 	if err := tx.Put(purgeKey(o.ScheduledPurgeDate, vlt.Name, kind, name), nil); err != nil {
 		return err
 	}
-	if o.Managed && kind != KindCertificate {
+	if o.backsCertificate() {
 		return nil // the certificate's own warnings cover its key and secret
 	}
 	return scheduleWarnings(tx, vlt.Name, kind, name, o.DeletedDate, o.ScheduledPurgeDate) // webhooks
@@ -225,7 +225,7 @@ func listHeads[T, R any](s Request, ctx context.Context, vaultName string, kind 
 			if err := unmarshal(e, &o); err != nil {
 				return err
 			}
-			if o.State(now) == Purged || deleted && o.Managed && kind != KindCertificate {
+			if o.State(now) == Purged || deleted && o.backsCertificate() {
 				continue // backing objects of a deleted certificate are listed with it
 			}
 			if o.Latest == "" {

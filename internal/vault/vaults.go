@@ -61,7 +61,7 @@ func ValidVaultName(s string) bool {
 }
 
 func invalidVault(name, format string, args ...any) error {
-	return &Error{Kind: ErrInvalidVault, ObjectKind: "vault", Name: name, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Kind: ErrInvalidVault, ObjectKind: kindVault, Name: name, Detail: fmt.Sprintf(format, args...)}
 }
 
 // apply merges p into v (a new vault when created) under the one-way rules.
@@ -144,7 +144,7 @@ func checkPolicies(name string, ps []authz.Policy, serverTenant string) error {
 // subscription and resource group. created says which.
 func (s Request) CreateOrUpdateVault(ctx context.Context, name string, p VaultParams) (v Vault, created bool, err error) {
 	if !ValidVaultName(name) {
-		return v, false, &Error{Kind: ErrVaultNameInvalid, ObjectKind: "vault", Name: name,
+		return v, false, &Error{Kind: ErrVaultNameInvalid, ObjectKind: kindVault, Name: name,
 			Detail: "The vault name should be string of 3 to 24 characters, start with a letter, end with a letter or digit, and contain only letters, digits and single hyphens."}
 	}
 	err = s.st.Update(ctx, func(tx storage.Tx) error {
@@ -155,9 +155,10 @@ func (s Request) CreateOrUpdateVault(ctx context.Context, name string, p VaultPa
 			return err
 		}
 		if !created {
+			if err := cur.CheckNameFree(now); err != nil {
+				return err
+			}
 			switch cur.State(now) {
-			case Deleted:
-				return &Error{Kind: ErrVaultDeletedName, ObjectKind: "vault", Name: cur.Name, ScheduledPurgeDate: cur.ScheduledPurgeDate}
 			case Purged: // its retention has ended: purge it now and take the name
 				if err := recordVault(tx, ledger.Entry{Principal: ledger.Sweeper, Note: nameReuse}, ledger.ActionAutoPurge, cur, now); err != nil { // deletion ledger
 					return err
@@ -168,12 +169,12 @@ func (s Request) CreateOrUpdateVault(ctx context.Context, name string, p VaultPa
 				created = true
 			default:
 				if !strings.EqualFold(cur.Subscription, p.Subscription) || !strings.EqualFold(cur.ResourceGroup, p.ResourceGroup) {
-					return &Error{Kind: ErrVaultNameTaken, ObjectKind: "vault", Name: cur.Name}
+					return &Error{Kind: ErrVaultNameTaken, ObjectKind: kindVault, Name: cur.Name}
 				}
 			}
 		}
 		if created && p.MustExist {
-			return &Error{Kind: ErrVaultNotFound, ObjectKind: "vault", Name: name}
+			return &Error{Kind: ErrVaultNotFound, ObjectKind: kindVault, Name: name}
 		}
 		if created {
 			cur = Vault{Name: name, RetentionDays: DefaultRetentionDays, Created: now, SKU: "standard",
@@ -247,7 +248,7 @@ func (s *Service) GetDeletedVault(ctx context.Context, name string) (Vault, erro
 func deletedVault(tx storage.Tx, name string, now time.Time) (Vault, error) {
 	v, err := getVaultRecord(tx, name)
 	if err == nil && v.State(now) != Deleted {
-		err = &Error{Kind: ErrVaultNotFound, ObjectKind: "vault", Name: name, Detail: "deleted"}
+		err = &Error{Kind: ErrVaultNotFound, ObjectKind: kindVault, Name: name, Detail: "deleted"}
 	}
 	return v, err
 }
@@ -267,18 +268,19 @@ func (s Request) DeleteVault(ctx context.Context, name string) (v Vault, existed
 		if err != nil {
 			return err
 		}
-		v.DeletedDate = now
-		v.ScheduledPurgeDate = now.Add(v.Retention())
+		if err := v.SoftDelete(now); err != nil {
+			return err
+		}
 		if err := tx.Put(vaultKey(name), mustJSON(v)); err != nil {
 			return err
 		}
 		if err := recordVault(tx, s.actor.entry(), ledger.ActionDelete, v, now); err != nil { // deletion ledger
 			return err
 		}
-		if err := tx.Put(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, "vault", v.Name), nil); err != nil {
+		if err := tx.Put(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, kindVault, v.Name), nil); err != nil {
 			return err
 		}
-		return scheduleWarnings(tx, v.Name, "vault", v.Name, v.DeletedDate, v.ScheduledPurgeDate) // webhooks
+		return scheduleWarnings(tx, v.Name, kindVault, v.Name, v.DeletedDate, v.ScheduledPurgeDate) // webhooks
 	})
 	return v, existed, err
 }
@@ -293,13 +295,15 @@ func (s Request) RecoverVault(ctx context.Context, name string) (Vault, error) {
 		if err != nil {
 			return err
 		}
-		if err := tx.Delete(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, "vault", v.Name)); err != nil {
+		if err := tx.Delete(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, kindVault, v.Name)); err != nil {
 			return err
 		}
 		if err := recordVault(tx, s.actor.entry(), ledger.ActionRecover, v, s.Now()); err != nil { // deletion ledger: the dates it undoes
 			return err
 		}
-		v.DeletedDate, v.ScheduledPurgeDate = time.Time{}, time.Time{}
+		if err := v.Recover(s.Now()); err != nil {
+			return err
+		}
 		v.Updated = s.Now()
 		return tx.Put(vaultKey(name), mustJSON(v))
 	})
@@ -314,8 +318,8 @@ func (s Request) PurgeVault(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		if v.PurgeProtection {
-			return &Error{Kind: ErrVaultPurgeProtected, ObjectKind: "vault", Name: v.Name, ScheduledPurgeDate: v.ScheduledPurgeDate}
+		if err := v.CheckPurge(s.Now()); err != nil {
+			return err
 		}
 		if err := recordVault(tx, s.actor.entry(), ledger.ActionPurge, v, s.Now()); err != nil { // deletion ledger
 			return err
@@ -353,7 +357,7 @@ func purgeVaultTx(tx storage.Tx, v Vault) error {
 		}
 	}
 	if !v.ScheduledPurgeDate.IsZero() {
-		if err := tx.Delete(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, "vault", v.Name)); err != nil {
+		if err := tx.Delete(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, kindVault, v.Name)); err != nil {
 			return err
 		}
 	}

@@ -39,7 +39,7 @@ func (s *Service) CreateWebhook(ctx context.Context, vaultName, url string, befo
 		now := s.Now()
 		v, err := getVaultRecord(tx, vaultName)
 		if err == nil && v.State(now) == Purged {
-			err = &Error{Kind: ErrVaultNotFound, ObjectKind: "vault", Name: vaultName}
+			err = &Error{Kind: ErrVaultNotFound, ObjectKind: kindVault, Name: vaultName}
 		}
 		if err != nil {
 			return err
@@ -75,7 +75,7 @@ func (s *Service) warnAboutDeleted(tx storage.Tx, v Vault, sub webhook.Subscript
 			if err := unmarshal(e, &o); err != nil {
 				return err
 			}
-			if o.State(now) != Deleted || o.Managed && kind != KindCertificate {
+			if o.State(now) != Deleted || o.backsCertificate() {
 				continue
 			}
 			if err := tx.Put(dueKey(sub.WarnAt(o.DeletedDate, o.ScheduledPurgeDate), actionWarn, v.Name, kind, o.Name), nil); err != nil {
@@ -167,7 +167,7 @@ func (s *Service) dueWarn(tx storage.Tx, e dueEntry, now time.Time) (bool, error
 		if err != nil {
 			return false, err
 		}
-		if o.State(now) != Deleted || o.Managed && o.Kind != KindCertificate {
+		if o.State(now) != Deleted || o.backsCertificate() {
 			return drop()
 		}
 		ev.Name, ev.DeletedDate, ev.ScheduledPurgeDate = o.Name, o.DeletedDate, o.ScheduledPurgeDate
@@ -232,7 +232,7 @@ func vaultPurged(tx storage.Tx, v Vault, now time.Time) error {
 			if err := unmarshal(e, &o); err != nil {
 				return err
 			}
-			if o.Managed && kind != KindCertificate {
+			if o.backsCertificate() {
 				continue
 			}
 			ev := webhook.Event{Kind: string(kind), Name: o.Name, DeletedDate: o.DeletedDate, ScheduledPurgeDate: o.ScheduledPurgeDate}
