@@ -184,7 +184,7 @@ func restorePart(tx storage.Tx, vlt Vault, c backupContents, managed bool, now t
 	if !ValidName(c.Name) || len(c.Versions) != len(c.VersionIDs) {
 		return nil, &Error{Kind: ErrBadParameter, ObjectKind: c.Kind, Detail: "Backup blob is invalid: its contents are malformed."}
 	}
-	if err := reserveName(tx, vlt.Name, c.Kind, c.Name, now); err != nil {
+	if err := reserveName(tx, vlt, c.Kind, c.Name, now); err != nil {
 		return nil, err
 	}
 	if _, err := liveObject(tx, vlt.Name, c.Kind, c.Name); err == nil {

@@ -102,11 +102,11 @@ type CertParams struct {
 // reserveCertName checks that name can be a certificate: not a deleted certificate, and
 // not a plain (unmanaged) key or secret.
 func reserveCertName(tx storage.Tx, vlt Vault, name string, now time.Time) error {
-	if err := reserveName(tx, vlt.Name, KindCertificate, name, now); err != nil {
+	if err := reserveName(tx, vlt, KindCertificate, name, now); err != nil {
 		return err
 	}
 	for _, k := range []Kind{KindKey, KindSecret} {
-		if err := reserveName(tx, vlt.Name, k, name, now); err != nil {
+		if err := reserveName(tx, vlt, k, name, now); err != nil {
 			return err
 		}
 		o, err := liveObject(tx, vlt.Name, k, name)
@@ -653,18 +653,18 @@ func linkedTx(tx storage.Tx, vlt Vault, name string, deleted bool, now time.Time
 
 // DeleteCertificate soft-deletes the certificate with its key and secret.
 func (s Request) DeleteCertificate(ctx context.Context, vaultName, name string) (Certificate, error) {
-	return transition(s, ctx, vaultName, KindCertificate, name, ledger.ActionDelete, func(tx storage.Tx, vlt Vault, _ Kind, name string, now time.Time) (*Object, error) {
+	return transition(s, ctx, vaultName, KindCertificate, name, func(tx storage.Tx, who ledger.Entry, vlt Vault, _ Kind, name string, now time.Time) (*Object, error) {
 		if _, err := liveCertificate(tx, vlt, name); err != nil {
 			return nil, err
 		}
-		return linkedTx(tx, vlt, name, false, now, func(o *Object) error { return softDeleteTx(tx, vlt, o, now) })
+		return linkedTx(tx, vlt, name, false, now, func(o *Object) error { return softDeleteTx(tx, who, vlt, o, now) })
 	}, newCertificate)
 }
 
 // RecoverCertificate brings back the certificate with its key and secret.
 func (s Request) RecoverCertificate(ctx context.Context, vaultName, name string) (Certificate, error) {
-	return transition(s, ctx, vaultName, KindCertificate, name, ledger.ActionRecover, func(tx storage.Tx, vlt Vault, _ Kind, name string, now time.Time) (*Object, error) {
-		cert, err := linkedTx(tx, vlt, name, true, now, func(o *Object) error { return undeleteTx(tx, vlt, o, now) })
+	return transition(s, ctx, vaultName, KindCertificate, name, func(tx storage.Tx, who ledger.Entry, vlt Vault, _ Kind, name string, now time.Time) (*Object, error) {
+		cert, err := linkedTx(tx, vlt, name, true, now, func(o *Object) error { return undeleteTx(tx, who, vlt, o, now) })
 		if err != nil {
 			return nil, err
 		}
@@ -703,10 +703,7 @@ func (s Request) PurgeCertificate(ctx context.Context, vaultName, name string) e
 		if err := o.CheckPurge(now, vlt.PurgeProtection); err != nil {
 			return err
 		}
-		if err := recordObject(tx, s.actor.entry(), ledger.ActionPurge, vlt.Name, o, now); err != nil { // deletion ledger: the certificate only
-			return err
-		}
-		_, err = linkedTx(tx, vlt, name, true, now, func(o *Object) error { return purgeTx(tx, vlt.Name, o) })
+		_, err = linkedTx(tx, vlt, name, true, now, func(o *Object) error { return purgeTx(tx, ledger.ActionPurge, s.actor.entry(), vlt, o, now) })
 		return err
 	})
 }

@@ -122,7 +122,7 @@ func (s Request) addKeyVersion(ctx context.Context, vaultName, name string, k *k
 		if err != nil {
 			return err
 		}
-		if err := reserveName(tx, vlt.Name, KindKey, name, now); err != nil {
+		if err := reserveName(tx, vlt, KindKey, name, now); err != nil {
 			return err
 		}
 		o, err := liveObject(tx, vlt.Name, KindKey, name)
@@ -248,13 +248,13 @@ func (s Request) ListKeyVersions(ctx context.Context, vaultName, name, after str
 
 // DeleteKey soft-deletes a key with all its versions.
 func (s Request) DeleteKey(ctx context.Context, vaultName, name string) (Key, error) {
-	return transition(s, ctx, vaultName, KindKey, name, ledger.ActionDelete, deleteTx, newKey)
+	return transition(s, ctx, vaultName, KindKey, name, deleteTx, newKey)
 }
 
 // RecoverKey brings a deleted key back with every version and its rotation schedule.
 func (s Request) RecoverKey(ctx context.Context, vaultName, name string) (Key, error) {
-	return transition(s, ctx, vaultName, KindKey, name, ledger.ActionRecover, func(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) (*Object, error) {
-		o, err := recoverTx(tx, vlt, kind, name, now)
+	return transition(s, ctx, vaultName, KindKey, name, func(tx storage.Tx, who ledger.Entry, vlt Vault, kind Kind, name string, now time.Time) (*Object, error) {
+		o, err := recoverTx(tx, who, vlt, kind, name, now)
 		if err != nil {
 			return nil, err
 		}

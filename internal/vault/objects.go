@@ -38,9 +38,9 @@ func deletedObject(tx storage.Tx, v string, kind Kind, name string, now time.Tim
 // reserveName checks that a new object may take name: no recoverable deleted object
 // holds it. A deleted object past its purge date is purged here and then, so that the
 // name is free exactly when the retention ends, whatever the sweeper is doing.
-func reserveName(tx storage.Tx, v string, kind Kind, name string, now time.Time) error {
+func reserveName(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) error {
 	var o Object
-	err := getJSON(tx, deletedKey(v, kind, name), &o)
+	err := getJSON(tx, deletedKey(vlt.Name, kind, name), &o)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
@@ -50,18 +50,16 @@ func reserveName(tx storage.Tx, v string, kind Kind, name string, now time.Time)
 	if err := o.CheckNameFree(now); err != nil {
 		return err
 	}
-	// Deletion ledger: the retention had ended, so this is an automatic purge.
-	e := ledger.Entry{Principal: ledger.Sweeper, Note: nameReuse}
-	if err := recordObject(tx, e, ledger.ActionAutoPurge, vaultDisplayName(tx, v), &o, now); err != nil {
-		return err
-	}
-	return purgeTx(tx, v, &o)
+	return purgeTx(tx, ledger.ActionAutoPurge, autoPurge(nameReuse), vlt, &o, now)
 }
 
-// purgeTx removes a deleted object for good: every version, its head and its index entry
-// (and a certificate's issuance operation, whichever path purges it).
-func purgeTx(tx storage.Tx, v string, o *Object) error {
-	vers, err := tx.Scan(versionPrefix(v, o.Kind, o.Name), "", 0)
+// purgeTx purges the deleted object o for good: every version, its head (and a
+// certificate's issuance operation, whichever path purges it).
+func purgeTx(tx storage.Tx, action string, who ledger.Entry, vlt Vault, o *Object, now time.Time) error {
+	if err := objectChange(action, who, vlt, o).after(tx, now); err != nil {
+		return err
+	}
+	vers, err := tx.Scan(versionPrefix(vlt.Name, o.Kind, o.Name), "", 0)
 	if err != nil {
 		return err
 	}
@@ -71,19 +69,16 @@ func purgeTx(tx storage.Tx, v string, o *Object) error {
 		}
 	}
 	if o.Kind == KindCertificate {
-		if err := tx.Delete(opKey(v, o.Name)); err != nil {
+		if err := tx.Delete(opKey(vlt.Name, o.Name)); err != nil {
 			return err
 		}
 	}
-	if err := tx.Delete(purgeKey(o.ScheduledPurgeDate, v, o.Kind, o.Name)); err != nil {
-		return err
-	}
-	return tx.Delete(deletedKey(v, o.Kind, o.Name))
+	return tx.Delete(deletedKey(vlt.Name, o.Kind, o.Name))
 }
 
 // deleteTx soft-deletes the live object name: the head moves to the deleted list with
 // its dates and joins the sweeper's index. Versions stay where they are.
-func deleteTx(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) (*Object, error) {
+func deleteTx(tx storage.Tx, who ledger.Entry, vlt Vault, kind Kind, name string, now time.Time) (*Object, error) {
 	o, err := liveObject(tx, vlt.Name, kind, name)
 	if err != nil {
 		return nil, err
@@ -91,33 +86,26 @@ func deleteTx(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) (
 	if err := o.CheckUnmanaged("delete"); err != nil {
 		return nil, err
 	}
-	return o, softDeleteTx(tx, vlt, o, now)
+	return o, softDeleteTx(tx, who, vlt, o, now)
 }
 
 // softDeleteTx moves the live head o to the deleted list (no managed check: the
 // certificate uses it for its key and secret).
-func softDeleteTx(tx storage.Tx, vlt Vault, o *Object, now time.Time) error {
-	kind, name := o.Kind, o.Name
+func softDeleteTx(tx storage.Tx, who ledger.Entry, vlt Vault, o *Object, now time.Time) error {
 	if err := o.SoftDelete(now, vlt.Retention()); err != nil {
 		return err
 	}
-	if err := tx.Delete(liveKey(vlt.Name, kind, name)); err != nil {
+	if err := tx.Delete(liveKey(vlt.Name, o.Kind, o.Name)); err != nil {
 		return err
 	}
-	if err := tx.Put(deletedKey(vlt.Name, kind, name), mustJSON(o)); err != nil {
+	if err := tx.Put(deletedKey(vlt.Name, o.Kind, o.Name), mustJSON(o)); err != nil {
 		return err
 	}
-	if err := tx.Put(purgeKey(o.ScheduledPurgeDate, vlt.Name, kind, name), nil); err != nil {
-		return err
-	}
-	if o.backsCertificate() {
-		return nil // the certificate's own warnings cover its key and secret
-	}
-	return scheduleWarnings(tx, vlt.Name, kind, name, o.DeletedDate, o.ScheduledPurgeDate) // webhooks
+	return objectChange(ledger.ActionDelete, who, vlt, o).after(tx, now)
 }
 
 // recoverTx brings the deleted object name back to life with all its versions.
-func recoverTx(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) (*Object, error) {
+func recoverTx(tx storage.Tx, who ledger.Entry, vlt Vault, kind Kind, name string, now time.Time) (*Object, error) {
 	o, err := deletedObject(tx, vlt.Name, kind, name, now)
 	if err != nil {
 		return nil, err
@@ -125,22 +113,22 @@ func recoverTx(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) 
 	if err := o.CheckUnmanaged("recover"); err != nil {
 		return nil, err
 	}
-	return o, undeleteTx(tx, vlt, o, now)
+	return o, undeleteTx(tx, who, vlt, o, now)
 }
 
 // undeleteTx brings the deleted head o back to life with all its versions.
-func undeleteTx(tx storage.Tx, vlt Vault, o *Object, now time.Time) error {
-	spd := o.ScheduledPurgeDate
+func undeleteTx(tx storage.Tx, who ledger.Entry, vlt Vault, o *Object, now time.Time) error {
+	c := objectChange(ledger.ActionRecover, who, vlt, o) // with the dates it undoes
 	if err := o.Recover(now); err != nil {
-		return err
-	}
-	if err := tx.Delete(purgeKey(spd, vlt.Name, o.Kind, o.Name)); err != nil {
 		return err
 	}
 	if err := tx.Delete(deletedKey(vlt.Name, o.Kind, o.Name)); err != nil {
 		return err
 	}
-	return tx.Put(liveKey(vlt.Name, o.Kind, o.Name), mustJSON(o))
+	if err := tx.Put(liveKey(vlt.Name, o.Kind, o.Name), mustJSON(o)); err != nil {
+		return err
+	}
+	return c.after(tx, now)
 }
 
 // Purge removes the deleted object name for good (purge by hand).
@@ -164,10 +152,7 @@ func (s Request) Purge(ctx context.Context, vaultName string, kind Kind, name st
 		if err := o.CheckUnmanaged("purge"); err != nil {
 			return err
 		}
-		if err := recordObject(tx, s.actor.entry(), ledger.ActionPurge, vlt.Name, o, now); err != nil { // deletion ledger
-			return err
-		}
-		return purgeTx(tx, vlt.Name, o)
+		return purgeTx(tx, ledger.ActionPurge, s.actor.entry(), vlt, o, now)
 	})
 }
 
@@ -278,9 +263,8 @@ func listVersions[T, R any](s Request, ctx context.Context, vaultName string, ki
 	return items, more, err
 }
 
-// transition applies delete or recover (action, for the deletion ledger) to name and
-// returns the latest version.
-func transition[T, R any](s Request, ctx context.Context, vaultName string, kind Kind, name string, action string, apply func(storage.Tx, Vault, Kind, string, time.Time) (*Object, error), mk func(Vault, Object, T) R) (R, error) {
+// transition applies delete or recover to name and returns the latest version.
+func transition[T, R any](s Request, ctx context.Context, vaultName string, kind Kind, name string, apply func(storage.Tx, ledger.Entry, Vault, Kind, string, time.Time) (*Object, error), mk func(Vault, Object, T) R) (R, error) {
 	var out R
 	if err := checkName(kind, name); err != nil {
 		return out, err
@@ -290,24 +274,8 @@ func transition[T, R any](s Request, ctx context.Context, vaultName string, kind
 		if err != nil {
 			return err
 		}
-		// Deletion ledger: a recover records the dates it undoes, read before it.
-		var dates Object
-		if action == ledger.ActionRecover {
-			err := getJSON(tx, deletedKey(vlt.Name, kind, name), &dates)
-			if err != nil && !errors.Is(err, storage.ErrNotFound) { // absent: apply fails below
-				return err
-			}
-		}
-		now := s.Now()
-		o, err := apply(tx, vlt, kind, name, now)
+		o, err := apply(tx, s.actor.entry(), vlt, kind, name, s.Now())
 		if err != nil {
-			return err
-		}
-		dates.Kind, dates.Name, dates.Managed = o.Kind, o.Name, o.Managed
-		if action == ledger.ActionDelete {
-			dates.DeletedDate, dates.ScheduledPurgeDate = o.DeletedDate, o.ScheduledPurgeDate
-		}
-		if err := recordObject(tx, s.actor.entry(), action, vlt.Name, &dates, now); err != nil {
 			return err
 		}
 		ver, err := getVersion[T](tx, vlt.Name, o, "")

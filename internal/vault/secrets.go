@@ -7,7 +7,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
 )
 
@@ -113,7 +112,7 @@ func (s Request) SetSecret(ctx context.Context, vaultName, name string, p Secret
 		if err != nil {
 			return err
 		}
-		if err := reserveName(tx, vlt.Name, KindSecret, name, now); err != nil {
+		if err := reserveName(tx, vlt, KindSecret, name, now); err != nil {
 			return err
 		}
 		o, err := liveObject(tx, vlt.Name, KindSecret, name)
@@ -231,12 +230,12 @@ func (s Request) ListSecretVersions(ctx context.Context, vaultName, name, after 
 // DeleteSecret soft-deletes the secret with all its versions and returns its latest
 // version as a deleted secret.
 func (s Request) DeleteSecret(ctx context.Context, vaultName, name string) (Secret, error) {
-	return transition(s, ctx, vaultName, KindSecret, name, ledger.ActionDelete, deleteTx, newSecret)
+	return transition(s, ctx, vaultName, KindSecret, name, deleteTx, newSecret)
 }
 
 // RecoverSecret brings a deleted secret back with every version.
 func (s Request) RecoverSecret(ctx context.Context, vaultName, name string) (Secret, error) {
-	return transition(s, ctx, vaultName, KindSecret, name, ledger.ActionRecover, recoverTx, newSecret)
+	return transition(s, ctx, vaultName, KindSecret, name, recoverTx, newSecret)
 }
 
 // GetDeletedSecret returns a soft-deleted secret's latest version.

@@ -114,11 +114,11 @@ func (s *Service) duePurge(tx storage.Tx, e dueEntry, now time.Time) (bool, erro
 	if o.State(now) != Purged {
 		return false, nil
 	}
-	// Deletion ledger: an automatic purge, by the sweeper, with how late it came.
-	if err := recordObject(tx, ledger.Entry{Principal: ledger.Sweeper}, ledger.ActionAutoPurge, vaultDisplayName(tx, e.vault), &o, now); err != nil {
+	vlt, err := getVaultRecord(tx, e.vault)
+	if err != nil {
 		return false, err
 	}
-	return true, purgeTx(tx, e.vault, &o)
+	return true, purgeTx(tx, ledger.ActionAutoPurge, autoPurge(""), vlt, &o, now)
 }
 
 // RunSweeper runs the scheduler every interval until ctx ends.

@@ -160,10 +160,7 @@ func (s Request) CreateOrUpdateVault(ctx context.Context, name string, p VaultPa
 			}
 			switch cur.State(now) {
 			case Purged: // its retention has ended: purge it now and take the name
-				if err := recordVault(tx, ledger.Entry{Principal: ledger.Sweeper, Note: nameReuse}, ledger.ActionAutoPurge, cur, now); err != nil { // deletion ledger
-					return err
-				}
-				if err := purgeVaultTx(tx, cur); err != nil {
+				if err := purgeVaultTx(tx, ledger.ActionAutoPurge, autoPurge(nameReuse), cur, now); err != nil {
 					return err
 				}
 				created = true
@@ -274,13 +271,7 @@ func (s Request) DeleteVault(ctx context.Context, name string) (v Vault, existed
 		if err := tx.Put(vaultKey(name), mustJSON(v)); err != nil {
 			return err
 		}
-		if err := recordVault(tx, s.actor.entry(), ledger.ActionDelete, v, now); err != nil { // deletion ledger
-			return err
-		}
-		if err := tx.Put(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, kindVault, v.Name), nil); err != nil {
-			return err
-		}
-		return scheduleWarnings(tx, v.Name, kindVault, v.Name, v.DeletedDate, v.ScheduledPurgeDate) // webhooks
+		return vaultChange(ledger.ActionDelete, s.actor.entry(), v).after(tx, now)
 	})
 	return v, existed, err
 }
@@ -295,17 +286,15 @@ func (s Request) RecoverVault(ctx context.Context, name string) (Vault, error) {
 		if err != nil {
 			return err
 		}
-		if err := tx.Delete(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, kindVault, v.Name)); err != nil {
-			return err
-		}
-		if err := recordVault(tx, s.actor.entry(), ledger.ActionRecover, v, s.Now()); err != nil { // deletion ledger: the dates it undoes
-			return err
-		}
+		c := vaultChange(ledger.ActionRecover, s.actor.entry(), v) // with the dates it undoes
 		if err := v.Recover(s.Now()); err != nil {
 			return err
 		}
 		v.Updated = s.Now()
-		return tx.Put(vaultKey(name), mustJSON(v))
+		if err := tx.Put(vaultKey(name), mustJSON(v)); err != nil {
+			return err
+		}
+		return c.after(tx, s.Now())
 	})
 	return v, err
 }
@@ -321,17 +310,16 @@ func (s Request) PurgeVault(ctx context.Context, name string) error {
 		if err := v.CheckPurge(s.Now()); err != nil {
 			return err
 		}
-		if err := recordVault(tx, s.actor.entry(), ledger.ActionPurge, v, s.Now()); err != nil { // deletion ledger
-			return err
-		}
-		return purgeVaultTx(tx, v)
+		return purgeVaultTx(tx, ledger.ActionPurge, s.actor.entry(), v, s.Now())
 	})
 }
 
-// purgeVaultTx deletes the vault record, its scheduler entry, every key under it and the
-// purge entries of the deleted objects inside. Other scheduler entries of objects inside
-// (rotation, renewal, warnings) become stale and are dropped when they come due.
-func purgeVaultTx(tx storage.Tx, v Vault) error {
+// purgeVaultTx purges the deleted vault v for good: its record and every key under it,
+// the deleted objects inside with it (their notices and purge entries go with the
+// vault's own, in its change). Other scheduler entries of objects inside (rotation,
+// renewal, warnings) become stale and are dropped when they come due.
+func purgeVaultTx(tx storage.Tx, action string, who ledger.Entry, v Vault, now time.Time) error {
+	c := vaultChange(action, who, v)
 	for _, kind := range []Kind{KindSecret, KindKey, KindCertificate} {
 		es, err := tx.Scan(deletedPrefix(v.Name, kind), "", 0)
 		if err != nil {
@@ -342,10 +330,11 @@ func purgeVaultTx(tx storage.Tx, v Vault) error {
 			if err := unmarshal(e, &o); err != nil {
 				return err
 			}
-			if err := tx.Delete(purgeKey(o.ScheduledPurgeDate, v.Name, kind, o.Name)); err != nil {
-				return err
-			}
+			c.inside = append(c.inside, o)
 		}
+	}
+	if err := c.after(tx, now); err != nil {
+		return err
 	}
 	es, err := tx.Scan("v/"+lower(v.Name)+"/", "", 0)
 	if err != nil {
@@ -353,11 +342,6 @@ func purgeVaultTx(tx storage.Tx, v Vault) error {
 	}
 	for _, e := range es {
 		if err := tx.Delete(e.Key); err != nil {
-			return err
-		}
-	}
-	if !v.ScheduledPurgeDate.IsZero() {
-		if err := tx.Delete(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, kindVault, v.Name)); err != nil {
 			return err
 		}
 	}
@@ -377,10 +361,7 @@ func (s *Service) duePurgeVault(tx storage.Tx, e dueEntry, now time.Time) (bool,
 		return false, nil
 	}
 	s.log.Info("purged a deleted vault at the end of its retention", "vault", v.Name, "scheduledPurgeDate", v.ScheduledPurgeDate)
-	if err := recordVault(tx, ledger.Entry{Principal: ledger.Sweeper}, ledger.ActionAutoPurge, v, now); err != nil { // deletion ledger
-		return false, err
-	}
-	return true, purgeVaultTx(tx, v)
+	return true, purgeVaultTx(tx, ledger.ActionAutoPurge, autoPurge(""), v, now)
 }
 
 // UpdateAccessPolicies changes a live vault's access policies: "add" merges the given
