@@ -21,15 +21,10 @@ import (
 
 // CertificateVersion is one stored version of a certificate.
 type CertificateVersion struct {
-	ID        string            `json:"id"`
-	CER       []byte            `json:"cer"`             // DER of the leaf
-	Chain     [][]byte          `json:"chain,omitempty"` // DER of the issuers, leaf excluded
-	Tags      map[string]string `json:"tags,omitempty"`
-	Enabled   bool              `json:"enabled"`
-	NotBefore time.Time         `json:"nbf"`
-	Expires   time.Time         `json:"exp"`
-	Created   time.Time         `json:"created"`
-	Updated   time.Time         `json:"updated"`
+	ID    string   `json:"id"`
+	CER   []byte   `json:"cer"`             // DER of the leaf
+	Chain [][]byte `json:"chain,omitempty"` // DER of the issuers, leaf excluded
+	Attributes
 }
 
 // CertPolicy is a certificate's policy with its dates.
@@ -237,9 +232,7 @@ func (s *Service) putCertVersionTx(tx storage.Tx, vlt Vault, name string, p cert
 		return CertificateVersion{}, err
 	}
 	leaf := chain[0]
-	enabled := cp.Enabled == nil || *cp.Enabled
-	ver := CertificateVersion{ID: newVersionID(), CER: leaf.Raw, Tags: cp.Tags, Enabled: enabled,
-		NotBefore: leaf.NotBefore.UTC().Truncate(time.Second), Expires: leaf.NotAfter.UTC().Truncate(time.Second), Created: now, Updated: now}
+	ver := CertificateVersion{ID: newVersionID(), CER: leaf.Raw, Attributes: newAttributes(attrs{cp.Tags, cp.Enabled, &leaf.NotBefore, &leaf.NotAfter}, now)}
 	for _, c := range chain[1:] {
 		ver.Chain = append(ver.Chain, c.Raw)
 	}
@@ -260,10 +253,10 @@ func (s *Service) putCertVersionTx(tx storage.Tx, vlt Vault, name string, p cert
 	if err != nil {
 		return ver, certError(name, err)
 	}
-	kv := KeyVersion{ID: ver.ID, JWK: key.Private(), Ops: key.DefaultOps(), Enabled: enabled,
-		NotBefore: ver.NotBefore, Expires: ver.Expires, Created: now, Updated: now}
-	sv := SecretVersion{ID: ver.ID, Value: value, ContentType: p.ContentType, Enabled: enabled,
-		NotBefore: ver.NotBefore, Expires: ver.Expires, Created: now, Updated: now}
+	backing := ver.Attributes // the certificate's dates and enabled flag; tags are its own
+	backing.Tags = nil
+	kv := KeyVersion{ID: ver.ID, JWK: key.Private(), Ops: key.DefaultOps(), Attributes: backing}
+	sv := SecretVersion{ID: ver.ID, Value: value, ContentType: p.ContentType, Attributes: backing}
 	for kind, rec := range map[Kind]any{KindKey: kv, KindSecret: sv} {
 		h, err := liveObject(tx, vlt.Name, kind, name)
 		if errors.Is(err, ErrNotFound) {
@@ -520,16 +513,12 @@ func (s Request) UpdateCertificate(ctx context.Context, vaultName, name, version
 		if err != nil {
 			return err
 		}
-		if cp.Tags != nil {
-			ver.Tags = cp.Tags
-		}
+		ver.update(attrs{tags: cp.Tags, enabled: cp.Enabled}, now)
 		if cp.Enabled != nil {
-			ver.Enabled = *cp.Enabled
 			if err := setLinkedEnabled(tx, vlt, name, ver.ID, *cp.Enabled, now); err != nil {
 				return err
 			}
 		}
-		ver.Updated = now
 		if err := tx.Put(versionKey(vlt.Name, KindCertificate, o.Name, ver.ID), mustJSON(ver)); err != nil {
 			return err
 		}
@@ -542,14 +531,14 @@ func (s Request) UpdateCertificate(ctx context.Context, vaultName, name, version
 func setLinkedEnabled(tx storage.Tx, vlt Vault, name, id string, enabled bool, now time.Time) error {
 	var kv KeyVersion
 	if err := getJSON(tx, versionKey(vlt.Name, KindKey, name, id), &kv); err == nil {
-		kv.Enabled, kv.Updated = enabled, now
+		kv.update(attrs{enabled: &enabled}, now)
 		if err := tx.Put(versionKey(vlt.Name, KindKey, name, id), mustJSON(kv)); err != nil {
 			return err
 		}
 	}
 	var sv SecretVersion
 	if err := getJSON(tx, versionKey(vlt.Name, KindSecret, name, id), &sv); err == nil {
-		sv.Enabled, sv.Updated = enabled, now
+		sv.update(attrs{enabled: &enabled}, now)
 		return tx.Put(versionKey(vlt.Name, KindSecret, name, id), mustJSON(sv))
 	}
 	return nil

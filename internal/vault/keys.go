@@ -16,15 +16,10 @@ import (
 // KeyVersion is one stored version of a key. JWK holds the private material; it is
 // sealed by the barrier like every value and leaves the server only inside a backup blob.
 type KeyVersion struct {
-	ID        string            `json:"id"`
-	JWK       keyops.JWK        `json:"jwk"`
-	Ops       []string          `json:"ops"`
-	Tags      map[string]string `json:"tags,omitempty"`
-	Enabled   bool              `json:"enabled"`
-	NotBefore time.Time         `json:"nbf,omitzero"`
-	Expires   time.Time         `json:"exp,omitzero"`
-	Created   time.Time         `json:"created"`
-	Updated   time.Time         `json:"updated"`
+	ID  string     `json:"id"`
+	JWK keyops.JWK `json:"jwk"`
+	Ops []string   `json:"ops"`
+	Attributes
 }
 
 // Key is a key version as the API shows it.
@@ -139,14 +134,8 @@ func (s Request) addKeyVersion(ctx context.Context, vaultName, name string, k *k
 		if ops == nil {
 			ops = k.DefaultOps()
 		}
-		ver := KeyVersion{ID: newVersionID(), JWK: k.Private(), Ops: ops, Tags: p.Tags,
-			Enabled: p.Enabled == nil || *p.Enabled, Created: now, Updated: now}
-		if p.NotBefore != nil {
-			ver.NotBefore = p.NotBefore.UTC().Truncate(time.Second)
-		}
-		if p.Expires != nil {
-			ver.Expires = p.Expires.UTC().Truncate(time.Second)
-		}
+		ver := KeyVersion{ID: newVersionID(), JWK: k.Private(), Ops: ops,
+			Attributes: newAttributes(attrs{p.Tags, p.Enabled, p.NotBefore, p.Expires}, now)}
 		if err := s.putKeyVersion(tx, vlt, o, ver, now); err != nil {
 			return err
 		}
@@ -204,19 +193,7 @@ func (s Request) UpdateKey(ctx context.Context, vaultName, name, version string,
 		if u.Ops != nil {
 			ver.Ops = u.Ops
 		}
-		if u.Tags != nil {
-			ver.Tags = u.Tags
-		}
-		if u.Enabled != nil {
-			ver.Enabled = *u.Enabled
-		}
-		if u.NotBefore != nil {
-			ver.NotBefore = u.NotBefore.UTC().Truncate(time.Second)
-		}
-		if u.Expires != nil {
-			ver.Expires = u.Expires.UTC().Truncate(time.Second)
-		}
-		ver.Updated = now
+		ver.update(attrs{u.Tags, u.Enabled, u.NotBefore, u.Expires}, now)
 		if err := tx.Put(versionKey(vlt.Name, KindKey, o.Name, ver.ID), mustJSON(ver)); err != nil {
 			return err
 		}
@@ -322,7 +299,7 @@ func (s *Service) rotateTx(tx storage.Tx, vlt Vault, o *Object, now time.Time) (
 	if err != nil {
 		return cur, fmt.Errorf("rotate %s: %w", o.Name, err)
 	}
-	ver := KeyVersion{ID: newVersionID(), JWK: k.Private(), Ops: cur.Ops, Tags: cur.Tags, Enabled: true, Created: now, Updated: now}
+	ver := KeyVersion{ID: newVersionID(), JWK: k.Private(), Ops: cur.Ops, Attributes: newAttributes(attrs{tags: cur.Tags}, now)}
 	pol, err := rotationPolicy(o)
 	if err != nil {
 		return cur, err

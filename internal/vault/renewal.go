@@ -24,7 +24,7 @@ func renewalTimes(p certs.Policy, ver CertificateVersion) map[string]time.Time {
 		var at time.Time
 		switch {
 		case a.LifetimePercentage > 0:
-			at = ver.NotBefore.Add(life * time.Duration(a.LifetimePercentage) / 100).Truncate(time.Second)
+			at = wireTime(ver.NotBefore.Add(life * time.Duration(a.LifetimePercentage) / 100))
 		case a.DaysBeforeExpiry > 0:
 			at = ver.Expires.AddDate(0, 0, -a.DaysBeforeExpiry)
 		default:

@@ -20,15 +20,10 @@ const (
 
 // SecretVersion is one stored version of a secret.
 type SecretVersion struct {
-	ID          string            `json:"id"`
-	Value       string            `json:"value"`
-	ContentType string            `json:"contentType,omitempty"`
-	Tags        map[string]string `json:"tags,omitempty"`
-	Enabled     bool              `json:"enabled"`
-	NotBefore   time.Time         `json:"nbf,omitzero"`
-	Expires     time.Time         `json:"exp,omitzero"`
-	Created     time.Time         `json:"created"`
-	Updated     time.Time         `json:"updated"`
+	ID          string `json:"id"`
+	Value       string `json:"value"`
+	ContentType string `json:"contentType,omitempty"`
+	Attributes
 }
 
 // Secret is a secret version as the API shows it: with its vault (for the recovery
@@ -48,6 +43,8 @@ type SecretParams struct {
 	NotBefore   *time.Time
 	Expires     *time.Time
 }
+
+func (p SecretParams) attrs() attrs { return attrs{p.Tags, p.Enabled, p.NotBefore, p.Expires} }
 
 // SecretUpdate are the inputs of UpdateSecret; nil fields keep their value.
 type SecretUpdate struct {
@@ -95,16 +92,7 @@ func (s Request) SetSecret(ctx context.Context, vaultName, name string, p Secret
 	// transactions one after another (bbolt's group commit), so work done outside is
 	// work that does not hold up other writers.
 	now := s.Now()
-	ver := SecretVersion{
-		ID: newVersionID(), Value: p.Value, ContentType: p.ContentType, Tags: p.Tags,
-		Enabled: p.Enabled == nil || *p.Enabled, Created: now, Updated: now,
-	}
-	if p.NotBefore != nil {
-		ver.NotBefore = p.NotBefore.UTC().Truncate(time.Second)
-	}
-	if p.Expires != nil {
-		ver.Expires = p.Expires.UTC().Truncate(time.Second)
-	}
+	ver := SecretVersion{ID: newVersionID(), Value: p.Value, ContentType: p.ContentType, Attributes: newAttributes(p.attrs(), now)}
 	record := mustJSON(ver)
 	var out Secret
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
@@ -188,19 +176,7 @@ func (s Request) UpdateSecret(ctx context.Context, vaultName, name, version stri
 		if u.ContentType != nil {
 			ver.ContentType = *u.ContentType
 		}
-		if u.Tags != nil {
-			ver.Tags = u.Tags
-		}
-		if u.Enabled != nil {
-			ver.Enabled = *u.Enabled
-		}
-		if u.NotBefore != nil {
-			ver.NotBefore = u.NotBefore.UTC().Truncate(time.Second)
-		}
-		if u.Expires != nil {
-			ver.Expires = u.Expires.UTC().Truncate(time.Second)
-		}
-		ver.Updated = now
+		ver.update(attrs{u.Tags, u.Enabled, u.NotBefore, u.Expires}, now)
 		if err := tx.Put(versionKey(vlt.Name, KindSecret, o.Name, ver.ID), mustJSON(ver)); err != nil {
 			return err
 		}

@@ -76,7 +76,7 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 }
 
 // Now is the vault clock's time at the wire's resolution.
-func (s *Service) Now() time.Time { return s.clk.Now().UTC().Truncate(time.Second) }
+func (s *Service) Now() time.Time { return wireTime(s.clk.Now()) }
 
 // EnsureVault creates v when no vault of that name exists and returns the stored record.
 func (s *Service) EnsureVault(ctx context.Context, v Vault) (Vault, bool, error) {
