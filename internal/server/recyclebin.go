@@ -128,21 +128,21 @@ func (s *Server) deletedObjects(r *http.Request, v vault.Vault, who authz.Princi
 	}
 	if may("secrets") {
 		if err := pageAll(func(after string) ([]vault.Secret, bool, error) {
-			return s.vaults.Internal().ListDeletedSecrets(ctx, v.Name, after, recycleBinPage)
+			return s.vaults.Internal().Secrets().ListDeleted(ctx, v.Name, after, recycleBinPage)
 		}, func(x vault.Secret) vault.Object { return x.Object }, func(o vault.Object) { add("secret", "secrets", o) }); err != nil {
 			return out, err
 		}
 	}
 	if may("keys") {
 		if err := pageAll(func(after string) ([]vault.Key, bool, error) {
-			return s.vaults.Internal().ListDeletedKeys(ctx, v.Name, after, recycleBinPage)
+			return s.vaults.Internal().Keys().ListDeleted(ctx, v.Name, after, recycleBinPage)
 		}, func(x vault.Key) vault.Object { return x.Object }, func(o vault.Object) { add("key", "keys", o) }); err != nil {
 			return out, err
 		}
 	}
 	if may("certificates") {
 		if err := pageAll(func(after string) ([]vault.Certificate, bool, error) {
-			return s.vaults.Internal().ListDeletedCertificates(ctx, v.Name, after, recycleBinPage)
+			return s.vaults.Internal().Certificates().ListDeleted(ctx, v.Name, after, recycleBinPage)
 		}, func(x vault.Certificate) vault.Object { return x.Object }, func(o vault.Object) { add("certificate", "certificates", o) }); err != nil {
 			return out, err
 		}

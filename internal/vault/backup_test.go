@@ -65,9 +65,9 @@ func TestBackupOfCertificateCarriesKeyAndSecret(t *testing.T) {
 	must(t, err)
 	c, err := r.GetCertificate(bg, "v", "c", "")
 	must(t, err)
-	blob, err := r.BackupCertificate(bg, "v", "c")
+	blob, err := r.Certificates().Backup(bg, "v", "c")
 	must(t, err)
-	got, err := r.RestoreCertificate(bg, "w", blob)
+	got, err := r.Certificates().Restore(bg, "w", blob)
 	must(t, err)
 	if got.ID != c.ID || got.Policy().Subject != "CN=test" {
 		t.Fatalf("restored %+v", got.CertificateVersion)
@@ -83,7 +83,7 @@ func TestBackupOfCertificateCarriesKeyAndSecret(t *testing.T) {
 	h.vault("x", 7, false)
 	_, err = r.SetSecret(bg, "x", "c", vault.SecretParams{Value: "mine"})
 	must(t, err)
-	_, err = r.RestoreCertificate(bg, "x", blob)
+	_, err = r.Certificates().Restore(bg, "x", blob)
 	wantErr(t, err, vault.ErrAlreadyExists)
 	if _, err := r.GetCertificate(bg, "x", "c", ""); err == nil {
 		t.Fatal("a refused restore left a certificate")
@@ -98,18 +98,18 @@ func TestBackupBlobDamage(t *testing.T) {
 	r := h.s.Internal()
 	_, err := r.SetSecret(bg, "v", "s", vault.SecretParams{Value: "x"})
 	must(t, err)
-	blob, err := r.BackupSecret(bg, "v", "s")
+	blob, err := r.Secrets().Backup(bg, "v", "s")
 	must(t, err)
-	_, err = r.DeleteSecret(bg, "v", "s")
+	_, err = r.Secrets().Delete(bg, "v", "s")
 	must(t, err)
-	must(t, r.PurgeSecret(bg, "v", "s"))
+	must(t, r.Secrets().Purge(bg, "v", "s"))
 
 	flip := func(i int) []byte { b := slices.Clone(blob); b[i] ^= 1; return b }
 	other := newHarness(t)
 	other.vault("v", 7, false)
 	_, err = other.s.Internal().SetSecret(bg, "v", "s", vault.SecretParams{Value: "x"})
 	must(t, err)
-	foreign, err := other.s.Internal().BackupSecret(bg, "v", "s")
+	foreign, err := other.s.Internal().Secrets().Backup(bg, "v", "s")
 	must(t, err)
 	for name, b := range map[string][]byte{
 		"empty":         nil,
@@ -123,20 +123,20 @@ func TestBackupBlobDamage(t *testing.T) {
 		"extended":      append(slices.Clone(blob), 0),
 		"other-install": foreign,
 	} {
-		if _, err := r.RestoreSecret(bg, "v", b); !errors.Is(err, vault.ErrBadParameter) {
+		if _, err := r.Secrets().Restore(bg, "v", b); !errors.Is(err, vault.ErrBadParameter) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
 	// A secret's blob is not a key's or a certificate's.
-	_, err = r.RestoreKey(bg, "v", blob)
+	_, err = r.Keys().Restore(bg, "v", blob)
 	wantErr(t, err, vault.ErrBadParameter)
-	_, err = r.RestoreCertificate(bg, "v", blob)
+	_, err = r.Certificates().Restore(bg, "v", blob)
 	wantErr(t, err, vault.ErrBadParameter)
 	if _, err := r.GetSecret(bg, "v", "s", ""); err == nil {
 		t.Fatal("a damaged blob restored")
 	}
 	// The intact blob still restores.
-	if _, err := r.RestoreSecret(bg, "v", blob); err != nil {
+	if _, err := r.Secrets().Restore(bg, "v", blob); err != nil {
 		t.Fatalf("intact blob: %v", err)
 	}
 }

@@ -94,10 +94,10 @@ func TestCreateSelfSignedCertificate(t *testing.T) {
 	if !slices.Equal(k3.PublicJWK().X, k2.PublicJWK().X) || k3.ID == k2.ID {
 		t.Fatalf("reuse_key made a new key")
 	}
-	if vs, _, err := r.ListCertificateVersions(bg, "v", "web", "", 10); err != nil || len(vs) != 3 {
+	if vs, _, err := r.Certificates().ListVersions(bg, "v", "web", "", 10); err != nil || len(vs) != 3 {
 		t.Fatalf("versions %d %v", len(vs), err)
 	}
-	if l, _, err := r.ListCertificates(bg, "v", "", 10); err != nil || len(l) != 1 || l[0].ID != k3.ID {
+	if l, _, err := r.Certificates().List(bg, "v", "", 10); err != nil || len(l) != 1 || l[0].ID != k3.ID {
 		t.Fatalf("list %v", err)
 	}
 }
@@ -143,9 +143,9 @@ func TestCreateCertificateErrors(t *testing.T) {
 	}
 	_, err = r.GetCertificate(bg, "v", "c", "")
 	wantErr(t, err, vault.ErrNotFound)
-	_, err = r.DeleteCertificate(bg, "v", "c")
+	_, err = r.Certificates().Delete(bg, "v", "c")
 	wantErr(t, err, vault.ErrNotFound)
-	_, err = r.BackupCertificate(bg, "v", "c")
+	_, err = r.Certificates().Backup(bg, "v", "c")
 	wantErr(t, err, vault.ErrNotFound)
 }
 
@@ -168,7 +168,7 @@ func TestMergeCertificate(t *testing.T) {
 	_, err = r.GetCertificate(bg, "v", "ext", "")
 	wantErr(t, err, vault.ErrNotFound)
 	// A head without a version has nothing to show; listing passes over it.
-	if l, _, err := r.ListCertificates(bg, "v", "", 10); err != nil || len(l) != 0 {
+	if l, _, err := r.Certificates().List(bg, "v", "", 10); err != nil || len(l) != 0 {
 		t.Fatalf("list while pending: %d %v", len(l), err)
 	}
 
@@ -423,7 +423,7 @@ func TestCertificateRenewalSkipped(t *testing.T) {
 		_, err := r.CreateCertificate(bg, v, "c", p, vault.CertParams{})
 		must(t, err)
 	}
-	_, err := r.DeleteCertificate(bg, "v", "c")
+	_, err := r.Certificates().Delete(bg, "v", "c")
 	must(t, err)
 	_, _, err = r.DeleteVault(bg, "w")
 	must(t, err)
@@ -431,7 +431,7 @@ func TestCertificateRenewalSkipped(t *testing.T) {
 	if n := h.sweep(); n != 0 {
 		t.Fatalf("renewed a deleted certificate (%d)", n)
 	}
-	_, err = r.RecoverCertificate(bg, "v", "c")
+	_, err = r.Certificates().Recover(bg, "v", "c")
 	must(t, err)
 	if n := h.sweep(); n != 1 {
 		t.Fatalf("after recover: %d", n)
@@ -464,7 +464,7 @@ func TestDamagedCertificatePolicy(t *testing.T) {
 	r := h.s.Internal()
 	_, err := r.CreateCertificate(bg, "v", "c", selfPolicy, vault.CertParams{})
 	must(t, err)
-	_, err = r.DeleteCertificate(bg, "v", "c")
+	_, err = r.Certificates().Delete(bg, "v", "c")
 	must(t, err)
 	must(t, h.st.Update(bg, func(tx storage.Tx) error {
 		b, err := tx.Get("v/v/certificate/deleted/c")
@@ -479,10 +479,10 @@ func TestDamagedCertificatePolicy(t *testing.T) {
 		b, _ = json.Marshal(head)
 		return tx.Put("v/v/certificate/deleted/c", b)
 	}))
-	if _, err := r.RecoverCertificate(bg, "v", "c"); err == nil {
+	if _, err := r.Certificates().Recover(bg, "v", "c"); err == nil {
 		t.Fatal("recovered with a policy that does not decode")
 	}
-	if _, err := r.GetDeletedCertificate(bg, "v", "c"); err != nil {
+	if _, err := r.Certificates().GetDeleted(bg, "v", "c"); err != nil {
 		t.Fatalf("the failed recover changed the certificate: %v", err)
 	}
 	if p := h.check(); !slices.ContainsFunc(p, func(s string) bool { return strings.Contains(s, "policy") }) {

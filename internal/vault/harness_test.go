@@ -202,7 +202,7 @@ func TestStoreCheckFindsDamage(t *testing.T) {
 			must(t, err)
 			_, err = h.s.Internal().SetSecret(ctx, "v", "gone", vault.SecretParams{Value: "y"})
 			must(t, err)
-			_, err = h.s.Internal().DeleteSecret(ctx, "v", "gone")
+			_, err = h.s.Internal().Secrets().Delete(ctx, "v", "gone")
 			must(t, err)
 			if p := h.check(); len(p) != 0 {
 				t.Fatalf("healthy store reported: %q", p)

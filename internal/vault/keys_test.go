@@ -258,10 +258,10 @@ func TestManagedKeyAndSecret(t *testing.T) {
 		"rotation":      func() error { _, err := r.SetRotationPolicy(bg, "v", "c", vault.RotationPolicy{}); return err }(),
 		"import":        func() error { _, err := r.ImportKey(bg, "v", "c", mat.Private(), vault.KeyParams{}); return err }(),
 		"create key":    func() error { _, err := r.CreateKey(bg, "v", "c", vault.KeyParams{Kty: "EC"}); return err }(),
-		"delete key":    func() error { _, err := r.DeleteKey(bg, "v", "c"); return err }(),
+		"delete key":    func() error { _, err := r.Keys().Delete(bg, "v", "c"); return err }(),
 		"set secret":    func() error { _, err := r.SetSecret(bg, "v", "c", vault.SecretParams{Value: "x"}); return err }(),
 		"update secret": func() error { _, err := r.UpdateSecret(bg, "v", "c", "", vault.SecretUpdate{}); return err }(),
-		"delete secret": func() error { _, err := r.DeleteSecret(bg, "v", "c"); return err }(),
+		"delete secret": func() error { _, err := r.Secrets().Delete(bg, "v", "c"); return err }(),
 	} {
 		if !errors.Is(err, vault.ErrManaged) {
 			t.Errorf("%s: %v", name, err)
@@ -269,21 +269,21 @@ func TestManagedKeyAndSecret(t *testing.T) {
 	}
 	// Deleted with their certificate, they are listed with it, not on their own, and
 	// only the certificate recovers or purges them.
-	_, err = r.DeleteCertificate(bg, "v", "c")
+	_, err = r.Certificates().Delete(bg, "v", "c")
 	must(t, err)
-	if ks, _, err := r.ListDeletedKeys(bg, "v", "", 10); err != nil || len(ks) != 0 {
+	if ks, _, err := r.Keys().ListDeleted(bg, "v", "", 10); err != nil || len(ks) != 0 {
 		t.Fatalf("deleted keys %v %v", ks, err)
 	}
-	if _, err := r.GetDeletedKey(bg, "v", "c"); err != nil {
+	if _, err := r.Keys().GetDeleted(bg, "v", "c"); err != nil {
 		t.Fatalf("the deleted key is not readable: %v", err)
 	}
-	_, err = r.RecoverKey(bg, "v", "c")
+	_, err = r.Keys().Recover(bg, "v", "c")
 	wantErr(t, err, vault.ErrManaged)
-	_, err = r.RecoverSecret(bg, "v", "c")
+	_, err = r.Secrets().Recover(bg, "v", "c")
 	wantErr(t, err, vault.ErrManaged)
-	wantErr(t, r.PurgeKey(bg, "v", "c"), vault.ErrManaged)
-	wantErr(t, r.PurgeSecret(bg, "v", "c"), vault.ErrManaged)
-	_, err = r.RecoverCertificate(bg, "v", "c")
+	wantErr(t, r.Keys().Purge(bg, "v", "c"), vault.ErrManaged)
+	wantErr(t, r.Secrets().Purge(bg, "v", "c"), vault.ErrManaged)
+	_, err = r.Certificates().Recover(bg, "v", "c")
 	must(t, err)
 	if k2, err := r.GetKey(bg, "v", "c", ""); err != nil || k2.ID != k.ID {
 		t.Fatalf("key after recover %v %v", k2.ID, err)
@@ -300,13 +300,13 @@ func TestRecoverKeyReschedulesRotation(t *testing.T) {
 	must(t, err)
 	_, err = r.SetRotationPolicy(bg, "v", "k", vault.RotationPolicy{LifetimeActions: []vault.LifetimeAction{{Type: "Rotate", TimeAfterCreate: "P10D"}}})
 	must(t, err)
-	_, err = r.DeleteKey(bg, "v", "k")
+	_, err = r.Keys().Delete(bg, "v", "k")
 	must(t, err)
 	h.advance(11 * 24 * time.Hour)
 	if n := h.sweep(); n != 0 {
 		t.Fatalf("a deleted key was rotated (%d)", n)
 	}
-	rec, err := r.RecoverKey(bg, "v", "k")
+	rec, err := r.Keys().Recover(bg, "v", "k")
 	must(t, err)
 	if rec.Object.Versions != 1 {
 		t.Fatalf("recovered %+v", rec.Object)

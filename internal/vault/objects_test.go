@@ -59,33 +59,33 @@ var kinds = []objectKind{
 			return s.Object, err
 		},
 		del: func(r vault.Request, v, n string) (vault.Object, error) {
-			s, err := r.DeleteSecret(bg, v, n)
+			s, err := r.Secrets().Delete(bg, v, n)
 			return s.Object, err
 		},
 		recover: func(r vault.Request, v, n string) (vault.Object, error) {
-			s, err := r.RecoverSecret(bg, v, n)
+			s, err := r.Secrets().Recover(bg, v, n)
 			return s.Object, err
 		},
 		getDeleted: func(r vault.Request, v, n string) (vault.Object, error) {
-			s, err := r.GetDeletedSecret(bg, v, n)
+			s, err := r.Secrets().GetDeleted(bg, v, n)
 			return s.Object, err
 		},
-		purge: func(r vault.Request, v, n string) error { return r.PurgeSecret(bg, v, n) },
+		purge: func(r vault.Request, v, n string) error { return r.Secrets().Purge(bg, v, n) },
 		list: func(r vault.Request, v string, deleted bool) ([]string, error) {
-			list := r.ListSecrets
+			list := r.Secrets().List
 			if deleted {
-				list = r.ListDeletedSecrets
+				list = r.Secrets().ListDeleted
 			}
 			items, _, err := list(bg, v, "", 25)
 			return names(items, err, func(s vault.Secret) string { return s.Object.Name })
 		},
 		versions: func(r vault.Request, v, n string) ([]string, error) {
-			items, more, err := r.ListSecretVersions(bg, v, n, "", 25)
+			items, more, err := r.Secrets().ListVersions(bg, v, n, "", 25)
 			return ids(items, more, err, func(s vault.Secret) string { return s.ID })
 		},
-		backup: func(r vault.Request, v, n string) ([]byte, error) { return r.BackupSecret(bg, v, n) },
+		backup: func(r vault.Request, v, n string) ([]byte, error) { return r.Secrets().Backup(bg, v, n) },
 		restore: func(r vault.Request, v string, b []byte) (vault.Object, error) {
-			s, err := r.RestoreSecret(bg, v, b)
+			s, err := r.Secrets().Restore(bg, v, b)
 			return s.Object, err
 		},
 		dueOnDelete: 1,
@@ -101,33 +101,33 @@ var kinds = []objectKind{
 			return k.Object, err
 		},
 		del: func(r vault.Request, v, n string) (vault.Object, error) {
-			k, err := r.DeleteKey(bg, v, n)
+			k, err := r.Keys().Delete(bg, v, n)
 			return k.Object, err
 		},
 		recover: func(r vault.Request, v, n string) (vault.Object, error) {
-			k, err := r.RecoverKey(bg, v, n)
+			k, err := r.Keys().Recover(bg, v, n)
 			return k.Object, err
 		},
 		getDeleted: func(r vault.Request, v, n string) (vault.Object, error) {
-			k, err := r.GetDeletedKey(bg, v, n)
+			k, err := r.Keys().GetDeleted(bg, v, n)
 			return k.Object, err
 		},
-		purge: func(r vault.Request, v, n string) error { return r.PurgeKey(bg, v, n) },
+		purge: func(r vault.Request, v, n string) error { return r.Keys().Purge(bg, v, n) },
 		list: func(r vault.Request, v string, deleted bool) ([]string, error) {
-			list := r.ListKeys
+			list := r.Keys().List
 			if deleted {
-				list = r.ListDeletedKeys
+				list = r.Keys().ListDeleted
 			}
 			items, _, err := list(bg, v, "", 25)
 			return names(items, err, func(k vault.Key) string { return k.Object.Name })
 		},
 		versions: func(r vault.Request, v, n string) ([]string, error) {
-			items, more, err := r.ListKeyVersions(bg, v, n, "", 25)
+			items, more, err := r.Keys().ListVersions(bg, v, n, "", 25)
 			return ids(items, more, err, func(k vault.Key) string { return k.ID })
 		},
-		backup: func(r vault.Request, v, n string) ([]byte, error) { return r.BackupKey(bg, v, n) },
+		backup: func(r vault.Request, v, n string) ([]byte, error) { return r.Keys().Backup(bg, v, n) },
 		restore: func(r vault.Request, v string, b []byte) (vault.Object, error) {
-			k, err := r.RestoreKey(bg, v, b)
+			k, err := r.Keys().Restore(bg, v, b)
 			return k.Object, err
 		},
 		dueOnDelete: 1,
@@ -146,33 +146,33 @@ var kinds = []objectKind{
 			return c.Object, err
 		},
 		del: func(r vault.Request, v, n string) (vault.Object, error) {
-			c, err := r.DeleteCertificate(bg, v, n)
+			c, err := r.Certificates().Delete(bg, v, n)
 			return c.Object, err
 		},
 		recover: func(r vault.Request, v, n string) (vault.Object, error) {
-			c, err := r.RecoverCertificate(bg, v, n)
+			c, err := r.Certificates().Recover(bg, v, n)
 			return c.Object, err
 		},
 		getDeleted: func(r vault.Request, v, n string) (vault.Object, error) {
-			c, err := r.GetDeletedCertificate(bg, v, n)
+			c, err := r.Certificates().GetDeleted(bg, v, n)
 			return c.Object, err
 		},
-		purge: func(r vault.Request, v, n string) error { return r.PurgeCertificate(bg, v, n) },
+		purge: func(r vault.Request, v, n string) error { return r.Certificates().Purge(bg, v, n) },
 		list: func(r vault.Request, v string, deleted bool) ([]string, error) {
-			list := r.ListCertificates
+			list := r.Certificates().List
 			if deleted {
-				list = r.ListDeletedCertificates
+				list = r.Certificates().ListDeleted
 			}
 			items, _, err := list(bg, v, "", 25)
 			return names(items, err, func(c vault.Certificate) string { return c.Object.Name })
 		},
 		versions: func(r vault.Request, v, n string) ([]string, error) {
-			items, more, err := r.ListCertificateVersions(bg, v, n, "", 25)
+			items, more, err := r.Certificates().ListVersions(bg, v, n, "", 25)
 			return ids(items, more, err, func(c vault.Certificate) string { return c.ID })
 		},
-		backup: func(r vault.Request, v, n string) ([]byte, error) { return r.BackupCertificate(bg, v, n) },
+		backup: func(r vault.Request, v, n string) ([]byte, error) { return r.Certificates().Backup(bg, v, n) },
 		restore: func(r vault.Request, v string, b []byte) (vault.Object, error) {
-			c, err := r.RestoreCertificate(bg, v, b)
+			c, err := r.Certificates().Restore(bg, v, b)
 			return c.Object, err
 		},
 		dueOnDelete: 3,
@@ -442,7 +442,7 @@ func TestListPaging(t *testing.T) {
 	var got []string
 	after := ""
 	for pages := 0; ; pages++ {
-		items, more, err := r.ListSecrets(bg, "v", after, 2)
+		items, more, err := r.Secrets().List(bg, "v", after, 2)
 		must(t, err)
 		for _, s := range items {
 			got = append(got, s.Object.Name)

@@ -160,7 +160,7 @@ func TestRotationInDeletedVault(t *testing.T) {
 	must(t, err)
 	_, err = r.SetSecret(bg, "w", "s", vault.SecretParams{Value: "x"})
 	must(t, err)
-	_, err = r.DeleteSecret(bg, "w", "s") // purged in 30 days, after the rotation's time
+	_, err = r.Secrets().Delete(bg, "w", "s") // purged in 30 days, after the rotation's time
 	must(t, err)
 	_, _, err = r.DeleteVault(bg, "v")
 	must(t, err)

@@ -32,19 +32,19 @@ func TestPurgeProtection(t *testing.T) {
 	if _, err := s.Internal().SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.Internal().DeleteSecret(ctx, "v", "s")
+	d, err := s.Internal().Secrets().Delete(ctx, "v", "s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Vault.RecoveryLevel() != "CustomizedRecoverable" {
 		t.Fatalf("level %s", d.Vault.RecoveryLevel())
 	}
-	err = s.Internal().PurgeSecret(ctx, "v", "s")
+	err = s.Internal().Secrets().Purge(ctx, "v", "s")
 	var ve *vault.Error
 	if !errors.Is(err, vault.ErrPurgeProtected) || !errors.As(err, &ve) || !ve.ScheduledPurgeDate.Equal(d.Object.ScheduledPurgeDate) {
 		t.Fatalf("purge under protection: %v", err)
 	}
-	if _, err := s.Internal().GetDeletedSecret(ctx, "v", "s"); err != nil {
+	if _, err := s.Internal().Secrets().GetDeleted(ctx, "v", "s"); err != nil {
 		t.Fatalf("no longer recoverable after a refused purge: %v", err)
 	}
 	// When the retention ends, the sweeper purges it even under purge protection.
@@ -59,11 +59,11 @@ func TestSweeperNeverPurgesRecovered(t *testing.T) {
 	ctx := t.Context()
 	for _, n := range []string{"a", "b"} {
 		s.Internal().SetSecret(ctx, "v", n, vault.SecretParams{Value: n})
-		if _, err := s.Internal().DeleteSecret(ctx, "v", n); err != nil {
+		if _, err := s.Internal().Secrets().Delete(ctx, "v", n); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Internal().RecoverSecret(ctx, "v", "a"); err != nil {
+	if _, err := s.Internal().Secrets().Recover(ctx, "v", "a"); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(8 * 24 * time.Hour)
@@ -93,7 +93,7 @@ func TestSweeperNeverPurgesRecovered(t *testing.T) {
 	if got, err := s.Internal().GetSecret(ctx, "v", "a", ""); err != nil || got.Value != "a" {
 		t.Fatalf("recovered secret: %v", err)
 	}
-	if _, err := s.Internal().GetDeletedSecret(ctx, "v", "b"); !errors.Is(err, vault.ErrDeletedNotFound) {
+	if _, err := s.Internal().Secrets().GetDeleted(ctx, "v", "b"); !errors.Is(err, vault.ErrDeletedNotFound) {
 		t.Fatalf("b: %v", err)
 	}
 }
@@ -108,7 +108,7 @@ func TestSweeperLoop(t *testing.T) {
 		if _, err := s.Internal().SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Internal().DeleteSecret(ctx, "v", "s"); err != nil {
+		if _, err := s.Internal().Secrets().Delete(ctx, "v", "s"); err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan struct{})
@@ -163,7 +163,7 @@ func FuzzRestoreBlob(f *testing.F) {
 	s, _, _ := newService(f, false)
 	ctx := context.Background()
 	s.Internal().SetSecret(ctx, "v", "seed", vault.SecretParams{Value: "x", Tags: map[string]string{"a": "b"}})
-	blob, err := s.Internal().BackupSecret(ctx, "v", "seed")
+	blob, err := s.Internal().Secrets().Backup(ctx, "v", "seed")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func FuzzRestoreBlob(f *testing.F) {
 	f.Add([]byte("CFBK\x01"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := s.Internal().RestoreSecret(ctx, "v", b)
+		got, err := s.Internal().Secrets().Restore(ctx, "v", b)
 		if err == nil {
 			// Only an intact blob restores (the seed, whose name is live: never).
 			t.Fatalf("restored %q from a fuzzed blob", got.Object.Name)

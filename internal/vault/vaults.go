@@ -281,20 +281,21 @@ func (s Request) DeleteVault(ctx context.Context, name string) (v Vault, existed
 func (s Request) RecoverVault(ctx context.Context, name string) (Vault, error) {
 	var v Vault
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
+		now := s.Now()
 		var err error
-		v, err = deletedVault(tx, name, s.Now())
+		v, err = deletedVault(tx, name, now)
 		if err != nil {
 			return err
 		}
 		c := vaultChange(ledger.ActionRecover, s.actor.entry(), v) // with the dates it undoes
-		if err := v.Recover(s.Now()); err != nil {
+		if err := v.Recover(now); err != nil {
 			return err
 		}
-		v.Updated = s.Now()
+		v.Updated = now
 		if err := tx.Put(vaultKey(name), mustJSON(v)); err != nil {
 			return err
 		}
-		return c.after(tx, s.Now())
+		return c.after(tx, now)
 	})
 	return v, err
 }
@@ -303,14 +304,15 @@ func (s Request) RecoverVault(ctx context.Context, name string) (Vault, error) {
 // purge protection refuses it until the retention ends.
 func (s Request) PurgeVault(ctx context.Context, name string) error {
 	return s.st.Update(ctx, func(tx storage.Tx) error {
-		v, err := deletedVault(tx, name, s.Now())
+		now := s.Now()
+		v, err := deletedVault(tx, name, now)
 		if err != nil {
 			return err
 		}
-		if err := v.CheckPurge(s.Now()); err != nil {
+		if err := v.CheckPurge(now); err != nil {
 			return err
 		}
-		return purgeVaultTx(tx, ledger.ActionPurge, s.actor.entry(), v, s.Now())
+		return purgeVaultTx(tx, ledger.ActionPurge, s.actor.entry(), v, now)
 	})
 }
 
@@ -320,18 +322,9 @@ func (s Request) PurgeVault(ctx context.Context, name string) error {
 // renewal, warnings) become stale and are dropped when they come due.
 func purgeVaultTx(tx storage.Tx, action string, who ledger.Entry, v Vault, now time.Time) error {
 	c := vaultChange(action, who, v)
-	for _, kind := range []Kind{KindSecret, KindKey, KindCertificate} {
-		es, err := tx.Scan(deletedPrefix(v.Name, kind), "", 0)
-		if err != nil {
-			return err
-		}
-		for _, e := range es {
-			var o Object
-			if err := unmarshal(e, &o); err != nil {
-				return err
-			}
-			c.inside = append(c.inside, o)
-		}
+	var err error
+	if c.inside, err = deletedHeads(tx, v.Name); err != nil {
+		return err
 	}
 	if err := c.after(tx, now); err != nil {
 		return err

@@ -131,7 +131,7 @@ func TestVaultLifecycle(t *testing.T) {
 	must(t, err)
 	_, err = r.SetSecret(bg, "kv1", "gone", vault.SecretParams{Value: "y"})
 	must(t, err)
-	gone, err := r.DeleteSecret(bg, "kv1", "gone")
+	gone, err := r.Secrets().Delete(bg, "kv1", "gone")
 	must(t, err)
 
 	_, err = r.RecoverVault(bg, "kv1")
@@ -177,7 +177,7 @@ func TestVaultLifecycle(t *testing.T) {
 	if s, err := r.GetSecret(bg, "kv1", "live", ""); err != nil || s.Value != "x" {
 		t.Fatalf("live secret after recover %v", err)
 	}
-	if d, err := r.GetDeletedSecret(bg, "kv1", "gone"); err != nil || !d.Object.ScheduledPurgeDate.Equal(gone.Object.ScheduledPurgeDate) {
+	if d, err := r.Secrets().GetDeleted(bg, "kv1", "gone"); err != nil || !d.Object.ScheduledPurgeDate.Equal(gone.Object.ScheduledPurgeDate) {
 		t.Fatalf("deleted secret keeps its own dates: %v", err)
 	}
 

@@ -65,22 +65,16 @@ func (s *Service) warnAboutDeleted(tx storage.Tx, v Vault, sub webhook.Subscript
 			return err
 		}
 	}
-	for _, kind := range []Kind{KindSecret, KindKey, KindCertificate} {
-		es, err := tx.Scan(deletedPrefix(v.Name, kind), "", 0)
-		if err != nil {
-			return err
+	inside, err := deletedHeads(tx, v.Name)
+	if err != nil {
+		return err
+	}
+	for _, o := range inside {
+		if o.State(now) != Deleted || o.backsCertificate() {
+			continue
 		}
-		for _, e := range es {
-			var o Object
-			if err := unmarshal(e, &o); err != nil {
-				return err
-			}
-			if o.State(now) != Deleted || o.backsCertificate() {
-				continue
-			}
-			if err := tx.Put(dueKey(sub.WarnAt(o.DeletedDate, o.ScheduledPurgeDate), actionWarn, v.Name, kind, o.Name), nil); err != nil {
-				return err
-			}
+		if err := tx.Put(dueKey(sub.WarnAt(o.DeletedDate, o.ScheduledPurgeDate), actionWarn, v.Name, o.Kind, o.Name), nil); err != nil {
+			return err
 		}
 	}
 	return nil
