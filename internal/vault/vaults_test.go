@@ -26,6 +26,19 @@ func armHarness(t *testing.T) *harness {
 
 var sub1 = vault.VaultParams{Subscription: "sub1", ResourceGroup: "rg", Location: "westeurope"}
 
+// armVault creates a vault in sub1 through the management plane's operation.
+func (h *harness) armVault(name string, days int, protected bool) vault.Vault {
+	h.t.Helper()
+	p := sub1
+	p.RetentionDays = &days
+	if protected {
+		p.PurgeProtection = &protected
+	}
+	v, _, err := h.s.Internal().CreateOrUpdateVault(bg, name, p)
+	must(h.t, err)
+	return v
+}
+
 func TestCreateOrUpdateVault(t *testing.T) {
 	h := armHarness(t)
 	r := h.s.Internal()
@@ -123,11 +136,8 @@ func withPolicies(ps ...authz.Policy) vault.VaultParams {
 func TestVaultLifecycle(t *testing.T) {
 	h := armHarness(t)
 	r := h.s.Internal()
-	p := sub1
-	p.RetentionDays = ptr(7)
-	_, _, err := r.CreateOrUpdateVault(bg, "kv1", p)
-	must(t, err)
-	_, err = r.SetSecret(bg, "kv1", "live", vault.SecretParams{Value: "x"})
+	h.armVault("kv1", 7, false)
+	_, err := r.SetSecret(bg, "kv1", "live", vault.SecretParams{Value: "x"})
 	must(t, err)
 	_, err = r.SetSecret(bg, "kv1", "gone", vault.SecretParams{Value: "y"})
 	must(t, err)
@@ -210,11 +220,8 @@ func TestVaultLifecycle(t *testing.T) {
 func TestVaultPurgeProtection(t *testing.T) {
 	h := armHarness(t)
 	r := h.s.Internal()
-	p := sub1
-	p.RetentionDays, p.PurgeProtection = ptr(7), ptr(true)
-	_, _, err := r.CreateOrUpdateVault(bg, "kv1", p)
-	must(t, err)
-	_, err = r.SetSecret(bg, "kv1", "s", vault.SecretParams{Value: "x"})
+	h.armVault("kv1", 7, true)
+	_, err := r.SetSecret(bg, "kv1", "s", vault.SecretParams{Value: "x"})
 	must(t, err)
 	v, _, err := r.DeleteVault(bg, "kv1")
 	must(t, err)
@@ -250,11 +257,8 @@ func TestVaultPurgeProtection(t *testing.T) {
 func TestVaultNameReuseAfterRetention(t *testing.T) {
 	h := armHarness(t)
 	r := h.s.Internal()
-	p := sub1
-	p.RetentionDays = ptr(7)
-	_, _, err := r.CreateOrUpdateVault(bg, "kv1", p)
-	must(t, err)
-	_, err = r.SetSecret(bg, "kv1", "old", vault.SecretParams{Value: "x"})
+	h.armVault("kv1", 7, false)
+	_, err := r.SetSecret(bg, "kv1", "old", vault.SecretParams{Value: "x"})
 	must(t, err)
 	_, _, err = r.DeleteVault(bg, "kv1")
 	must(t, err)
