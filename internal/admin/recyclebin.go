@@ -110,21 +110,21 @@ func (a *Admin) deletedObjects(r *http.Request, v vault.Vault, who authz.Princip
 	}
 	if may("secrets") {
 		if err := pageAll(func(after string) ([]vault.Secret, bool, error) {
-			return a.opts.Vaults.Internal().ListDeletedSecrets(ctx, v.Name, after, recycleBinPage)
+			return a.opts.Vaults.Internal().Secrets().ListDeleted(ctx, v.Name, after, recycleBinPage)
 		}, func(x vault.Secret) vault.Object { return x.Object }, func(o vault.Object) { add("secret", "secrets", o) }); err != nil {
 			return out, err
 		}
 	}
 	if may("keys") {
 		if err := pageAll(func(after string) ([]vault.Key, bool, error) {
-			return a.opts.Vaults.Internal().ListDeletedKeys(ctx, v.Name, after, recycleBinPage)
+			return a.opts.Vaults.Internal().Keys().ListDeleted(ctx, v.Name, after, recycleBinPage)
 		}, func(x vault.Key) vault.Object { return x.Object }, func(o vault.Object) { add("key", "keys", o) }); err != nil {
 			return out, err
 		}
 	}
 	if may("certificates") {
 		if err := pageAll(func(after string) ([]vault.Certificate, bool, error) {
-			return a.opts.Vaults.Internal().ListDeletedCertificates(ctx, v.Name, after, recycleBinPage)
+			return a.opts.Vaults.Internal().Certificates().ListDeleted(ctx, v.Name, after, recycleBinPage)
 		}, func(x vault.Certificate) vault.Object { return x.Object }, func(o vault.Object) { add("certificate", "certificates", o) }); err != nil {
 			return out, err
 		}

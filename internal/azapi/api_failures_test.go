@@ -121,11 +121,8 @@ func TestDeletionLedgerNamesTheCaller(t *testing.T) {
 			if rec.Code != 200 {
 				t.Fatalf("%d %s", rec.Code, rec.Body)
 			}
-			var entries []ledger.Entry
-			if err := e.svc.Ledger(t.Context(), func(tx storage.Tx) (err error) {
-				entries, _, err = ledger.List(tx, ledger.Filter{Vault: "az"})
-				return err
-			}); err != nil {
+			entries, _, err := e.svc.LedgerEntries(t.Context(), ledger.Filter{Vault: "az"})
+			if err != nil {
 				t.Fatal(err)
 			}
 			if len(entries) != 1 {

@@ -342,17 +342,17 @@ func (a *API) updateCertificatePolicy(w http.ResponseWriter, r *request) (int, e
 }
 
 func (a *API) listCertificates(w http.ResponseWriter, r *request) (int, error) {
-	return a.listCertPage(w, r, certItem, r.vaults.ListCertificates)
+	return a.listCertPage(w, r, certItem, r.vaults.Certificates().List)
 }
 
 func (a *API) listDeletedCertificates(w http.ResponseWriter, r *request) (int, error) {
-	return a.listCertPage(w, r, certDeletedItem, r.vaults.ListDeletedCertificates)
+	return a.listCertPage(w, r, certDeletedItem, r.vaults.Certificates().ListDeleted)
 }
 
 func (a *API) listCertificateVersions(w http.ResponseWriter, r *request) (int, error) {
 	name := r.param("name")
 	return a.listCertPage(w, r, certVersionItem, func(c ctxT, v, after string, limit int) ([]vault.Certificate, bool, error) {
-		return r.vaults.ListCertificateVersions(c, v, name, after, limit)
+		return r.vaults.Certificates().ListVersions(c, v, name, after, limit)
 	})
 }
 
@@ -369,27 +369,27 @@ func (a *API) listCertPage(w http.ResponseWriter, r *request, shape certShape, l
 }
 
 func (a *API) deleteCertificate(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, r.vaults.DeleteCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certDeleted) })
+	return named(w, r, r.vaults.Certificates().Delete, func(c vault.Certificate) any { return a.renderCert(r, c, certDeleted) })
 }
 
 func (a *API) getDeletedCertificate(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, r.vaults.GetDeletedCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certDeleted) })
+	return named(w, r, r.vaults.Certificates().GetDeleted, func(c vault.Certificate) any { return a.renderCert(r, c, certDeleted) })
 }
 
 func (a *API) recoverCertificate(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, r.vaults.RecoverCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certBundle) })
+	return named(w, r, r.vaults.Certificates().Recover, func(c vault.Certificate) any { return a.renderCert(r, c, certBundle) })
 }
 
 func (a *API) purgeCertificate(w http.ResponseWriter, r *request) (int, error) {
-	return purged(w, r, r.vaults.PurgeCertificate)
+	return purged(w, r, r.vaults.Certificates().Purge)
 }
 
 func (a *API) backupCertificate(w http.ResponseWriter, r *request) (int, error) {
-	return backedUp(w, r, r.vaults.BackupCertificate)
+	return backedUp(w, r, r.vaults.Certificates().Backup)
 }
 
 func (a *API) restoreCertificate(w http.ResponseWriter, r *request) (int, error) {
-	return restored(w, r, r.vaults.RestoreCertificate, func(c vault.Certificate) any { return a.renderCert(r, c, certBundle) })
+	return restored(w, r, r.vaults.Certificates().Restore, func(c vault.Certificate) any { return a.renderCert(r, c, certBundle) })
 }
 
 func (a *API) renderContacts(r *request, cs []vault.Contact) wireContacts {

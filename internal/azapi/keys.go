@@ -154,17 +154,17 @@ func (a *API) updateKey(w http.ResponseWriter, r *request) (int, error) {
 }
 
 func (a *API) listKeys(w http.ResponseWriter, r *request) (int, error) {
-	return a.listKeyPage(w, r, keyItem, r.vaults.ListKeys)
+	return a.listKeyPage(w, r, keyItem, r.vaults.Keys().List)
 }
 
 func (a *API) listDeletedKeys(w http.ResponseWriter, r *request) (int, error) {
-	return a.listKeyPage(w, r, keyDeletedItem, r.vaults.ListDeletedKeys)
+	return a.listKeyPage(w, r, keyDeletedItem, r.vaults.Keys().ListDeleted)
 }
 
 func (a *API) listKeyVersions(w http.ResponseWriter, r *request) (int, error) {
 	name := r.param("name")
 	return a.listKeyPage(w, r, keyVersionItem, func(c ctxT, v, after string, limit int) ([]vault.Key, bool, error) {
-		return r.vaults.ListKeyVersions(c, v, name, after, limit)
+		return r.vaults.Keys().ListVersions(c, v, name, after, limit)
 	})
 }
 
@@ -180,27 +180,27 @@ func (a *API) listKeyPage(w http.ResponseWriter, r *request, shape keyShape, lis
 }
 
 func (a *API) deleteKey(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, r.vaults.DeleteKey, func(k vault.Key) any { return a.renderKey(r, k, keyDeleted) })
+	return named(w, r, r.vaults.Keys().Delete, func(k vault.Key) any { return a.renderKey(r, k, keyDeleted) })
 }
 
 func (a *API) getDeletedKey(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, r.vaults.GetDeletedKey, func(k vault.Key) any { return a.renderKey(r, k, keyDeleted) })
+	return named(w, r, r.vaults.Keys().GetDeleted, func(k vault.Key) any { return a.renderKey(r, k, keyDeleted) })
 }
 
 func (a *API) recoverKey(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, r.vaults.RecoverKey, func(k vault.Key) any { return a.renderKey(r, k, keyBundle) })
+	return named(w, r, r.vaults.Keys().Recover, func(k vault.Key) any { return a.renderKey(r, k, keyBundle) })
 }
 
 func (a *API) purgeKey(w http.ResponseWriter, r *request) (int, error) {
-	return purged(w, r, r.vaults.PurgeKey)
+	return purged(w, r, r.vaults.Keys().Purge)
 }
 
 func (a *API) backupKey(w http.ResponseWriter, r *request) (int, error) {
-	return backedUp(w, r, r.vaults.BackupKey)
+	return backedUp(w, r, r.vaults.Keys().Backup)
 }
 
 func (a *API) restoreKey(w http.ResponseWriter, r *request) (int, error) {
-	return restored(w, r, r.vaults.RestoreKey, func(k vault.Key) any { return a.renderKey(r, k, keyBundle) })
+	return restored(w, r, r.vaults.Keys().Restore, func(k vault.Key) any { return a.renderKey(r, k, keyBundle) })
 }
 
 func (a *API) rotateKey(w http.ResponseWriter, r *request) (int, error) {

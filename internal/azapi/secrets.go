@@ -119,17 +119,17 @@ func (a *API) updateSecret(w http.ResponseWriter, r *request) (int, error) {
 }
 
 func (a *API) listSecrets(w http.ResponseWriter, r *request) (int, error) {
-	return a.listSecretPage(w, r, listItem, r.vaults.ListSecrets)
+	return a.listSecretPage(w, r, listItem, r.vaults.Secrets().List)
 }
 
 func (a *API) listDeletedSecrets(w http.ResponseWriter, r *request) (int, error) {
-	return a.listSecretPage(w, r, deletedItem, r.vaults.ListDeletedSecrets)
+	return a.listSecretPage(w, r, deletedItem, r.vaults.Secrets().ListDeleted)
 }
 
 func (a *API) listSecretVersions(w http.ResponseWriter, r *request) (int, error) {
 	name := r.param("name")
 	return a.listSecretPage(w, r, versionItem, func(c ctxT, v, after string, limit int) ([]vault.Secret, bool, error) {
-		return r.vaults.ListSecretVersions(c, v, name, after, limit)
+		return r.vaults.Secrets().ListVersions(c, v, name, after, limit)
 	})
 }
 
@@ -145,27 +145,27 @@ func (a *API) listSecretPage(w http.ResponseWriter, r *request, shape secretShap
 }
 
 func (a *API) deleteSecret(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, r.vaults.DeleteSecret, func(s vault.Secret) any { return a.renderSecret(r, s, deleted) })
+	return named(w, r, r.vaults.Secrets().Delete, func(s vault.Secret) any { return a.renderSecret(r, s, deleted) })
 }
 
 func (a *API) getDeletedSecret(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, r.vaults.GetDeletedSecret, func(s vault.Secret) any { return a.renderSecret(r, s, deleted) })
+	return named(w, r, r.vaults.Secrets().GetDeleted, func(s vault.Secret) any { return a.renderSecret(r, s, deleted) })
 }
 
 func (a *API) recoverSecret(w http.ResponseWriter, r *request) (int, error) {
-	return named(w, r, r.vaults.RecoverSecret, func(s vault.Secret) any { return a.renderSecret(r, s, withoutValue) })
+	return named(w, r, r.vaults.Secrets().Recover, func(s vault.Secret) any { return a.renderSecret(r, s, withoutValue) })
 }
 
 func (a *API) purgeSecret(w http.ResponseWriter, r *request) (int, error) {
-	return purged(w, r, r.vaults.PurgeSecret)
+	return purged(w, r, r.vaults.Secrets().Purge)
 }
 
 func (a *API) backupSecret(w http.ResponseWriter, r *request) (int, error) {
-	return backedUp(w, r, r.vaults.BackupSecret)
+	return backedUp(w, r, r.vaults.Secrets().Backup)
 }
 
 func (a *API) restoreSecret(w http.ResponseWriter, r *request) (int, error) {
-	return restored(w, r, r.vaults.RestoreSecret, func(s vault.Secret) any { return a.renderSecret(r, s, withoutValue) })
+	return restored(w, r, r.vaults.Secrets().Restore, func(s vault.Secret) any { return a.renderSecret(r, s, withoutValue) })
 }
 
 // decodeB64URL is lenient on input: padded or not.

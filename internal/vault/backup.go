@@ -97,41 +97,24 @@ func (s *Service) openBackup(kind Kind, blob []byte) (backupContents, error) {
 	return c, nil
 }
 
+// backup seals the live object name of kind, with every version and the objects
+// linked to it.
 func (s Request) backup(ctx context.Context, vaultName string, kind Kind, name string) ([]byte, error) {
 	if err := checkName(kind, name); err != nil {
 		return nil, err
 	}
 	var c backupContents
-	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveObject(tx, vlt.Name, kind, name)
-		if err != nil {
-			return err
-		}
-		if kind == KindCertificate && o.Latest == "" {
-			return &Error{Kind: ErrNotFound, ObjectKind: kind, Name: name}
-		}
-		if c, err = collect(tx, vlt, o); err != nil {
-			return err
-		}
-		if kind != KindCertificate {
-			return nil
-		}
-		for _, k := range []Kind{KindKey, KindSecret} {
-			lo, err := liveObject(tx, vlt.Name, k, name)
-			if err != nil || !lo.Managed {
-				continue
+	err := s.onObject(ctx, false, shownObject, vaultName, kind, name, "", func(tx storage.Tx, vlt Vault, o *Object, now time.Time) error {
+		c = backupContents{}
+		return withLinked(tx, vlt, o, now, func(lo *Object) error {
+			part, err := collect(tx, vlt, lo)
+			if lo == o {
+				c = part
+			} else {
+				c.Linked = append(c.Linked, part)
 			}
-			lc, err := collect(tx, vlt, lo)
-			if err != nil {
-				return err
-			}
-			c.Linked = append(c.Linked, lc)
-		}
-		return nil
+			return err
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -158,12 +141,7 @@ func (s Request) restore(ctx context.Context, vaultName string, kind Kind, blob 
 	if err != nil {
 		return err
 	}
-	return s.st.Update(ctx, func(tx storage.Tx) error {
-		now := s.Now()
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
+	return s.inVault(ctx, true, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
 		var main *Object
 		for i, part := range append([]backupContents{c}, c.Linked...) {
 			o, err := restorePart(tx, vlt, part, i > 0, now)
@@ -184,7 +162,7 @@ func restorePart(tx storage.Tx, vlt Vault, c backupContents, managed bool, now t
 	if !ValidName(c.Name) || len(c.Versions) != len(c.VersionIDs) {
 		return nil, &Error{Kind: ErrBadParameter, ObjectKind: c.Kind, Detail: "Backup blob is invalid: its contents are malformed."}
 	}
-	if err := reserveName(tx, vlt.Name, c.Kind, c.Name, now); err != nil {
+	if err := reserveName(tx, vlt, c.Kind, c.Name, now); err != nil {
 		return nil, err
 	}
 	if _, err := liveObject(tx, vlt.Name, c.Kind, c.Name); err == nil {

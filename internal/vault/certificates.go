@@ -10,7 +10,6 @@ import (
 
 	"github.com/coffer/coffer/internal/certs"
 	"github.com/coffer/coffer/internal/keyops"
-	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
 )
 
@@ -21,15 +20,10 @@ import (
 
 // CertificateVersion is one stored version of a certificate.
 type CertificateVersion struct {
-	ID        string            `json:"id"`
-	CER       []byte            `json:"cer"`             // DER of the leaf
-	Chain     [][]byte          `json:"chain,omitempty"` // DER of the issuers, leaf excluded
-	Tags      map[string]string `json:"tags,omitempty"`
-	Enabled   bool              `json:"enabled"`
-	NotBefore time.Time         `json:"nbf"`
-	Expires   time.Time         `json:"exp"`
-	Created   time.Time         `json:"created"`
-	Updated   time.Time         `json:"updated"`
+	ID    string   `json:"id"`
+	CER   []byte   `json:"cer"`             // DER of the leaf
+	Chain [][]byte `json:"chain,omitempty"` // DER of the issuers, leaf excluded
+	Attributes
 }
 
 // CertPolicy is a certificate's policy with its dates.
@@ -38,6 +32,18 @@ type CertPolicy struct {
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
 }
+
+// certificateKind is the engine for certificates: the key and secret behind one go with
+// it through the lifecycle, its renewal is scheduled again when it is recovered, and its
+// issuance operation goes when it is purged.
+var certificateKind = objectKind[CertificateVersion, *CertificateVersion, Certificate]{
+	&kindRules{kind: KindCertificate, linked: []Kind{KindKey, KindSecret}, reschedule: rescheduleCertificate, purged: deleteOperation},
+	newCertificate,
+}
+
+// Certificates is the request's handle on the vault's certificates for the operations every kind shares
+// (list, delete, recover, purge, backup, restore, …; see Objects).
+func (s Request) Certificates() Objects[Certificate] { return Objects[Certificate]{s, certificateKind} }
 
 // Certificate is a certificate version as the API shows it.
 type Certificate struct {
@@ -50,7 +56,8 @@ func newCertificate(v Vault, o Object, ver CertificateVersion) Certificate {
 	return Certificate{Vault: v, Object: o, CertificateVersion: ver}
 }
 
-// Policy decodes the certificate's policy.
+// Policy decodes the certificate's policy. Stored policies are encoded by this package
+// from a normalised certs.Policy, so they decode; a damaged one reads as the zero policy.
 func (c Certificate) Policy() CertPolicy {
 	p, _ := certPolicy(&c.Object)
 	return p
@@ -101,11 +108,11 @@ type CertParams struct {
 // reserveCertName checks that name can be a certificate: not a deleted certificate, and
 // not a plain (unmanaged) key or secret.
 func reserveCertName(tx storage.Tx, vlt Vault, name string, now time.Time) error {
-	if err := reserveName(tx, vlt.Name, KindCertificate, name, now); err != nil {
+	if err := reserveName(tx, vlt, KindCertificate, name, now); err != nil {
 		return err
 	}
 	for _, k := range []Kind{KindKey, KindSecret} {
-		if err := reserveName(tx, vlt.Name, k, name, now); err != nil {
+		if err := reserveName(tx, vlt, k, name, now); err != nil {
 			return err
 		}
 		o, err := liveObject(tx, vlt.Name, k, name)
@@ -130,12 +137,7 @@ func (s Request) CreateCertificate(ctx context.Context, vaultName, name string, 
 		return CertOperation{}, certError(name, err)
 	}
 	var op CertOperation
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		now := s.Now()
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
+	err := s.inVault(ctx, true, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
 		if err := reserveCertName(tx, vlt, name, now); err != nil {
 			return err
 		}
@@ -166,13 +168,13 @@ func (s Request) CreateCertificate(ctx context.Context, vaultName, name string, 
 		case equalFold(p.IssuerName, "Unknown"):
 			j := key.Private()
 			op.Key = &j
-			if err := s.setPolicyTx(tx, vlt, name, p, now); err != nil {
+			if _, err := s.setPolicyTx(tx, vlt, name, p, now); err != nil {
 				return err
 			}
 		default:
 			op.Status, op.StatusDetails = "failed", ""
 			op.ErrorCode, op.ErrorMessage = "BadParameter", fmt.Sprintf("Issuer %q is not available: Coffer issues with \"Self\" or, for certificates signed elsewhere, \"Unknown\" followed by a merge.", p.IssuerName)
-			if err := s.setPolicyTx(tx, vlt, name, p, now); err != nil {
+			if _, err := s.setPolicyTx(tx, vlt, name, p, now); err != nil {
 				return err
 			}
 		}
@@ -204,46 +206,47 @@ func (s *Service) certKey(tx storage.Tx, vlt Vault, name string, p certs.Policy)
 }
 
 // setPolicyTx stores the policy on the certificate head, creating a head without
-// versions when the certificate has none yet (a pending first issuance).
-func (s *Service) setPolicyTx(tx storage.Tx, vlt Vault, name string, p certs.Policy, now time.Time) error {
+// versions when the certificate has none yet (a pending first issuance), and returns it.
+func (s *Service) setPolicyTx(tx storage.Tx, vlt Vault, name string, p certs.Policy, now time.Time) (*Object, error) {
 	o, err := liveObject(tx, vlt.Name, KindCertificate, name)
 	if errors.Is(err, ErrNotFound) {
 		o, err = &Object{Kind: KindCertificate, Name: name}, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	old, _ := certPolicy(o)
-	cp := CertPolicy{Policy: p, Created: old.Created, Updated: now}
-	if cp.Created.IsZero() {
-		cp.Created = now
+	old, err := certPolicy(o)
+	if err != nil {
+		return nil, err
 	}
+	cp := CertPolicy{Policy: p}
+	cp.Created, cp.Updated = policyDates(old.Created, now)
 	o.Policy = mustJSON(cp)
-	return tx.Put(liveKey(vlt.Name, KindCertificate, name), mustJSON(o))
+	return o, tx.Put(liveKey(vlt.Name, KindCertificate, name), mustJSON(o))
+}
+
+// policyDates are the created and updated dates of a policy that replaces one created at
+// created (zero when there was none).
+func policyDates(created, now time.Time) (time.Time, time.Time) {
+	if created.IsZero() {
+		created = now
+	}
+	return created, now
 }
 
 // putCertVersionTx stores a new version of the certificate with its key and secret (same
 // version id) and schedules its lifetime actions.
 func (s *Service) putCertVersionTx(tx storage.Tx, vlt Vault, name string, p certs.Policy, key *keyops.Key, chain []*x509.Certificate, cp CertParams, now time.Time) (CertificateVersion, error) {
-	if err := s.setPolicyTx(tx, vlt, name, p, now); err != nil {
-		return CertificateVersion{}, err
-	}
-	o, err := liveObject(tx, vlt.Name, KindCertificate, name)
+	o, err := s.setPolicyTx(tx, vlt, name, p, now)
 	if err != nil {
 		return CertificateVersion{}, err
 	}
 	leaf := chain[0]
-	enabled := cp.Enabled == nil || *cp.Enabled
-	ver := CertificateVersion{ID: newVersionID(), CER: leaf.Raw, Tags: cp.Tags, Enabled: enabled,
-		NotBefore: leaf.NotBefore.UTC().Truncate(time.Second), Expires: leaf.NotAfter.UTC().Truncate(time.Second), Created: now, Updated: now}
+	ver := CertificateVersion{ID: newVersionID(), CER: leaf.Raw, Attributes: newAttributes(attrs{cp.Tags, cp.Enabled, &leaf.NotBefore, &leaf.NotAfter}, now)}
 	for _, c := range chain[1:] {
 		ver.Chain = append(ver.Chain, c.Raw)
 	}
-	o.Latest, o.Versions = ver.ID, o.Versions+1
-	if err := tx.Put(versionKey(vlt.Name, KindCertificate, name, ver.ID), mustJSON(ver)); err != nil {
-		return ver, err
-	}
-	if err := tx.Put(liveKey(vlt.Name, KindCertificate, name), mustJSON(o)); err != nil {
+	if err := putVersionTx(tx, vlt.Name, o, ver.ID, mustJSON(ver)); err != nil {
 		return ver, err
 	}
 
@@ -256,10 +259,10 @@ func (s *Service) putCertVersionTx(tx storage.Tx, vlt Vault, name string, p cert
 	if err != nil {
 		return ver, certError(name, err)
 	}
-	kv := KeyVersion{ID: ver.ID, JWK: key.Private(), Ops: key.DefaultOps(), Enabled: enabled,
-		NotBefore: ver.NotBefore, Expires: ver.Expires, Created: now, Updated: now}
-	sv := SecretVersion{ID: ver.ID, Value: value, ContentType: p.ContentType, Enabled: enabled,
-		NotBefore: ver.NotBefore, Expires: ver.Expires, Created: now, Updated: now}
+	backing := ver.Attributes // the certificate's dates and enabled flag; tags are its own
+	backing.Tags = nil
+	kv := KeyVersion{ID: ver.ID, JWK: key.Private(), Ops: key.DefaultOps(), Attributes: backing}
+	sv := SecretVersion{ID: ver.ID, Value: value, ContentType: p.ContentType, Attributes: backing}
 	for kind, rec := range map[Kind]any{KindKey: kv, KindSecret: sv} {
 		h, err := liveObject(tx, vlt.Name, kind, name)
 		if errors.Is(err, ErrNotFound) {
@@ -268,11 +271,8 @@ func (s *Service) putCertVersionTx(tx storage.Tx, vlt Vault, name string, p cert
 		if err != nil {
 			return ver, err
 		}
-		h.Managed, h.Latest, h.Versions = true, ver.ID, h.Versions+1
-		if err := tx.Put(versionKey(vlt.Name, kind, name, ver.ID), mustJSON(rec)); err != nil {
-			return ver, err
-		}
-		if err := tx.Put(liveKey(vlt.Name, kind, name), mustJSON(h)); err != nil {
+		h.Managed = true
+		if err := putVersionTx(tx, vlt.Name, h, ver.ID, mustJSON(rec)); err != nil {
 			return ver, err
 		}
 	}
@@ -284,76 +284,46 @@ func (s Request) GetCertificateOperation(ctx context.Context, vaultName, name st
 	if err := checkName(KindCertificate, name); err != nil {
 		return CertOperation{}, err
 	}
-	var op CertOperation
-	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
+	return s.onOperation(ctx, false, vaultName, name, nil)
+}
+
+// CancelCertificateOperation requests cancellation of a pending issuance.
+func (s Request) CancelCertificateOperation(ctx context.Context, vaultName, name string) (CertOperation, error) {
+	return s.onOperation(ctx, true, vaultName, name, func(tx storage.Tx, key string, op *CertOperation) error {
+		op.CancellationRequested = true
+		if op.Status == "inProgress" {
+			op.Status, op.StatusDetails, op.Key = "cancelled", "", nil
 		}
-		op, err = getOp(tx, vlt, name)
-		return err
+		return tx.Put(key, mustJSON(op))
 	})
+}
+
+// DeleteCertificateOperation removes the operation record (and a pending request's key).
+func (s Request) DeleteCertificateOperation(ctx context.Context, vaultName, name string) (CertOperation, error) {
+	return s.onOperation(ctx, true, vaultName, name, deleteRecord[CertOperation])
+}
+
+// onOperation is onRecord for a certificate's issuance operation; the answer never
+// carries the pending request's key.
+func (s Request) onOperation(ctx context.Context, write bool, vaultName, name string, fn func(storage.Tx, string, *CertOperation) error) (CertOperation, error) {
+	op, err := onRecord(s, ctx, write, vaultName, func(v string) string { return opKey(v, name) }, noOperation(name), fn)
 	op.Key = nil
 	return op, err
 }
 
 func getOp(tx storage.Tx, vlt Vault, name string) (CertOperation, error) {
-	var op CertOperation
-	err := getJSON(tx, opKey(vlt.Name, name), &op)
-	if errors.Is(err, storage.ErrNotFound) {
-		return op, &Error{Kind: ErrNoOperation, ObjectKind: KindCertificate, Name: name}
-	}
-	return op, err
+	return getRecord[CertOperation](tx, opKey(vlt.Name, name), noOperation(name))
 }
 
-// CancelCertificateOperation requests cancellation of a pending issuance.
-func (s Request) CancelCertificateOperation(ctx context.Context, vaultName, name string) (CertOperation, error) {
-	var op CertOperation
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		if op, err = getOp(tx, vlt, name); err != nil {
-			return err
-		}
-		op.CancellationRequested = true
-		if op.Status == "inProgress" {
-			op.Status, op.StatusDetails, op.Key = "cancelled", "", nil
-		}
-		return tx.Put(opKey(vlt.Name, name), mustJSON(op))
-	})
-	op.Key = nil
-	return op, err
-}
-
-// DeleteCertificateOperation removes the operation record (and a pending request's key).
-func (s Request) DeleteCertificateOperation(ctx context.Context, vaultName, name string) (CertOperation, error) {
-	var op CertOperation
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		if op, err = getOp(tx, vlt, name); err != nil {
-			return err
-		}
-		return tx.Delete(opKey(vlt.Name, name))
-	})
-	op.Key = nil
-	return op, err
+func noOperation(name string) error {
+	return &Error{Kind: ErrNoOperation, ObjectKind: KindCertificate, Name: name}
 }
 
 // MergeCertificate completes a pending "Unknown"-issuer request with the certificate
 // (and chain) signed elsewhere; its public key must match the request's.
 func (s Request) MergeCertificate(ctx context.Context, vaultName, name string, x5c [][]byte, cp CertParams) (Certificate, error) {
 	var out Certificate
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		now := s.Now()
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
+	err := s.inVault(ctx, true, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
 		op, err := getOp(tx, vlt, name)
 		if err != nil {
 			return err
@@ -392,7 +362,9 @@ func (s Request) MergeCertificate(ctx context.Context, vaultName, name string, x
 		if err := tx.Put(opKey(vlt.Name, name), mustJSON(op)); err != nil {
 			return err
 		}
-		o, _ = liveObject(tx, vlt.Name, KindCertificate, name)
+		if o, err = liveObject(tx, vlt.Name, KindCertificate, name); err != nil {
+			return err
+		}
 		out = newCertificate(vlt, *o, ver)
 		return nil
 	})
@@ -435,12 +407,7 @@ func (s Request) ImportCertificate(ctx context.Context, vaultName, name, value, 
 		}
 	}
 	var out Certificate
-	err = s.st.Update(ctx, func(tx storage.Tx) error {
-		now := s.Now()
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
+	err = s.inVault(ctx, true, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
 		if err := reserveCertName(tx, vlt, name, now); err != nil {
 			return err
 		}
@@ -460,38 +427,11 @@ func (s Request) ImportCertificate(ctx context.Context, vaultName, name, value, 
 
 // GetCertificate returns a version of a live certificate ("" for the latest).
 func (s Request) GetCertificate(ctx context.Context, vaultName, name, version string) (Certificate, error) {
-	if err := checkName(KindCertificate, name); err != nil {
-		return Certificate{}, err
-	}
-	var out Certificate
-	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveCertificate(tx, vlt, name)
-		if err != nil {
-			return err
-		}
-		ver, err := getVersion[CertificateVersion](tx, vlt.Name, o, version)
-		out = newCertificate(vlt, *o, ver)
-		return err
-	})
-	return out, err
+	return certificateKind.get(s, ctx, vaultName, name, version)
 }
 
-// liveCertificate is liveObject for certificates that have at least one version (a
-// first issuance still pending has a head with a policy but nothing to show).
-func liveCertificate(tx storage.Tx, vlt Vault, name string) (*Object, error) {
-	o, err := liveObject(tx, vlt.Name, KindCertificate, name)
-	if err == nil && o.Latest == "" {
-		return nil, &Error{Kind: ErrNotFound, ObjectKind: KindCertificate, Name: name}
-	}
-	return o, err
-}
-
-// UpdateCertificate changes a version's enabled flag and tags (and those of its key and
-// secret versions).
+// UpdateCertificate changes a version's enabled flag and tags (and the enabled flag of
+// its key and secret versions).
 func (s Request) UpdateCertificate(ctx context.Context, vaultName, name, version string, cp CertParams) (Certificate, error) {
 	if err := checkName(KindCertificate, name); err != nil {
 		return Certificate{}, err
@@ -499,218 +439,62 @@ func (s Request) UpdateCertificate(ctx context.Context, vaultName, name, version
 	if err := checkTags(KindCertificate, name, cp.Tags); err != nil {
 		return Certificate{}, err
 	}
-	var out Certificate
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		now := s.Now()
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveCertificate(tx, vlt, name)
-		if err != nil {
-			return err
-		}
-		ver, err := getVersion[CertificateVersion](tx, vlt.Name, o, version)
-		if err != nil {
-			return err
-		}
-		if cp.Tags != nil {
-			ver.Tags = cp.Tags
-		}
-		if cp.Enabled != nil {
-			ver.Enabled = *cp.Enabled
-			if err := setLinkedEnabled(tx, vlt, name, ver.ID, *cp.Enabled, now); err != nil {
+	return certificateKind.update(s, ctx, vaultName, name, version, attrs{tags: cp.Tags, enabled: cp.Enabled},
+		func(tx storage.Tx, vlt Vault, o *Object, ver *CertificateVersion, now time.Time) error {
+			if cp.Enabled == nil {
+				return nil
+			}
+			a := attrs{enabled: cp.Enabled}
+			if err := updateAttributes[KeyVersion](tx, versionKey(vlt.Name, KindKey, o.Name, ver.ID), a, now); err != nil {
 				return err
 			}
-		}
-		ver.Updated = now
-		if err := tx.Put(versionKey(vlt.Name, KindCertificate, o.Name, ver.ID), mustJSON(ver)); err != nil {
-			return err
-		}
-		out = newCertificate(vlt, *o, ver)
-		return nil
-	})
-	return out, err
-}
-
-func setLinkedEnabled(tx storage.Tx, vlt Vault, name, id string, enabled bool, now time.Time) error {
-	var kv KeyVersion
-	if err := getJSON(tx, versionKey(vlt.Name, KindKey, name, id), &kv); err == nil {
-		kv.Enabled, kv.Updated = enabled, now
-		if err := tx.Put(versionKey(vlt.Name, KindKey, name, id), mustJSON(kv)); err != nil {
-			return err
-		}
-	}
-	var sv SecretVersion
-	if err := getJSON(tx, versionKey(vlt.Name, KindSecret, name, id), &sv); err == nil {
-		sv.Enabled, sv.Updated = enabled, now
-		return tx.Put(versionKey(vlt.Name, KindSecret, name, id), mustJSON(sv))
-	}
-	return nil
+			return updateAttributes[SecretVersion](tx, versionKey(vlt.Name, KindSecret, o.Name, ver.ID), a, now)
+		})
 }
 
 // GetCertificatePolicy returns a live certificate's policy.
 func (s Request) GetCertificatePolicy(ctx context.Context, vaultName, name string) (CertPolicy, error) {
-	if err := checkName(KindCertificate, name); err != nil {
-		return CertPolicy{}, err
-	}
-	var out CertPolicy
-	err := s.onLive(ctx, false, vaultName, KindCertificate, name, "", func(tx storage.Tx, vlt Vault, o *Object) error {
-		var err error
-		out, err = certPolicy(o)
-		return err
-	})
-	return out, err
+	return onPolicy(s, ctx, vaultName, KindCertificate, name, "", certPolicy, nil)
 }
 
 // UpdateCertificatePolicy replaces a live certificate's policy with update applied to
 // the current one (the caller merges the sections it was given).
 func (s Request) UpdateCertificatePolicy(ctx context.Context, vaultName, name string, update func(*certs.Policy)) (CertPolicy, error) {
-	if err := checkName(KindCertificate, name); err != nil {
-		return CertPolicy{}, err
-	}
-	var out CertPolicy
-	err := s.onLive(ctx, true, vaultName, KindCertificate, name, "", func(tx storage.Tx, vlt Vault, o *Object) error {
-		now := s.Now()
-		cur, err := certPolicy(o)
-		if err != nil {
-			return err
-		}
-		p := cur.Policy
-		update(&p)
-		if err := p.Normalize(); err != nil {
-			return certError(name, err)
-		}
-		if err := s.setPolicyTx(tx, vlt, name, p, now); err != nil {
-			return err
-		}
-		if o.Latest != "" {
-			ver, err := getVersion[CertificateVersion](tx, vlt.Name, o, "")
+	return onPolicy(s, ctx, vaultName, KindCertificate, name, "", certPolicy,
+		func(tx storage.Tx, vlt Vault, o *Object, cur CertPolicy, now time.Time) (CertPolicy, error) {
+			p := cur.Policy
+			update(&p)
+			if err := p.Normalize(); err != nil {
+				return cur, certError(name, err)
+			}
+			o, err := s.setPolicyTx(tx, vlt, name, p, now)
 			if err != nil {
-				return err
+				return cur, err
 			}
-			if err := scheduleRenewal(tx, vlt.Name, name, p, ver); err != nil {
-				return err
+			if o.Latest != "" {
+				if err := rescheduleCertificate(tx, vlt, o, now); err != nil {
+					return cur, err
+				}
 			}
-		}
-		o, err = liveObject(tx, vlt.Name, KindCertificate, name)
-		if err != nil {
-			return err
-		}
-		out, err = certPolicy(o)
-		return err
-	})
-	return out, err
+			return certPolicy(o)
+		})
 }
 
-// ListCertificates returns one page of live certificates.
-func (s Request) ListCertificates(ctx context.Context, vaultName, after string, limit int) ([]Certificate, bool, error) {
-	items, more, err := listHeads(s, ctx, vaultName, KindCertificate, false, after, limit, newCertificate)
-	return items, more, err
-}
-
-// ListDeletedCertificates returns one page of soft-deleted certificates.
-func (s Request) ListDeletedCertificates(ctx context.Context, vaultName, after string, limit int) ([]Certificate, bool, error) {
-	return listHeads(s, ctx, vaultName, KindCertificate, true, after, limit, newCertificate)
-}
-
-// ListCertificateVersions returns one page of a live certificate's versions.
-func (s Request) ListCertificateVersions(ctx context.Context, vaultName, name, after string, limit int) ([]Certificate, bool, error) {
-	return listVersions(s, ctx, vaultName, KindCertificate, name, after, limit, newCertificate)
-}
-
-// linkedTx applies step to the certificate head and to its key and secret heads.
-func linkedTx(tx storage.Tx, vlt Vault, name string, deleted bool, now time.Time, step func(*Object) error) (*Object, error) {
-	var cert *Object
-	for _, kind := range []Kind{KindCertificate, KindKey, KindSecret} {
-		var o *Object
-		var err error
-		if deleted {
-			o, err = deletedObject(tx, vlt.Name, kind, name, now)
-		} else {
-			o, err = liveObject(tx, vlt.Name, kind, name)
-		}
-		if kind == KindCertificate {
-			if err != nil {
-				return nil, err
-			}
-			cert = o
-		} else if err != nil || !o.Managed {
-			continue // a pending first issuance has no key or secret yet
-		}
-		if err := step(o); err != nil {
-			return nil, err
-		}
-	}
-	return cert, nil
-}
-
-// DeleteCertificate soft-deletes the certificate with its key and secret.
-func (s Request) DeleteCertificate(ctx context.Context, vaultName, name string) (Certificate, error) {
-	return transition(s, ctx, vaultName, KindCertificate, name, ledger.ActionDelete, func(tx storage.Tx, vlt Vault, _ Kind, name string, now time.Time) (*Object, error) {
-		if _, err := liveCertificate(tx, vlt, name); err != nil {
-			return nil, err
-		}
-		return linkedTx(tx, vlt, name, false, now, func(o *Object) error { return softDeleteTx(tx, vlt, o, now) })
-	}, newCertificate)
-}
-
-// RecoverCertificate brings back the certificate with its key and secret.
-func (s Request) RecoverCertificate(ctx context.Context, vaultName, name string) (Certificate, error) {
-	return transition(s, ctx, vaultName, KindCertificate, name, ledger.ActionRecover, func(tx storage.Tx, vlt Vault, _ Kind, name string, now time.Time) (*Object, error) {
-		cert, err := linkedTx(tx, vlt, name, true, now, func(o *Object) error { return undeleteTx(tx, vlt, o, now) })
-		if err != nil {
-			return nil, err
-		}
-		pol, _ := certPolicy(cert)
-		ver, err := getVersion[CertificateVersion](tx, vlt.Name, cert, "")
-		if err != nil {
-			return nil, err
-		}
-		return cert, scheduleRenewal(tx, vlt.Name, name, pol.Policy, ver)
-	}, newCertificate)
-}
-
-// GetDeletedCertificate returns a soft-deleted certificate's latest version.
-func (s Request) GetDeletedCertificate(ctx context.Context, vaultName, name string) (Certificate, error) {
-	return getDeleted(s, ctx, vaultName, KindCertificate, name, newCertificate)
-}
-
-// PurgeCertificate removes a deleted certificate, its key and its secret for good.
-func (s Request) PurgeCertificate(ctx context.Context, vaultName, name string) error {
-	if err := checkName(KindCertificate, name); err != nil {
+// rescheduleCertificate schedules a certificate's lifetime actions from its policy and
+// latest version.
+func rescheduleCertificate(tx storage.Tx, vlt Vault, o *Object, _ time.Time) error {
+	pol, err := certPolicy(o)
+	if err != nil {
 		return err
 	}
-	return s.st.Update(ctx, func(tx storage.Tx) error {
-		now := s.Now()
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := deletedObject(tx, vlt.Name, KindCertificate, name, now)
-		if err != nil {
-			return err
-		}
-		if err := o.CheckPurge(now, vlt.PurgeProtection); err != nil {
-			return err
-		}
-		if err := recordObject(tx, s.actor.entry(), ledger.ActionPurge, vlt.Name, o, now); err != nil { // deletion ledger: the certificate only
-			return err
-		}
-		if _, err := linkedTx(tx, vlt, name, true, now, func(o *Object) error { return purgeTx(tx, vlt.Name, o) }); err != nil {
-			return err
-		}
-		return tx.Delete(opKey(vlt.Name, name))
-	})
+	ver, err := getVersion[CertificateVersion](tx, vlt.Name, o, "")
+	if err != nil {
+		return err
+	}
+	return scheduleRenewal(tx, vlt.Name, o.Name, pol.Policy, ver)
 }
 
-// BackupCertificate returns a sealed blob of the certificate with every version, its
-// policy, and its key and secret with all their versions.
-func (s Request) BackupCertificate(ctx context.Context, vaultName, name string) ([]byte, error) {
-	return s.backup(ctx, vaultName, KindCertificate, name)
-}
-
-// RestoreCertificate restores a blob made by BackupCertificate, key and secret included.
-func (s Request) RestoreCertificate(ctx context.Context, vaultName string, blob []byte) (Certificate, error) {
-	return restoreAs(s, ctx, vaultName, KindCertificate, blob, newCertificate)
+// deleteOperation removes a purged certificate's issuance operation.
+func deleteOperation(tx storage.Tx, vaultName, name string) error {
+	return tx.Delete(opKey(vaultName, name))
 }

@@ -22,20 +22,10 @@ func contactsKey(v string) string { return "v/" + lower(v) + "/certificate/conta
 
 // GetContacts returns the vault's certificate contacts (ErrNotFound when none were set).
 func (s Request) GetContacts(ctx context.Context, vaultName string) ([]Contact, error) {
-	var out []Contact
-	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		err = getJSON(tx, contactsKey(vlt.Name), &out)
-		if errors.Is(err, storage.ErrNotFound) {
-			return &Error{Kind: ErrNotFound, ObjectKind: "contacts", Name: "contacts"}
-		}
-		return err
-	})
-	return out, err
+	return onRecord[[]Contact](s, ctx, false, vaultName, contactsKey, noContacts, nil)
 }
+
+var noContacts = &Error{Kind: ErrNotFound, ObjectKind: "contacts", Name: "contacts"}
 
 // SetContacts replaces the vault's certificate contacts.
 func (s Request) SetContacts(ctx context.Context, vaultName string, cs []Contact) ([]Contact, error) {
@@ -44,11 +34,7 @@ func (s Request) SetContacts(ctx context.Context, vaultName string, cs []Contact
 			return nil, &Error{Kind: ErrBadParameter, ObjectKind: "contacts", Detail: "Each contact needs an email, a name or a phone."}
 		}
 	}
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
+	err := s.inVault(ctx, true, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
 		return tx.Put(contactsKey(vlt.Name), mustJSON(cs))
 	})
 	return cs, err
@@ -56,23 +42,11 @@ func (s Request) SetContacts(ctx context.Context, vaultName string, cs []Contact
 
 // DeleteContacts removes the contacts and returns them.
 func (s Request) DeleteContacts(ctx context.Context, vaultName string) ([]Contact, error) {
-	var out []Contact
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		err = getJSON(tx, contactsKey(vlt.Name), &out)
-		if errors.Is(err, storage.ErrNotFound) {
-			return &Error{Kind: ErrNotFound, ObjectKind: "contacts", Name: "contacts"}
-		}
-		if err != nil {
-			return err
-		}
-		return tx.Delete(contactsKey(vlt.Name))
-	})
-	return out, err
+	return onRecord(s, ctx, true, vaultName, contactsKey, noContacts, deleteRecord[[]Contact])
 }
+
+// deleteRecord is onRecord's fn that removes the record read.
+func deleteRecord[T any](tx storage.Tx, key string, _ *T) error { return tx.Delete(key) }
 
 // Issuer is a certificate issuer object of a vault. Coffer keeps and returns issuers
 // but only issues with "Self" (and "Unknown" + merge); named issuers fail issuance.
@@ -105,14 +79,9 @@ func (s Request) SetIssuer(ctx context.Context, vaultName string, in Issuer, mer
 		return Issuer{}, err
 	}
 	var out Issuer
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		now := s.Now()
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
+	err := s.inVault(ctx, true, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
 		var cur Issuer
-		err = getJSON(tx, issuerKey(vlt.Name, in.Name), &cur)
+		err := getJSON(tx, issuerKey(vlt.Name, in.Name), &cur)
 		exists := err == nil
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err
@@ -149,49 +118,24 @@ func (s Request) SetIssuer(ctx context.Context, vaultName string, in Issuer, mer
 
 // GetIssuer returns an issuer.
 func (s Request) GetIssuer(ctx context.Context, vaultName, name string) (Issuer, error) {
-	var out Issuer
-	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		err = getJSON(tx, issuerKey(vlt.Name, name), &out)
-		if errors.Is(err, storage.ErrNotFound) {
-			return &Error{Kind: ErrNotFound, ObjectKind: "issuer", Name: name}
-		}
-		return err
-	})
-	return out, err
+	return onRecord[Issuer](s, ctx, false, vaultName, issuerKeyOf(name), noIssuer(name), nil)
 }
 
 // DeleteIssuer removes an issuer and returns it.
 func (s Request) DeleteIssuer(ctx context.Context, vaultName, name string) (Issuer, error) {
-	var out Issuer
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		err = getJSON(tx, issuerKey(vlt.Name, name), &out)
-		if errors.Is(err, storage.ErrNotFound) {
-			return &Error{Kind: ErrNotFound, ObjectKind: "issuer", Name: name}
-		}
-		if err != nil {
-			return err
-		}
-		return tx.Delete(issuerKey(vlt.Name, name))
-	})
-	return out, err
+	return onRecord(s, ctx, true, vaultName, issuerKeyOf(name), noIssuer(name), deleteRecord[Issuer])
 }
+
+func issuerKeyOf(name string) func(string) string {
+	return func(v string) string { return issuerKey(v, name) }
+}
+
+func noIssuer(name string) error { return &Error{Kind: ErrNotFound, ObjectKind: "issuer", Name: name} }
 
 // ListIssuers returns every issuer of the vault.
 func (s Request) ListIssuers(ctx context.Context, vaultName string) ([]Issuer, error) {
 	var out []Issuer
-	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
+	err := s.inVault(ctx, false, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
 		es, err := tx.Scan(issuerPrefix(vlt.Name), "", 0)
 		if err != nil {
 			return err

@@ -9,23 +9,24 @@ import (
 	"time"
 
 	"github.com/coffer/coffer/internal/keyops"
-	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
 )
 
 // KeyVersion is one stored version of a key. JWK holds the private material; it is
 // sealed by the barrier like every value and leaves the server only inside a backup blob.
 type KeyVersion struct {
-	ID        string            `json:"id"`
-	JWK       keyops.JWK        `json:"jwk"`
-	Ops       []string          `json:"ops"`
-	Tags      map[string]string `json:"tags,omitempty"`
-	Enabled   bool              `json:"enabled"`
-	NotBefore time.Time         `json:"nbf,omitzero"`
-	Expires   time.Time         `json:"exp,omitzero"`
-	Created   time.Time         `json:"created"`
-	Updated   time.Time         `json:"updated"`
+	ID  string     `json:"id"`
+	JWK keyops.JWK `json:"jwk"`
+	Ops []string   `json:"ops"`
+	Attributes
 }
+
+// keyKind is the engine for keys: a recovered key's rotation is scheduled again.
+var keyKind = objectKind[KeyVersion, *KeyVersion, Key]{&kindRules{kind: KindKey, reschedule: rescheduleKey}, newKey}
+
+// Keys is the request's handle on the vault's keys for the operations every kind shares
+// (list, delete, recover, purge, backup, restore, …; see Objects).
+func (s Request) Keys() Objects[Key] { return Objects[Key]{s, keyKind} }
 
 // Key is a key version as the API shows it.
 type Key struct {
@@ -115,55 +116,29 @@ func (s Request) ImportKey(ctx context.Context, vaultName, name string, j keyops
 }
 
 func (s Request) addKeyVersion(ctx context.Context, vaultName, name string, k *keyops.Key, p KeyParams) (Key, error) {
-	var out Key
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		now := s.Now()
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		if err := reserveName(tx, vlt.Name, KindKey, name, now); err != nil {
-			return err
-		}
-		o, err := liveObject(tx, vlt.Name, KindKey, name)
-		if errors.Is(err, ErrNotFound) {
-			o, err = &Object{Kind: KindKey, Name: name}, nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := o.CheckUnmanaged("import"); err != nil {
-			return err
-		}
-		ops := p.Ops
-		if ops == nil {
-			ops = k.DefaultOps()
-		}
-		ver := KeyVersion{ID: newVersionID(), JWK: k.Private(), Ops: ops, Tags: p.Tags,
-			Enabled: p.Enabled == nil || *p.Enabled, Created: now, Updated: now}
-		if p.NotBefore != nil {
-			ver.NotBefore = p.NotBefore.UTC().Truncate(time.Second)
-		}
-		if p.Expires != nil {
-			ver.Expires = p.Expires.UTC().Truncate(time.Second)
-		}
-		if err := s.putKeyVersion(tx, vlt, o, ver, now); err != nil {
-			return err
-		}
-		out = newKey(vlt, *o, ver)
-		return nil
+	now := s.Now()
+	ops := p.Ops
+	if ops == nil {
+		ops = k.DefaultOps()
+	}
+	ver := KeyVersion{ID: newVersionID(), JWK: k.Private(), Ops: ops, Attributes: newAttributes(attrs{p.Tags, p.Enabled, p.NotBefore, p.Expires}, now)}
+	return keyKind.add(s, ctx, vaultName, name, "import", ver.ID, ver, now, func(tx storage.Tx, vlt Vault, o *Object) error {
+		return scheduleRotation(tx, vlt.Name, o, ver, now)
 	})
-	return out, err
 }
 
 // putKeyVersion stores ver as the latest version of o and schedules the next rotation.
 func (s *Service) putKeyVersion(tx storage.Tx, vlt Vault, o *Object, ver KeyVersion, now time.Time) error {
-	o.Latest = ver.ID
-	o.Versions++
-	if err := tx.Put(versionKey(vlt.Name, KindKey, o.Name, ver.ID), mustJSON(ver)); err != nil {
+	if err := putVersionTx(tx, vlt.Name, o, ver.ID, mustJSON(ver)); err != nil {
 		return err
 	}
-	if err := tx.Put(liveKey(vlt.Name, KindKey, o.Name), mustJSON(o)); err != nil {
+	return scheduleRotation(tx, vlt.Name, o, ver, now)
+}
+
+// rescheduleKey schedules a key's rotation from its policy and latest version.
+func rescheduleKey(tx storage.Tx, vlt Vault, o *Object, now time.Time) error {
+	ver, err := getVersion[KeyVersion](tx, vlt.Name, o, "")
+	if err != nil {
 		return err
 	}
 	return scheduleRotation(tx, vlt.Name, o, ver, now)
@@ -171,16 +146,7 @@ func (s *Service) putKeyVersion(tx storage.Tx, vlt Vault, o *Object, ver KeyVers
 
 // GetKey returns a version of a live key ("" for the latest).
 func (s Request) GetKey(ctx context.Context, vaultName, name, version string) (Key, error) {
-	if err := checkName(KindKey, name); err != nil {
-		return Key{}, err
-	}
-	var out Key
-	err := s.onLive(ctx, false, vaultName, KindKey, name, "", func(tx storage.Tx, vlt Vault, o *Object) error {
-		ver, err := getVersion[KeyVersion](tx, vlt.Name, o, version)
-		out = newKey(vlt, *o, ver)
-		return err
-	})
-	return out, err
+	return keyKind.get(s, ctx, vaultName, name, version)
 }
 
 // UpdateKey changes a version's key_ops, attributes or tags; the material never changes.
@@ -194,96 +160,16 @@ func (s Request) UpdateKey(ctx context.Context, vaultName, name, version string,
 	if err := checkTags(KindKey, name, u.Tags); err != nil {
 		return Key{}, err
 	}
-	var out Key
-	err := s.onLive(ctx, true, vaultName, KindKey, name, "update", func(tx storage.Tx, vlt Vault, o *Object) error {
-		now := s.Now()
-		ver, err := getVersion[KeyVersion](tx, vlt.Name, o, version)
-		if err != nil {
-			return err
-		}
-		if u.Ops != nil {
-			ver.Ops = u.Ops
-		}
-		if u.Tags != nil {
-			ver.Tags = u.Tags
-		}
-		if u.Enabled != nil {
-			ver.Enabled = *u.Enabled
-		}
-		if u.NotBefore != nil {
-			ver.NotBefore = u.NotBefore.UTC().Truncate(time.Second)
-		}
-		if u.Expires != nil {
-			ver.Expires = u.Expires.UTC().Truncate(time.Second)
-		}
-		ver.Updated = now
-		if err := tx.Put(versionKey(vlt.Name, KindKey, o.Name, ver.ID), mustJSON(ver)); err != nil {
-			return err
-		}
-		if ver.ID == o.Latest { // a new exp moves a before-expiry rotation
-			if err := scheduleRotation(tx, vlt.Name, o, ver, now); err != nil {
-				return err
+	return keyKind.update(s, ctx, vaultName, name, version, attrs{u.Tags, u.Enabled, u.NotBefore, u.Expires},
+		func(tx storage.Tx, vlt Vault, o *Object, ver *KeyVersion, now time.Time) error {
+			if u.Ops != nil {
+				ver.Ops = u.Ops
 			}
-		}
-		out = newKey(vlt, *o, ver)
-		return nil
-	})
-	return out, err
-}
-
-// ListKeys returns one page of live keys with their latest versions.
-func (s Request) ListKeys(ctx context.Context, vaultName, after string, limit int) ([]Key, bool, error) {
-	return listHeads(s, ctx, vaultName, KindKey, false, after, limit, newKey)
-}
-
-// ListDeletedKeys returns one page of soft-deleted keys.
-func (s Request) ListDeletedKeys(ctx context.Context, vaultName, after string, limit int) ([]Key, bool, error) {
-	return listHeads(s, ctx, vaultName, KindKey, true, after, limit, newKey)
-}
-
-// ListKeyVersions returns one page of the versions of a live key.
-func (s Request) ListKeyVersions(ctx context.Context, vaultName, name, after string, limit int) ([]Key, bool, error) {
-	return listVersions(s, ctx, vaultName, KindKey, name, after, limit, newKey)
-}
-
-// DeleteKey soft-deletes a key with all its versions.
-func (s Request) DeleteKey(ctx context.Context, vaultName, name string) (Key, error) {
-	return transition(s, ctx, vaultName, KindKey, name, ledger.ActionDelete, deleteTx, newKey)
-}
-
-// RecoverKey brings a deleted key back with every version and its rotation schedule.
-func (s Request) RecoverKey(ctx context.Context, vaultName, name string) (Key, error) {
-	return transition(s, ctx, vaultName, KindKey, name, ledger.ActionRecover, func(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) (*Object, error) {
-		o, err := recoverTx(tx, vlt, kind, name, now)
-		if err != nil {
-			return nil, err
-		}
-		ver, err := getVersion[KeyVersion](tx, vlt.Name, o, "")
-		if err != nil {
-			return nil, err
-		}
-		return o, scheduleRotation(tx, vlt.Name, o, ver, now)
-	}, newKey)
-}
-
-// GetDeletedKey returns a soft-deleted key's latest version.
-func (s Request) GetDeletedKey(ctx context.Context, vaultName, name string) (Key, error) {
-	return getDeleted(s, ctx, vaultName, KindKey, name, newKey)
-}
-
-// PurgeKey removes a deleted key for good.
-func (s Request) PurgeKey(ctx context.Context, vaultName, name string) error {
-	return s.Purge(ctx, vaultName, KindKey, name)
-}
-
-// BackupKey returns a sealed blob of the live key with every version and its policy.
-func (s Request) BackupKey(ctx context.Context, vaultName, name string) ([]byte, error) {
-	return s.backup(ctx, vaultName, KindKey, name)
-}
-
-// RestoreKey restores a key from a blob made by BackupKey.
-func (s Request) RestoreKey(ctx context.Context, vaultName string, blob []byte) (Key, error) {
-	return restoreAs(s, ctx, vaultName, KindKey, blob, newKey)
+			if ver.ID != o.Latest {
+				return nil
+			}
+			return scheduleRotation(tx, vlt.Name, o, *ver, now) // a new exp moves a before-expiry rotation
+		})
 }
 
 // RotateKey creates a new version with the same type, size or curve, and key_ops; its
@@ -293,8 +179,8 @@ func (s Request) RotateKey(ctx context.Context, vaultName, name string) (Key, er
 		return Key{}, err
 	}
 	var out Key
-	err := s.onLive(ctx, true, vaultName, KindKey, name, "rotate", func(tx storage.Tx, vlt Vault, o *Object) error {
-		ver, err := s.rotateTx(tx, vlt, o, s.Now())
+	err := s.onObject(ctx, true, liveObject, vaultName, KindKey, name, "rotate", func(tx storage.Tx, vlt Vault, o *Object, now time.Time) error {
+		ver, err := s.rotateTx(tx, vlt, o, now)
 		out = newKey(vlt, *o, ver)
 		return err
 	})
@@ -322,7 +208,7 @@ func (s *Service) rotateTx(tx storage.Tx, vlt Vault, o *Object, now time.Time) (
 	if err != nil {
 		return cur, fmt.Errorf("rotate %s: %w", o.Name, err)
 	}
-	ver := KeyVersion{ID: newVersionID(), JWK: k.Private(), Ops: cur.Ops, Tags: cur.Tags, Enabled: true, Created: now, Updated: now}
+	ver := KeyVersion{ID: newVersionID(), JWK: k.Private(), Ops: cur.Ops, Attributes: newAttributes(attrs{tags: cur.Tags}, now)}
 	pol, err := rotationPolicy(o)
 	if err != nil {
 		return cur, err

@@ -10,68 +10,12 @@ import (
 	"github.com/coffer/coffer/internal/storage"
 )
 
-// This file hooks the deletion ledger (package ledger) into the lifecycle: every
-// delete, recover, purge and automatic purge of a vault, secret, key or certificate
-// appends an entry in the same transaction as the change. A certificate's backing key
-// and secret move with it and are not entered separately. It also keeps the counts the
-// server's metrics read.
+// This file reads the deletion ledger (package ledger; its entries are written by every
+// transition's last step, change.after in transition.go), prunes it past its retention,
+// and keeps the counts the server's metrics read.
 
 // DefaultLedgerRetention is how long ledger entries are kept (--ledger-retention).
 const DefaultLedgerRetention = 365 * 24 * time.Hour
-
-// recordObject appends a ledger entry for an object's transition. o carries the
-// deletion's dates (for a recover, the dates it had before).
-func recordObject(tx storage.Tx, who ledger.Entry, action, vaultName string, o *Object, now time.Time) error {
-	if o.Managed && o.Kind != KindCertificate {
-		return nil // a certificate's key or secret: the certificate's entry covers it
-	}
-	e := who
-	e.Time, e.Action, e.Kind, e.Vault, e.Name = now, action, string(o.Kind), vaultName, o.Name
-	e.DeletedDate, e.ScheduledPurgeDate = o.DeletedDate, o.ScheduledPurgeDate
-	if action == ledger.ActionAutoPurge {
-		e.LateBySeconds = lateBy(now, o.ScheduledPurgeDate)
-	}
-	if _, err := ledger.Append(tx, e); err != nil {
-		return err
-	}
-	if action == ledger.ActionPurge || action == ledger.ActionAutoPurge {
-		return objectPurged(tx, vaultName, o, now) // webhooks: every purge path records here
-	}
-	return nil
-}
-
-// recordVault appends a ledger entry for a vault's transition.
-func recordVault(tx storage.Tx, who ledger.Entry, action string, v Vault, now time.Time) error {
-	e := who
-	e.Time, e.Action, e.Kind, e.Vault, e.Name = now, action, "vault", v.Name, v.Name
-	e.DeletedDate, e.ScheduledPurgeDate = v.DeletedDate, v.ScheduledPurgeDate
-	if action == ledger.ActionAutoPurge {
-		e.LateBySeconds = lateBy(now, v.ScheduledPurgeDate)
-	}
-	if _, err := ledger.Append(tx, e); err != nil {
-		return err
-	}
-	if action == ledger.ActionPurge || action == ledger.ActionAutoPurge {
-		return vaultPurged(tx, v, now) // webhooks: every vault purge path records here
-	}
-	return nil
-}
-
-func lateBy(now, scheduled time.Time) int64 {
-	if d := now.Sub(scheduled); d > 0 {
-		return int64(d / time.Second)
-	}
-	return 0
-}
-
-// nameReuse is the note of an automatic purge done when a new object or vault took
-// the name of one whose retention had ended before the sweeper came.
-const nameReuse = "retention ended; purged when the name was taken again, before the sweeper came"
-
-// Ledger runs fn on the deletion ledger in a read-only transaction.
-func (s *Service) Ledger(ctx context.Context, fn func(storage.Tx) error) error {
-	return s.st.View(ctx, fn)
-}
 
 // pruneLedger removes ledger entries older than the retention (ledger.Prune writes
 // the checkpoint that keeps the chain verifiable).
@@ -162,10 +106,10 @@ func (s *Service) PendingPurges(ctx context.Context) (out []PendingPurge, lag ti
 				if err != nil || v.ScheduledPurgeDate.Unix() != e.at {
 					continue // stale: recovered or purged meanwhile
 				}
-				kind, vaultName = "vault", v.Name
+				kind, vaultName = string(kindVault), v.Name
 			} else {
 				var o Object
-				if err := getJSON(tx, deletedKey(e.vault, e.kind, e.name), &o); err != nil || o.ScheduledPurgeDate.Unix() != e.at || o.Managed && o.Kind != KindCertificate {
+				if err := getJSON(tx, deletedKey(e.vault, e.kind, e.name), &o); err != nil || o.ScheduledPurgeDate.Unix() != e.at || o.backsCertificate() {
 					continue // stale, or a certificate's key or secret (counted with it)
 				}
 				if v, err := getVaultRecord(tx, e.vault); err == nil {
@@ -189,12 +133,4 @@ func (s *Service) PendingPurges(ctx context.Context) (out []PendingPurge, lag ti
 		return nil, 0, fmt.Errorf("pending purges: %w", err)
 	}
 	return out, lag, nil
-}
-
-// vaultDisplayName is a vault's name as created (index keys hold it lower-cased).
-func vaultDisplayName(tx storage.Tx, name string) string {
-	if v, err := getVaultRecord(tx, name); err == nil {
-		return v.Name
-	}
-	return name
 }

@@ -19,12 +19,8 @@ var alice = audit.Principal{TenantID: "t", ClientID: "client-alice", ObjectID: "
 
 func ledgerEntries(t *testing.T, s *vault.Service, f ledger.Filter) []ledger.Entry {
 	t.Helper()
-	var es []ledger.Entry
-	if err := s.Ledger(t.Context(), func(tx storage.Tx) error {
-		var err error
-		es, _, err = ledger.List(tx, f)
-		return err
-	}); err != nil {
+	es, _, err := s.LedgerEntries(t.Context(), f)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return es
@@ -32,12 +28,8 @@ func ledgerEntries(t *testing.T, s *vault.Service, f ledger.Filter) []ledger.Ent
 
 func verifyLedger(t *testing.T, s *vault.Service) ledger.Result {
 	t.Helper()
-	var res ledger.Result
-	if err := s.Ledger(t.Context(), func(tx storage.Tx) error {
-		var err error
-		res, err = ledger.Verify(tx)
-		return err
-	}); err != nil {
+	res, verr, err := s.VerifyLedger(t.Context())
+	if err := errors.Join(err, verr); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
 	return res
@@ -67,28 +59,28 @@ func TestLedgerRecordsEveryTransition(t *testing.T) {
 	}
 	_, err := as.SetSecret(ctx, "v", "Pwd", vault.SecretParams{Value: "x"})
 	must(err)
-	deleted, err := as.DeleteSecret(ctx, "v", "pwd")
+	deleted, err := as.Secrets().Delete(ctx, "v", "pwd")
 	must(err)
-	_, err = as.RecoverSecret(ctx, "v", "pwd")
+	_, err = as.Secrets().Recover(ctx, "v", "pwd")
 	must(err)
-	_, err = as.DeleteSecret(ctx, "v", "pwd")
+	_, err = as.Secrets().Delete(ctx, "v", "pwd")
 	must(err)
-	must(as.PurgeSecret(ctx, "v", "pwd"))
+	must(as.Secrets().Purge(ctx, "v", "pwd"))
 
 	_, err = as.CreateKey(ctx, "v", "k", vault.KeyParams{Kty: "EC", Curve: "P-256"})
 	must(err)
-	_, err = as.DeleteKey(ctx, "v", "k")
+	_, err = as.Keys().Delete(ctx, "v", "k")
 	must(err)
 
 	_, err = as.CreateCertificate(ctx, "v", "web", certs.Policy{KeyType: "EC", Curve: "P-256", Subject: "CN=web", IssuerName: "Self"}, vault.CertParams{})
 	must(err)
-	_, err = as.DeleteCertificate(ctx, "v", "web")
+	_, err = as.Certificates().Delete(ctx, "v", "web")
 	must(err)
-	_, err = as.RecoverCertificate(ctx, "v", "web")
+	_, err = as.Certificates().Recover(ctx, "v", "web")
 	must(err)
-	_, err = as.DeleteCertificate(ctx, "v", "web")
+	_, err = as.Certificates().Delete(ctx, "v", "web")
 	must(err)
-	must(as.PurgeCertificate(ctx, "v", "web"))
+	must(as.Certificates().Purge(ctx, "v", "web"))
 
 	// The key's retention (7 days) ends; the sweeper comes a day late.
 	clk.Advance(8 * 24 * time.Hour)
@@ -100,7 +92,7 @@ func TestLedgerRecordsEveryTransition(t *testing.T) {
 	// before the sweeper comes.
 	_, err = as.SetSecret(ctx, "v", "reused", vault.SecretParams{Value: "x"})
 	must(err)
-	_, err = as.DeleteSecret(ctx, "v", "reused")
+	_, err = as.Secrets().Delete(ctx, "v", "reused")
 	must(err)
 	clk.Advance(8 * 24 * time.Hour)
 	_, err = as.SetSecret(ctx, "v", "reused", vault.SecretParams{Value: "y"})
@@ -227,7 +219,7 @@ func TestLedgerSameTransaction(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := bad.Internal().DeleteSecret(ctx, "v", "s"); !errors.Is(err, errInjected) {
+			if _, err := bad.Internal().Secrets().Delete(ctx, "v", "s"); !errors.Is(err, errInjected) {
 				t.Fatalf("DeleteSecret = %v, want the injected failure", err)
 			}
 			if _, err := s.Internal().GetSecret(ctx, "v", "s", ""); err != nil {
@@ -254,7 +246,7 @@ func TestLedgerRetention(t *testing.T) {
 		if _, err := s.Internal().SetSecret(ctx, "v", name, vault.SecretParams{Value: "x"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Internal().DeleteSecret(ctx, "v", name); err != nil {
+		if _, err := s.Internal().Secrets().Delete(ctx, "v", name); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -9,26 +9,57 @@ import (
 )
 
 // TestLifecycleTable is the whole lifecycle as a table: state × operation × purge
-// protection → state and error.
+// protection → state and error, for objects and for vaults (one Lifecycle, each with its
+// own error kinds).
 func TestLifecycleTable(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	retention := 7 * 24 * time.Hour
-	active := func() *vault.Object { return &vault.Object{Kind: vault.KindSecret, Name: "s"} }
-	deleted := func() *vault.Object {
-		return &vault.Object{Kind: vault.KindSecret, Name: "s", DeletedDate: t0, ScheduledPurgeDate: t0.Add(retention)}
-	}
+	deletion := vault.Lifecycle{DeletedDate: t0, ScheduledPurgeDate: t0.Add(retention)}
 	during := t0.Add(time.Hour)
 	after := t0.Add(retention) // the scheduledPurgeDate itself counts as purged
 
-	type op func(o *vault.Object, now time.Time, protected bool) error
-	softDelete := func(o *vault.Object, now time.Time, _ bool) error { return o.SoftDelete(now, retention) }
-	recoverOp := func(o *vault.Object, now time.Time, _ bool) error { return o.Recover(now) }
-	purge := func(o *vault.Object, now time.Time, p bool) error { return o.CheckPurge(now, p) }
-	reuse := func(o *vault.Object, now time.Time, _ bool) error { return o.CheckNameFree(now) }
+	// subject is one thing with a lifecycle, reduced to the four rules.
+	type subject struct {
+		state      func(now time.Time) vault.State
+		softDelete func(now time.Time) error
+		recover    func(now time.Time) error
+		purge      func(now time.Time) error
+		reuse      func(now time.Time) error
+	}
+	object := func(deleted, protected bool) subject {
+		o := &vault.Object{Kind: vault.KindSecret, Name: "s"}
+		if deleted {
+			o.Lifecycle = deletion
+		}
+		// (a method value of State would copy the Lifecycle as it is now)
+		return subject{func(now time.Time) vault.State { return o.State(now) }, func(now time.Time) error { return o.SoftDelete(now, retention) }, o.Recover,
+			func(now time.Time) error { return o.CheckPurge(now, protected) }, o.CheckNameFree}
+	}
+	vaultOf := func(deleted, protected bool) subject {
+		v := &vault.Vault{Name: "v", RetentionDays: 7, PurgeProtection: protected}
+		if deleted {
+			v.Lifecycle = deletion
+		}
+		return subject{func(now time.Time) vault.State { return v.State(now) }, v.SoftDelete, v.Recover, v.CheckPurge, v.CheckNameFree}
+	}
+	// A vault breaks the same rules with its own error kinds.
+	vaultErr := map[error]error{
+		vault.ErrNotFound:              vault.ErrVaultNotFound,
+		vault.ErrDeletedNotFound:       vault.ErrVaultNotFound,
+		vault.ErrDeletedButRecoverable: vault.ErrVaultDeletedName,
+		vault.ErrPurgeProtected:        vault.ErrVaultPurgeProtected,
+	}
+
+	type op func(s subject, now time.Time) error
+	softDelete := func(s subject, now time.Time) error { return s.softDelete(now) }
+	recoverOp := func(s subject, now time.Time) error { return s.recover(now) }
+	purge := func(s subject, now time.Time) error { return s.purge(now) }
+	reuse := func(s subject, now time.Time) error { return s.reuse(now) }
+	const active, deleted = false, true
 
 	cases := []struct {
 		name      string
-		obj       func() *vault.Object
+		deleted   bool
 		now       time.Time
 		op        op
 		protected bool
@@ -52,17 +83,43 @@ func TestLifecycleTable(t *testing.T) {
 		{"fail/reuse-deleted-name-protected", deleted, during, reuse, true, vault.ErrDeletedButRecoverable, vault.Deleted},
 		{"ok/reuse-after-retention", deleted, after, reuse, false, nil, vault.Purged},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			o := tc.obj()
-			err := tc.op(o, tc.now, tc.protected)
-			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
-				t.Fatalf("err = %v, want %v", err, tc.wantErr)
-			}
-			if got := o.State(tc.now); got != tc.wantState {
-				t.Fatalf("state = %v, want %v", got, tc.wantState)
-			}
-		})
+	for _, kind := range []string{"object", "vault"} {
+		for _, tc := range cases {
+			t.Run(kind+"/"+tc.name, func(t *testing.T) {
+				s, want := object(tc.deleted, tc.protected), tc.wantErr
+				if kind == "vault" {
+					s, want = vaultOf(tc.deleted, tc.protected), vaultErr[tc.wantErr]
+				}
+				err := tc.op(s, tc.now)
+				if !errors.Is(err, want) || (want == nil) != (err == nil) {
+					t.Fatalf("err = %v, want %v", err, want)
+				}
+				var ve *vault.Error
+				if want == vault.ErrDeletedButRecoverable || want == vault.ErrPurgeProtected || want == vault.ErrVaultDeletedName || want == vault.ErrVaultPurgeProtected {
+					if !errors.As(err, &ve) || !ve.ScheduledPurgeDate.Equal(deletion.ScheduledPurgeDate) {
+						t.Fatalf("err %v does not carry the scheduledPurgeDate", err)
+					}
+				}
+				if got := s.state(tc.now); got != tc.wantState {
+					t.Fatalf("state = %v, want %v", got, tc.wantState)
+				}
+			})
+		}
+	}
+}
+
+// TestVaultSoftDeleteDates: a vault's retention is its own.
+func TestVaultSoftDeleteDates(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	v := &vault.Vault{Name: "v", RetentionDays: 30}
+	if err := v.SoftDelete(now); err != nil {
+		t.Fatal(err)
+	}
+	if !v.DeletedDate.Equal(now) || !v.ScheduledPurgeDate.Equal(now.AddDate(0, 0, 30)) || v.State(now) != vault.Deleted {
+		t.Fatalf("dates %v %v", v.DeletedDate, v.ScheduledPurgeDate)
+	}
+	if err := v.Recover(now); err != nil || v.Lifecycle != (vault.Lifecycle{}) {
+		t.Fatalf("recover %v %+v", err, v.Lifecycle)
 	}
 }
 

@@ -3,16 +3,45 @@ package vault
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
 )
 
-// This file holds what every object kind shares: finding heads, the delete / recover /
-// purge transitions applied to storage, listings of deleted objects, and name
-// reservation. Kind-specific files decode the version records.
+// This file holds the object lifecycle on storage, the same for every kind: finding
+// heads, the delete / recover / purge transitions (each ending with change.after), name
+// reservation, and the small rules by which a kind differs (kindRules). engine.go builds
+// the operations of every kind on it.
+
+// kindRules is what one object kind adds to the lifecycle every kind shares.
+type kindRules struct {
+	kind Kind
+	// linked are the kinds of the managed objects that share this kind's name and
+	// lifecycle (a certificate's key and secret): delete, recover, purge and backup take
+	// them along.
+	linked []Kind
+	// reschedule puts again in the scheduler's index what the kind keeps there, from the
+	// object's policy and latest version (a key's rotation, a certificate's renewal):
+	// once a recovered object is live again, and when its policy changes.
+	reschedule func(tx storage.Tx, vlt Vault, o *Object, now time.Time) error
+	// purged removes what the kind keeps beside its head and versions (a certificate's
+	// issuance operation), whichever path purges it.
+	purged func(tx storage.Tx, vaultName, name string) error
+}
+
+// rulesOf returns the rules of kind (nil for no object kind).
+func rulesOf(kind Kind) *kindRules {
+	switch kind {
+	case KindSecret:
+		return secretKind.kindRules
+	case KindKey:
+		return keyKind.kindRules
+	case KindCertificate:
+		return certificateKind.kindRules
+	}
+	return nil
+}
 
 // liveObject returns the active head of name.
 func liveObject(tx storage.Tx, v string, kind Kind, name string) (*Object, error) {
@@ -22,6 +51,17 @@ func liveObject(tx storage.Tx, v string, kind Kind, name string) (*Object, error
 		return nil, &Error{Kind: ErrNotFound, ObjectKind: kind, Name: name}
 	}
 	return &o, err
+}
+
+// shownObject is liveObject for the operations that show a version: an object without
+// one (a certificate whose first issuance is pending has a head with a policy only) is
+// not found.
+func shownObject(tx storage.Tx, v string, kind Kind, name string) (*Object, error) {
+	o, err := liveObject(tx, v, kind, name)
+	if err == nil && o.Latest == "" {
+		return nil, &Error{Kind: ErrNotFound, ObjectKind: kind, Name: name}
+	}
+	return o, err
 }
 
 // deletedObject returns the deleted head of name, treating one past its
@@ -35,12 +75,59 @@ func deletedObject(tx storage.Tx, v string, kind Kind, name string, now time.Tim
 	return &o, err
 }
 
+// deletedHeads returns the deleted heads in vault v, of every kind, whatever their state.
+func deletedHeads(tx storage.Tx, v string) ([]Object, error) {
+	var out []Object
+	for _, kind := range []Kind{KindSecret, KindKey, KindCertificate} {
+		es, err := tx.Scan(deletedPrefix(v, kind), "", 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			var o Object
+			if err := unmarshal(e, &o); err != nil {
+				return nil, err
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// withLinked runs step on o, then on each managed object of its kind's linked kinds
+// under its name, live or deleted as o is (a pending first issuance has none yet).
+func withLinked(tx storage.Tx, vlt Vault, o *Object, now time.Time, step func(*Object) error) error {
+	deleted := !o.DeletedDate.IsZero() // before step moves it
+	if err := step(o); err != nil {
+		return err
+	}
+	for _, kind := range rulesOf(o.Kind).linked {
+		var lo *Object
+		var err error
+		if deleted {
+			lo, err = deletedObject(tx, vlt.Name, kind, o.Name, now)
+		} else {
+			lo, err = liveObject(tx, vlt.Name, kind, o.Name)
+		}
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrDeletedNotFound) || err == nil && !lo.Managed {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := step(lo); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // reserveName checks that a new object may take name: no recoverable deleted object
 // holds it. A deleted object past its purge date is purged here and then, so that the
 // name is free exactly when the retention ends, whatever the sweeper is doing.
-func reserveName(tx storage.Tx, v string, kind Kind, name string, now time.Time) error {
+func reserveName(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) error {
 	var o Object
-	err := getJSON(tx, deletedKey(v, kind, name), &o)
+	err := getJSON(tx, deletedKey(vlt.Name, kind, name), &o)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
@@ -50,17 +137,46 @@ func reserveName(tx storage.Tx, v string, kind Kind, name string, now time.Time)
 	if err := o.CheckNameFree(now); err != nil {
 		return err
 	}
-	// Deletion ledger: the retention had ended, so this is an automatic purge.
-	e := ledger.Entry{Principal: ledger.Sweeper, Note: nameReuse}
-	if err := recordObject(tx, e, ledger.ActionAutoPurge, vaultDisplayName(tx, v), &o, now); err != nil {
-		return err
-	}
-	return purgeTx(tx, v, &o)
+	return purgeTx(tx, ledger.ActionAutoPurge, autoPurge(nameReuse), vlt, &o, now)
 }
 
-// purgeTx removes a deleted object for good: every version, its head and its index entry.
-func purgeTx(tx storage.Tx, v string, o *Object) error {
-	vers, err := tx.Scan(versionPrefix(v, o.Kind, o.Name), "", 0)
+// softDeleteTx moves the live head o to the deleted list with its dates. Versions stay
+// where they are.
+func softDeleteTx(tx storage.Tx, who ledger.Entry, vlt Vault, o *Object, now time.Time) error {
+	if err := o.SoftDelete(now, vlt.Retention()); err != nil {
+		return err
+	}
+	if err := tx.Delete(liveKey(vlt.Name, o.Kind, o.Name)); err != nil {
+		return err
+	}
+	if err := tx.Put(deletedKey(vlt.Name, o.Kind, o.Name), mustJSON(o)); err != nil {
+		return err
+	}
+	return objectChange(ledger.ActionDelete, who, vlt, o).after(tx, now)
+}
+
+// undeleteTx brings the deleted head o back to life with all its versions.
+func undeleteTx(tx storage.Tx, who ledger.Entry, vlt Vault, o *Object, now time.Time) error {
+	c := objectChange(ledger.ActionRecover, who, vlt, o) // with the dates it undoes
+	if err := o.Recover(now); err != nil {
+		return err
+	}
+	if err := tx.Delete(deletedKey(vlt.Name, o.Kind, o.Name)); err != nil {
+		return err
+	}
+	if err := tx.Put(liveKey(vlt.Name, o.Kind, o.Name), mustJSON(o)); err != nil {
+		return err
+	}
+	return c.after(tx, now)
+}
+
+// purgeTx purges the deleted object o for good: its head, every version, and what its
+// kind keeps beside them.
+func purgeTx(tx storage.Tx, action string, who ledger.Entry, vlt Vault, o *Object, now time.Time) error {
+	if err := objectChange(action, who, vlt, o).after(tx, now); err != nil {
+		return err
+	}
+	vers, err := tx.Scan(versionPrefix(vlt.Name, o.Kind, o.Name), "", 0)
 	if err != nil {
 		return err
 	}
@@ -69,85 +185,21 @@ func purgeTx(tx storage.Tx, v string, o *Object) error {
 			return err
 		}
 	}
-	if err := tx.Delete(purgeKey(o.ScheduledPurgeDate, v, o.Kind, o.Name)); err != nil {
-		return err
+	if purged := rulesOf(o.Kind).purged; purged != nil {
+		if err := purged(tx, vlt.Name, o.Name); err != nil {
+			return err
+		}
 	}
-	return tx.Delete(deletedKey(v, o.Kind, o.Name))
+	return tx.Delete(deletedKey(vlt.Name, o.Kind, o.Name))
 }
 
-// deleteTx soft-deletes the live object name: the head moves to the deleted list with
-// its dates and joins the sweeper's index. Versions stay where they are.
-func deleteTx(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) (*Object, error) {
-	o, err := liveObject(tx, vlt.Name, kind, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := o.CheckUnmanaged("delete"); err != nil {
-		return nil, err
-	}
-	return o, softDeleteTx(tx, vlt, o, now)
-}
-
-// softDeleteTx moves the live head o to the deleted list (no managed check: the
-// certificate uses it for its key and secret).
-func softDeleteTx(tx storage.Tx, vlt Vault, o *Object, now time.Time) error {
-	kind, name := o.Kind, o.Name
-	if err := o.SoftDelete(now, vlt.Retention()); err != nil {
-		return err
-	}
-	if err := tx.Delete(liveKey(vlt.Name, kind, name)); err != nil {
-		return err
-	}
-	if err := tx.Put(deletedKey(vlt.Name, kind, name), mustJSON(o)); err != nil {
-		return err
-	}
-	if err := tx.Put(purgeKey(o.ScheduledPurgeDate, vlt.Name, kind, name), nil); err != nil {
-		return err
-	}
-	if o.Managed && kind != KindCertificate {
-		return nil // the certificate's own warnings cover its key and secret
-	}
-	return scheduleWarnings(tx, vlt.Name, kind, name, o.DeletedDate, o.ScheduledPurgeDate) // webhooks
-}
-
-// recoverTx brings the deleted object name back to life with all its versions.
-func recoverTx(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) (*Object, error) {
-	o, err := deletedObject(tx, vlt.Name, kind, name, now)
-	if err != nil {
-		return nil, err
-	}
-	if err := o.CheckUnmanaged("recover"); err != nil {
-		return nil, err
-	}
-	return o, undeleteTx(tx, vlt, o, now)
-}
-
-// undeleteTx brings the deleted head o back to life with all its versions.
-func undeleteTx(tx storage.Tx, vlt Vault, o *Object, now time.Time) error {
-	spd := o.ScheduledPurgeDate
-	if err := o.Recover(now); err != nil {
-		return err
-	}
-	if err := tx.Delete(purgeKey(spd, vlt.Name, o.Kind, o.Name)); err != nil {
-		return err
-	}
-	if err := tx.Delete(deletedKey(vlt.Name, o.Kind, o.Name)); err != nil {
-		return err
-	}
-	return tx.Put(liveKey(vlt.Name, o.Kind, o.Name), mustJSON(o))
-}
-
-// Purge removes the deleted object name for good (purge by hand).
-func (s Request) Purge(ctx context.Context, vaultName string, kind Kind, name string) error {
+// purge removes the deleted object name of kind for good (purge by hand), with the
+// objects linked to it.
+func (s Request) purge(ctx context.Context, vaultName string, kind Kind, name string) error {
 	if err := checkName(kind, name); err != nil {
 		return err
 	}
-	return s.st.Update(ctx, func(tx storage.Tx) error {
-		now := s.Now()
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
+	return s.inVault(ctx, true, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
 		o, err := deletedObject(tx, vlt.Name, kind, name, now)
 		if err != nil {
 			return err
@@ -158,10 +210,9 @@ func (s Request) Purge(ctx context.Context, vaultName string, kind Kind, name st
 		if err := o.CheckUnmanaged("purge"); err != nil {
 			return err
 		}
-		if err := recordObject(tx, s.actor.entry(), ledger.ActionPurge, vlt.Name, o, now); err != nil { // deletion ledger
-			return err
-		}
-		return purgeTx(tx, vlt.Name, o)
+		return withLinked(tx, vlt, o, now, func(o *Object) error {
+			return purgeTx(tx, ledger.ActionPurge, s.actor.entry(), vlt, o, now)
+		})
 	})
 }
 
@@ -195,169 +246,23 @@ func getVersion[T any](tx storage.Tx, v string, o *Object, version string) (T, e
 	return ver, err
 }
 
-// listHeads returns one page of live (or deleted) objects of a kind, each with its
-// latest version, in name order after `after`; more says whether pages follow.
-func listHeads[T, R any](s Request, ctx context.Context, vaultName string, kind Kind, deleted bool, after string, limit int, mk func(Vault, Object, T) R) (items []R, more bool, err error) {
-	prefix := livePrefix
-	if deleted {
-		prefix = deletedPrefix
-	}
-	err = s.st.View(ctx, func(tx storage.Tx) error {
-		now := s.Now()
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		es, m, err := page(tx, prefix(vlt.Name, kind), after, limit)
-		if err != nil {
-			return err
-		}
-		more = m
-		items = make([]R, 0, len(es))
-		for _, e := range es {
-			var o Object
-			if err := unmarshal(e, &o); err != nil {
-				return err
-			}
-			if o.State(now) == Purged || deleted && o.Managed && kind != KindCertificate {
-				continue // backing objects of a deleted certificate are listed with it
-			}
-			ver, err := getVersion[T](tx, vlt.Name, &o, "")
-			if err != nil {
-				return fmt.Errorf("%s %s: latest version: %w", kind, o.Name, err)
-			}
-			items = append(items, mk(vlt, o, ver))
-		}
-		return nil
-	})
-	return items, more, err
-}
-
-// listVersions returns one page of the versions of a live object, in version id order
-// after `after`. An unknown or deleted name has no versions.
-func listVersions[T, R any](s Request, ctx context.Context, vaultName string, kind Kind, name, after string, limit int, mk func(Vault, Object, T) R) (items []R, more bool, err error) {
-	if err := checkName(kind, name); err != nil {
-		return nil, false, err
-	}
-	err = s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		items = []R{}
-		o, err := liveObject(tx, vlt.Name, kind, name)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		es, m, err := page(tx, versionPrefix(vlt.Name, kind, name), after, limit)
-		if err != nil {
-			return err
-		}
-		more = m
-		for _, e := range es {
-			var ver T
-			if err := unmarshal(e, &ver); err != nil {
-				return err
-			}
-			items = append(items, mk(vlt, *o, ver))
-		}
-		return nil
-	})
-	return items, more, err
-}
-
-// transition applies delete or recover (action, for the deletion ledger) to name and
-// returns the latest version.
-func transition[T, R any](s Request, ctx context.Context, vaultName string, kind Kind, name string, action string, apply func(storage.Tx, Vault, Kind, string, time.Time) (*Object, error), mk func(Vault, Object, T) R) (R, error) {
-	var out R
-	if err := checkName(kind, name); err != nil {
-		return out, err
-	}
-	err := s.st.Update(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		// Deletion ledger: a recover records the dates it undoes, read before it.
-		var dates Object
-		if action == ledger.ActionRecover {
-			getJSON(tx, deletedKey(vlt.Name, kind, name), &dates) // absent: apply fails below
-		}
-		now := s.Now()
-		o, err := apply(tx, vlt, kind, name, now)
-		if err != nil {
-			return err
-		}
-		dates.Kind, dates.Name, dates.Managed = o.Kind, o.Name, o.Managed
-		if action == ledger.ActionDelete {
-			dates.DeletedDate, dates.ScheduledPurgeDate = o.DeletedDate, o.ScheduledPurgeDate
-		}
-		if err := recordObject(tx, s.actor.entry(), action, vlt.Name, &dates, now); err != nil {
-			return err
-		}
-		ver, err := getVersion[T](tx, vlt.Name, o, "")
-		if err != nil {
-			return err
-		}
-		out = mk(vlt, *o, ver)
-		return nil
-	})
-	return out, err
-}
-
-// getDeleted returns a soft-deleted object's latest version.
-func getDeleted[T, R any](s Request, ctx context.Context, vaultName string, kind Kind, name string, mk func(Vault, Object, T) R) (R, error) {
-	var out R
-	if err := checkName(kind, name); err != nil {
-		return out, err
-	}
-	err := s.st.View(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := deletedObject(tx, vlt.Name, kind, name, s.Now())
-		if err != nil {
-			return err
-		}
-		ver, err := getVersion[T](tx, vlt.Name, o, "")
-		if err != nil {
-			return err
-		}
-		out = mk(vlt, *o, ver)
-		return nil
-	})
-	return out, err
-}
-
-// restoreAs restores a backup blob of kind and returns its latest version.
-func restoreAs[T, R any](s Request, ctx context.Context, vaultName string, kind Kind, blob []byte, mk func(Vault, Object, T) R) (R, error) {
-	var out R
-	err := s.restore(ctx, vaultName, kind, blob, func(tx storage.Tx, vlt Vault, o *Object) error {
-		ver, err := getVersion[T](tx, vlt.Name, o, "")
-		out = mk(vlt, *o, ver)
+// putVersionTx stores record as o's new latest version id, and o with it.
+func putVersionTx(tx storage.Tx, v string, o *Object, id string, record []byte) error {
+	o.Latest = id
+	o.Versions++
+	if err := tx.Put(versionKey(v, o.Kind, o.Name, id), record); err != nil {
 		return err
-	})
-	return out, err
+	}
+	return tx.Put(liveKey(v, o.Kind, o.Name), mustJSON(o))
 }
 
-// onLive runs fn in a transaction — a write one when write is set — on the live object
-// name of vaultName. With op set, a key or secret that backs a certificate is refused
-// first (only the certificate's own operations change those).
-func (s Request) onLive(ctx context.Context, write bool, vaultName string, kind Kind, name, op string, fn func(tx storage.Tx, vlt Vault, o *Object) error) error {
-	run := s.st.View
-	if write {
-		run = s.st.Update
-	}
-	return run(ctx, func(tx storage.Tx) error {
-		vlt, err := s.vault(tx, vaultName)
-		if err != nil {
-			return err
-		}
-		o, err := liveObject(tx, vlt.Name, kind, name)
+// onObject runs fn in a transaction — a write one when write is set — on the object name
+// of vaultName that find returns (liveObject, or shownObject when a version must be
+// there). With op set, a key or secret that backs a certificate is refused first (only
+// the certificate's own operations change those).
+func (s Request) onObject(ctx context.Context, write bool, find func(storage.Tx, string, Kind, string) (*Object, error), vaultName string, kind Kind, name, op string, fn func(tx storage.Tx, vlt Vault, o *Object, now time.Time) error) error {
+	return s.inVault(ctx, write, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
+		o, err := find(tx, vlt.Name, kind, name)
 		if err != nil {
 			return err
 		}
@@ -366,6 +271,27 @@ func (s Request) onLive(ctx context.Context, write bool, vaultName string, kind 
 				return err
 			}
 		}
-		return fn(tx, vlt, o)
+		return fn(tx, vlt, o, now)
 	})
+}
+
+// onPolicy reads a live object's policy with decode and, when next is set, replaces it
+// (in a write transaction) by what next makes of it; it returns the policy read or made.
+func onPolicy[P any](s Request, ctx context.Context, vaultName string, kind Kind, name, op string, decode func(*Object) (P, error), next func(tx storage.Tx, vlt Vault, o *Object, cur P, now time.Time) (P, error)) (P, error) {
+	var out P
+	if err := checkName(kind, name); err != nil {
+		return out, err
+	}
+	err := s.onObject(ctx, next != nil, liveObject, vaultName, kind, name, op, func(tx storage.Tx, vlt Vault, o *Object, now time.Time) error {
+		p, err := decode(o)
+		if err == nil && next != nil {
+			p, err = next(tx, vlt, o, p, now)
+		}
+		if err != nil {
+			return err
+		}
+		out = p
+		return nil
+	})
+	return out, err
 }

@@ -2,7 +2,6 @@ package vault
 
 import (
 	"crypto/x509"
-	"errors"
 	"time"
 
 	"github.com/coffer/coffer/internal/certs"
@@ -24,7 +23,7 @@ func renewalTimes(p certs.Policy, ver CertificateVersion) map[string]time.Time {
 		var at time.Time
 		switch {
 		case a.LifetimePercentage > 0:
-			at = ver.NotBefore.Add(life * time.Duration(a.LifetimePercentage) / 100).Truncate(time.Second)
+			at = wireTime(ver.NotBefore.Add(life * time.Duration(a.LifetimePercentage) / 100))
 		case a.DaysBeforeExpiry > 0:
 			at = ver.Expires.AddDate(0, 0, -a.DaysBeforeExpiry)
 		default:
@@ -40,43 +39,18 @@ func renewalTimes(p certs.Policy, ver CertificateVersion) map[string]time.Time {
 }
 
 func scheduleRenewal(tx storage.Tx, v, name string, p certs.Policy, ver CertificateVersion) error {
-	for action, at := range renewalTimes(p, ver) {
-		if err := tx.Put(dueKey(at, action, v, KindCertificate, name), nil); err != nil {
-			return err
-		}
-	}
-	return nil
+	return schedule(tx, v, KindCertificate, name, renewalTimes(p, ver))
 }
 
 // dueCertAction renews or notifies for a live certificate whose time has come.
 func (s *Service) dueCertAction(tx storage.Tx, e dueEntry, now time.Time) (bool, error) {
-	vlt, err := s.Internal().vault(tx, e.vault)
-	if errors.Is(err, ErrVaultNotFound) {
-		return false, tx.Delete(e.key)
-	}
-	if err != nil {
+	d, ok, err := dueLatest[CertificateVersion](s, tx, e, certPolicy)
+	if err != nil || !ok {
 		return false, err
 	}
-	o, err := liveCertificate(tx, vlt, e.name)
-	if errors.Is(err, ErrNotFound) {
-		return false, tx.Delete(e.key) // deleted: recovery reschedules
-	}
-	if err != nil {
-		return false, err
-	}
-	pol, err := certPolicy(o)
-	if err != nil {
-		return false, err
-	}
-	ver, err := getVersion[CertificateVersion](tx, vlt.Name, o, "")
-	if err != nil {
-		return false, err
-	}
+	vlt, o, ver, pol := d.vlt, d.o, d.latest, d.policy
 	if at, ok := renewalTimes(pol.Policy, ver)[e.action]; !ok || at.Unix() != e.at {
-		return false, tx.Delete(e.key) // stale
-	}
-	if err := tx.Delete(e.key); err != nil {
-		return false, err
+		return false, nil // stale: the policy or the certificate moved on
 	}
 	if e.action == actionNotifyCert || !equalFold(pol.IssuerName, "Self") {
 		s.log.Info("certificate lifetime action: contacts to be told it nears expiry", "vault", vlt.Name, "certificate", o.Name,

@@ -3,7 +3,6 @@ package vault
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -20,7 +19,7 @@ const (
 	ActionNotify = "Notify"
 )
 
-// RotationPolicy is a key's rotation policy (azure-keyvault-api.md §3.6). Durations are
+// RotationPolicy is a key's rotation policy, as Azure Key Vault defines it. Durations are
 // ISO 8601 (P90D, P1Y, P18M, PT12H) and are applied on the vault clock.
 type RotationPolicy struct {
 	LifetimeActions []LifetimeAction `json:"lifetimeActions"`
@@ -123,16 +122,7 @@ func (p *RotationPolicy) validate(name string) error {
 // GetRotationPolicy returns a live key's rotation policy; a key that never had one has
 // the default (notify 30 days before expiry).
 func (s Request) GetRotationPolicy(ctx context.Context, vaultName, name string) (RotationPolicy, error) {
-	if err := checkName(KindKey, name); err != nil {
-		return RotationPolicy{}, err
-	}
-	var out RotationPolicy
-	err := s.onLive(ctx, false, vaultName, KindKey, name, "", func(tx storage.Tx, vlt Vault, o *Object) error {
-		var err error
-		out, err = rotationPolicy(o)
-		return err
-	})
-	return out, err
+	return onPolicy(s, ctx, vaultName, KindKey, name, "", rotationPolicy, nil)
 }
 
 // SetRotationPolicy replaces a live key's rotation policy and schedules what it asks for.
@@ -143,29 +133,16 @@ func (s Request) SetRotationPolicy(ctx context.Context, vaultName, name string, 
 	if err := p.validate(name); err != nil {
 		return RotationPolicy{}, err
 	}
-	var out RotationPolicy
-	err := s.onLive(ctx, true, vaultName, KindKey, name, "setrotationpolicy", func(tx storage.Tx, vlt Vault, o *Object) error {
-		now := s.Now()
-		old, err := rotationPolicy(o)
-		if err != nil {
-			return err
-		}
-		out = p
-		out.Created, out.Updated = old.Created, now
-		if out.Created.IsZero() {
-			out.Created = now
-		}
-		o.Policy = mustJSON(out)
-		if err := tx.Put(liveKey(vlt.Name, KindKey, name), mustJSON(o)); err != nil {
-			return err
-		}
-		ver, err := getVersion[KeyVersion](tx, vlt.Name, o, "")
-		if err != nil {
-			return err
-		}
-		return scheduleRotation(tx, vlt.Name, o, ver, now)
-	})
-	return out, err
+	return onPolicy(s, ctx, vaultName, KindKey, name, "setrotationpolicy", rotationPolicy,
+		func(tx storage.Tx, vlt Vault, o *Object, old RotationPolicy, now time.Time) (RotationPolicy, error) {
+			out := p
+			out.Created, out.Updated = policyDates(old.Created, now)
+			o.Policy = mustJSON(out)
+			if err := tx.Put(liveKey(vlt.Name, KindKey, o.Name), mustJSON(o)); err != nil {
+				return out, err
+			}
+			return out, rescheduleKey(tx, vlt, o, now)
+		})
 }
 
 // actionTimes computes when the policy's actions fall due for the latest version.
@@ -209,52 +186,31 @@ func scheduleRotation(tx storage.Tx, v string, o *Object, latest KeyVersion, now
 	if err != nil {
 		return err
 	}
+	due := map[string]time.Time{}
 	for typ, at := range actionTimes(p, latest) {
-		action := actionRotateKey
-		if typ == ActionNotify {
-			action = actionNotifyKey
-			if at.Before(now) {
-				continue // already past: nothing to warn about
-			}
-		}
-		if err := tx.Put(dueKey(at, action, v, KindKey, o.Name), nil); err != nil {
-			return err
+		switch {
+		case typ == ActionRotate:
+			due[actionRotateKey] = at
+		case !at.Before(now): // a notice already past warns of nothing
+			due[actionNotifyKey] = at
 		}
 	}
-	return nil
+	return schedule(tx, v, KindKey, o.Name, due)
 }
 
 // dueKeyAction rotates or notifies for a live key whose policy time has come.
 func (s *Service) dueKeyAction(tx storage.Tx, e dueEntry, now time.Time) (bool, error) {
-	o, err := liveObject(tx, e.vault, KindKey, e.name)
-	if errors.Is(err, ErrNotFound) {
-		return false, tx.Delete(e.key) // deleted: recovery reschedules
-	}
-	if err != nil {
+	d, ok, err := dueLatest[KeyVersion](s, tx, e, rotationPolicy)
+	if err != nil || !ok {
 		return false, err
 	}
-	p, err := rotationPolicy(o)
-	if err != nil {
-		return false, err
-	}
-	latest, err := getVersion[KeyVersion](tx, e.vault, o, "")
-	if err != nil {
-		return false, err
-	}
+	vlt, o, latest, p := d.vlt, d.o, d.latest, d.policy
 	typ := ActionRotate
 	if e.action == actionNotifyKey {
 		typ = ActionNotify
 	}
-	at, ok := actionTimes(p, latest)[typ]
-	if !ok || at.Unix() != e.at {
-		return false, tx.Delete(e.key) // stale: the policy or the key moved on
-	}
-	if err := tx.Delete(e.key); err != nil {
-		return false, err
-	}
-	vlt, err := s.Internal().vault(tx, e.vault)
-	if err != nil {
-		return false, err
+	if at, ok := actionTimes(p, latest)[typ]; !ok || at.Unix() != e.at {
+		return false, nil // stale: the policy or the key moved on
 	}
 	if typ == ActionNotify {
 		s.log.Info("key near expiry (rotation policy Notify)", "vault", vlt.Name, "key", o.Name, "version", latest.ID, "expires", latest.Expires)

@@ -76,7 +76,7 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 }
 
 // Now is the vault clock's time at the wire's resolution.
-func (s *Service) Now() time.Time { return s.clk.Now().UTC().Truncate(time.Second) }
+func (s *Service) Now() time.Time { return wireTime(s.clk.Now()) }
 
 // EnsureVault creates v when no vault of that name exists and returns the stored record.
 func (s *Service) EnsureVault(ctx context.Context, v Vault) (Vault, bool, error) {
@@ -162,6 +162,23 @@ func (r Request) vault(tx storage.Tx, name string) (Vault, error) {
 	return v, err
 }
 
+// inVault runs fn in a transaction — a write one when write is set — on the vault
+// vaultName: read once, inside the transaction, and handed to the request's decision
+// before fn reads or changes anything else; now is the vault clock's time.
+func (r Request) inVault(ctx context.Context, write bool, vaultName string, fn func(tx storage.Tx, vlt Vault, now time.Time) error) error {
+	run := r.st.View
+	if write {
+		run = r.st.Update
+	}
+	return run(ctx, func(tx storage.Tx) error {
+		vlt, err := r.vault(tx, vaultName)
+		if err != nil {
+			return err
+		}
+		return fn(tx, vlt, r.Now())
+	})
+}
+
 // getVaultRecord returns a vault's record whatever its state.
 func getVaultRecord(tx storage.Tx, name string) (Vault, error) {
 	key := vaultKey(name)
@@ -219,6 +236,33 @@ func getJSON(tx storage.Tx, key string, v any) error {
 		return fmt.Errorf("decode %s: %w", key, err)
 	}
 	return nil
+}
+
+// onRecord reads one of a vault's own records, at key(vault) — its certificate
+// contacts, an issuer, a certificate's issuance operation — in a transaction (a write one
+// when write is set) on the vault vaultName; missing is the error when there is none.
+// fn, if set, may then change or remove it (key is where it is stored).
+func onRecord[T any](s Request, ctx context.Context, write bool, vaultName string, key func(vault string) string, missing error, fn func(tx storage.Tx, key string, rec *T) error) (T, error) {
+	var out T
+	err := s.inVault(ctx, write, vaultName, func(tx storage.Tx, vlt Vault, _ time.Time) error {
+		k := key(vlt.Name)
+		var err error
+		if out, err = getRecord[T](tx, k, missing); err != nil || fn == nil {
+			return err
+		}
+		return fn(tx, k, &out)
+	})
+	return out, err
+}
+
+// getRecord reads the record at key; missing is the error when there is none.
+func getRecord[T any](tx storage.Tx, key string, missing error) (T, error) {
+	var rec T
+	err := getJSON(tx, key, &rec)
+	if errors.Is(err, storage.ErrNotFound) {
+		return rec, missing
+	}
+	return rec, err
 }
 
 func newVersionID() string {

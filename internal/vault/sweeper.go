@@ -114,11 +114,57 @@ func (s *Service) duePurge(tx storage.Tx, e dueEntry, now time.Time) (bool, erro
 	if o.State(now) != Purged {
 		return false, nil
 	}
-	// Deletion ledger: an automatic purge, by the sweeper, with how late it came.
-	if err := recordObject(tx, ledger.Entry{Principal: ledger.Sweeper}, ledger.ActionAutoPurge, vaultDisplayName(tx, e.vault), &o, now); err != nil {
+	vlt, err := getVaultRecord(tx, e.vault)
+	if err != nil {
 		return false, err
 	}
-	return true, purgeTx(tx, e.vault, &o)
+	return true, purgeTx(tx, ledger.ActionAutoPurge, autoPurge(""), vlt, &o, now)
+}
+
+// schedule puts one object's entries in the scheduler's index: when each action falls
+// due. Entries made for an older state become stale; their handlers recompute the time
+// and drop them when it differs.
+func schedule(tx storage.Tx, v string, kind Kind, name string, due map[string]time.Time) error {
+	for action, at := range due {
+		if err := tx.Put(dueKey(at, action, v, kind, name), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dueObject is what a scheduled action on a live object (a rotation, a renewal) acts on:
+// its vault, its head, its latest version and its policy.
+type dueObject[V, P any] struct {
+	vlt    Vault
+	o      *Object
+	latest V
+	policy P
+}
+
+// dueLatest reads the live object a scheduled action names, with policy decoding its
+// policy, after removing the entry (the action replaces it by the next one). ok is false
+// when the entry is stale: its vault or object is deleted or gone (a recover schedules
+// again).
+func dueLatest[V, P any](s *Service, tx storage.Tx, e dueEntry, policy func(*Object) (P, error)) (d dueObject[V, P], ok bool, err error) {
+	if err := tx.Delete(e.key); err != nil {
+		return d, false, err
+	}
+	d.vlt, err = s.Internal().vault(tx, e.vault)
+	if err == nil {
+		d.o, err = shownObject(tx, d.vlt.Name, e.kind, e.name)
+	}
+	if errors.Is(err, ErrVaultNotFound) || errors.Is(err, ErrNotFound) {
+		return d, false, nil
+	}
+	if err != nil {
+		return d, false, err
+	}
+	if d.policy, err = policy(d.o); err != nil {
+		return d, false, err
+	}
+	d.latest, err = getVersion[V](tx, d.vlt.Name, d.o, "")
+	return d, err == nil, err
 }
 
 // RunSweeper runs the scheduler every interval until ctx ends.

@@ -17,7 +17,7 @@ const (
 )
 
 // Vault is a vault's record: its settings for the lifecycle rules, where it lives, who
-// may use it, and — once deleted — its own deletion dates.
+// may use it, and — once deleted — its own lifecycle, the same as an object's.
 type Vault struct {
 	Name            string            `json:"name"` // case as created
 	RetentionDays   int               `json:"retentionDays"`
@@ -35,15 +35,25 @@ type Vault struct {
 	// (enabledForDeployment, networkAcls, publicNetworkAccess, …), as JSON.
 	Settings map[string]json.RawMessage `json:"settings,omitempty"`
 
-	DeletedDate        time.Time `json:"deletedDate,omitzero"`
-	ScheduledPurgeDate time.Time `json:"scheduledPurgeDate,omitzero"`
+	Lifecycle
 }
 
-// State derives the vault's lifecycle state at now, as for objects.
-func (v Vault) State(now time.Time) State {
-	o := Object{DeletedDate: v.DeletedDate, ScheduledPurgeDate: v.ScheduledPurgeDate}
-	return o.State(now)
+func (v *Vault) subject() subject { return subject{kindVault, v.Name} }
+
+// SoftDelete moves an active vault to Deleted, recoverable for its retention.
+func (v *Vault) SoftDelete(now time.Time) error { return v.softDelete(v.subject(), now, v.Retention()) }
+
+// Recover brings a deleted vault back.
+func (v *Vault) Recover(now time.Time) error { return v.recover(v.subject(), now) }
+
+// CheckPurge says whether a purge by hand may go ahead: only a deleted vault, and not
+// under its purge protection.
+func (v *Vault) CheckPurge(now time.Time) error {
+	return v.checkPurge(v.subject(), now, v.PurgeProtection)
 }
+
+// CheckNameFree says whether a new vault may take this one's name.
+func (v *Vault) CheckNameFree(now time.Time) error { return v.checkNameFree(v.subject(), now) }
 
 // RecoveryLevel is Azure's attributes.recoveryLevel for objects in this vault.
 func (v Vault) RecoveryLevel() string {

@@ -61,7 +61,7 @@ func ValidVaultName(s string) bool {
 }
 
 func invalidVault(name, format string, args ...any) error {
-	return &Error{Kind: ErrInvalidVault, ObjectKind: "vault", Name: name, Detail: fmt.Sprintf(format, args...)}
+	return &Error{Kind: ErrInvalidVault, ObjectKind: kindVault, Name: name, Detail: fmt.Sprintf(format, args...)}
 }
 
 // apply merges p into v (a new vault when created) under the one-way rules.
@@ -144,7 +144,7 @@ func checkPolicies(name string, ps []authz.Policy, serverTenant string) error {
 // subscription and resource group. created says which.
 func (s Request) CreateOrUpdateVault(ctx context.Context, name string, p VaultParams) (v Vault, created bool, err error) {
 	if !ValidVaultName(name) {
-		return v, false, &Error{Kind: ErrVaultNameInvalid, ObjectKind: "vault", Name: name,
+		return v, false, &Error{Kind: ErrVaultNameInvalid, ObjectKind: kindVault, Name: name,
 			Detail: "The vault name should be string of 3 to 24 characters, start with a letter, end with a letter or digit, and contain only letters, digits and single hyphens."}
 	}
 	err = s.st.Update(ctx, func(tx storage.Tx) error {
@@ -155,25 +155,23 @@ func (s Request) CreateOrUpdateVault(ctx context.Context, name string, p VaultPa
 			return err
 		}
 		if !created {
+			if err := cur.CheckNameFree(now); err != nil {
+				return err
+			}
 			switch cur.State(now) {
-			case Deleted:
-				return &Error{Kind: ErrVaultDeletedName, ObjectKind: "vault", Name: cur.Name, ScheduledPurgeDate: cur.ScheduledPurgeDate}
 			case Purged: // its retention has ended: purge it now and take the name
-				if err := recordVault(tx, ledger.Entry{Principal: ledger.Sweeper, Note: nameReuse}, ledger.ActionAutoPurge, cur, now); err != nil { // deletion ledger
-					return err
-				}
-				if err := purgeVaultTx(tx, cur); err != nil {
+				if err := purgeVaultTx(tx, ledger.ActionAutoPurge, autoPurge(nameReuse), cur, now); err != nil {
 					return err
 				}
 				created = true
 			default:
 				if !strings.EqualFold(cur.Subscription, p.Subscription) || !strings.EqualFold(cur.ResourceGroup, p.ResourceGroup) {
-					return &Error{Kind: ErrVaultNameTaken, ObjectKind: "vault", Name: cur.Name}
+					return &Error{Kind: ErrVaultNameTaken, ObjectKind: kindVault, Name: cur.Name}
 				}
 			}
 		}
 		if created && p.MustExist {
-			return &Error{Kind: ErrVaultNotFound, ObjectKind: "vault", Name: name}
+			return &Error{Kind: ErrVaultNotFound, ObjectKind: kindVault, Name: name}
 		}
 		if created {
 			cur = Vault{Name: name, RetentionDays: DefaultRetentionDays, Created: now, SKU: "standard",
@@ -247,7 +245,7 @@ func (s *Service) GetDeletedVault(ctx context.Context, name string) (Vault, erro
 func deletedVault(tx storage.Tx, name string, now time.Time) (Vault, error) {
 	v, err := getVaultRecord(tx, name)
 	if err == nil && v.State(now) != Deleted {
-		err = &Error{Kind: ErrVaultNotFound, ObjectKind: "vault", Name: name, Detail: "deleted"}
+		err = &Error{Kind: ErrVaultNotFound, ObjectKind: kindVault, Name: name, Detail: "deleted"}
 	}
 	return v, err
 }
@@ -267,18 +265,13 @@ func (s Request) DeleteVault(ctx context.Context, name string) (v Vault, existed
 		if err != nil {
 			return err
 		}
-		v.DeletedDate = now
-		v.ScheduledPurgeDate = now.Add(v.Retention())
+		if err := v.SoftDelete(now); err != nil {
+			return err
+		}
 		if err := tx.Put(vaultKey(name), mustJSON(v)); err != nil {
 			return err
 		}
-		if err := recordVault(tx, s.actor.entry(), ledger.ActionDelete, v, now); err != nil { // deletion ledger
-			return err
-		}
-		if err := tx.Put(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, "vault", v.Name), nil); err != nil {
-			return err
-		}
-		return scheduleWarnings(tx, v.Name, "vault", v.Name, v.DeletedDate, v.ScheduledPurgeDate) // webhooks
+		return vaultChange(ledger.ActionDelete, s.actor.entry(), v).after(tx, now)
 	})
 	return v, existed, err
 }
@@ -288,20 +281,21 @@ func (s Request) DeleteVault(ctx context.Context, name string) (v Vault, existed
 func (s Request) RecoverVault(ctx context.Context, name string) (Vault, error) {
 	var v Vault
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
+		now := s.Now()
 		var err error
-		v, err = deletedVault(tx, name, s.Now())
+		v, err = deletedVault(tx, name, now)
 		if err != nil {
 			return err
 		}
-		if err := tx.Delete(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, "vault", v.Name)); err != nil {
+		c := vaultChange(ledger.ActionRecover, s.actor.entry(), v) // with the dates it undoes
+		if err := v.Recover(now); err != nil {
 			return err
 		}
-		if err := recordVault(tx, s.actor.entry(), ledger.ActionRecover, v, s.Now()); err != nil { // deletion ledger: the dates it undoes
+		v.Updated = now
+		if err := tx.Put(vaultKey(name), mustJSON(v)); err != nil {
 			return err
 		}
-		v.DeletedDate, v.ScheduledPurgeDate = time.Time{}, time.Time{}
-		v.Updated = s.Now()
-		return tx.Put(vaultKey(name), mustJSON(v))
+		return c.after(tx, now)
 	})
 	return v, err
 }
@@ -310,34 +304,37 @@ func (s Request) RecoverVault(ctx context.Context, name string) (Vault, error) {
 // purge protection refuses it until the retention ends.
 func (s Request) PurgeVault(ctx context.Context, name string) error {
 	return s.st.Update(ctx, func(tx storage.Tx) error {
-		v, err := deletedVault(tx, name, s.Now())
+		now := s.Now()
+		v, err := deletedVault(tx, name, now)
 		if err != nil {
 			return err
 		}
-		if v.PurgeProtection {
-			return &Error{Kind: ErrVaultPurgeProtected, ObjectKind: "vault", Name: v.Name, ScheduledPurgeDate: v.ScheduledPurgeDate}
-		}
-		if err := recordVault(tx, s.actor.entry(), ledger.ActionPurge, v, s.Now()); err != nil { // deletion ledger
+		if err := v.CheckPurge(now); err != nil {
 			return err
 		}
-		return purgeVaultTx(tx, v)
+		return purgeVaultTx(tx, ledger.ActionPurge, s.actor.entry(), v, now)
 	})
 }
 
-// purgeVaultTx deletes the vault record, its scheduler entry and every key under it.
-// Scheduler entries of objects inside become stale and are dropped when they come due.
-func purgeVaultTx(tx storage.Tx, v Vault) error {
+// purgeVaultTx purges the deleted vault v for good: its record and every key under it,
+// the deleted objects inside with it (their notices and purge entries go with the
+// vault's own, in its change). Other scheduler entries of objects inside (rotation,
+// renewal, warnings) become stale and are dropped when they come due.
+func purgeVaultTx(tx storage.Tx, action string, who ledger.Entry, v Vault, now time.Time) error {
+	c := vaultChange(action, who, v)
+	var err error
+	if c.inside, err = deletedHeads(tx, v.Name); err != nil {
+		return err
+	}
+	if err := c.after(tx, now); err != nil {
+		return err
+	}
 	es, err := tx.Scan("v/"+lower(v.Name)+"/", "", 0)
 	if err != nil {
 		return err
 	}
 	for _, e := range es {
 		if err := tx.Delete(e.Key); err != nil {
-			return err
-		}
-	}
-	if !v.ScheduledPurgeDate.IsZero() {
-		if err := tx.Delete(dueKey(v.ScheduledPurgeDate, actionPurgeVault, v.Name, "vault", v.Name)); err != nil {
 			return err
 		}
 	}
@@ -357,10 +354,7 @@ func (s *Service) duePurgeVault(tx storage.Tx, e dueEntry, now time.Time) (bool,
 		return false, nil
 	}
 	s.log.Info("purged a deleted vault at the end of its retention", "vault", v.Name, "scheduledPurgeDate", v.ScheduledPurgeDate)
-	if err := recordVault(tx, ledger.Entry{Principal: ledger.Sweeper}, ledger.ActionAutoPurge, v, now); err != nil { // deletion ledger
-		return false, err
-	}
-	return true, purgeVaultTx(tx, v)
+	return true, purgeVaultTx(tx, ledger.ActionAutoPurge, autoPurge(""), v, now)
 }
 
 // UpdateAccessPolicies changes a live vault's access policies: "add" merges the given

@@ -21,7 +21,7 @@ import (
 //     theirs, and writes their events into the outbox; a recovered, purged or re-deleted
 //     object's entry is stale and dropped, as the other actions drop theirs.
 //   - Every purge — by hand, by the sweeper, when a name is taken again, or with its
-//     vault — writes a Purged event beside its ledger entry (recordObject, recordVault).
+//     vault — writes a Purged event beside its ledger entry (change.after, transition.go).
 //
 // Everything is written in the transaction of the change, so nothing is lost on a crash;
 // the server delivers the outbox. A certificate's key and secret move with it and raise
@@ -39,7 +39,7 @@ func (s *Service) CreateWebhook(ctx context.Context, vaultName, url string, befo
 		now := s.Now()
 		v, err := getVaultRecord(tx, vaultName)
 		if err == nil && v.State(now) == Purged {
-			err = &Error{Kind: ErrVaultNotFound, ObjectKind: "vault", Name: vaultName}
+			err = &Error{Kind: ErrVaultNotFound, ObjectKind: kindVault, Name: vaultName}
 		}
 		if err != nil {
 			return err
@@ -65,22 +65,16 @@ func (s *Service) warnAboutDeleted(tx storage.Tx, v Vault, sub webhook.Subscript
 			return err
 		}
 	}
-	for _, kind := range []Kind{KindSecret, KindKey, KindCertificate} {
-		es, err := tx.Scan(deletedPrefix(v.Name, kind), "", 0)
-		if err != nil {
-			return err
+	inside, err := deletedHeads(tx, v.Name)
+	if err != nil {
+		return err
+	}
+	for _, o := range inside {
+		if o.State(now) != Deleted || o.backsCertificate() {
+			continue
 		}
-		for _, e := range es {
-			var o Object
-			if err := unmarshal(e, &o); err != nil {
-				return err
-			}
-			if o.State(now) != Deleted || o.Managed && kind != KindCertificate {
-				continue
-			}
-			if err := tx.Put(dueKey(sub.WarnAt(o.DeletedDate, o.ScheduledPurgeDate), actionWarn, v.Name, kind, o.Name), nil); err != nil {
-				return err
-			}
+		if err := tx.Put(dueKey(sub.WarnAt(o.DeletedDate, o.ScheduledPurgeDate), actionWarn, v.Name, o.Kind, o.Name), nil); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -167,7 +161,7 @@ func (s *Service) dueWarn(tx storage.Tx, e dueEntry, now time.Time) (bool, error
 		if err != nil {
 			return false, err
 		}
-		if o.State(now) != Deleted || o.Managed && o.Kind != KindCertificate {
+		if o.State(now) != Deleted || o.backsCertificate() {
 			return drop()
 		}
 		ev.Name, ev.DeletedDate, ev.ScheduledPurgeDate = o.Name, o.DeletedDate, o.ScheduledPurgeDate
@@ -198,49 +192,4 @@ func enqueue(tx storage.Tx, v Vault, ev webhook.Event, what string, subs []webho
 	ev.ID, ev.Type, ev.Time = base.ID, base.Type, base.Time
 	ev.Subscription, ev.ResourceGroup, ev.Location, ev.Vault = v.Subscription, v.ResourceGroup, v.Location, v.Name
 	return webhook.Enqueue(tx, ev, subs)
-}
-
-// objectPurged writes the Purged event of an object purged in tx (o carries its
-// deletion's dates). recordObject calls it for every purge, so no purge path lacks it.
-func objectPurged(tx storage.Tx, vaultName string, o *Object, now time.Time) error {
-	subs, err := webhook.ForVault(tx, vaultName)
-	if err != nil || len(subs) == 0 {
-		return err
-	}
-	v, err := getVaultRecord(tx, vaultName)
-	if err != nil {
-		return err
-	}
-	ev := webhook.Event{Kind: string(o.Kind), Name: o.Name, DeletedDate: o.DeletedDate, ScheduledPurgeDate: o.ScheduledPurgeDate}
-	return enqueue(tx, v, ev, webhook.Purged, subs, now)
-}
-
-// vaultPurged writes the Purged events of a vault purged in tx, and of each deleted
-// object purged with it (a warned object always gets its notice). recordVault calls it.
-func vaultPurged(tx storage.Tx, v Vault, now time.Time) error {
-	subs, err := webhook.ForVault(tx, v.Name)
-	if err != nil || len(subs) == 0 {
-		return err
-	}
-	for _, kind := range []Kind{KindSecret, KindKey, KindCertificate} {
-		es, err := tx.Scan(deletedPrefix(v.Name, kind), "", 0)
-		if err != nil {
-			return err
-		}
-		for _, e := range es {
-			var o Object
-			if err := unmarshal(e, &o); err != nil {
-				return err
-			}
-			if o.Managed && kind != KindCertificate {
-				continue
-			}
-			ev := webhook.Event{Kind: string(kind), Name: o.Name, DeletedDate: o.DeletedDate, ScheduledPurgeDate: o.ScheduledPurgeDate}
-			if err := enqueue(tx, v, ev, webhook.Purged, subs, now); err != nil {
-				return err
-			}
-		}
-	}
-	ev := webhook.Event{Kind: webhook.KindVault, Name: v.Name, DeletedDate: v.DeletedDate, ScheduledPurgeDate: v.ScheduledPurgeDate}
-	return enqueue(tx, v, ev, webhook.Purged, subs, now)
 }

@@ -66,7 +66,7 @@ func TestWebhookWarningTimes(t *testing.T) {
 	if _, err := s.Internal().SetSecret(ctx, "v", "S", vault.SecretParams{Value: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.Internal().DeleteSecret(ctx, "v", "s")
+	d, err := s.Internal().Secrets().Delete(ctx, "v", "s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,10 +108,10 @@ func TestWebhookStaleWarnings(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Internal().DeleteSecret(ctx, "v", "back"); err != nil {
+	if _, err := s.Internal().Secrets().Delete(ctx, "v", "back"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Internal().RecoverSecret(ctx, "v", "back"); err != nil {
+	if _, err := s.Internal().Secrets().Recover(ctx, "v", "back"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DeleteWebhook(ctx, gone.ID); err != nil {
@@ -121,7 +121,7 @@ func TestWebhookStaleWarnings(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 	clk.Advance(24 * time.Hour)
-	if _, err := s.Internal().DeleteSecret(ctx, "v", "back"); err != nil { // purges a day later than the first time
+	if _, err := s.Internal().Secrets().Delete(ctx, "v", "back"); err != nil { // purges a day later than the first time
 		t.Fatal(err)
 	}
 	clk.Advance(3*24*time.Hour + time.Hour) // the first deletion's window (and the deleted subscription's) passed
@@ -136,7 +136,7 @@ func TestWebhookStaleWarnings(t *testing.T) {
 	}
 
 	// Deleted first, subscribed after, with the window already open: warned at once.
-	if _, err := s.Internal().DeleteSecret(ctx, "v", "late"); err != nil {
+	if _, err := s.Internal().Secrets().Delete(ctx, "v", "late"); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(6 * 24 * time.Hour)
@@ -174,7 +174,7 @@ func TestWebhookCertificateAndVault(t *testing.T) {
 	if _, err := s.Internal().SetSecret(ctx, "w", "live", vault.SecretParams{Value: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Internal().DeleteCertificate(ctx, "w", "c"); err != nil {
+	if _, err := s.Internal().Certificates().Delete(ctx, "w", "c"); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(5 * 24 * time.Hour)
@@ -211,7 +211,7 @@ func TestWebhookCertificateAndVault(t *testing.T) {
 	if _, err := s.Internal().SetSecret(ctx, "x", "in", vault.SecretParams{Value: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Internal().DeleteSecret(ctx, "x", "in"); err != nil {
+	if _, err := s.Internal().Secrets().Delete(ctx, "x", "in"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.Internal().DeleteVault(ctx, "x"); err != nil {
@@ -244,17 +244,17 @@ func TestWebhookSameTransaction(t *testing.T) {
 	if _, err := s.Internal().SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Internal().DeleteSecret(ctx, "v", "s"); err != nil {
+	if _, err := s.Internal().Secrets().Delete(ctx, "v", "s"); err != nil {
 		t.Fatal(err)
 	}
 	bad, err := vault.Open(ctx, vault.Options{Storage: failingStore{st, "sys/outbox/"}, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bad.Internal().PurgeSecret(ctx, "v", "s"); !errors.Is(err, errInjected) {
+	if err := bad.Internal().Secrets().Purge(ctx, "v", "s"); !errors.Is(err, errInjected) {
 		t.Fatalf("purge = %v, want the injected failure", err)
 	}
-	if _, err := s.Internal().GetDeletedSecret(ctx, "v", "s"); err != nil {
+	if _, err := s.Internal().Secrets().GetDeleted(ctx, "v", "s"); err != nil {
 		t.Fatalf("the secret is gone after the failed purge: %v", err)
 	}
 	clk.Advance(5 * 24 * time.Hour)
@@ -281,7 +281,7 @@ func TestWebhookWarnOnceAcrossServers(t *testing.T) {
 		if _, err := s.Internal().SetSecret(ctx, "v", n, vault.SecretParams{Value: "x"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Internal().DeleteSecret(ctx, "v", n); err != nil {
+		if _, err := s.Internal().Secrets().Delete(ctx, "v", n); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,0 +1,138 @@
+package vault
+
+import (
+	"time"
+
+	"github.com/coffer/coffer/internal/ledger"
+	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/webhook"
+)
+
+// This file is the step every lifecycle transition ends with. A transition — the delete,
+// recover or purge of an object or of a vault, asked for by a request, done by the sweeper
+// when the retention ends, or done when a new object or vault takes the name — changes its
+// records, then hands a change to after in the same transaction. after writes everything
+// that follows from it, so nothing is lost on a crash and no transition forgets a part:
+//
+//   - the deletion ledger's entry (package ledger);
+//   - the scheduler's purge entries: a delete adds its own, a recover and a purge remove
+//     it, and a vault's purge also those of the deleted objects inside;
+//   - the webhook events (package webhook): a delete schedules the warnings before its
+//     purge, a purge writes the Purged notices (a vault's, also for the objects inside).
+//
+// The key and secret behind a certificate have purge entries of their own (the sweeper
+// purges each), but no ledger entries or events: the certificate's speak for them.
+
+// A change is one lifecycle transition, as its side effects need it.
+type change struct {
+	action string       // ledger.ActionDelete, ActionRecover, ActionPurge or ActionAutoPurge
+	who    ledger.Entry // who asked; ledger.Sweeper (with a note) for an automatic purge
+	vault  Vault        // the vault the subject is in, or the vault itself
+	subject
+	backing bool      // the subject is a key or secret behind a certificate
+	dates   Lifecycle // the deletion's: new for a delete, undone for a recover, purged for a purge
+	inside  []Object  // for a vault's purge: the deleted objects purged with it
+}
+
+// objectChange is the change of object o in vlt; o carries the deletion's dates.
+func objectChange(action string, who ledger.Entry, vlt Vault, o *Object) change {
+	return change{action: action, who: who, vault: vlt, subject: o.subject(), backing: o.backsCertificate(), dates: o.Lifecycle}
+}
+
+// vaultChange is the change of vault v; v carries its deletion's dates.
+func vaultChange(action string, who ledger.Entry, v Vault) change {
+	return change{action: action, who: who, vault: v, subject: v.subject(), dates: v.Lifecycle}
+}
+
+// after writes the change's ledger entry, scheduler entries and webhook events in tx.
+func (c change) after(tx storage.Tx, now time.Time) error {
+	if err := c.schedule(tx); err != nil {
+		return err
+	}
+	if c.backing {
+		return nil
+	}
+	if err := c.record(tx, now); err != nil {
+		return err
+	}
+	return c.notify(tx, now)
+}
+
+// purgeEntry is the scheduler's entry that purges who, deleted in vaultName, at.
+func purgeEntry(vaultName string, who subject, at time.Time) string {
+	if who.kind == kindVault {
+		return dueKey(at, actionPurgeVault, who.name, kindVault, who.name)
+	}
+	return purgeKey(at, vaultName, who.kind, who.name)
+}
+
+// schedule adds or removes the sweeper's purge entries.
+func (c change) schedule(tx storage.Tx) error {
+	key := purgeEntry(c.vault.Name, c.subject, c.dates.ScheduledPurgeDate)
+	if c.action == ledger.ActionDelete {
+		return tx.Put(key, nil)
+	}
+	if err := tx.Delete(key); err != nil {
+		return err
+	}
+	for _, o := range c.inside {
+		if err := tx.Delete(purgeEntry(c.vault.Name, o.subject(), o.ScheduledPurgeDate)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// record appends the deletion ledger's entry.
+func (c change) record(tx storage.Tx, now time.Time) error {
+	e := c.who
+	e.Time, e.Action, e.Kind, e.Vault, e.Name = now, c.action, string(c.kind), c.vault.Name, c.name
+	e.DeletedDate, e.ScheduledPurgeDate = c.dates.DeletedDate, c.dates.ScheduledPurgeDate
+	if c.action == ledger.ActionAutoPurge {
+		e.LateBySeconds = lateBy(now, c.dates.ScheduledPurgeDate)
+	}
+	_, err := ledger.Append(tx, e)
+	return err
+}
+
+// notify schedules a delete's warnings, or writes a purge's notices.
+func (c change) notify(tx storage.Tx, now time.Time) error {
+	switch c.action {
+	case ledger.ActionDelete:
+		return scheduleWarnings(tx, c.vault.Name, c.kind, c.name, c.dates.DeletedDate, c.dates.ScheduledPurgeDate)
+	case ledger.ActionPurge, ledger.ActionAutoPurge:
+		subs, err := webhook.ForVault(tx, c.vault.Name)
+		if err != nil || len(subs) == 0 {
+			return err
+		}
+		for _, o := range c.inside { // a warned object always gets its notice
+			if o.backsCertificate() {
+				continue
+			}
+			if err := enqueue(tx, c.vault, purgedEvent(o.subject(), o.Lifecycle), webhook.Purged, subs, now); err != nil {
+				return err
+			}
+		}
+		return enqueue(tx, c.vault, purgedEvent(c.subject, c.dates), webhook.Purged, subs, now)
+	}
+	return nil
+}
+
+func purgedEvent(who subject, dates Lifecycle) webhook.Event {
+	return webhook.Event{Kind: string(who.kind), Name: who.name, DeletedDate: dates.DeletedDate, ScheduledPurgeDate: dates.ScheduledPurgeDate}
+}
+
+func lateBy(now, scheduled time.Time) int64 {
+	if d := now.Sub(scheduled); d > 0 {
+		return int64(d / time.Second)
+	}
+	return 0
+}
+
+// nameReuse is the note of an automatic purge done when a new object or vault took
+// the name of one whose retention had ended before the sweeper came.
+const nameReuse = "retention ended; purged when the name was taken again, before the sweeper came"
+
+// autoPurge is who purges when the retention has ended: the sweeper, with a note when it
+// happened because the name was taken again.
+func autoPurge(note string) ledger.Entry { return ledger.Entry{Principal: ledger.Sweeper, Note: note} }
