@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // Defaults of [FileOptions].
@@ -73,7 +76,8 @@ type File struct {
 
 	reqs      chan *fileReq // unbuffered: a send succeeds only when the committer takes it
 	handOff   bool
-	outcomes  chan []byte // HandOffOutcomes: lines nobody waits for
+	outcomes  chan *fileReq // HandOffOutcomes: lines nobody waits for
+	seq       atomic.Uint64 // the order of Record calls, kept in the file (see run)
 	quit      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -87,7 +91,8 @@ type File struct {
 
 type fileReq struct {
 	line []byte
-	done chan error // buffered 1: the committer never blocks on a reply
+	seq  uint64
+	done chan error // buffered 1: the committer never blocks on a reply; nil for a handed-off outcome
 }
 
 var reqPool = sync.Pool{New: func() any { return &fileReq{done: make(chan error, 1)} }}
@@ -98,7 +103,7 @@ const maxFileBatch = 1024
 func OpenFile(opts FileOptions) (*File, error) {
 	l := &File{path: opts.Path, maxSize: opts.MaxSize, keep: opts.Keep,
 		reqs: make(chan *fileReq), quit: make(chan struct{}), done: make(chan struct{}),
-		handOff: opts.HandOffOutcomes, outcomes: make(chan []byte, 4*maxFileBatch)}
+		handOff: opts.HandOffOutcomes, outcomes: make(chan *fileReq, 4*maxFileBatch)}
 	if l.maxSize <= 0 {
 		l.maxSize = DefaultMaxSize
 	}
@@ -136,14 +141,14 @@ func (l *File) Record(_ context.Context, e Event) error {
 	}
 	if l.handOff && e.Phase == "outcome" {
 		select {
-		case l.outcomes <- append(b, '\n'):
+		case l.outcomes <- &fileReq{line: append(b, '\n'), seq: l.seq.Add(1)}:
 			return nil
 		case <-l.quit:
 			return ErrClosed
 		}
 	}
 	r := reqPool.Get().(*fileReq)
-	r.line = append(b, '\n')
+	r.line, r.seq = append(b, '\n'), l.seq.Add(1)
 	select {
 	case l.reqs <- r:
 	case <-l.quit:
@@ -166,6 +171,12 @@ func (l *File) Close() error {
 }
 
 // run is the committer: the only goroutine that writes.
+//
+// Handed-off outcomes travel apart from the records that wait, so each batch is written
+// in the order of the Record calls (seq): a record that followed another one (a client's
+// next request after the answer to its last) comes after it in the file. A handed-off
+// outcome is queued before its Record returns, so it is in the batch of any record that
+// came after it, or an earlier one.
 func (l *File) run() {
 	defer close(l.done)
 	batch := make([]*fileReq, 0, maxFileBatch)
@@ -173,7 +184,7 @@ func (l *File) run() {
 		batch = l.next(batch[:0])
 		if len(batch) == 0 {
 			if rest := l.takeOutcomes(nil); len(rest) > 0 && (l.f != nil || l.out != nil) {
-				l.write(rest) // the outcomes handed over before Close
+				l.write(l.lines(rest)) // the outcomes handed over before Close
 			}
 			if l.f != nil {
 				l.f.Close()
@@ -181,14 +192,12 @@ func (l *File) run() {
 			}
 			return
 		}
-		l.buf = l.buf[:0]
+		batch = l.takeOutcomes(batch)
+		err := l.write(l.lines(batch))
 		for _, r := range batch {
-			l.buf = append(l.buf, r.line...)
-		}
-		l.buf = l.takeOutcomes(l.buf)
-		err := l.write(l.buf)
-		for _, r := range batch {
-			r.done <- err
+			if r.done != nil {
+				r.done <- err
+			}
 		}
 		clear(batch)
 		if cap(l.buf) > 4<<20 {
@@ -200,6 +209,16 @@ func (l *File) run() {
 	}
 }
 
+// lines is the batch's lines in the order of their Record calls, in l.buf.
+func (l *File) lines(batch []*fileReq) []byte {
+	slices.SortFunc(batch, func(a, b *fileReq) int { return cmp.Compare(a.seq, b.seq) })
+	l.buf = l.buf[:0]
+	for _, r := range batch {
+		l.buf = append(l.buf, r.line...)
+	}
+	return l.buf
+}
+
 // next waits for a record, then takes every record already queued, up to maxFileBatch.
 // It returns an empty batch once Close has been called.
 func (l *File) next(batch []*fileReq) []*fileReq {
@@ -207,9 +226,8 @@ func (l *File) next(batch []*fileReq) []*fileReq {
 		select {
 		case r := <-l.reqs:
 			batch = append(batch, r)
-		case line := <-l.outcomes:
-			// Outcomes alone make a batch too: a fileReq nobody waits for.
-			batch = append(batch, &fileReq{line: line, done: make(chan error, 1)})
+		case r := <-l.outcomes:
+			batch = append(batch, r) // outcomes alone make a batch too
 		case <-l.quit:
 			return batch
 		}
@@ -343,14 +361,14 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// takeOutcomes appends the handed-over outcome lines already queued to b.
-func (l *File) takeOutcomes(b []byte) []byte {
+// takeOutcomes appends the handed-over outcomes already queued to batch.
+func (l *File) takeOutcomes(batch []*fileReq) []*fileReq {
 	for {
 		select {
-		case line := <-l.outcomes:
-			b = append(b, line...)
+		case r := <-l.outcomes:
+			batch = append(batch, r)
 		default:
-			return b
+			return batch
 		}
 	}
 }

@@ -238,3 +238,45 @@ func TestFileHandsOffOutcomes(t *testing.T) {
 		t.Fatalf("%d of 100 outcome records written by Close", n)
 	}
 }
+
+// TestFileKeepsTheOrderOfRecords: a handed-off outcome is written before a record that
+// came after it (a client's next request follows the answer to its last one), although
+// the two travel apart to the committer.
+func TestFileKeepsTheOrderOfRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l, err := audit.OpenFile(audit.FileOptions{Path: path, HandOffOutcomes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	for i := range n {
+		if err := l.Record(t.Context(), audit.Event{Phase: "outcome", Operation: "Get", Status: i}); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Record(t.Context(), audit.Event{Phase: "request", Operation: "Set", Status: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2*n {
+		t.Fatalf("%d lines, want %d", len(lines), 2*n)
+	}
+	for i, line := range lines {
+		var e audit.Event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatal(err)
+		}
+		wantOp := "Get"
+		if i%2 == 1 {
+			wantOp = "Set"
+		}
+		if e.Operation != wantOp || e.Status != i/2 {
+			t.Fatalf("line %d is %s %d, want %s %d", i, e.Operation, e.Status, wantOp, i/2)
+		}
+	}
+}
