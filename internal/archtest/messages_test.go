@@ -105,3 +105,64 @@ func walkStrings(v any, f func(string)) {
 		}
 	}
 }
+
+// TestCommentsCiteOnlyTheRepository: every document a source file mentions (a name ending
+// in .md) is in this repository, and no comment points at a numbered section (§) of
+// something else. Readers of the code have the repository, not its authors' notes.
+func TestCommentsCiteOnlyTheRepository(t *testing.T) {
+	repo := filepath.Join("..", "..")
+	var docs []string // slash paths of the repository's own .md files
+	var sources []string
+	err := filepath.WalkDir(repo, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); n == "node_modules" || n == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, _ := filepath.Rel(repo, path)
+		switch filepath.Ext(path) {
+		case ".md":
+			docs = append(docs, filepath.ToSlash(rel))
+		case ".go", ".sh", ".py", ".mjs", ".js":
+			if !strings.HasPrefix(filepath.ToSlash(rel), "internal/archtest/") { // the rules name what they forbid
+				sources = append(sources, path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inRepo := func(name string) bool {
+		for _, d := range docs {
+			if d == name || strings.HasSuffix(d, "/"+name) {
+				return true
+			}
+		}
+		return false
+	}
+	mention := regexp.MustCompile(`[A-Za-z0-9_./-]+\.md\b`)
+	for _, p := range sources {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, m := range mention.FindAllString(line, -1) {
+				if !inRepo(strings.TrimPrefix(m, "./")) {
+					t.Errorf("%s:%d cites %s, which is not in the repository", p, i+1, m)
+				}
+			}
+			if strings.Contains(line, "§") {
+				t.Errorf("%s:%d cites a numbered section (§) of a document", p, i+1)
+			}
+		}
+	}
+	if len(sources) < 200 || len(docs) < 3 {
+		t.Fatalf("read %d sources and %d documents; the walk is looking in the wrong place", len(sources), len(docs))
+	}
+}
