@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"github.com/coffer/coffer/internal/certs"
 	"github.com/coffer/coffer/internal/vault"
@@ -351,21 +350,15 @@ func (a *API) listDeletedCertificates(w http.ResponseWriter, r *request) (int, e
 
 func (a *API) listCertificateVersions(w http.ResponseWriter, r *request) (int, error) {
 	name := r.param("name")
-	return a.listCertPage(w, r, certVersionItem, func(c ctxT, v, after string, limit int) ([]vault.Certificate, bool, error) {
+	return a.listCertPage(w, r, certVersionItem, func(c ctxT, v, after string, limit int) ([]vault.Certificate, string, error) {
 		return r.vaults.Certificates().ListVersions(c, v, name, after, limit)
 	})
 }
 
-func (a *API) listCertPage(w http.ResponseWriter, r *request, shape certShape, list func(c ctxT, v, after string, limit int) ([]vault.Certificate, bool, error)) (int, error) {
-	return listPage(w, r, list,
+func (a *API) listCertPage(w http.ResponseWriter, r *request, shape certShape, list func(c ctxT, v, after string, limit int) ([]vault.Certificate, string, error)) (int, error) {
+	return listed(w, r, list,
 		// A first issuance still pending has no version to show.
-		func(c vault.Certificate) (wireCert, bool) { return a.renderCert(r, c, shape), c.ID != "" },
-		func(c vault.Certificate) string {
-			if shape == certVersionItem {
-				return c.ID
-			}
-			return strings.ToLower(c.Object.Name)
-		})
+		func(c vault.Certificate) (wireCert, bool) { return a.renderCert(r, c, shape), c.ID != "" })
 }
 
 func (a *API) deleteCertificate(w http.ResponseWriter, r *request) (int, error) {
