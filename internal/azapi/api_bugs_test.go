@@ -98,16 +98,16 @@ func TestBase64FieldError(t *testing.T) {
 		apiErr{400, "BadParameter", "", []string{"base64url"}})
 }
 
-// PATCH /certificates/{name} with a policy commits the policy in one transaction and the
-// attributes and tags in another: when the second is refused, the answer is an error but
-// the policy has changed.
-func TestBugCertificateUpdateIsNotAtomic(t *testing.T) {
-	skipBug(t, "PATCH /certificates/{name} with a policy and bad tags answers 400 but keeps the policy change")
+// TestCertificateUpdateIsAtomic: a PATCH with a policy that is refused in part changes nothing.
+func TestCertificateUpdateIsAtomic(t *testing.T) {
 	e := newEnv(t)
 	e.createCert(t, "c1", map[string]any{"policy": ecPolicy("CN=c1", "Self")})
 	before := e.must(t, 200, admin, "GET", "/certificates/c1/policy", nil)
-	wantErr(t, e.do(t, admin, "PATCH", "/certificates/c1", map[string]any{"tags": manyTags(16),
-		"policy": map[string]any{"x509_props": map[string]any{"validity_months": 3}}}), apiErr{400, "BadParameter", "", nil})
+	policy := map[string]any{"x509_props": map[string]any{"validity_months": 3}}
+	wantErr(t, e.do(t, admin, "PATCH", "/certificates/c1", map[string]any{"tags": manyTags(16), "policy": policy}),
+		apiErr{400, "BadParameter", "", nil})
+	wantErr(t, e.do(t, admin, "PATCH", "/certificates/c1/0123456789abcdef0123456789abcdef", map[string]any{"policy": policy}),
+		apiErr{404, "CertificateNotFound", "", nil})
 	fieldsAre(t, e.must(t, 200, admin, "GET", "/certificates/c1/policy", nil), map[string]any{
 		"x509_props.validity_months": before["x509_props"].(map[string]any)["validity_months"]})
 }

@@ -307,13 +307,11 @@ func (a *API) updateCertificate(w http.ResponseWriter, r *request) (int, error) 
 	if err := decodeBody(r, maxCertBody, &in); err != nil {
 		return 0, err
 	}
-	name := r.param("name")
+	var policy func(*certs.Policy)
 	if in.Policy != nil {
-		if _, err := r.vaults.UpdateCertificatePolicy(ctx(r), r.vault, name, func(p *certs.Policy) { mergePolicy(p, in.Policy) }); err != nil {
-			return 0, err
-		}
+		policy = func(p *certs.Policy) { mergePolicy(p, in.Policy) }
 	}
-	c, err := r.vaults.UpdateCertificate(ctx(r), r.vault, name, r.param("version"), vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
+	c, err := r.vaults.UpdateCertificate(ctx(r), r.vault, r.param("name"), r.param("version"), vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)}, policy)
 	if err != nil {
 		return 0, err
 	}

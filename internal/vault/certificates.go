@@ -431,8 +431,10 @@ func (s Request) GetCertificate(ctx context.Context, vaultName, name, version st
 }
 
 // UpdateCertificate changes a version's enabled flag and tags (and the enabled flag of
-// its key and secret versions).
-func (s Request) UpdateCertificate(ctx context.Context, vaultName, name, version string, cp CertParams) (Certificate, error) {
+// its key and secret versions) and, when policy is set, replaces the certificate's policy
+// with policy applied to it (as UpdateCertificatePolicy): both in one transaction, so a
+// refused change leaves everything as it was.
+func (s Request) UpdateCertificate(ctx context.Context, vaultName, name, version string, cp CertParams, policy func(*certs.Policy)) (Certificate, error) {
 	if err := checkName(KindCertificate, name); err != nil {
 		return Certificate{}, err
 	}
@@ -441,6 +443,11 @@ func (s Request) UpdateCertificate(ctx context.Context, vaultName, name, version
 	}
 	return certificateKind.update(s, ctx, vaultName, name, version, attrs{tags: cp.Tags, enabled: cp.Enabled},
 		func(tx storage.Tx, vlt Vault, o *Object, ver *CertificateVersion, now time.Time) error {
+			if policy != nil {
+				if err := s.updatePolicyTx(tx, vlt, o, policy, now); err != nil {
+					return err
+				}
+			}
 			if cp.Enabled == nil {
 				return nil
 			}
@@ -462,22 +469,35 @@ func (s Request) GetCertificatePolicy(ctx context.Context, vaultName, name strin
 func (s Request) UpdateCertificatePolicy(ctx context.Context, vaultName, name string, update func(*certs.Policy)) (CertPolicy, error) {
 	return onPolicy(s, ctx, vaultName, KindCertificate, name, "", certPolicy,
 		func(tx storage.Tx, vlt Vault, o *Object, cur CertPolicy, now time.Time) (CertPolicy, error) {
-			p := cur.Policy
-			update(&p)
-			if err := p.Normalize(); err != nil {
-				return cur, certError(name, err)
-			}
-			o, err := s.setPolicyTx(tx, vlt, name, p, now)
-			if err != nil {
+			if err := s.updatePolicyTx(tx, vlt, o, update, now); err != nil {
 				return cur, err
-			}
-			if o.Latest != "" {
-				if err := rescheduleCertificate(tx, vlt, o, now); err != nil {
-					return cur, err
-				}
 			}
 			return certPolicy(o)
 		})
+}
+
+// updatePolicyTx replaces the policy of the live certificate o with update applied to
+// it, in o and in storage, and schedules the certificate's lifetime actions again when
+// it has a version.
+func (s *Service) updatePolicyTx(tx storage.Tx, vlt Vault, o *Object, update func(*certs.Policy), now time.Time) error {
+	cur, err := certPolicy(o)
+	if err != nil {
+		return err
+	}
+	p := cur.Policy
+	update(&p)
+	if err := p.Normalize(); err != nil {
+		return certError(o.Name, err)
+	}
+	n, err := s.setPolicyTx(tx, vlt, o.Name, p, now)
+	if err != nil {
+		return err
+	}
+	*o = *n
+	if o.Latest == "" {
+		return nil
+	}
+	return rescheduleCertificate(tx, vlt, o, now)
 }
 
 // rescheduleCertificate schedules a certificate's lifetime actions from its policy and

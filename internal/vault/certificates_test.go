@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
@@ -294,7 +295,7 @@ func TestUpdateCertificate(t *testing.T) {
 	first, err := r.GetCertificate(bg, "v", "c", "")
 	must(t, err)
 	h.advance(time.Hour)
-	u, err := r.UpdateCertificate(bg, "v", "c", first.ID, vault.CertParams{Enabled: ptr(false), Tags: map[string]string{"x": "y"}})
+	u, err := r.UpdateCertificate(bg, "v", "c", first.ID, vault.CertParams{Enabled: ptr(false), Tags: map[string]string{"x": "y"}}, nil)
 	must(t, err)
 	if u.Enabled || u.Tags["x"] != "y" || !u.Updated.Equal(h.s.Now()) || !u.Created.Equal(t0) {
 		t.Fatalf("updated %+v", u.CertificateVersion)
@@ -305,7 +306,7 @@ func TestUpdateCertificate(t *testing.T) {
 	}
 	_, err = r.GetSecret(bg, "v", "c", first.ID)
 	wantErr(t, err, vault.ErrDisabled)
-	_, err = r.UpdateCertificate(bg, "v", "c", "", vault.CertParams{Enabled: ptr(true)})
+	_, err = r.UpdateCertificate(bg, "v", "c", "", vault.CertParams{Enabled: ptr(true)}, nil)
 	must(t, err)
 	if s, err := r.GetSecret(bg, "v", "c", ""); err != nil || !s.Enabled {
 		t.Fatalf("secret after enabling %v", err)
@@ -320,8 +321,47 @@ func TestUpdateCertificate(t *testing.T) {
 		{"bad_name", "", vault.CertParams{}, vault.ErrBadParameter},
 		{"c", "", vault.CertParams{Tags: map[string]string{strings.Repeat("k", 513): "v"}}, vault.ErrBadParameter},
 	} {
-		_, err := r.UpdateCertificate(bg, "v", tc.name, tc.version, tc.cp)
+		_, err := r.UpdateCertificate(bg, "v", tc.name, tc.version, tc.cp, nil)
 		wantErr(t, err, tc.want)
+	}
+}
+
+// TestUpdateCertificateWithPolicy: an update with a policy changes the policy, the
+// attributes and the tags together, or, when any part is refused, nothing.
+func TestUpdateCertificateWithPolicy(t *testing.T) {
+	h := newHarness(t)
+	h.vault("v", 7, false)
+	r := h.s.Internal()
+	_, err := r.CreateCertificate(bg, "v", "c", selfPolicy, vault.CertParams{Tags: map[string]string{"a": "b"}})
+	must(t, err)
+	six := func(p *certs.Policy) { p.ValidityMonths = 6 }
+	for _, tc := range []struct {
+		what    string
+		version string
+		cp      vault.CertParams
+		policy  func(*certs.Policy)
+		want    error
+	}{
+		{"unknown version", "0123456789abcdef0123456789abcdef", vault.CertParams{Enabled: ptr(false)}, six, vault.ErrNotFound},
+		{"bad tags", "", vault.CertParams{Tags: map[string]string{strings.Repeat("k", 513): "v"}}, six, vault.ErrBadParameter},
+		{"bad policy", "", vault.CertParams{Enabled: ptr(false), Tags: map[string]string{"x": "y"}}, func(p *certs.Policy) { p.KeyType = "DSA" }, vault.ErrBadParameter},
+	} {
+		_, err := r.UpdateCertificate(bg, "v", "c", tc.version, tc.cp, tc.policy)
+		wantErr(t, err, tc.want)
+		c, err := r.GetCertificate(bg, "v", "c", "")
+		must(t, err)
+		if p := c.Policy(); p.ValidityMonths != 12 || p.KeyType != "EC" || !c.Enabled || !maps.Equal(c.Tags, map[string]string{"a": "b"}) {
+			t.Errorf("%s: a refused update left validity %d, kty %s, enabled %v, tags %v", tc.what, p.ValidityMonths, p.KeyType, c.Enabled, c.Tags)
+		}
+	}
+	h.advance(time.Hour)
+	c, err := r.UpdateCertificate(bg, "v", "c", "", vault.CertParams{Enabled: ptr(false), Tags: map[string]string{"x": "y"}}, six)
+	must(t, err)
+	if p := c.Policy(); p.ValidityMonths != 6 || !p.Updated.Equal(h.s.Now()) || c.Enabled || c.Tags["x"] != "y" {
+		t.Fatalf("updated %+v, %+v", p, c.CertificateVersion)
+	}
+	if p, err := r.GetCertificatePolicy(bg, "v", "c"); err != nil || p.ValidityMonths != 6 {
+		t.Fatalf("read back %+v %v", p, err)
 	}
 }
 
