@@ -112,10 +112,8 @@ func TestCertificateUpdateIsAtomic(t *testing.T) {
 		"x509_props.validity_months": before["x509_props"].(map[string]any)["validity_months"]})
 }
 
-// setIssuer starts every issuer enabled and the vault's merge copies Enabled over, so a
-// PATCH that does not mention attributes enables a disabled issuer.
-func TestBugIssuerUpdateEnablesIt(t *testing.T) {
-	skipBug(t, "PATCH /certificates/issuers/{name} without attributes.enabled re-enables a disabled issuer")
+// TestIssuerUpdateKeepsEnabled: a PATCH that does not mention attributes.enabled keeps a disabled issuer disabled.
+func TestIssuerUpdateKeepsEnabled(t *testing.T) {
 	e := newEnv(t)
 	e.must(t, 200, admin, "PUT", "/certificates/issuers/ca1", map[string]any{"provider": "Test", "attributes": map[string]any{"enabled": false}})
 	fieldsAre(t, e.must(t, 200, admin, "PATCH", "/certificates/issuers/ca1", map[string]any{"provider": "Other"}),

@@ -458,9 +458,9 @@ func setIssuer(merge bool) func(a *API, w http.ResponseWriter, r *request) (int,
 		if err := decodeBody(r, 64<<10, &in); err != nil {
 			return 0, err
 		}
-		is := vault.Issuer{Name: r.param("issuer"), Provider: in.Provider, Credentials: in.Credentials, OrgDetails: in.OrgDetails, Enabled: true}
-		if in.Attributes != nil && in.Attributes.Enabled != nil {
-			is.Enabled = *in.Attributes.Enabled
+		is := vault.IssuerParams{Name: r.param("issuer"), Provider: in.Provider, Credentials: in.Credentials, OrgDetails: in.OrgDetails}
+		if in.Attributes != nil {
+			is.Enabled = in.Attributes.Enabled
 		}
 		out, err := r.vaults.SetIssuer(ctx(r), r.vault, is, merge)
 		if err != nil {
