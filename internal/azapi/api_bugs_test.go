@@ -120,15 +120,16 @@ func TestIssuerUpdateKeepsEnabled(t *testing.T) {
 		map[string]any{"provider": "Other", "attributes.enabled": false})
 }
 
-// An import with a policy that names only some sections keeps Normalize's defaults for
-// the rest, so an EC certificate is recorded with key_props.kty RSA: the policy then
-// contradicts the key it holds (and a renewal would make the wrong kind of key).
-func TestBugImportPolicyContradictsCertificate(t *testing.T) {
-	skipBug(t, "importing an EC certificate with a partial policy records key_props.kty RSA")
+// TestImportPolicyDescribesCertificate: an import's recorded policy describes the imported key.
+func TestImportPolicyDescribesCertificate(t *testing.T) {
 	e := newEnv(t)
-	imp := e.must(t, 200, admin, "POST", "/certificates/i1/import", map[string]any{"value": selfSignedPEM(t, "i1"),
+	value := selfSignedPEM(t, "i1")
+	imp := e.must(t, 200, admin, "POST", "/certificates/i1/import", map[string]any{"value": value,
 		"policy": map[string]any{"secret_props": map[string]any{"contentType": "application/x-pem-file"}}})
 	fieldsAre(t, imp, map[string]any{"policy.key_props.kty": "EC", "policy.key_props.crv": "P-256"})
+	wantErr(t, e.do(t, admin, "POST", "/certificates/i2/import", map[string]any{"value": value, "policy": map[string]any{
+		"secret_props": map[string]any{"contentType": "application/x-pem-file"}, "key_props": map[string]any{"kty": "RSA"}}}),
+		apiErr{400, "BadParameter", "", []string{"do not match the certificate's key (kty EC, crv P-256)"}})
 }
 
 // describe gives every ErrNotFound the message of a soft-deletable object: contacts and

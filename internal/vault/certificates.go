@@ -401,10 +401,14 @@ func (s Request) ImportCertificate(ctx context.Context, vaultName, name, value, 
 		if merged.IssuerName == "" {
 			merged.IssuerName = "Unknown"
 		}
-		p = merged
-		if err := p.Normalize(); err != nil {
+		fillImportKey(&merged, p)
+		if err := merged.Normalize(); err != nil {
 			return Certificate{}, certError(name, err)
 		}
+		if err := checkImportKey(name, merged, p); err != nil {
+			return Certificate{}, err
+		}
+		p = merged
 	}
 	var out Certificate
 	err = s.inVault(ctx, true, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
@@ -423,6 +427,59 @@ func (s Request) ImportCertificate(ctx context.Context, vaultName, name, value, 
 		return nil
 	})
 	return out, err
+}
+
+// fillImportKey gives the policy of an import the key properties it leaves out from
+// those of the key imported (key, from certs.PolicyFromCertificate): a policy that names
+// no key type takes the key's, and one of the key's family its size (RSA) or its curve
+// (EC), so that the policy recorded describes the key it holds.
+func fillImportKey(p *certs.Policy, key certs.Policy) {
+	if p.KeyType == "" && p.Curve == "" {
+		p.KeyType = key.KeyType
+	}
+	if p.KeyType == "" || keyFamily(p.KeyType) != keyFamily(key.KeyType) {
+		return // checkImportKey refuses what Normalize makes of it, if it differs
+	}
+	switch keyFamily(key.KeyType) {
+	case certs.KtyRSA:
+		if p.KeySize == 0 {
+			p.KeySize = key.KeySize
+		}
+	case certs.KtyEC:
+		if p.Curve == "" && p.KeySize == 0 {
+			p.Curve, p.KeySize = key.Curve, key.KeySize
+		}
+	}
+}
+
+// checkImportKey refuses the normalized policy of an import whose key properties
+// contradict the key imported.
+func checkImportKey(name string, p, key certs.Policy) error {
+	fam := keyFamily(key.KeyType)
+	if fam == "" || keyFamily(p.KeyType) == fam && (fam == certs.KtyRSA && p.KeySize == key.KeySize || fam == certs.KtyEC && p.Curve == key.Curve) {
+		return nil
+	}
+	return &Error{Kind: ErrBadParameter, ObjectKind: KindCertificate, Name: name,
+		Detail: fmt.Sprintf("The policy's key_props (%s) do not match the certificate's key (%s); leave them out to take the certificate's.", keyProps(p), keyProps(key))}
+}
+
+// keyFamily is RSA or EC for a certificate key type, HSM or not ("" for another).
+func keyFamily(kty string) string {
+	switch lower(kty) {
+	case lower(certs.KtyRSA), lower(certs.KtyRSAHSM):
+		return certs.KtyRSA
+	case lower(certs.KtyEC), lower(certs.KtyECHSM):
+		return certs.KtyEC
+	}
+	return ""
+}
+
+// keyProps describes the key properties of a normalized policy.
+func keyProps(p certs.Policy) string {
+	if keyFamily(p.KeyType) == certs.KtyEC {
+		return fmt.Sprintf("kty %s, crv %s", p.KeyType, p.Curve)
+	}
+	return fmt.Sprintf("kty %s, key_size %d", p.KeyType, p.KeySize)
 }
 
 // GetCertificate returns a version of a live certificate ("" for the latest).

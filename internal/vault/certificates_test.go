@@ -1,13 +1,16 @@
 package vault_test
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"math/big"
 	"slices"
@@ -284,6 +287,65 @@ func TestImportCertificate(t *testing.T) {
 	wantErr(t, err, vault.ErrAlreadyExists)
 	_, err = r.ImportCertificate(bg, "nope", "x", pemValue, "", nil, vault.CertParams{})
 	wantErr(t, err, vault.ErrVaultNotFound)
+}
+
+// TestImportPolicyKeyFromCertificate: the policy an import records describes the key
+// imported: the key properties a policy leaves out come from the certificate's key, and
+// ones that contradict it are refused.
+func TestImportPolicyKeyFromCertificate(t *testing.T) {
+	h := newHarness(t)
+	h.vault("v", 7, false)
+	r := h.s.Internal()
+	pemOf := func(key crypto.Signer) string {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "imported"}, NotBefore: t0, NotAfter: t0.AddDate(0, 6, 0)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+		must(t, err)
+		leaf, _ := x509.ParseCertificate(der)
+		v, err := certs.EncodeSecret(certs.ContentTypePEM, key, []*x509.Certificate{leaf})
+		must(t, err)
+		return v
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	must(t, err)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 3072)
+	must(t, err)
+	ec, rsa3072 := pemOf(ecKey), pemOf(rsaKey)
+	pem := func(p certs.Policy) *certs.Policy { p.ContentType = certs.ContentTypePEM; return &p }
+	for i, tc := range []struct {
+		value  string
+		policy *certs.Policy
+		want   string // kty/crv or kty/size recorded
+	}{
+		{ec, pem(certs.Policy{}), "EC P-384 384"},
+		{ec, pem(certs.Policy{KeyType: "ec"}), "EC P-384 384"},
+		{ec, pem(certs.Policy{KeyType: "EC-HSM"}), "EC-HSM P-384 384"},
+		{ec, pem(certs.Policy{Curve: "P-384"}), "EC P-384 0"},
+		{ec, pem(certs.Policy{KeySize: 384}), "EC P-384 384"},
+		{rsa3072, pem(certs.Policy{}), "RSA  3072"},
+		{rsa3072, pem(certs.Policy{KeyType: "RSA"}), "RSA  3072"},
+		{rsa3072, pem(certs.Policy{KeySize: 3072}), "RSA  3072"},
+	} {
+		c, err := r.ImportCertificate(bg, "v", fmt.Sprintf("c%d", i), tc.value, "", tc.policy, vault.CertParams{})
+		must(t, err)
+		p := c.Policy()
+		if got := fmt.Sprintf("%s %s %d", p.KeyType, p.Curve, p.KeySize); got != tc.want {
+			t.Errorf("%d: recorded %s, want %s", i, got, tc.want)
+		}
+	}
+	for i, tc := range []struct {
+		value  string
+		policy *certs.Policy
+	}{
+		{ec, pem(certs.Policy{KeyType: "RSA"})},
+		{ec, pem(certs.Policy{KeyType: "EC", Curve: "P-256"})},
+		{ec, pem(certs.Policy{KeySize: 2048})},
+		{rsa3072, pem(certs.Policy{KeyType: "EC"})},
+		{rsa3072, pem(certs.Policy{Curve: "P-256"})},
+		{rsa3072, pem(certs.Policy{KeySize: 2048})},
+	} {
+		_, err := r.ImportCertificate(bg, "v", fmt.Sprintf("x%d", i), tc.value, "", tc.policy, vault.CertParams{})
+		wantErr(t, err, vault.ErrBadParameter)
+	}
 }
 
 func TestUpdateCertificate(t *testing.T) {
