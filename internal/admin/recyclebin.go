@@ -109,21 +109,21 @@ func (a *Admin) deletedObjects(r *http.Request, v vault.Vault, who authz.Princip
 		return ok
 	}
 	if may("secrets") {
-		if err := pageAll(func(after string) ([]vault.Secret, bool, error) {
+		if err := pageAll(func(after string) ([]vault.Secret, string, error) {
 			return a.opts.Vaults.Internal().Secrets().ListDeleted(ctx, v.Name, after, recycleBinPage)
 		}, func(x vault.Secret) vault.Object { return x.Object }, func(o vault.Object) { add("secret", "secrets", o) }); err != nil {
 			return out, err
 		}
 	}
 	if may("keys") {
-		if err := pageAll(func(after string) ([]vault.Key, bool, error) {
+		if err := pageAll(func(after string) ([]vault.Key, string, error) {
 			return a.opts.Vaults.Internal().Keys().ListDeleted(ctx, v.Name, after, recycleBinPage)
 		}, func(x vault.Key) vault.Object { return x.Object }, func(o vault.Object) { add("key", "keys", o) }); err != nil {
 			return out, err
 		}
 	}
 	if may("certificates") {
-		if err := pageAll(func(after string) ([]vault.Certificate, bool, error) {
+		if err := pageAll(func(after string) ([]vault.Certificate, string, error) {
 			return a.opts.Vaults.Internal().Certificates().ListDeleted(ctx, v.Name, after, recycleBinPage)
 		}, func(x vault.Certificate) vault.Object { return x.Object }, func(o vault.Object) { add("certificate", "certificates", o) }); err != nil {
 			return out, err
@@ -132,12 +132,13 @@ func (a *Admin) deletedObjects(r *http.Request, v vault.Vault, who authz.Princip
 	return out, nil
 }
 
-// pageAll reads every page of a list of deleted objects. A vault deleted meanwhile has
-// no objects to show.
-func pageAll[T any](list func(after string) ([]T, bool, error), object func(T) vault.Object, each func(vault.Object)) error {
+// pageAll reads every page of a list of deleted objects, following each page's next (a
+// page may be short, or empty, and not be the last). A vault deleted meanwhile has no
+// objects to show.
+func pageAll[T any](list func(after string) ([]T, string, error), object func(T) vault.Object, each func(vault.Object)) error {
 	after := ""
 	for {
-		items, more, err := list(after)
+		items, next, err := list(after)
 		if errors.Is(err, vault.ErrVaultNotFound) {
 			return nil
 		}
@@ -145,13 +146,12 @@ func pageAll[T any](list func(after string) ([]T, bool, error), object func(T) v
 			return err
 		}
 		for _, it := range items {
-			o := object(it)
-			each(o)
-			after = strings.ToLower(o.Name)
+			each(object(it))
 		}
-		if !more || len(items) == 0 {
+		if next == "" {
 			return nil
 		}
+		after = next
 	}
 }
 

@@ -20,12 +20,8 @@ func skipBug(t *testing.T, bug string) {
 	}
 }
 
-// A listing whose page holds only entries the vault leaves out (the deleted secret and
-// key of a deleted certificate, or deleted objects past their purge date not yet swept)
-// answers an empty page with a nextLink carrying the same $skiptoken: a client that
-// follows nextLink, as every SDK pager does, never ends.
-func TestBugDeletedListingNextLinkRepeatsItself(t *testing.T) {
-	skipBug(t, "GET /deletedsecrets and /deletedkeys answer an empty page whose nextLink repeats the same $skiptoken when a page holds only left-out entries")
+// TestDeletedListingNextLinkAdvances: a deleted listing past entries it leaves out still ends.
+func TestDeletedListingNextLinkAdvances(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		setup func(e *env)
@@ -102,39 +98,38 @@ func TestBase64FieldError(t *testing.T) {
 		apiErr{400, "BadParameter", "", []string{"base64url"}})
 }
 
-// PATCH /certificates/{name} with a policy commits the policy in one transaction and the
-// attributes and tags in another: when the second is refused, the answer is an error but
-// the policy has changed.
-func TestBugCertificateUpdateIsNotAtomic(t *testing.T) {
-	skipBug(t, "PATCH /certificates/{name} with a policy and bad tags answers 400 but keeps the policy change")
+// TestCertificateUpdateIsAtomic: a PATCH with a policy that is refused in part changes nothing.
+func TestCertificateUpdateIsAtomic(t *testing.T) {
 	e := newEnv(t)
 	e.createCert(t, "c1", map[string]any{"policy": ecPolicy("CN=c1", "Self")})
 	before := e.must(t, 200, admin, "GET", "/certificates/c1/policy", nil)
-	wantErr(t, e.do(t, admin, "PATCH", "/certificates/c1", map[string]any{"tags": manyTags(16),
-		"policy": map[string]any{"x509_props": map[string]any{"validity_months": 3}}}), apiErr{400, "BadParameter", "", nil})
+	policy := map[string]any{"x509_props": map[string]any{"validity_months": 3}}
+	wantErr(t, e.do(t, admin, "PATCH", "/certificates/c1", map[string]any{"tags": manyTags(16), "policy": policy}),
+		apiErr{400, "BadParameter", "", nil})
+	wantErr(t, e.do(t, admin, "PATCH", "/certificates/c1/0123456789abcdef0123456789abcdef", map[string]any{"policy": policy}),
+		apiErr{404, "CertificateNotFound", "", nil})
 	fieldsAre(t, e.must(t, 200, admin, "GET", "/certificates/c1/policy", nil), map[string]any{
 		"x509_props.validity_months": before["x509_props"].(map[string]any)["validity_months"]})
 }
 
-// setIssuer starts every issuer enabled and the vault's merge copies Enabled over, so a
-// PATCH that does not mention attributes enables a disabled issuer.
-func TestBugIssuerUpdateEnablesIt(t *testing.T) {
-	skipBug(t, "PATCH /certificates/issuers/{name} without attributes.enabled re-enables a disabled issuer")
+// TestIssuerUpdateKeepsEnabled: a PATCH that does not mention attributes.enabled keeps a disabled issuer disabled.
+func TestIssuerUpdateKeepsEnabled(t *testing.T) {
 	e := newEnv(t)
 	e.must(t, 200, admin, "PUT", "/certificates/issuers/ca1", map[string]any{"provider": "Test", "attributes": map[string]any{"enabled": false}})
 	fieldsAre(t, e.must(t, 200, admin, "PATCH", "/certificates/issuers/ca1", map[string]any{"provider": "Other"}),
 		map[string]any{"provider": "Other", "attributes.enabled": false})
 }
 
-// An import with a policy that names only some sections keeps Normalize's defaults for
-// the rest, so an EC certificate is recorded with key_props.kty RSA: the policy then
-// contradicts the key it holds (and a renewal would make the wrong kind of key).
-func TestBugImportPolicyContradictsCertificate(t *testing.T) {
-	skipBug(t, "importing an EC certificate with a partial policy records key_props.kty RSA")
+// TestImportPolicyDescribesCertificate: an import's recorded policy describes the imported key.
+func TestImportPolicyDescribesCertificate(t *testing.T) {
 	e := newEnv(t)
-	imp := e.must(t, 200, admin, "POST", "/certificates/i1/import", map[string]any{"value": selfSignedPEM(t, "i1"),
+	value := selfSignedPEM(t, "i1")
+	imp := e.must(t, 200, admin, "POST", "/certificates/i1/import", map[string]any{"value": value,
 		"policy": map[string]any{"secret_props": map[string]any{"contentType": "application/x-pem-file"}}})
 	fieldsAre(t, imp, map[string]any{"policy.key_props.kty": "EC", "policy.key_props.crv": "P-256"})
+	wantErr(t, e.do(t, admin, "POST", "/certificates/i2/import", map[string]any{"value": value, "policy": map[string]any{
+		"secret_props": map[string]any{"contentType": "application/x-pem-file"}, "key_props": map[string]any{"kty": "RSA"}}}),
+		apiErr{400, "BadParameter", "", []string{"do not match the certificate's key (kty EC, crv P-256)"}})
 }
 
 // describe gives every ErrNotFound the message of a soft-deletable object: contacts and

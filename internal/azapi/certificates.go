@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"github.com/coffer/coffer/internal/certs"
 	"github.com/coffer/coffer/internal/vault"
@@ -308,13 +307,11 @@ func (a *API) updateCertificate(w http.ResponseWriter, r *request) (int, error) 
 	if err := decodeBody(r, maxCertBody, &in); err != nil {
 		return 0, err
 	}
-	name := r.param("name")
+	var policy func(*certs.Policy)
 	if in.Policy != nil {
-		if _, err := r.vaults.UpdateCertificatePolicy(ctx(r), r.vault, name, func(p *certs.Policy) { mergePolicy(p, in.Policy) }); err != nil {
-			return 0, err
-		}
+		policy = func(p *certs.Policy) { mergePolicy(p, in.Policy) }
 	}
-	c, err := r.vaults.UpdateCertificate(ctx(r), r.vault, name, r.param("version"), vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
+	c, err := r.vaults.UpdateCertificate(ctx(r), r.vault, r.param("name"), r.param("version"), vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)}, policy)
 	if err != nil {
 		return 0, err
 	}
@@ -351,21 +348,15 @@ func (a *API) listDeletedCertificates(w http.ResponseWriter, r *request) (int, e
 
 func (a *API) listCertificateVersions(w http.ResponseWriter, r *request) (int, error) {
 	name := r.param("name")
-	return a.listCertPage(w, r, certVersionItem, func(c ctxT, v, after string, limit int) ([]vault.Certificate, bool, error) {
+	return a.listCertPage(w, r, certVersionItem, func(c ctxT, v, after string, limit int) ([]vault.Certificate, string, error) {
 		return r.vaults.Certificates().ListVersions(c, v, name, after, limit)
 	})
 }
 
-func (a *API) listCertPage(w http.ResponseWriter, r *request, shape certShape, list func(c ctxT, v, after string, limit int) ([]vault.Certificate, bool, error)) (int, error) {
-	return listPage(w, r, list,
+func (a *API) listCertPage(w http.ResponseWriter, r *request, shape certShape, list func(c ctxT, v, after string, limit int) ([]vault.Certificate, string, error)) (int, error) {
+	return listed(w, r, list,
 		// A first issuance still pending has no version to show.
-		func(c vault.Certificate) (wireCert, bool) { return a.renderCert(r, c, shape), c.ID != "" },
-		func(c vault.Certificate) string {
-			if shape == certVersionItem {
-				return c.ID
-			}
-			return strings.ToLower(c.Object.Name)
-		})
+		func(c vault.Certificate) (wireCert, bool) { return a.renderCert(r, c, shape), c.ID != "" })
 }
 
 func (a *API) deleteCertificate(w http.ResponseWriter, r *request) (int, error) {
@@ -467,9 +458,9 @@ func setIssuer(merge bool) func(a *API, w http.ResponseWriter, r *request) (int,
 		if err := decodeBody(r, 64<<10, &in); err != nil {
 			return 0, err
 		}
-		is := vault.Issuer{Name: r.param("issuer"), Provider: in.Provider, Credentials: in.Credentials, OrgDetails: in.OrgDetails, Enabled: true}
-		if in.Attributes != nil && in.Attributes.Enabled != nil {
-			is.Enabled = *in.Attributes.Enabled
+		is := vault.IssuerParams{Name: r.param("issuer"), Provider: in.Provider, Credentials: in.Credentials, OrgDetails: in.OrgDetails}
+		if in.Attributes != nil {
+			is.Enabled = in.Attributes.Enabled
 		}
 		out, err := r.vaults.SetIssuer(ctx(r), r.vault, is, merge)
 		if err != nil {

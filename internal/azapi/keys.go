@@ -163,20 +163,13 @@ func (a *API) listDeletedKeys(w http.ResponseWriter, r *request) (int, error) {
 
 func (a *API) listKeyVersions(w http.ResponseWriter, r *request) (int, error) {
 	name := r.param("name")
-	return a.listKeyPage(w, r, keyVersionItem, func(c ctxT, v, after string, limit int) ([]vault.Key, bool, error) {
+	return a.listKeyPage(w, r, keyVersionItem, func(c ctxT, v, after string, limit int) ([]vault.Key, string, error) {
 		return r.vaults.Keys().ListVersions(c, v, name, after, limit)
 	})
 }
 
-func (a *API) listKeyPage(w http.ResponseWriter, r *request, shape keyShape, list func(c ctxT, v, after string, limit int) ([]vault.Key, bool, error)) (int, error) {
-	return listPage(w, r, list,
-		func(k vault.Key) (wireKey, bool) { return a.renderKey(r, k, shape), true },
-		func(k vault.Key) string {
-			if shape == keyVersionItem {
-				return k.ID
-			}
-			return strings.ToLower(k.Object.Name)
-		})
+func (a *API) listKeyPage(w http.ResponseWriter, r *request, shape keyShape, list func(c ctxT, v, after string, limit int) ([]vault.Key, string, error)) (int, error) {
+	return listed(w, r, list, func(k vault.Key) (wireKey, bool) { return a.renderKey(r, k, shape), true })
 }
 
 func (a *API) deleteKey(w http.ResponseWriter, r *request) (int, error) {

@@ -49,3 +49,29 @@ func restored[T any](w http.ResponseWriter, r *request, op func(c ctxT, vault st
 	}
 	return ok(w, render(v))
 }
+
+// listed answers one page of a listing: maxresults and $skiptoken in, the rendered items
+// and a nextLink out. The $skiptoken is the domain's own next, not the last item shown,
+// so a page that shows nothing (the vault left out all it read) still moves on.
+func listed[T, W any](w http.ResponseWriter, r *request, list func(c ctxT, v, after string, limit int) ([]T, string, error), render func(T) (W, bool)) (int, error) {
+	limit, err := maxResults(r)
+	if err != nil {
+		return 0, err
+	}
+	after, err := skipToken(r)
+	if err != nil {
+		return 0, err
+	}
+	items, next, err := list(ctx(r), r.vault, after, limit)
+	if err != nil {
+		return 0, err
+	}
+	out := wireList[W]{Value: make([]W, 0, len(items))}
+	for _, it := range items {
+		if wi, show := render(it); show {
+			out.Value = append(out.Value, wi)
+		}
+	}
+	out.NextLink = nextLink(r, next != "", next, limit)
+	return ok(w, out)
+}

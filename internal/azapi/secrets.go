@@ -128,20 +128,13 @@ func (a *API) listDeletedSecrets(w http.ResponseWriter, r *request) (int, error)
 
 func (a *API) listSecretVersions(w http.ResponseWriter, r *request) (int, error) {
 	name := r.param("name")
-	return a.listSecretPage(w, r, versionItem, func(c ctxT, v, after string, limit int) ([]vault.Secret, bool, error) {
+	return a.listSecretPage(w, r, versionItem, func(c ctxT, v, after string, limit int) ([]vault.Secret, string, error) {
 		return r.vaults.Secrets().ListVersions(c, v, name, after, limit)
 	})
 }
 
-func (a *API) listSecretPage(w http.ResponseWriter, r *request, shape secretShape, list func(c ctxT, v, after string, limit int) ([]vault.Secret, bool, error)) (int, error) {
-	return listPage(w, r, list,
-		func(s vault.Secret) (wireSecret, bool) { return a.renderSecret(r, s, shape), true },
-		func(s vault.Secret) string {
-			if shape == versionItem {
-				return s.ID
-			}
-			return strings.ToLower(s.Object.Name)
-		})
+func (a *API) listSecretPage(w http.ResponseWriter, r *request, shape secretShape, list func(c ctxT, v, after string, limit int) ([]vault.Secret, string, error)) (int, error) {
+	return listed(w, r, list, func(s vault.Secret) (wireSecret, bool) { return a.renderSecret(r, s, shape), true })
 }
 
 func (a *API) deleteSecret(w http.ResponseWriter, r *request) (int, error) {

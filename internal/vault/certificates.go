@@ -401,10 +401,14 @@ func (s Request) ImportCertificate(ctx context.Context, vaultName, name, value, 
 		if merged.IssuerName == "" {
 			merged.IssuerName = "Unknown"
 		}
-		p = merged
-		if err := p.Normalize(); err != nil {
+		fillImportKey(&merged, p)
+		if err := merged.Normalize(); err != nil {
 			return Certificate{}, certError(name, err)
 		}
+		if err := checkImportKey(name, merged, p); err != nil {
+			return Certificate{}, err
+		}
+		p = merged
 	}
 	var out Certificate
 	err = s.inVault(ctx, true, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
@@ -425,14 +429,69 @@ func (s Request) ImportCertificate(ctx context.Context, vaultName, name, value, 
 	return out, err
 }
 
+// fillImportKey gives the policy of an import the key properties it leaves out from
+// those of the key imported (key, from certs.PolicyFromCertificate): a policy that names
+// no key type takes the key's, and one of the key's family its size (RSA) or its curve
+// (EC), so that the policy recorded describes the key it holds.
+func fillImportKey(p *certs.Policy, key certs.Policy) {
+	if p.KeyType == "" && p.Curve == "" {
+		p.KeyType = key.KeyType
+	}
+	if p.KeyType == "" || keyFamily(p.KeyType) != keyFamily(key.KeyType) {
+		return // checkImportKey refuses what Normalize makes of it, if it differs
+	}
+	switch keyFamily(key.KeyType) {
+	case certs.KtyRSA:
+		if p.KeySize == 0 {
+			p.KeySize = key.KeySize
+		}
+	case certs.KtyEC:
+		if p.Curve == "" && p.KeySize == 0 {
+			p.Curve, p.KeySize = key.Curve, key.KeySize
+		}
+	}
+}
+
+// checkImportKey refuses the normalized policy of an import whose key properties
+// contradict the key imported.
+func checkImportKey(name string, p, key certs.Policy) error {
+	fam := keyFamily(key.KeyType)
+	if fam == "" || keyFamily(p.KeyType) == fam && (fam == certs.KtyRSA && p.KeySize == key.KeySize || fam == certs.KtyEC && p.Curve == key.Curve) {
+		return nil
+	}
+	return &Error{Kind: ErrBadParameter, ObjectKind: KindCertificate, Name: name,
+		Detail: fmt.Sprintf("The policy's key_props (%s) do not match the certificate's key (%s); leave them out to take the certificate's.", keyProps(p), keyProps(key))}
+}
+
+// keyFamily is RSA or EC for a certificate key type, HSM or not ("" for another).
+func keyFamily(kty string) string {
+	switch lower(kty) {
+	case lower(certs.KtyRSA), lower(certs.KtyRSAHSM):
+		return certs.KtyRSA
+	case lower(certs.KtyEC), lower(certs.KtyECHSM):
+		return certs.KtyEC
+	}
+	return ""
+}
+
+// keyProps describes the key properties of a normalized policy.
+func keyProps(p certs.Policy) string {
+	if keyFamily(p.KeyType) == certs.KtyEC {
+		return fmt.Sprintf("kty %s, crv %s", p.KeyType, p.Curve)
+	}
+	return fmt.Sprintf("kty %s, key_size %d", p.KeyType, p.KeySize)
+}
+
 // GetCertificate returns a version of a live certificate ("" for the latest).
 func (s Request) GetCertificate(ctx context.Context, vaultName, name, version string) (Certificate, error) {
 	return certificateKind.get(s, ctx, vaultName, name, version)
 }
 
 // UpdateCertificate changes a version's enabled flag and tags (and the enabled flag of
-// its key and secret versions).
-func (s Request) UpdateCertificate(ctx context.Context, vaultName, name, version string, cp CertParams) (Certificate, error) {
+// its key and secret versions) and, when policy is set, replaces the certificate's policy
+// with policy applied to it (as UpdateCertificatePolicy): both in one transaction, so a
+// refused change leaves everything as it was.
+func (s Request) UpdateCertificate(ctx context.Context, vaultName, name, version string, cp CertParams, policy func(*certs.Policy)) (Certificate, error) {
 	if err := checkName(KindCertificate, name); err != nil {
 		return Certificate{}, err
 	}
@@ -441,6 +500,11 @@ func (s Request) UpdateCertificate(ctx context.Context, vaultName, name, version
 	}
 	return certificateKind.update(s, ctx, vaultName, name, version, attrs{tags: cp.Tags, enabled: cp.Enabled},
 		func(tx storage.Tx, vlt Vault, o *Object, ver *CertificateVersion, now time.Time) error {
+			if policy != nil {
+				if err := s.updatePolicyTx(tx, vlt, o, policy, now); err != nil {
+					return err
+				}
+			}
 			if cp.Enabled == nil {
 				return nil
 			}
@@ -462,22 +526,35 @@ func (s Request) GetCertificatePolicy(ctx context.Context, vaultName, name strin
 func (s Request) UpdateCertificatePolicy(ctx context.Context, vaultName, name string, update func(*certs.Policy)) (CertPolicy, error) {
 	return onPolicy(s, ctx, vaultName, KindCertificate, name, "", certPolicy,
 		func(tx storage.Tx, vlt Vault, o *Object, cur CertPolicy, now time.Time) (CertPolicy, error) {
-			p := cur.Policy
-			update(&p)
-			if err := p.Normalize(); err != nil {
-				return cur, certError(name, err)
-			}
-			o, err := s.setPolicyTx(tx, vlt, name, p, now)
-			if err != nil {
+			if err := s.updatePolicyTx(tx, vlt, o, update, now); err != nil {
 				return cur, err
-			}
-			if o.Latest != "" {
-				if err := rescheduleCertificate(tx, vlt, o, now); err != nil {
-					return cur, err
-				}
 			}
 			return certPolicy(o)
 		})
+}
+
+// updatePolicyTx replaces the policy of the live certificate o with update applied to
+// it, in o and in storage, and schedules the certificate's lifetime actions again when
+// it has a version.
+func (s *Service) updatePolicyTx(tx storage.Tx, vlt Vault, o *Object, update func(*certs.Policy), now time.Time) error {
+	cur, err := certPolicy(o)
+	if err != nil {
+		return err
+	}
+	p := cur.Policy
+	update(&p)
+	if err := p.Normalize(); err != nil {
+		return certError(o.Name, err)
+	}
+	n, err := s.setPolicyTx(tx, vlt, o.Name, p, now)
+	if err != nil {
+		return err
+	}
+	*o = *n
+	if o.Latest == "" {
+		return nil
+	}
+	return rescheduleCertificate(tx, vlt, o, now)
 }
 
 // rescheduleCertificate schedules a certificate's lifetime actions from its policy and

@@ -1,13 +1,17 @@
 package vault_test
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
@@ -285,6 +289,65 @@ func TestImportCertificate(t *testing.T) {
 	wantErr(t, err, vault.ErrVaultNotFound)
 }
 
+// TestImportPolicyKeyFromCertificate: the policy an import records describes the key
+// imported: the key properties a policy leaves out come from the certificate's key, and
+// ones that contradict it are refused.
+func TestImportPolicyKeyFromCertificate(t *testing.T) {
+	h := newHarness(t)
+	h.vault("v", 7, false)
+	r := h.s.Internal()
+	pemOf := func(key crypto.Signer) string {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "imported"}, NotBefore: t0, NotAfter: t0.AddDate(0, 6, 0)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+		must(t, err)
+		leaf, _ := x509.ParseCertificate(der)
+		v, err := certs.EncodeSecret(certs.ContentTypePEM, key, []*x509.Certificate{leaf})
+		must(t, err)
+		return v
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	must(t, err)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 3072)
+	must(t, err)
+	ec, rsa3072 := pemOf(ecKey), pemOf(rsaKey)
+	pem := func(p certs.Policy) *certs.Policy { p.ContentType = certs.ContentTypePEM; return &p }
+	for i, tc := range []struct {
+		value  string
+		policy *certs.Policy
+		want   string // kty/crv or kty/size recorded
+	}{
+		{ec, pem(certs.Policy{}), "EC P-384 384"},
+		{ec, pem(certs.Policy{KeyType: "ec"}), "EC P-384 384"},
+		{ec, pem(certs.Policy{KeyType: "EC-HSM"}), "EC-HSM P-384 384"},
+		{ec, pem(certs.Policy{Curve: "P-384"}), "EC P-384 0"},
+		{ec, pem(certs.Policy{KeySize: 384}), "EC P-384 384"},
+		{rsa3072, pem(certs.Policy{}), "RSA  3072"},
+		{rsa3072, pem(certs.Policy{KeyType: "RSA"}), "RSA  3072"},
+		{rsa3072, pem(certs.Policy{KeySize: 3072}), "RSA  3072"},
+	} {
+		c, err := r.ImportCertificate(bg, "v", fmt.Sprintf("c%d", i), tc.value, "", tc.policy, vault.CertParams{})
+		must(t, err)
+		p := c.Policy()
+		if got := fmt.Sprintf("%s %s %d", p.KeyType, p.Curve, p.KeySize); got != tc.want {
+			t.Errorf("%d: recorded %s, want %s", i, got, tc.want)
+		}
+	}
+	for i, tc := range []struct {
+		value  string
+		policy *certs.Policy
+	}{
+		{ec, pem(certs.Policy{KeyType: "RSA"})},
+		{ec, pem(certs.Policy{KeyType: "EC", Curve: "P-256"})},
+		{ec, pem(certs.Policy{KeySize: 2048})},
+		{rsa3072, pem(certs.Policy{KeyType: "EC"})},
+		{rsa3072, pem(certs.Policy{Curve: "P-256"})},
+		{rsa3072, pem(certs.Policy{KeySize: 2048})},
+	} {
+		_, err := r.ImportCertificate(bg, "v", fmt.Sprintf("x%d", i), tc.value, "", tc.policy, vault.CertParams{})
+		wantErr(t, err, vault.ErrBadParameter)
+	}
+}
+
 func TestUpdateCertificate(t *testing.T) {
 	h := newHarness(t)
 	h.vault("v", 7, false)
@@ -294,7 +357,7 @@ func TestUpdateCertificate(t *testing.T) {
 	first, err := r.GetCertificate(bg, "v", "c", "")
 	must(t, err)
 	h.advance(time.Hour)
-	u, err := r.UpdateCertificate(bg, "v", "c", first.ID, vault.CertParams{Enabled: ptr(false), Tags: map[string]string{"x": "y"}})
+	u, err := r.UpdateCertificate(bg, "v", "c", first.ID, vault.CertParams{Enabled: ptr(false), Tags: map[string]string{"x": "y"}}, nil)
 	must(t, err)
 	if u.Enabled || u.Tags["x"] != "y" || !u.Updated.Equal(h.s.Now()) || !u.Created.Equal(t0) {
 		t.Fatalf("updated %+v", u.CertificateVersion)
@@ -305,7 +368,7 @@ func TestUpdateCertificate(t *testing.T) {
 	}
 	_, err = r.GetSecret(bg, "v", "c", first.ID)
 	wantErr(t, err, vault.ErrDisabled)
-	_, err = r.UpdateCertificate(bg, "v", "c", "", vault.CertParams{Enabled: ptr(true)})
+	_, err = r.UpdateCertificate(bg, "v", "c", "", vault.CertParams{Enabled: ptr(true)}, nil)
 	must(t, err)
 	if s, err := r.GetSecret(bg, "v", "c", ""); err != nil || !s.Enabled {
 		t.Fatalf("secret after enabling %v", err)
@@ -320,8 +383,47 @@ func TestUpdateCertificate(t *testing.T) {
 		{"bad_name", "", vault.CertParams{}, vault.ErrBadParameter},
 		{"c", "", vault.CertParams{Tags: map[string]string{strings.Repeat("k", 513): "v"}}, vault.ErrBadParameter},
 	} {
-		_, err := r.UpdateCertificate(bg, "v", tc.name, tc.version, tc.cp)
+		_, err := r.UpdateCertificate(bg, "v", tc.name, tc.version, tc.cp, nil)
 		wantErr(t, err, tc.want)
+	}
+}
+
+// TestUpdateCertificateWithPolicy: an update with a policy changes the policy, the
+// attributes and the tags together, or, when any part is refused, nothing.
+func TestUpdateCertificateWithPolicy(t *testing.T) {
+	h := newHarness(t)
+	h.vault("v", 7, false)
+	r := h.s.Internal()
+	_, err := r.CreateCertificate(bg, "v", "c", selfPolicy, vault.CertParams{Tags: map[string]string{"a": "b"}})
+	must(t, err)
+	six := func(p *certs.Policy) { p.ValidityMonths = 6 }
+	for _, tc := range []struct {
+		what    string
+		version string
+		cp      vault.CertParams
+		policy  func(*certs.Policy)
+		want    error
+	}{
+		{"unknown version", "0123456789abcdef0123456789abcdef", vault.CertParams{Enabled: ptr(false)}, six, vault.ErrNotFound},
+		{"bad tags", "", vault.CertParams{Tags: map[string]string{strings.Repeat("k", 513): "v"}}, six, vault.ErrBadParameter},
+		{"bad policy", "", vault.CertParams{Enabled: ptr(false), Tags: map[string]string{"x": "y"}}, func(p *certs.Policy) { p.KeyType = "DSA" }, vault.ErrBadParameter},
+	} {
+		_, err := r.UpdateCertificate(bg, "v", "c", tc.version, tc.cp, tc.policy)
+		wantErr(t, err, tc.want)
+		c, err := r.GetCertificate(bg, "v", "c", "")
+		must(t, err)
+		if p := c.Policy(); p.ValidityMonths != 12 || p.KeyType != "EC" || !c.Enabled || !maps.Equal(c.Tags, map[string]string{"a": "b"}) {
+			t.Errorf("%s: a refused update left validity %d, kty %s, enabled %v, tags %v", tc.what, p.ValidityMonths, p.KeyType, c.Enabled, c.Tags)
+		}
+	}
+	h.advance(time.Hour)
+	c, err := r.UpdateCertificate(bg, "v", "c", "", vault.CertParams{Enabled: ptr(false), Tags: map[string]string{"x": "y"}}, six)
+	must(t, err)
+	if p := c.Policy(); p.ValidityMonths != 6 || !p.Updated.Equal(h.s.Now()) || c.Enabled || c.Tags["x"] != "y" {
+		t.Fatalf("updated %+v, %+v", p, c.CertificateVersion)
+	}
+	if p, err := r.GetCertificatePolicy(bg, "v", "c"); err != nil || p.ValidityMonths != 6 {
+		t.Fatalf("read back %+v %v", p, err)
 	}
 }
 

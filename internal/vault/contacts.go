@@ -73,8 +73,19 @@ func checkIssuerName(name string) error {
 	return nil
 }
 
+// IssuerParams are what a set or an update of an issuer gives. A set starts from nothing
+// (Enabled unset: enabled); an update keeps what it leaves unset (an empty Provider, nil
+// Credentials, OrgDetails or Enabled).
+type IssuerParams struct {
+	Name        string
+	Provider    string
+	Credentials json.RawMessage
+	OrgDetails  json.RawMessage
+	Enabled     *bool
+}
+
 // SetIssuer creates or replaces (update: merges) an issuer.
-func (s Request) SetIssuer(ctx context.Context, vaultName string, in Issuer, merge bool) (Issuer, error) {
+func (s Request) SetIssuer(ctx context.Context, vaultName string, in IssuerParams, merge bool) (Issuer, error) {
 	if err := checkIssuerName(in.Name); err != nil {
 		return Issuer{}, err
 	}
@@ -89,7 +100,7 @@ func (s Request) SetIssuer(ctx context.Context, vaultName string, in Issuer, mer
 		if merge && !exists {
 			return &Error{Kind: ErrNotFound, ObjectKind: "issuer", Name: in.Name}
 		}
-		out = in
+		out = Issuer{Name: in.Name, Provider: in.Provider, Credentials: in.Credentials, OrgDetails: in.OrgDetails, Enabled: true}
 		if merge {
 			out = cur
 			if in.Provider != "" {
@@ -101,7 +112,9 @@ func (s Request) SetIssuer(ctx context.Context, vaultName string, in Issuer, mer
 			if in.OrgDetails != nil {
 				out.OrgDetails = in.OrgDetails
 			}
-			out.Enabled = in.Enabled
+		}
+		if in.Enabled != nil {
+			out.Enabled = *in.Enabled
 		}
 		if out.Provider == "" {
 			return &Error{Kind: ErrBadParameter, ObjectKind: "issuer", Name: in.Name, Detail: "An issuer needs a 'provider'."}

@@ -50,26 +50,36 @@ func TestIssuers(t *testing.T) {
 	h.vault("v", 7, false)
 	r := h.s.Internal()
 	creds := json.RawMessage(`{"account_id":"a"}`)
-	is, err := r.SetIssuer(bg, "v", vault.Issuer{Name: "Digi", Provider: "DigiCert", Credentials: creds, Enabled: true}, false)
+	is, err := r.SetIssuer(bg, "v", vault.IssuerParams{Name: "Digi", Provider: "DigiCert", Credentials: creds}, false)
 	must(t, err)
 	if is.Name != "Digi" || !is.Created.Equal(t0) || !is.Updated.Equal(t0) || !is.Enabled {
 		t.Fatalf("set %+v", is)
 	}
-	// A merge keeps what it is not given; enabled is always given.
+	// A merge keeps what it is not given, the enabled flag too.
 	h.advance(time.Hour)
-	is, err = r.SetIssuer(bg, "v", vault.Issuer{Name: "digi", OrgDetails: json.RawMessage(`{"id":"o"}`)}, true)
+	is, err = r.SetIssuer(bg, "v", vault.IssuerParams{Name: "digi", OrgDetails: json.RawMessage(`{"id":"o"}`), Enabled: ptr(false)}, true)
 	must(t, err)
 	if is.Provider != "DigiCert" || string(is.Credentials) != string(creds) || string(is.OrgDetails) != `{"id":"o"}` || is.Enabled ||
 		!is.Created.Equal(t0) || !is.Updated.Equal(h.s.Now()) {
 		t.Fatalf("merged %+v", is)
 	}
+	is, err = r.SetIssuer(bg, "v", vault.IssuerParams{Name: "digi", Provider: "Other"}, true)
+	must(t, err)
+	if is.Provider != "Other" || string(is.OrgDetails) != `{"id":"o"}` || is.Enabled {
+		t.Fatalf("merged without enabled %+v", is)
+	}
+	is, err = r.SetIssuer(bg, "v", vault.IssuerParams{Name: "digi", Enabled: ptr(true)}, true)
+	must(t, err)
+	if is.Provider != "Other" || !is.Enabled {
+		t.Fatalf("merged enabled %+v", is)
+	}
 	// A replace keeps only the creation date.
-	is, err = r.SetIssuer(bg, "v", vault.Issuer{Name: "Digi", Provider: "GlobalSign"}, false)
+	is, err = r.SetIssuer(bg, "v", vault.IssuerParams{Name: "Digi", Provider: "GlobalSign"}, false)
 	must(t, err)
 	if is.Provider != "GlobalSign" || is.Credentials != nil || !is.Created.Equal(t0) {
 		t.Fatalf("replaced %+v", is)
 	}
-	_, err = r.SetIssuer(bg, "v", vault.Issuer{Name: "Other", Provider: "x"}, false)
+	_, err = r.SetIssuer(bg, "v", vault.IssuerParams{Name: "Other", Provider: "x"}, false)
 	must(t, err)
 	list, err := r.ListIssuers(bg, "v")
 	must(t, err)
@@ -88,22 +98,22 @@ func TestIssuers(t *testing.T) {
 	wantErr(t, err, vault.ErrNotFound)
 
 	for _, tc := range []struct {
-		in    vault.Issuer
+		in    vault.IssuerParams
 		merge bool
 		want  error
 	}{
-		{vault.Issuer{Name: "Self", Provider: "x"}, false, vault.ErrBadParameter},
-		{vault.Issuer{Name: "unknown", Provider: "x"}, false, vault.ErrBadParameter},
-		{vault.Issuer{Name: "bad name", Provider: "x"}, false, vault.ErrBadParameter},
-		{vault.Issuer{Name: "NoProvider"}, false, vault.ErrBadParameter},
-		{vault.Issuer{Name: "Missing", Provider: "x"}, true, vault.ErrNotFound},
+		{vault.IssuerParams{Name: "Self", Provider: "x"}, false, vault.ErrBadParameter},
+		{vault.IssuerParams{Name: "unknown", Provider: "x"}, false, vault.ErrBadParameter},
+		{vault.IssuerParams{Name: "bad name", Provider: "x"}, false, vault.ErrBadParameter},
+		{vault.IssuerParams{Name: "NoProvider"}, false, vault.ErrBadParameter},
+		{vault.IssuerParams{Name: "Missing", Provider: "x"}, true, vault.ErrNotFound},
 	} {
 		_, err := r.SetIssuer(bg, "v", tc.in, tc.merge)
 		wantErr(t, err, tc.want)
 	}
 	for _, err := range []error{
 		func() error {
-			_, err := r.SetIssuer(bg, "nope", vault.Issuer{Name: "a", Provider: "x"}, false)
+			_, err := r.SetIssuer(bg, "nope", vault.IssuerParams{Name: "a", Provider: "x"}, false)
 			return err
 		}(),
 		func() error { _, err := r.GetIssuer(bg, "nope", "a"); return err }(),

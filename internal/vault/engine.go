@@ -29,8 +29,8 @@ type Objects[R any] struct {
 // engine is what Objects runs on: an objectKind, whatever its version record.
 type engine[R any] interface {
 	rules() *kindRules
-	list(s Request, ctx context.Context, vaultName string, deleted bool, after string, limit int) ([]R, bool, error)
-	versions(s Request, ctx context.Context, vaultName, name, after string, limit int) ([]R, bool, error)
+	list(s Request, ctx context.Context, vaultName string, deleted bool, after string, limit int) ([]R, string, error)
+	versions(s Request, ctx context.Context, vaultName, name, after string, limit int) ([]R, string, error)
 	delete(s Request, ctx context.Context, vaultName, name string) (R, error)
 	recover(s Request, ctx context.Context, vaultName, name string) (R, error)
 	getDeleted(s Request, ctx context.Context, vaultName, name string) (R, error)
@@ -38,20 +38,23 @@ type engine[R any] interface {
 }
 
 // List returns one page of live objects, each with its latest version, in name order
-// after the name `after`; more says whether pages follow.
-func (o Objects[R]) List(ctx context.Context, vaultName, after string, limit int) (items []R, more bool, err error) {
+// after the name `after`. next is the `after` of the page that follows, "" when this page
+// is the last; a page that is not the last may hold fewer than limit objects, or none
+// (past objects it leaves out), so a caller pages with next, never with its last item.
+func (o Objects[R]) List(ctx context.Context, vaultName, after string, limit int) (items []R, next string, err error) {
 	return o.k.list(o.r, ctx, vaultName, false, after, limit)
 }
 
 // ListDeleted is List for the soft-deleted objects that are still recoverable (the key
 // and secret behind a deleted certificate are listed with it, not on their own).
-func (o Objects[R]) ListDeleted(ctx context.Context, vaultName, after string, limit int) (items []R, more bool, err error) {
+func (o Objects[R]) ListDeleted(ctx context.Context, vaultName, after string, limit int) (items []R, next string, err error) {
 	return o.k.list(o.r, ctx, vaultName, true, after, limit)
 }
 
 // ListVersions returns one page of the versions of a live object, in version id order
-// after `after`. An unknown or deleted name has no versions.
-func (o Objects[R]) ListVersions(ctx context.Context, vaultName, name, after string, limit int) (items []R, more bool, err error) {
+// after `after`, and the `after` of the page that follows ("" for none). An unknown or
+// deleted name has no versions.
+func (o Objects[R]) ListVersions(ctx context.Context, vaultName, name, after string, limit int) (items []R, next string, err error) {
 	return o.k.versions(o.r, ctx, vaultName, name, after, limit)
 }
 
@@ -147,49 +150,46 @@ func (k objectKind[V, PV, R]) one(s Request, ctx context.Context, write bool, va
 }
 
 // list returns one page of live (or deleted) objects, each with its latest version, in
-// name order after `after`; more says whether pages follow.
-func (k objectKind[V, PV, R]) list(s Request, ctx context.Context, vaultName string, deleted bool, after string, limit int) (items []R, more bool, err error) {
+// name order after `after`; next is the `after` of the page that follows ("" for none).
+func (k objectKind[V, PV, R]) list(s Request, ctx context.Context, vaultName string, deleted bool, after string, limit int) (items []R, next string, err error) {
 	prefix := livePrefix
 	if deleted {
 		prefix = deletedPrefix
 	}
 	err = s.inVault(ctx, false, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
-		es, m, err := page(tx, prefix(vlt.Name, k.kind), after, limit)
-		if err != nil {
-			return err
-		}
-		more = m
-		items = make([]R, 0, len(es))
-		for _, e := range es {
+		items = []R{}
+		next, err = page(tx, prefix(vlt.Name, k.kind), after, limit, func(e storage.Entry) (bool, error) {
 			var o Object
 			if err := unmarshal(e, &o); err != nil {
-				return err
+				return false, err
 			}
 			if o.State(now) == Purged || deleted && o.backsCertificate() {
-				continue // backing objects of a deleted certificate are listed with it
+				return false, nil // backing objects of a deleted certificate are listed with it
 			}
 			if o.Latest == "" {
-				continue // a certificate whose first issuance is pending: nothing to show yet
+				return false, nil // a certificate whose first issuance is pending: nothing to show yet
 			}
 			ver, err := getVersion[V](tx, vlt.Name, &o, "")
 			if err != nil {
-				return fmt.Errorf("%s %s: latest version: %w", k.kind, o.Name, err)
+				return false, fmt.Errorf("%s %s: latest version: %w", k.kind, o.Name, err)
 			}
 			items = append(items, k.show(vlt, o, ver))
-		}
-		return nil
+			return true, nil
+		})
+		return err
 	})
-	return items, more, err
+	return items, next, err
 }
 
 // versions returns one page of the versions of a live object, in version id order after
-// `after`. An unknown or deleted name has no versions.
-func (k objectKind[V, PV, R]) versions(s Request, ctx context.Context, vaultName, name, after string, limit int) (items []R, more bool, err error) {
+// `after`; next is the `after` of the page that follows ("" for none). An unknown or
+// deleted name has no versions.
+func (k objectKind[V, PV, R]) versions(s Request, ctx context.Context, vaultName, name, after string, limit int) (items []R, next string, err error) {
 	if err := checkName(k.kind, name); err != nil {
-		return nil, false, err
+		return nil, "", err
 	}
 	err = s.inVault(ctx, false, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
-		items = []R{}
+		items, next = []R{}, ""
 		o, err := liveObject(tx, vlt.Name, k.kind, name)
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -197,21 +197,17 @@ func (k objectKind[V, PV, R]) versions(s Request, ctx context.Context, vaultName
 		if err != nil {
 			return err
 		}
-		es, m, err := page(tx, versionPrefix(vlt.Name, k.kind, name), after, limit)
-		if err != nil {
-			return err
-		}
-		more = m
-		for _, e := range es {
+		next, err = page(tx, versionPrefix(vlt.Name, k.kind, name), after, limit, func(e storage.Entry) (bool, error) {
 			var ver V
 			if err := unmarshal(e, &ver); err != nil {
-				return err
+				return false, err
 			}
 			items = append(items, k.show(vlt, *o, ver))
-		}
-		return nil
+			return true, nil
+		})
+		return err
 	})
-	return items, more, err
+	return items, next, err
 }
 
 // add stores ver, with its id and made at now, as the new latest version of name,

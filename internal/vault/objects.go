@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/coffer/coffer/internal/ledger"
@@ -216,21 +217,51 @@ func (s Request) purge(ctx context.Context, vaultName string, kind Kind, name st
 	})
 }
 
-// page scans one page of records under prefix after the key suffix `after`, and says
-// whether more follow.
-func page(tx storage.Tx, prefix, after string, limit int) ([]storage.Entry, bool, error) {
+// pageSkipLimit bounds how many records one page reads and leaves out (the key and secret
+// behind a deleted certificate, a deleted object past its purge date that the sweeper
+// has not reached, a certificate whose first issuance is pending): past it the page ends
+// short — empty, even — and its next starts after them. A variable for the tests.
+var pageSkipLimit = 500
+
+// page reads one page of the records under prefix, in key order, after the key suffix
+// `after`, handing each to keep, which says whether the page holds it. It reads until
+// limit records are kept, pageSkipLimit are left out, or none follow. next is the key
+// suffix of the last record read, to pass as `after` for the page that follows, or ""
+// when none does: a page that leaves out all it read still moves past them, so a caller
+// that follows next ends.
+func page(tx storage.Tx, prefix, after string, limit int, keep func(storage.Entry) (bool, error)) (next string, err error) {
+	limit = max(limit, 1)
 	start := ""
 	if after != "" {
 		start = prefix + lower(after)
 	}
-	es, err := tx.Scan(prefix, start, limit+1)
-	if err != nil {
-		return nil, false, err
+	kept, skipped := 0, 0
+	for {
+		// One record more than the page can take tells whether any follow it.
+		n := min(limit-kept, pageSkipLimit-skipped) + 1
+		es, err := tx.Scan(prefix, start, n)
+		if err != nil {
+			return "", err
+		}
+		for _, e := range es {
+			if kept == limit || skipped == pageSkipLimit {
+				return strings.TrimPrefix(start, prefix), nil
+			}
+			ok, err := keep(e)
+			if err != nil {
+				return "", err
+			}
+			if ok {
+				kept++
+			} else {
+				skipped++
+			}
+			start = e.Key
+		}
+		if len(es) < n {
+			return "", nil
+		}
 	}
-	if len(es) > limit {
-		return es[:limit], true, nil
-	}
-	return es, false, nil
 }
 
 // getVersion reads one version record of o ("" for the latest).

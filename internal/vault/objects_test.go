@@ -3,6 +3,7 @@ package vault_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func names[T any](items []T, err error, name func(T) string) ([]string, error) {
 	return out, err
 }
 
-func ids[T any](items []T, more bool, err error, id func(T) string) ([]string, error) {
+func ids[T any](items []T, next string, err error, id func(T) string) ([]string, error) {
 	return names(items, err, id)
 }
 
@@ -80,8 +81,8 @@ var kinds = []objectKind{
 			return names(items, err, func(s vault.Secret) string { return s.Object.Name })
 		},
 		versions: func(r vault.Request, v, n string) ([]string, error) {
-			items, more, err := r.Secrets().ListVersions(bg, v, n, "", 25)
-			return ids(items, more, err, func(s vault.Secret) string { return s.ID })
+			items, next, err := r.Secrets().ListVersions(bg, v, n, "", 25)
+			return ids(items, next, err, func(s vault.Secret) string { return s.ID })
 		},
 		backup: func(r vault.Request, v, n string) ([]byte, error) { return r.Secrets().Backup(bg, v, n) },
 		restore: func(r vault.Request, v string, b []byte) (vault.Object, error) {
@@ -122,8 +123,8 @@ var kinds = []objectKind{
 			return names(items, err, func(k vault.Key) string { return k.Object.Name })
 		},
 		versions: func(r vault.Request, v, n string) ([]string, error) {
-			items, more, err := r.Keys().ListVersions(bg, v, n, "", 25)
-			return ids(items, more, err, func(k vault.Key) string { return k.ID })
+			items, next, err := r.Keys().ListVersions(bg, v, n, "", 25)
+			return ids(items, next, err, func(k vault.Key) string { return k.ID })
 		},
 		backup: func(r vault.Request, v, n string) ([]byte, error) { return r.Keys().Backup(bg, v, n) },
 		restore: func(r vault.Request, v string, b []byte) (vault.Object, error) {
@@ -167,8 +168,8 @@ var kinds = []objectKind{
 			return names(items, err, func(c vault.Certificate) string { return c.Object.Name })
 		},
 		versions: func(r vault.Request, v, n string) ([]string, error) {
-			items, more, err := r.Certificates().ListVersions(bg, v, n, "", 25)
-			return ids(items, more, err, func(c vault.Certificate) string { return c.ID })
+			items, next, err := r.Certificates().ListVersions(bg, v, n, "", 25)
+			return ids(items, next, err, func(c vault.Certificate) string { return c.ID })
 		},
 		backup: func(r vault.Request, v, n string) ([]byte, error) { return r.Certificates().Backup(bg, v, n) },
 		restore: func(r vault.Request, v string, b []byte) (vault.Object, error) {
@@ -430,7 +431,8 @@ func TestObjectErrors(t *testing.T) {
 	})
 }
 
-// TestListPaging: pages of live objects in name order, with more set until the last.
+// TestListPaging: pages of live objects in name order, each with the next page's start
+// until the last.
 func TestListPaging(t *testing.T) {
 	h := newHarness(t)
 	h.vault("v", 7, false)
@@ -442,7 +444,7 @@ func TestListPaging(t *testing.T) {
 	var got []string
 	after := ""
 	for pages := 0; ; pages++ {
-		items, more, err := r.Secrets().List(bg, "v", after, 2)
+		items, next, err := r.Secrets().List(bg, "v", after, 2)
 		must(t, err)
 		for _, s := range items {
 			got = append(got, s.Object.Name)
@@ -450,15 +452,95 @@ func TestListPaging(t *testing.T) {
 				t.Fatalf("listed %+v", s)
 			}
 		}
-		if !more {
+		if next == "" {
 			break
 		}
 		if pages > 3 {
 			t.Fatal("paging does not end")
 		}
-		after = items[len(items)-1].Object.Name
+		after = next
 	}
 	if !slices.Equal(got, []string{"A", "b", "c", "d", "e"}) {
 		t.Fatalf("pages %v", got)
+	}
+}
+
+// TestDeletedListingEnds: the deleted listings leave out the objects past their purge date
+// that the sweeper has not reached, and the key and secret behind a deleted certificate;
+// when there are more of them in a row than a page reads, a page may be short or empty,
+// but its next moves past them, so a walk by next ends with exactly the recoverable
+// objects.
+func TestDeletedListingEnds(t *testing.T) {
+	vault.SetPageSkipLimit(t, 3)
+	h := newHarness(t)
+	h.vault("v", 7, false)
+	r := h.s.Internal()
+	for ki, k := range kinds {
+		for i := range 10 {
+			n := fmt.Sprintf("o%02d-%d", i, ki)
+			_, err := k.create(r, "v", n)
+			must(t, err)
+			_, err = k.del(r, "v", n)
+			must(t, err)
+		}
+	}
+	h.advance(8 * 24 * time.Hour) // past every purge date, and no sweep
+	// Deleted certificates, among them and around them, each with a key and secret that
+	// the key and secret listings leave out.
+	certs := []string{"c00", "c01", "c02", "c03", "c04", "c05", "c06", "c07", "o04-x", "z"}
+	for _, n := range certs {
+		_, err := r.CreateCertificate(bg, "v", n, selfPolicy, vault.CertParams{})
+		must(t, err)
+		_, err = r.Certificates().Delete(bg, "v", n)
+		must(t, err)
+	}
+	recoverable := []string{"a", "o04-y", "zz"}
+	for _, k := range kinds[:2] {
+		for _, n := range recoverable {
+			_, err := k.create(r, "v", n)
+			must(t, err)
+			_, err = k.del(r, "v", n)
+			must(t, err)
+		}
+	}
+	for _, limit := range []int{1, 2, 25} {
+		name := func(o vault.Object) string { return o.Name }
+		if got := walkDeleted(t, limit, r.Secrets().ListDeleted, func(s vault.Secret) string { return name(s.Object) }); !slices.Equal(got, recoverable) {
+			t.Errorf("secrets by %d: %v", limit, got)
+		}
+		if got := walkDeleted(t, limit, r.Keys().ListDeleted, func(k vault.Key) string { return name(k.Object) }); !slices.Equal(got, recoverable) {
+			t.Errorf("keys by %d: %v", limit, got)
+		}
+		if got := walkDeleted(t, limit, r.Certificates().ListDeleted, func(c vault.Certificate) string { return name(c.Object) }); !slices.Equal(got, certs) {
+			t.Errorf("certificates by %d: %v", limit, got)
+		}
+	}
+}
+
+// walkDeleted follows a listing's next from the start and returns the names it lists,
+// failing when a page is too long, a next does not move forward, or the walk does not end.
+func walkDeleted[T any](t *testing.T, limit int, list func(context.Context, string, string, int) ([]T, string, error), name func(T) string) []string {
+	t.Helper()
+	var got []string
+	after := ""
+	for pages := 0; ; pages++ {
+		if pages > 100 {
+			t.Fatal("the listing does not end")
+		}
+		items, next, err := list(bg, "v", after, limit)
+		must(t, err)
+		if len(items) > limit {
+			t.Fatalf("%d items on a page of %d", len(items), limit)
+		}
+		for _, it := range items {
+			got = append(got, name(it))
+		}
+		if next == "" {
+			return got
+		}
+		if next <= after {
+			t.Fatalf("next %q after %q", next, after)
+		}
+		after = next
 	}
 }
