@@ -241,30 +241,3 @@ type wireList[W any] struct {
 	NextLink *string `json:"nextLink"`
 }
 
-// listPage answers one page of a listing: maxresults and $skiptoken in, the rendered
-// items and a nextLink out. key gives the paging key of an item (its lower-cased name,
-// or its version id in version listings).
-func listPage[T, W any](w http.ResponseWriter, r *request, list func(c ctxT, v, after string, limit int) ([]T, bool, error), render func(T) (W, bool), key func(T) string) (int, error) {
-	limit, err := maxResults(r)
-	if err != nil {
-		return 0, err
-	}
-	after, err := skipToken(r)
-	if err != nil {
-		return 0, err
-	}
-	items, more, err := list(ctx(r), r.vault, after, limit)
-	if err != nil {
-		return 0, err
-	}
-	out := wireList[W]{Value: make([]W, 0, len(items))}
-	last := after
-	for _, it := range items {
-		last = key(it)
-		if wi, show := render(it); show {
-			out.Value = append(out.Value, wi)
-		}
-	}
-	out.NextLink = nextLink(r, more, last, limit)
-	return ok(w, out)
-}
