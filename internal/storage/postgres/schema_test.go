@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/storage/postgres"
-	"github.com/jackc/pgx/v5"
+	"github.com/coffer/coffer/internal/storage/postgres/pgtest"
 )
 
 // version reads the recorded schema version directly.
@@ -35,7 +37,7 @@ func version(t *testing.T, dsn string) int {
 
 func TestMigrate(t *testing.T) {
 	t.Run("ok/reopen-keeps-version-and-data", func(t *testing.T) {
-		dsn, _ := freshDSN(t)
+		dsn := freshDSN(t)
 		db := open(t, dsn)
 		if got := version(t, dsn); got != postgres.LatestVersion {
 			t.Errorf("version after first Open = %d, want %d", got, postgres.LatestVersion)
@@ -60,7 +62,7 @@ func TestMigrate(t *testing.T) {
 	})
 
 	t.Run("ok/concurrent-opens-migrate-once", func(t *testing.T) {
-		dsn, _ := freshDSN(t)
+		dsn := freshDSN(t)
 		const servers = 8
 		var wg sync.WaitGroup
 		for range servers {
@@ -80,9 +82,9 @@ func TestMigrate(t *testing.T) {
 	})
 
 	t.Run("fail/schema-newer-than-coffer", func(t *testing.T) {
-		dsn, _ := freshDSN(t)
+		dsn := freshDSN(t)
 		open(t, dsn).Close()
-		admin(t, dsn, "UPDATE coffer_schema SET version = $1", postgres.LatestVersion+1)
+		pgtest.Exec(t, dsn, "UPDATE coffer_schema SET version = $1", postgres.LatestVersion+1)
 		db, err := postgres.Open(t.Context(), dsn)
 		if err == nil {
 			db.Close()

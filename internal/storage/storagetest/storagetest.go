@@ -1,6 +1,7 @@
 // Package storagetest owns the conformance suite that every [storage.Backend] passes
 // (bbolt, the barrier wrapping a backend, PostgreSQL): call [Run] from the backend's own
-// test. It imports only storage and test libraries, never a backend.
+// test; [Increment], its isolation check, also serves a test of several views of one
+// store. It imports only storage and test libraries, never a backend.
 package storagetest
 
 import (
@@ -515,10 +516,22 @@ func (s *suite) concurrentUpdates(t *testing.T) {
 func (s *suite) concurrentCounter(t *testing.T) {
 	b := s.open(t)
 	put(t, b, "counter", "0")
+	Increment(t, counterWriters, incrementsPerOne, b)
+	wantValue(t, b, "counter", fmt.Sprint(counterWriters*incrementsPerOne))
+}
+
+// Increment has goroutines goroutines add 1 to the decimal number stored under "counter",
+// increments times each, through backends in turn (one store, or several views of one
+// database, as several servers have): each increment reads the counter and writes it
+// back in one Update, so the counter ends exact only if Updates are isolated. It returns
+// when all are done; a failed Update is reported on t.
+func Increment(t *testing.T, goroutines, increments int, backends ...storage.Backend) {
+	t.Helper()
 	var wg sync.WaitGroup
-	for range counterWriters {
+	for g := range goroutines {
+		b := backends[g%len(backends)]
 		wg.Go(func() {
-			for range incrementsPerOne {
+			for range increments {
 				err := b.Update(t.Context(), func(tx storage.Tx) error {
 					v, err := tx.Get("counter")
 					if err != nil {
@@ -538,7 +551,6 @@ func (s *suite) concurrentCounter(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	wantValue(t, b, "counter", fmt.Sprint(counterWriters*incrementsPerOne))
 }
 
 func (s *suite) rollbackError(t *testing.T) {
