@@ -52,44 +52,21 @@ func TestLedgerEndToEnd(t *testing.T) {
 	st := testenv.NewStack(t)
 	ctx := t.Context()
 	c := st.Secrets(t, "default")
-	for _, n := range []string{"s1", "s2"} {
-		if _, err := c.SetSecret(ctx, n, azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	del, err := c.DeleteSecret(ctx, "s1", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RecoverDeletedSecret(ctx, "s1", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DeleteSecret(ctx, "s1", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PurgeDeletedSecret(ctx, "s1", nil); err != nil {
-		t.Fatal(err)
-	}
-	del2, err := c.DeleteSecret(ctx, "s2", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	setEach(t, c, "v", "s1", "s2")
+	del := deleteSecret(t, c, "s1")
+	lifecycle(t, c, "s1", "recover", "delete", "purge")
+	del2 := deleteSecret(t, c, "s2")
 	st.ShiftTime(t, 91*24*time.Hour) // a day past s2's scheduledPurgeDate
-	if n, err := st.Server.Sweep(ctx); err != nil || n == 0 {
-		t.Fatalf("Sweep = %d, %v", n, err)
-	}
+	wantSweep(t, st, someActions, "s2 past its retention")
 	// A vault through ARM: delete, then purge.
-	vaultPath := "/subscriptions/" + armSub + "/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/ledgered?" + kvAPI
-	body := map[string]any{"location": "westus", "properties": map[string]any{
-		"tenantId": st.Creds.TenantID, "sku": map[string]string{"family": "A", "name": "standard"}, "accessPolicies": []any{}}}
 	for _, r := range []struct {
 		method, path string
 		body         any
 		want         int
 	}{
-		{"PUT", vaultPath, body, 201},
-		{"DELETE", vaultPath, nil, 200},
-		{"POST", "/subscriptions/" + armSub + "/providers/Microsoft.KeyVault/locations/westus/deletedVaults/ledgered/purge?" + kvAPI, nil, 202},
+		{"PUT", armVaultPath("ledgered"), armVaultBody(st), 201},
+		{"DELETE", armVaultPath("ledgered"), nil, 200},
+		{"POST", armPurgePath("ledgered"), nil, 202},
 	} {
 		if status, _, b := st.ARM(t, r.method, r.path, r.body); status != r.want {
 			t.Fatalf("%s %s: %d %s", r.method, r.path, status, b)
@@ -166,7 +143,7 @@ func TestLedgerEndToEnd(t *testing.T) {
 	}
 
 	// A hand edit of one stored entry: verify answers 409 naming it.
-	err = server.StoreOf(st2.Server).Update(ctx, func(tx storage.Tx) error {
+	err := server.StoreOf(st2.Server).Update(ctx, func(tx storage.Tx) error {
 		key := "ledger/entry/0000000000000002"
 		b, err := tx.Get(key)
 		if err != nil {
@@ -201,12 +178,8 @@ func TestLedgerRewriteWhileStopped(t *testing.T) {
 	ctx := t.Context()
 	c := st.Secrets(t, "default")
 	for _, n := range []string{"a", "b"} {
-		if _, err := c.SetSecret(ctx, n, azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.DeleteSecret(ctx, n, nil); err != nil {
-			t.Fatal(err)
-		}
+		setValue(t, c, n, "v")
+		deleteSecret(t, c, n)
 	}
 	st.Stop() // the audit log gets the head (seq 2)
 
@@ -299,13 +272,9 @@ func TestMetrics(t *testing.T) {
 	}
 	c.GetSecret(ctx, "missing", "", nil)
 	for _, n := range []string{"m1", "m2"} {
-		if _, err := c.DeleteSecret(ctx, n, nil); err != nil {
-			t.Fatal(err)
-		}
+		deleteSecret(t, c, n)
 	}
-	if _, err := c.PurgeDeletedSecret(ctx, "m1", nil); err != nil {
-		t.Fatal(err)
-	}
+	lifecycle(t, c, "m1", "purge")
 	m := scrape(t, st)
 	for key, want := range map[string]float64{
 		`coffer_requests_total{operation="SetSecret",plane="data",status="200"}`:          3,
@@ -338,9 +307,7 @@ func TestMetrics(t *testing.T) {
 	if m := scrape(t, st); m["coffer_sweeper_lag_seconds"] < 86400 {
 		t.Errorf("sweeper lag %v, want ≥ 86400", m["coffer_sweeper_lag_seconds"])
 	}
-	if _, err := st.Server.Sweep(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sweep(t, st)
 	m = scrape(t, st)
 	for key, want := range map[string]float64{
 		`coffer_purges_total{cause="sweeper"}`:           1,
