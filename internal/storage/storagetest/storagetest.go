@@ -1,7 +1,8 @@
 // Package storagetest owns the conformance suite that every [storage.Backend] passes
 // (bbolt, the barrier wrapping a backend, PostgreSQL): call [Run] from the backend's own
 // test; [Increment], its isolation check, also serves a test of several views of one
-// store. It imports only storage and test libraries, never a backend.
+// store. [Memory] is the in-memory backend the tests of the layers above storage run on.
+// It imports only storage and test libraries, never a backend.
 package storagetest
 
 import (
