@@ -208,13 +208,18 @@ func List(tx storage.Tx) ([]Subscription, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Subscription, 0, len(es))
+	return decodeAll[Subscription](es)
+}
+
+// decodeAll decodes the JSON values of es, in order.
+func decodeAll[T any](es []storage.Entry) ([]T, error) {
+	out := make([]T, 0, len(es))
 	for _, e := range es {
-		var s Subscription
-		if err := json.Unmarshal(e.Value, &s); err != nil {
+		var v T
+		if err := json.Unmarshal(e.Value, &v); err != nil {
 			return nil, fmt.Errorf("decode %s: %w", e.Key, err)
 		}
-		out = append(out, s)
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -342,15 +347,7 @@ func Pending(tx storage.Tx, after int64, limit int) ([]Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Delivery, 0, len(es))
-	for _, e := range es {
-		var d Delivery
-		if err := json.Unmarshal(e.Value, &d); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", e.Key, err)
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return decodeAll[Delivery](es)
 }
 
 // Claim takes the delivery seq for owner until now+lease, counting an attempt, when it
