@@ -10,9 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/storage/postgres"
 	"github.com/coffer/coffer/internal/storage/postgres/pgtest"
+	"github.com/coffer/coffer/internal/storage/storagetest"
 )
 
 // version reads the recorded schema version directly.
@@ -42,23 +42,13 @@ func TestMigrate(t *testing.T) {
 		if got := version(t, dsn); got != postgres.LatestVersion {
 			t.Errorf("version after first Open = %d, want %d", got, postgres.LatestVersion)
 		}
-		if err := db.Update(t.Context(), func(tx storage.Tx) error { return tx.Put("k", []byte("v")) }); err != nil {
-			t.Fatalf("Update: %v", err)
-		}
+		storagetest.Put(t, db, "k", "v")
 		db.Close()
 		db = open(t, dsn)
 		if got := version(t, dsn); got != postgres.LatestVersion {
 			t.Errorf("version after second Open = %d, want %d", got, postgres.LatestVersion)
 		}
-		var got []byte
-		err := db.View(t.Context(), func(tx storage.Tx) error {
-			var err error
-			got, err = tx.Get("k")
-			return err
-		})
-		if err != nil || string(got) != "v" {
-			t.Errorf("Get after reopen = %q, %v; want \"v\"", got, err)
-		}
+		storagetest.WantValue(t, db, "k", "v")
 	})
 
 	t.Run("ok/concurrent-opens-migrate-once", func(t *testing.T) {

@@ -35,27 +35,21 @@ var errReadOnly = errors.New("storagetest: read-only transaction")
 
 // View runs fn on the stored data, Updates waiting.
 func (m *Memory) View(ctx context.Context, fn func(storage.Tx) error) error {
-	if err := ctx.Err(); err != nil {
+	unlock, err := m.enter(ctx, false)
+	if err != nil {
 		return err
 	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if m.closed {
-		return ErrClosed
-	}
+	defer unlock()
 	return fn(&memTx{m: m})
 }
 
 // Update runs fn (twice with Rerun) and applies its writes when it returns nil.
 func (m *Memory) Update(ctx context.Context, fn func(storage.Tx) error) error {
-	if err := ctx.Err(); err != nil {
+	unlock, err := m.enter(ctx, true)
+	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return ErrClosed
-	}
+	defer unlock()
 	if m.Rerun {
 		if err := fn(&memTx{m: m, writes: map[string][]byte{}}); err != nil {
 			return err
@@ -73,6 +67,24 @@ func (m *Memory) Update(ctx context.Context, fn func(storage.Tx) error) error {
 		}
 	}
 	return nil
+}
+
+// enter checks ctx and that m is open, and takes m's lock (shared unless write); it
+// returns the unlock.
+func (m *Memory) enter(ctx context.Context, write bool) (unlock func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	lock, unlock := m.mu.RLock, m.mu.RUnlock
+	if write {
+		lock, unlock = m.mu.Lock, m.mu.Unlock
+	}
+	lock()
+	if m.closed {
+		unlock()
+		return nil, ErrClosed
+	}
+	return unlock, nil
 }
 
 // Close makes every later call fail with [ErrClosed].
