@@ -13,8 +13,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/coffer/coffer/internal/storage"
 	"github.com/google/uuid"
+
+	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 )
 
 // Principal errors.
@@ -100,7 +102,7 @@ func (s *Service) CreatePrincipal(ctx context.Context, name string) (Credentials
 		return Credentials{}, Principal{}, err
 	}
 	if err := s.st.Update(ctx, func(tx storage.Tx) error {
-		return putJSON(tx, prefixPrincipals+rec.ClientID, rec)
+		return kvjson.Put(tx, prefixPrincipals+rec.ClientID, rec)
 	}); err != nil {
 		return Credentials{}, Principal{}, fmt.Errorf("identity: create principal: %w", err)
 	}
@@ -190,7 +192,7 @@ func (s *Service) lookup(ctx context.Context, clientID string) (principalRecord,
 	var rec principalRecord
 	err := s.st.View(ctx, func(tx storage.Tx) error {
 		rec = principalRecord{}
-		return getJSON(tx, prefixPrincipals+id, &rec)
+		return kvjson.Get(tx, prefixPrincipals+id, &rec)
 	})
 	if errors.Is(err, storage.ErrNotFound) {
 		return principalRecord{}, ErrPrincipalNotFound
