@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/coffer/coffer/internal/storage"
 )
@@ -27,6 +28,14 @@ type Memory struct {
 
 // NewMemory returns an empty, open Memory.
 func NewMemory() *Memory { return &Memory{data: map[string][]byte{}} }
+
+// OpenMemory returns an empty Memory with Rerun set, closed when t ends.
+func OpenMemory(t testing.TB) *Memory {
+	m := NewMemory()
+	m.Rerun = true
+	t.Cleanup(func() { m.Close() })
+	return m
+}
 
 // ErrClosed is what a Memory answers after Close.
 var ErrClosed = errors.New("storagetest: memory store closed")
