@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/coffer/coffer/internal/storage/postgres"
 	"github.com/coffer/coffer/internal/storage/postgres/pgtest"
 	"github.com/coffer/coffer/internal/storage/storagetest"
@@ -18,17 +16,8 @@ import (
 // version reads the recorded schema version directly.
 func version(t *testing.T, dsn string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
 	var v, rows int
-	if err := conn.QueryRow(ctx, "SELECT max(version), count(*) FROM coffer_schema").Scan(&v, &rows); err != nil {
-		t.Fatalf("read coffer_schema: %v", err)
-	}
+	pgtest.Scan(t, dsn, "SELECT max(version), count(*) FROM coffer_schema", &v, &rows)
 	if rows != 1 {
 		t.Errorf("coffer_schema has %d rows, want 1", rows)
 	}

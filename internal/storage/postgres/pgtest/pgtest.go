@@ -34,6 +34,25 @@ func DSN(t testing.TB) string {
 // Exec runs sql on a connection of its own to dsn.
 func Exec(t testing.TB, dsn, sql string, args ...any) {
 	t.Helper()
+	withConn(t, dsn, sql, func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, sql, args...)
+		return err
+	})
+}
+
+// Scan runs sql, a query of one row, on a connection of its own to dsn and scans the row
+// into dest.
+func Scan(t testing.TB, dsn, sql string, dest ...any) {
+	t.Helper()
+	withConn(t, dsn, sql, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, sql).Scan(dest...)
+	})
+}
+
+// withConn runs f on a new connection to dsn, with 30 seconds for all of it, and fails t
+// with what (the statement) when f fails.
+func withConn(t testing.TB, dsn, what string, f func(context.Context, *pgx.Conn) error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, dsn)
@@ -41,8 +60,8 @@ func Exec(t testing.TB, dsn, sql string, args ...any) {
 		t.Fatalf("connect to %s: %v", DSNEnv, err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql, args...); err != nil {
-		t.Fatalf("%s: %v", sql, err)
+	if err := f(ctx, conn); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 }
 
