@@ -17,6 +17,7 @@ import (
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/server"
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 	"github.com/coffer/coffer/internal/testenv"
 )
 
@@ -144,16 +145,13 @@ func TestLedgerEndToEnd(t *testing.T) {
 
 	// A hand edit of one stored entry: verify answers 409 naming it.
 	err := server.StoreOf(st2.Server).Update(ctx, func(tx storage.Tx) error {
-		key := "ledger/entry/0000000000000002"
-		b, err := tx.Get(key)
-		if err != nil {
+		const key = "ledger/entry/0000000000000002"
+		var m map[string]any
+		if err := kvjson.Get(tx, key, &m); err != nil {
 			return err
 		}
-		var m map[string]any
-		json.Unmarshal(b, &m)
 		m["principal"] = "someone-else"
-		b, _ = json.Marshal(m)
-		return tx.Put(key, b)
+		return kvjson.Put(tx, key, m)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -188,15 +186,14 @@ func TestLedgerRewriteWhileStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(ctx, func(tx storage.Tx) error {
-		b, err := tx.Get("ledger/entry/0000000000000001")
-		if err != nil {
+		var first ledger.Entry
+		if err := kvjson.Get(tx, "ledger/entry/0000000000000001", &first); err != nil {
 			return err
 		}
-		var first ledger.Entry
-		json.Unmarshal(b, &first)
-		tx.Delete("ledger/entry/0000000000000002")
-		h, _ := json.Marshal(ledger.Head{Seq: 1, Count: 1, Hash: first.Hash})
-		return tx.Put("ledger/head", h)
+		if err := tx.Delete("ledger/entry/0000000000000002"); err != nil {
+			return err
+		}
+		return kvjson.Put(tx, "ledger/head", ledger.Head{Seq: 1, Count: 1, Hash: first.Hash})
 	})
 	db.Close()
 	if err != nil {

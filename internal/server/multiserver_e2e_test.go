@@ -6,7 +6,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"maps"
@@ -104,18 +103,13 @@ func freeAddr(t *testing.T) string {
 // URL's host and port (TLS still names the URL's host).
 func pinnedClient(t *testing.T, caPath, addr string) *http.Client {
 	t.Helper()
-	pool, err := cofferproc.CAPool(caPath)
-	if err != nil {
-		t.Fatal(err)
+	hc := testenv.HTTPClient(t, caPath)
+	tr, ok := hc.Transport.(*http.Transport)
+	if !ok {
+		t.Fatalf("testenv.HTTPClient's transport is a %T, not an *http.Transport to pin", hc.Transport)
 	}
-	tr := &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: pool},
-		ForceAttemptHTTP2:   true,
-		DialContext:         cofferproc.LoopbackDial(&net.Dialer{}, addr),
-		MaxIdleConnsPerHost: 128,
-	}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr}
+	tr.DialContext = cofferproc.LoopbackDial(&net.Dialer{}, addr)
+	return hc
 }
 
 // TestMultiServerSharedState: two servers on one database serve one deployment — the same
