@@ -48,6 +48,14 @@ func readLines(t *testing.T, paths ...string) []audit.Event {
 	return out
 }
 
+// record records event(i) in l, or fails t.
+func record(t *testing.T, l *audit.File, i int) {
+	t.Helper()
+	if err := l.Record(t.Context(), event(i)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func event(i int) audit.Event {
 	return audit.Event{Time: time.Unix(1700000000, 0).UTC(), Phase: "outcome", RequestID: fmt.Sprintf("req-%05d", i),
 		Principal: audit.Principal{ClientID: "c", ObjectID: "o"}, Operation: "GetSecret", ObjectID: "secrets/x", Status: 200}
@@ -57,9 +65,7 @@ func TestFileWritesDurableJSONLines(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "audit")
 	path := filepath.Join(dir, "audit.log")
 	l := openFile(t, audit.FileOptions{Path: path})
-	if err := l.Record(t.Context(), event(1)); err != nil {
-		t.Fatal(err)
-	}
+	record(t, l, 1)
 	got := readLines(t, path)
 	if len(got) != 1 || got[0].RequestID != "req-00001" || got[0].Operation != "GetSecret" {
 		t.Fatalf("records %+v", got)
@@ -110,9 +116,7 @@ func TestFileRotates(t *testing.T) {
 	line, _ := json.Marshal(event(0))
 	l := openFile(t, audit.FileOptions{Path: path, MaxSize: int64(len(line)+1) * 10, Keep: 2})
 	for i := range 45 {
-		if err := l.Record(t.Context(), event(i)); err != nil {
-			t.Fatal(err)
-		}
+		record(t, l, i)
 	}
 	l.Close()
 	if _, err := os.Stat(path + ".3"); !errors.Is(err, os.ErrNotExist) {
@@ -136,9 +140,7 @@ func TestFileFailsClosed(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "audit")
 	path := filepath.Join(dir, "audit.log")
 	l := openFile(t, audit.FileOptions{Path: path})
-	if err := l.Record(t.Context(), event(1)); err != nil {
-		t.Fatal(err)
-	}
+	record(t, l, 1)
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -169,9 +171,7 @@ func TestFileRepairsTornLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := openFile(t, audit.FileOptions{Path: path})
-	if err := l.Record(t.Context(), event(1)); err != nil {
-		t.Fatal(err)
-	}
+	record(t, l, 1)
 	b, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], "req-00001") {
@@ -182,9 +182,7 @@ func TestFileRepairsTornLine(t *testing.T) {
 func TestFileStdoutAndClose(t *testing.T) {
 	var buf bytes.Buffer
 	l := openFile(t, audit.FileOptions{Path: "-", Stdout: &buf})
-	if err := l.Record(t.Context(), event(7)); err != nil {
-		t.Fatal(err)
-	}
+	record(t, l, 7)
 	l.Close()
 	if !strings.Contains(buf.String(), `"requestId":"req-00007"`) || !strings.HasSuffix(buf.String(), "\n") {
 		t.Fatalf("stdout %q", buf.String())

@@ -14,9 +14,18 @@ import (
 
 	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/storagetest"
 )
 
 const keyringKey = "barrier/keyring"
+
+// newMem is an in-memory store whose Updates run their function twice, as a
+// group-committing backend may.
+func newMem() *storagetest.Memory {
+	m := storagetest.NewMemory()
+	m.Rerun = true
+	return m
+}
 
 func newKEK(t testing.TB) []byte {
 	t.Helper()
@@ -32,7 +41,7 @@ func newKEK(t testing.TB) []byte {
 }
 
 // newBarrier opens a barrier with a fresh keyring over a new in-memory store.
-func newBarrier(t testing.TB) (*barrier.Barrier, *memStore, []byte) {
+func newBarrier(t testing.TB) (*barrier.Barrier, *storagetest.Memory, []byte) {
 	t.Helper()
 	inner := newMem()
 	kek := newKEK(t)
@@ -167,21 +176,21 @@ func TestInnerHoldsNoPlaintext(t *testing.T) {
 		[]byte(base64.RawURLEncoding.EncodeToString(secret)),
 		secret[:16], // no long fragment either
 	}
-	for k, v := range inner.snapshot() {
+	for k, v := range inner.Snapshot() {
 		for _, f := range forms {
 			if bytes.Contains(v, f) || strings.Contains(k, string(f)) {
 				t.Errorf("inner %q holds a plaintext form %q", k, f)
 			}
 		}
 	}
-	if v := inner.raw("v/a/secret/s"); len(v) != 4+1+12+len(secret)+16 || v[4] != 1 || term(v) != 1 {
+	if v := inner.Raw("v/a/secret/s"); len(v) != 4+1+12+len(secret)+16 || v[4] != 1 || term(v) != 1 {
 		t.Errorf("sealed value: %d bytes, version %d, term %d", len(v), v[4], term(v))
 	}
 	// Two seals of the same plaintext differ (random nonce).
 	put(t, b, "v/a/secret/s", secret)
-	first := inner.raw("v/a/secret/s")
+	first := inner.Raw("v/a/secret/s")
 	put(t, b, "v/a/secret/s", secret)
-	if bytes.Equal(first, inner.raw("v/a/secret/s")) {
+	if bytes.Equal(first, inner.Raw("v/a/secret/s")) {
 		t.Error("same plaintext sealed twice gives the same bytes")
 	}
 }
@@ -190,7 +199,7 @@ func TestCopiedValueFailsToOpen(t *testing.T) {
 	b, inner, _ := newBarrier(t)
 	put(t, b, "v/a/secret/one", []byte("one"))
 	put(t, b, "v/a/secret/two", []byte("two"))
-	inner.setRaw("v/a/secret/two", inner.raw("v/a/secret/one"))
+	inner.SetRaw("v/a/secret/two", inner.Raw("v/a/secret/one"))
 	if v, err := get(b, "v/a/secret/two"); err == nil {
 		t.Fatalf("value moved to another key opened: %q", v)
 	}
@@ -199,7 +208,7 @@ func TestCopiedValueFailsToOpen(t *testing.T) {
 		t.Fatalf("scan over a moved value succeeded: %v", keys(es))
 	}
 	// The keyring is not a data value either.
-	inner.setRaw("v/a/secret/two", inner.raw(keyringKey))
+	inner.SetRaw("v/a/secret/two", inner.Raw(keyringKey))
 	if _, err := get(b, "v/a/secret/two"); err == nil {
 		t.Fatal("keyring copied to a data key opened")
 	}
@@ -208,18 +217,18 @@ func TestCopiedValueFailsToOpen(t *testing.T) {
 func TestFlippedByteFails(t *testing.T) {
 	b, inner, _ := newBarrier(t)
 	put(t, b, "k", []byte("a value of some length"))
-	sealed := inner.raw("k")
+	sealed := inner.Raw("k")
 	for i := range sealed {
 		for _, bit := range []byte{0x01, 0x80} {
 			v := bytes.Clone(sealed)
 			v[i] ^= bit
-			inner.setRaw("k", v)
+			inner.SetRaw("k", v)
 			if got, err := get(b, "k"); err == nil {
 				t.Fatalf("byte %d ^ %#x: opened as %q", i, bit, got)
 			}
 		}
 	}
-	inner.setRaw("k", sealed)
+	inner.SetRaw("k", sealed)
 	if got := mustGet(t, b, "k"); string(got) != "a value of some length" {
 		t.Fatalf("restored value = %q", got)
 	}
@@ -228,14 +237,14 @@ func TestFlippedByteFails(t *testing.T) {
 func TestTruncatedFails(t *testing.T) {
 	b, inner, _ := newBarrier(t)
 	put(t, b, "k", []byte("truncate me"))
-	sealed := inner.raw("k")
+	sealed := inner.Raw("k")
 	for n := range len(sealed) {
-		inner.setRaw("k", sealed[:n])
+		inner.SetRaw("k", sealed[:n])
 		if got, err := get(b, "k"); err == nil {
 			t.Fatalf("value cut to %d bytes opened as %q", n, got)
 		}
 	}
-	inner.setRaw("k", append(bytes.Clone(sealed), 0))
+	inner.SetRaw("k", append(bytes.Clone(sealed), 0))
 	if _, err := get(b, "k"); err == nil {
 		t.Fatal("value with a byte appended opened")
 	}
@@ -244,7 +253,7 @@ func TestTruncatedFails(t *testing.T) {
 func TestWrongKEK(t *testing.T) {
 	b, inner, _ := newBarrier(t)
 	put(t, b, "v/a/secret/x", []byte("x"))
-	before := inner.snapshot()
+	before := inner.Snapshot()
 	for _, create := range []bool{false, true} {
 		_, err := barrier.Open(t.Context(), inner, newKEK(t), barrier.Options{Create: create})
 		if !errors.Is(err, barrier.ErrWrongKEK) {
@@ -254,7 +263,7 @@ func TestWrongKEK(t *testing.T) {
 			t.Errorf("message %q does not name the cause", err)
 		}
 	}
-	after := inner.snapshot()
+	after := inner.Snapshot()
 	if len(after) != len(before) || !bytes.Equal(after[keyringKey], before[keyringKey]) {
 		t.Fatal("a wrong KEK changed the storage")
 	}
@@ -270,20 +279,20 @@ func TestKEKSize(t *testing.T) {
 
 func TestAlteredKeyring(t *testing.T) {
 	_, inner, kek := newBarrier(t)
-	sealed := inner.raw(keyringKey)
+	sealed := inner.Raw(keyringKey)
 	for i := range sealed {
 		v := bytes.Clone(sealed)
 		v[i] ^= 0x10
-		inner.setRaw(keyringKey, v)
+		inner.SetRaw(keyringKey, v)
 		if _, err := barrier.Open(t.Context(), inner, kek, barrier.Options{Create: true}); err == nil {
 			t.Fatalf("keyring with byte %d altered opened", i)
 		}
-		if !bytes.Equal(inner.raw(keyringKey), v) {
+		if !bytes.Equal(inner.Raw(keyringKey), v) {
 			t.Fatal("Open replaced an unreadable keyring")
 		}
 	}
 	for n := range len(sealed) {
-		inner.setRaw(keyringKey, sealed[:n])
+		inner.SetRaw(keyringKey, sealed[:n])
 		if _, err := barrier.Open(t.Context(), inner, kek, barrier.Options{Create: true}); err == nil {
 			t.Fatalf("keyring cut to %d bytes opened", n)
 		}
@@ -297,30 +306,30 @@ func TestCreate(t *testing.T) {
 		if !errors.Is(err, barrier.ErrNoKeyring) {
 			t.Fatalf("err = %v, want ErrNoKeyring", err)
 		}
-		if len(inner.snapshot()) != 0 {
+		if len(inner.Snapshot()) != 0 {
 			t.Fatal("Open without Create wrote to storage")
 		}
 	})
 	t.Run("refused over data", func(t *testing.T) {
 		inner := newMem()
-		inner.setRaw("v/a/secret/x", []byte("written by someone else"))
+		inner.SetRaw("v/a/secret/x", []byte("written by someone else"))
 		_, err := barrier.Open(t.Context(), inner, newKEK(t), barrier.Options{Create: true})
 		if err == nil || !strings.Contains(err.Error(), "storage holds data but no keyring") {
 			t.Fatalf("err = %v, want refusal", err)
 		}
-		if inner.raw(keyringKey) != nil {
+		if inner.Raw(keyringKey) != nil {
 			t.Fatal("a keyring was created over existing data")
 		}
 	})
 	t.Run("existing kept", func(t *testing.T) {
 		b, inner, kek := newBarrier(t)
 		put(t, b, "k", []byte("v"))
-		ring := inner.raw(keyringKey)
+		ring := inner.Raw(keyringKey)
 		b2, err := barrier.Open(t.Context(), inner, kek, barrier.Options{Create: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(inner.raw(keyringKey), ring) {
+		if !bytes.Equal(inner.Raw(keyringKey), ring) {
 			t.Fatal("Open with Create replaced the keyring")
 		}
 		if got := mustGet(t, b2, "k"); string(got) != "v" {
@@ -335,7 +344,7 @@ func TestCreate(t *testing.T) {
 func TestRotate(t *testing.T) {
 	b, inner, kek := newBarrier(t)
 	put(t, b, "old", []byte("sealed under term 1"))
-	ring1 := inner.raw(keyringKey)
+	ring1 := inner.Raw(keyringKey)
 	n, err := b.Rotate(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -343,14 +352,14 @@ func TestRotate(t *testing.T) {
 	if n != 2 || b.Terms() != 2 || b.ActiveTerm() != 2 {
 		t.Fatalf("rotate = %d, terms = %d, active = %d", n, b.Terms(), b.ActiveTerm())
 	}
-	if bytes.Equal(inner.raw(keyringKey), ring1) {
+	if bytes.Equal(inner.Raw(keyringKey), ring1) {
 		t.Fatal("rotate did not write a new keyring")
 	}
 	put(t, b, "new", []byte("sealed under term 2"))
-	if got := term(inner.raw("old")); got != 1 {
+	if got := term(inner.Raw("old")); got != 1 {
 		t.Errorf("old value term = %d, want 1", got)
 	}
-	if got := term(inner.raw("new")); got != 2 {
+	if got := term(inner.Raw("new")); got != 2 {
 		t.Errorf("new value term = %d, want 2", got)
 	}
 	for _, bb := range []storage.Backend{b, reopen(t, inner, kek)} {
@@ -385,13 +394,13 @@ func TestRotateSeenByOtherBarrier(t *testing.T) {
 		t.Fatalf("b2 active term = %d after reading a term-2 value, want 2", b2.ActiveTerm())
 	}
 	put(t, b2, "k2", []byte("from b2"))
-	if got := term(inner.raw("k2")); got != 2 {
+	if got := term(inner.Raw("k2")); got != 2 {
 		t.Fatalf("b2 sealed with term %d, want 2", got)
 	}
 	// A term no keyring holds is an error.
-	v := inner.raw("k")
+	v := inner.Raw("k")
 	binary.BigEndian.PutUint32(v, 7)
-	inner.setRaw("k", v)
+	inner.SetRaw("k", v)
 	if _, err := get(b2, "k"); err == nil || !strings.Contains(err.Error(), "term 7") {
 		t.Fatalf("unknown term: err = %v", err)
 	}
@@ -406,18 +415,18 @@ func TestRekey(t *testing.T) {
 	put(t, b, "k2", []byte("term 2"))
 
 	newKEK := newKEK(t)
-	ring := inner.raw(keyringKey)
+	ring := inner.Raw(keyringKey)
 	if err := barrier.Rekey(t.Context(), inner, newKEK, oldKEK); !errors.Is(err, barrier.ErrWrongKEK) {
 		t.Fatalf("rekey with the wrong old KEK: %v, want ErrWrongKEK", err)
 	}
-	if !bytes.Equal(inner.raw(keyringKey), ring) {
+	if !bytes.Equal(inner.Raw(keyringKey), ring) {
 		t.Fatal("failed rekey changed the keyring")
 	}
-	dataBefore := inner.raw("k")
+	dataBefore := inner.Raw("k")
 	if err := barrier.Rekey(t.Context(), inner, oldKEK, newKEK); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(inner.raw("k"), dataBefore) {
+	if !bytes.Equal(inner.Raw("k"), dataBefore) {
 		t.Fatal("rekey touched a data value")
 	}
 	if _, err := barrier.Open(t.Context(), inner, oldKEK, barrier.Options{}); !errors.Is(err, barrier.ErrWrongKEK) {
@@ -440,7 +449,7 @@ func TestRekey(t *testing.T) {
 
 func TestReservedPrefix(t *testing.T) {
 	b, inner, _ := newBarrier(t)
-	ring := inner.raw(keyringKey)
+	ring := inner.Raw(keyringKey)
 	for _, k := range []string{keyringKey, "barrier/", "barrier/other"} {
 		if v, err := get(b, k); err == nil || errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("get %q: %q, %v; want a reserved-key error", k, v, err)
@@ -454,7 +463,7 @@ func TestReservedPrefix(t *testing.T) {
 			t.Errorf("delete %q succeeded", k)
 		}
 	}
-	if !bytes.Equal(inner.raw(keyringKey), ring) || inner.raw("barrier/other") != nil {
+	if !bytes.Equal(inner.Raw(keyringKey), ring) || inner.Raw("barrier/other") != nil {
 		t.Fatal("reserved keys changed through the barrier")
 	}
 
@@ -508,8 +517,8 @@ func TestCloseClosesInner(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if !inner.closed {
-		t.Fatal("inner not closed")
+	if err := inner.View(t.Context(), func(storage.Tx) error { return nil }); !errors.Is(err, storagetest.ErrClosed) {
+		t.Fatalf("inner not closed: View = %v", err)
 	}
 	if _, err := get(b, "k"); err == nil {
 		t.Fatal("get after close succeeded")
@@ -613,12 +622,12 @@ func FuzzOpenValue(f *testing.F) {
 	}
 	const plain = "fuzz plaintext"
 	put(f, b, "k", []byte(plain))
-	valid := inner.raw("k")
+	valid := inner.Raw("k")
 	f.Add(valid)
 	f.Add(valid[:len(valid)-1])
 	f.Add(valid[:17])
 	f.Add([]byte{})
-	f.Add(inner.raw(keyringKey))
+	f.Add(inner.Raw(keyringKey))
 	unknown := bytes.Clone(valid)
 	unknown[3] = 9
 	f.Add(unknown)
@@ -626,7 +635,7 @@ func FuzzOpenValue(f *testing.F) {
 	version[4] = 2
 	f.Add(version)
 	f.Fuzz(func(t *testing.T, v []byte) {
-		inner.setRaw("k", v)
+		inner.SetRaw("k", v)
 		got, err := get(b, "k")
 		if err != nil {
 			return

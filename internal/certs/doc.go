@@ -11,8 +11,10 @@
 //
 // It is pure: no storage, no HTTP, no Azure wire JSON, no clock (functions take the time they
 // use). It imports the standard library, software.sslmate.com/src/go-pkcs12 and, of Coffer's
-// packages, only keyops (to hand an imported key to the key domain, [KeyFromSigner]). It must
-// not import vault, storage, the barrier, azapi or net/http.
+// packages, only keyops (to hand an imported key to the key domain, [KeyFromSigner]; and the
+// client error both domains return) and pki (serial numbers, subject key ids and key
+// comparison, as Coffer's own CA makes them). It must not import vault, storage, the
+// barrier, azapi or net/http.
 //
 // # Errors
 //

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/coffer/coffer/internal/certs"
 )
 
@@ -58,4 +60,16 @@ func signer(kind string) crypto.Signer {
 		return ec384()
 	}
 	panic("unknown key " + kind)
+}
+
+// wantNormalized checks that p is normalized: Normalize accepts it and changes nothing.
+func wantNormalized(t *testing.T, p certs.Policy) {
+	t.Helper()
+	again := p
+	if err := again.Normalize(); err != nil {
+		t.Fatalf("Normalize: %v", err)
+	}
+	if d := cmp.Diff(p, again); d != "" {
+		t.Errorf("Normalize changed the policy (-before +after):\n%s", d)
+	}
 }

@@ -7,15 +7,15 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"errors"
 	"fmt"
 	"math/big"
 	"slices"
 	"time"
+
+	"github.com/coffer/coffer/internal/pki"
 )
 
 // NotBeforeSkew is how far before its creation a self-signed certificate becomes valid, as in
@@ -109,11 +109,11 @@ func SelfSigned(p Policy, key crypto.Signer, now time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	serial, err := newSerial()
+	serial, err := pki.NewSerial()
 	if err != nil {
 		return nil, err
 	}
-	ski, err := subjectKeyID(key.Public())
+	ski, err := pki.SubjectKeyID(key.Public())
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +218,7 @@ func CheckMerge(csr []byte, x5c [][]byte) ([]*x509.Certificate, error) {
 
 // leafFirst returns certs with the first certificate for pub moved to the front.
 func leafFirst(certs []*x509.Certificate, pub crypto.PublicKey) ([]*x509.Certificate, bool) {
-	i := slices.IndexFunc(certs, func(c *x509.Certificate) bool { return publicKeysEqual(c.PublicKey, pub) })
+	i := slices.IndexFunc(certs, func(c *x509.Certificate) bool { return pki.PublicKeysEqual(c.PublicKey, pub) })
 	if i < 0 {
 		return nil, false
 	}
@@ -241,40 +241,4 @@ func knownEKU(oid string) (x509.ExtKeyUsage, bool) {
 		}
 	}
 	return 0, false
-}
-
-func publicKeysEqual(a, b crypto.PublicKey) bool {
-	eq, ok := a.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && eq.Equal(b)
-}
-
-func newSerial() (*big.Int, error) {
-	limit := new(big.Int).Lsh(big.NewInt(1), 128)
-	for {
-		n, err := rand.Int(rand.Reader, limit)
-		if err != nil {
-			return nil, fmt.Errorf("generate serial number: %w", err)
-		}
-		if n.Sign() > 0 {
-			return n, nil
-		}
-	}
-}
-
-// subjectKeyID is RFC 7093 method 1: the leftmost 160 bits of the SHA-256 of the
-// subjectPublicKey bit string (as crypto/x509 computes it for CAs).
-func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
-	spki, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return nil, fmt.Errorf("marshal public key: %w", err)
-	}
-	var info struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	if rest, err := asn1.Unmarshal(spki, &info); err != nil || len(rest) != 0 {
-		return nil, errors.New("parse public key: malformed SubjectPublicKeyInfo")
-	}
-	sum := sha256.Sum256(info.PublicKey.Bytes)
-	return sum[:20], nil
 }

@@ -43,6 +43,23 @@ func fullPolicy(kty string) certs.Policy {
 	return p
 }
 
+// wantSANs checks that a certificate's or request's SANs (DNS names, emails, and the UPNs
+// in exts) are the policy's, and says whether the SAN extension is critical.
+func wantSANs(t *testing.T, p certs.Policy, dns, emails []string, exts []pkix.Extension) (critical bool) {
+	t.Helper()
+	if d := cmp.Diff(p.DNSNames, dns); d != "" {
+		t.Errorf("DNS SANs (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(p.Emails, emails); d != "" {
+		t.Errorf("email SANs (-want +got):\n%s", d)
+	}
+	upns, critical := sanUPNs(t, exts)
+	if d := cmp.Diff(p.UPNs, upns); d != "" {
+		t.Errorf("UPN SANs (-want +got):\n%s", d)
+	}
+	return critical
+}
+
 // sanUPNs reads the UPN otherNames of a SAN extension, independently of the package.
 func sanUPNs(t *testing.T, exts []pkix.Extension) (upns []string, critical bool) {
 	t.Helper()
@@ -114,17 +131,7 @@ func TestSelfSigned(t *testing.T) {
 			if !bytes.Equal(c.RawIssuer, c.RawSubject) {
 				t.Error("issuer is not the subject")
 			}
-			if d := cmp.Diff(p.DNSNames, c.DNSNames); d != "" {
-				t.Errorf("DNS SANs (-want +got):\n%s", d)
-			}
-			if d := cmp.Diff(p.Emails, c.EmailAddresses); d != "" {
-				t.Errorf("email SANs (-want +got):\n%s", d)
-			}
-			upns, critical := sanUPNs(t, c.Extensions)
-			if d := cmp.Diff(p.UPNs, upns); d != "" {
-				t.Errorf("UPN SANs (-want +got):\n%s", d)
-			}
-			if critical {
+			if critical := wantSANs(t, p, c.DNSNames, c.EmailAddresses, c.Extensions); critical {
 				t.Error("SAN is critical though the subject is not empty")
 			}
 			if d := cmp.Diff([]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, c.ExtKeyUsage); d != "" {
@@ -258,16 +265,7 @@ func TestCSR(t *testing.T) {
 			if !signer(kind).Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(req.PublicKey) {
 				t.Error("CSR key is not the given key")
 			}
-			if d := cmp.Diff(p.DNSNames, req.DNSNames); d != "" {
-				t.Errorf("DNS SANs (-want +got):\n%s", d)
-			}
-			if d := cmp.Diff(p.Emails, req.EmailAddresses); d != "" {
-				t.Errorf("email SANs (-want +got):\n%s", d)
-			}
-			upns, _ := sanUPNs(t, req.Extensions)
-			if d := cmp.Diff(p.UPNs, upns); d != "" {
-				t.Errorf("UPN SANs (-want +got):\n%s", d)
-			}
+			wantSANs(t, p, req.DNSNames, req.EmailAddresses, req.Extensions)
 			// The request carries the extensions the self-signed certificate has, byte for byte.
 			cert := must(x509.ParseCertificate(must(certs.SelfSigned(p, signer(kind), now))))
 			if !bytes.Equal(req.RawSubject, cert.RawSubject) {

@@ -38,13 +38,7 @@ func TestNormalizeDefaults(t *testing.T) {
 		t.Errorf("KeyParams = %q, %d, %q; want RSA, 2048, \"\"", kty, size, crv)
 	}
 	// Normalize is idempotent.
-	again := p
-	if err := again.Normalize(); err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(p, again); d != "" {
-		t.Errorf("second Normalize changed the policy (-first +second):\n%s", d)
-	}
+	wantNormalized(t, p)
 }
 
 func TestNormalize(t *testing.T) {

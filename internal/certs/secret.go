@@ -17,6 +17,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/coffer/coffer/internal/keyops"
+	"github.com/coffer/coffer/internal/pki"
 )
 
 // pfxEncoder writes the PKCS #12 of a backing secret; see the package comment for the choice.
@@ -35,7 +36,7 @@ func EncodeSecret(contentType string, key crypto.Signer, chain []*x509.Certifica
 	if len(chain) == 0 {
 		return "", errors.New("encode certificate secret: no certificate")
 	}
-	if key != nil && !publicKeysEqual(chain[0].PublicKey, key.Public()) {
+	if key != nil && !pki.PublicKeysEqual(chain[0].PublicKey, key.Public()) {
 		return "", errors.New("encode certificate secret: the key does not match the leaf certificate")
 	}
 	ct, ok := canonicalContentType(contentType)

@@ -10,14 +10,16 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/identity"
+	"github.com/coffer/coffer/internal/storage/storagetest"
 )
 
 // TestAzidentityClientSecretCredential drives the real azidentity (MSAL Go) against the
 // issuer: v2 discovery, then the token endpoint; the token it gets verifies as data plane.
 func TestAzidentityClientSecretCredential(t *testing.T) {
-	st := newMemStore()
+	st := storagetest.NewMemory()
 	var svc *identity.Service
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !identity.IsIdentityPath(r.URL.Path) {

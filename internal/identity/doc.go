@@ -31,6 +31,6 @@
 //     client's requests cost a map lookup, not a signature check, and a principal deleted
 //     through another server loses access within that second.
 //
-// identity sits beside the planes: it may import storage and clock, and must not import
-// vault, azapi, arm or server.
+// identity sits beside the planes: it may import storage (and storage/kvjson) and clock,
+// and must not import vault, azapi, arm or server.
 package identity

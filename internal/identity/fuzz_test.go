@@ -7,13 +7,14 @@ import (
 
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/identity"
+	"github.com/coffer/coffer/internal/storage/storagetest"
 )
 
 // FuzzVerify feeds arbitrary bearer tokens to Verify: it must return ErrInvalidToken (or
 // succeed for a genuine token), never panic. Seeds: testdata/fuzz/FuzzVerify plus tokens
 // made at run time.
 func FuzzVerify(f *testing.F) {
-	s := open(f, newMemStore(), clock.NewFake(t0))
+	s := open(f, storagetest.NewMemory(), clock.NewFake(t0))
 	good := getToken(f, s, s.AdminCredentials(), "https://localhost:8443/.default")
 	parts := strings.Split(good, ".")
 	for _, seed := range []string{
@@ -49,7 +50,7 @@ func FuzzVerify(f *testing.F) {
 // BenchmarkVerifyCacheHit measures Verify for a token already verified once: the cost of
 // every authenticated request after a client's first.
 func BenchmarkVerifyCacheHit(b *testing.B) {
-	s := open(b, newMemStore(), clock.Real{})
+	s := open(b, storagetest.NewMemory(), clock.Real{})
 	tok := getToken(b, s, s.AdminCredentials(), "https://localhost:8443/.default")
 	ctx := b.Context()
 	if _, err := s.Verify(ctx, tok, identity.DataPlane); err != nil {
@@ -68,7 +69,7 @@ func BenchmarkVerifyCacheHit(b *testing.B) {
 
 // BenchmarkVerifyMiss measures a full verification (signature, claims, principal lookup).
 func BenchmarkVerifyMiss(b *testing.B) {
-	s, err := identity.Open(b.Context(), newMemStore(), identity.Options{
+	s, err := identity.Open(b.Context(), storagetest.NewMemory(), identity.Options{
 		PublicURL: mustURL(b, publicURL), VaultDomain: "localhost", Clock: clock.Real{}, CacheSize: 1,
 	})
 	if err != nil {

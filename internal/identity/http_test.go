@@ -10,6 +10,7 @@ import (
 
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/identity"
+	"github.com/coffer/coffer/internal/storage/storagetest"
 )
 
 // tokenRequest posts a client-credentials form to path on host and returns the recorder.
@@ -63,7 +64,7 @@ func decode(t testing.TB, w *httptest.ResponseRecorder) map[string]any {
 }
 
 func TestDiscovery(t *testing.T) {
-	s := open(t, newMemStore(), clock.NewFake(t0))
+	s := open(t, storagetest.NewMemory(), clock.NewFake(t0))
 	tn := s.TenantID()
 	for _, tc := range []struct {
 		name, host, path               string
@@ -117,7 +118,7 @@ func TestDiscovery(t *testing.T) {
 }
 
 func TestIdentityErrors(t *testing.T) {
-	st := newMemStore()
+	st := storagetest.NewMemory()
 	s := open(t, st, clock.NewFake(t0))
 	admin := s.AdminCredentials()
 	tokenPath := "/" + s.TenantID() + "/oauth2/v2.0/token"
@@ -193,7 +194,7 @@ func TestIdentityErrors(t *testing.T) {
 }
 
 func TestTokenEndpointResources(t *testing.T) {
-	s := open(t, newMemStore(), clock.NewFake(t0))
+	s := open(t, storagetest.NewMemory(), clock.NewFake(t0))
 	admin := s.AdminCredentials()
 	oidc := " openid offline_access profile"
 	for _, tc := range []struct {

@@ -17,10 +17,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coffer/coffer/internal/clock"
-	"github.com/coffer/coffer/internal/storage"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+
+	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 )
 
 // Storage keys owned by this package.
@@ -146,13 +148,13 @@ func (s *Service) load(ctx context.Context) error {
 		keys tokenKeysRecord
 	)
 	read := func(tx storage.Tx) error {
-		if err := getJSON(tx, keyTenant, &tr); err != nil {
+		if err := kvjson.Get(tx, keyTenant, &tr); err != nil {
 			return err
 		}
-		if err := getJSON(tx, prefixPrincipals+tr.AdminClientID, &adm); err != nil {
+		if err := kvjson.Get(tx, prefixPrincipals+tr.AdminClientID, &adm); err != nil {
 			return fmt.Errorf("administrator principal: %w", err)
 		}
-		if err := getJSON(tx, keyTokenKeys, &keys); err != nil {
+		if err := kvjson.Get(tx, keyTokenKeys, &keys); err != nil {
 			return fmt.Errorf("token keys: %w", err)
 		}
 		return nil
@@ -238,13 +240,13 @@ func (s *Service) bootstrap(ctx context.Context, read func(storage.Tx) error,
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
-		if err := putJSON(tx, keyTenant, newTenant); err != nil {
+		if err := kvjson.Put(tx, keyTenant, newTenant); err != nil {
 			return err
 		}
-		if err := putJSON(tx, prefixPrincipals+rec.ClientID, rec); err != nil {
+		if err := kvjson.Put(tx, prefixPrincipals+rec.ClientID, rec); err != nil {
 			return err
 		}
-		if err := putJSON(tx, keyTokenKeys, newKeys); err != nil {
+		if err := kvjson.Put(tx, keyTokenKeys, newKeys); err != nil {
 			return err
 		}
 		*tr, *adm, *keys = newTenant, rec, newKeys
@@ -320,25 +322,6 @@ func hostPort(host string) string {
 		}
 	}
 	return p
-}
-
-func getJSON(tx storage.Tx, key string, v any) error {
-	b, err := tx.Get(key)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decode %s: %w", key, err)
-	}
-	return nil
-}
-
-func putJSON(tx storage.Tx, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", key, err)
-	}
-	return tx.Put(key, b)
 }
 
 func newGUID() (string, error) {

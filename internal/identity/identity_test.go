@@ -13,6 +13,7 @@ import (
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/storagetest"
 )
 
 var (
@@ -45,8 +46,8 @@ func open(t testing.TB, st storage.Backend, clk clock.Clock) *identity.Service {
 }
 
 func TestOpenBootstrapsOnce(t *testing.T) {
-	st := newMemStore()
-	st.rerun = true // fn of Update must be side-effect free
+	st := storagetest.NewMemory()
+	st.Rerun = true // fn of Update must be side-effect free
 	clk := clock.NewFake(t0)
 	s1 := open(t, st, clk)
 
@@ -70,7 +71,7 @@ func TestOpenBootstrapsOnce(t *testing.T) {
 		t.Errorf("administrator credentials JSON has objectId: %s", b)
 	}
 	wantKeys := []string{"sys/principals/" + c.ClientID, "sys/tenant", "sys/token-keys"}
-	if got := st.keys(); strings.Join(got, ",") != strings.Join(wantKeys, ",") {
+	if got := st.Keys(); strings.Join(got, ",") != strings.Join(wantKeys, ",") {
 		t.Errorf("storage keys = %v, want %v", got, wantKeys)
 	}
 
@@ -78,13 +79,13 @@ func TestOpenBootstrapsOnce(t *testing.T) {
 	if s2.TenantID() != s1.TenantID() || s2.AdminCredentials() != c {
 		t.Errorf("second Open: tenant %s admin %+v, want %s %+v", s2.TenantID(), s2.AdminCredentials(), s1.TenantID(), c)
 	}
-	if len(st.keys()) != 3 {
-		t.Errorf("second Open wrote keys: %v", st.keys())
+	if len(st.Keys()) != 3 {
+		t.Errorf("second Open wrote keys: %v", st.Keys())
 	}
 }
 
 func TestOpenConcurrentBootstrapAgrees(t *testing.T) {
-	st := newMemStore()
+	st := storagetest.NewMemory()
 	clk := clock.NewFake(t0)
 	const n = 8
 	svcs := make([]*identity.Service, n)
@@ -106,15 +107,15 @@ func TestOpenConcurrentBootstrapAgrees(t *testing.T) {
 }
 
 func TestOpenRefusesIncompleteState(t *testing.T) {
-	st := newMemStore()
+	st := storagetest.NewMemory()
 	s := open(t, st, clock.NewFake(t0))
-	st.del("sys/principals/" + s.AdminCredentials().ClientID)
+	st.DeleteRaw("sys/principals/" + s.AdminCredentials().ClientID)
 	_, err := identity.Open(t.Context(), st, identity.Options{PublicURL: mustURL(t, publicURL), VaultDomain: "localhost"})
 	if err == nil || !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("Open with missing administrator = %v, want a not-found error", err)
 	}
-	if got := len(st.keys()); got != 2 {
-		t.Errorf("Open rewrote state: %v", st.keys())
+	if got := len(st.Keys()); got != 2 {
+		t.Errorf("Open rewrote state: %v", st.Keys())
 	}
 }
 
@@ -130,7 +131,7 @@ func TestOpenOptions(t *testing.T) {
 		{"fail/no-domain", "https://127.0.0.1:8443", "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := identity.Open(t.Context(), newMemStore(), identity.Options{PublicURL: mustURL(t, tc.url), VaultDomain: tc.domain})
+			s, err := identity.Open(t.Context(), storagetest.NewMemory(), identity.Options{PublicURL: mustURL(t, tc.url), VaultDomain: tc.domain})
 			if (err == nil) != tc.ok {
 				t.Fatalf("Open = %v, want ok=%v", err, tc.ok)
 			}
@@ -139,13 +140,13 @@ func TestOpenOptions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := identity.Open(t.Context(), newMemStore(), identity.Options{VaultDomain: "localhost"}); err == nil {
+	if _, err := identity.Open(t.Context(), storagetest.NewMemory(), identity.Options{VaultDomain: "localhost"}); err == nil {
 		t.Error("Open without PublicURL succeeded")
 	}
 }
 
 func TestChallenge(t *testing.T) {
-	s := open(t, newMemStore(), clock.NewFake(t0))
+	s := open(t, storagetest.NewMemory(), clock.NewFake(t0))
 	auth := `Bearer authorization="https://127.0.0.1:8443/` + s.TenantID() + `", resource=`
 	for _, tc := range []struct{ host, resource string }{
 		{"myvault.localhost:8443", `"https://localhost:8443"`},

@@ -7,13 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/coffer/coffer/internal/storage"
 	"github.com/google/uuid"
+
+	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 )
 
 // Principal errors.
@@ -99,7 +102,7 @@ func (s *Service) CreatePrincipal(ctx context.Context, name string) (Credentials
 		return Credentials{}, Principal{}, err
 	}
 	if err := s.st.Update(ctx, func(tx storage.Tx) error {
-		return putJSON(tx, prefixPrincipals+rec.ClientID, rec)
+		return kvjson.Put(tx, prefixPrincipals+rec.ClientID, rec)
 	}); err != nil {
 		return Credentials{}, Principal{}, fmt.Errorf("identity: create principal: %w", err)
 	}
@@ -113,16 +116,11 @@ func (s *Service) ListPrincipals(ctx context.Context) ([]Principal, error) {
 	var out []Principal
 	err := s.st.View(ctx, func(tx storage.Tx) error {
 		out = out[:0]
-		ents, err := tx.Scan(prefixPrincipals, "", 0)
-		if err != nil {
-			return err
-		}
-		for _, e := range ents {
-			rec, err := decodePrincipal(e)
+		for p, err := range principalsIn(tx) {
 			if err != nil {
 				return err
 			}
-			out = append(out, rec.principal(s.tenant))
+			out = append(out, p.rec.principal(s.tenant))
 		}
 		return nil
 	})
@@ -160,23 +158,18 @@ func (s *Service) DeletePrincipal(ctx context.Context, objectID string) error {
 	var clientID string
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		clientID = ""
-		ents, err := tx.Scan(prefixPrincipals, "", 0)
-		if err != nil {
-			return err
-		}
-		for _, e := range ents {
-			rec, err := decodePrincipal(e)
+		for p, err := range principalsIn(tx) {
 			if err != nil {
 				return err
 			}
-			if rec.ObjectID != oid {
+			if p.rec.ObjectID != oid {
 				continue
 			}
-			if rec.Admin {
+			if p.rec.Admin {
 				return ErrAdminPrincipal
 			}
-			clientID = rec.ClientID
-			return tx.Delete(e.Key)
+			clientID = p.rec.ClientID
+			return tx.Delete(p.key)
 		}
 		return ErrPrincipalNotFound
 	})
@@ -199,7 +192,7 @@ func (s *Service) lookup(ctx context.Context, clientID string) (principalRecord,
 	var rec principalRecord
 	err := s.st.View(ctx, func(tx storage.Tx) error {
 		rec = principalRecord{}
-		return getJSON(tx, prefixPrincipals+id, &rec)
+		return kvjson.Get(tx, prefixPrincipals+id, &rec)
 	})
 	if errors.Is(err, storage.ErrNotFound) {
 		return principalRecord{}, ErrPrincipalNotFound
@@ -210,10 +203,30 @@ func (s *Service) lookup(ctx context.Context, clientID string) (principalRecord,
 	return rec, nil
 }
 
-func decodePrincipal(e storage.Entry) (principalRecord, error) {
-	var rec principalRecord
-	if err := json.Unmarshal(e.Value, &rec); err != nil {
-		return rec, fmt.Errorf("decode %s: %w", e.Key, err)
+// storedPrincipal is a principal record and the key it is stored under.
+type storedPrincipal struct {
+	key string
+	rec principalRecord
+}
+
+// principalsIn yields the principal records of tx in key order, decoding each as it
+// comes; when the scan or a decoding fails, it yields that error last.
+func principalsIn(tx storage.Tx) iter.Seq2[storedPrincipal, error] {
+	return func(yield func(storedPrincipal, error) bool) {
+		ents, err := tx.Scan(prefixPrincipals, "", 0)
+		if err != nil {
+			yield(storedPrincipal{}, err)
+			return
+		}
+		for _, e := range ents {
+			p := storedPrincipal{key: e.Key}
+			if err := json.Unmarshal(e.Value, &p.rec); err != nil {
+				yield(storedPrincipal{}, fmt.Errorf("decode %s: %w", e.Key, err))
+				return
+			}
+			if !yield(p, nil) {
+				return
+			}
+		}
 	}
-	return rec, nil
 }

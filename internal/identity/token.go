@@ -207,23 +207,26 @@ func (s *Service) keyFunc(t *jwt.Token) (any, error) {
 	return &k.PublicKey, nil
 }
 
+// jwtReasons are the fixed reasons of jwt errors, the first that matches winning.
+var jwtReasons = []struct {
+	err    error
+	reason string
+}{
+	{jwt.ErrTokenMalformed, "malformed"},
+	{jwt.ErrTokenSignatureInvalid, "bad signature"},
+	{jwt.ErrTokenUnverifiable, "unverifiable"},
+	{jwt.ErrTokenExpired, "expired"},
+	{jwt.ErrTokenNotValidYet, "not valid yet"},
+	{jwt.ErrTokenInvalidIssuer, "wrong issuer"},
+	{jwt.ErrTokenRequiredClaimMissing, "missing claim"},
+}
+
 // jwtReason maps a jwt error to a fixed reason, so no part of the token leaks into errors.
 func jwtReason(err error) string {
-	switch {
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		return "malformed"
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		return "bad signature"
-	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		return "unverifiable"
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return "expired"
-	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		return "not valid yet"
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		return "wrong issuer"
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return "missing claim"
+	for _, r := range jwtReasons {
+		if errors.Is(err, r.err) {
+			return r.reason
+		}
 	}
 	return "invalid"
 }

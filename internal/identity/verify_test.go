@@ -11,29 +11,29 @@ import (
 
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/identity"
+	"github.com/coffer/coffer/internal/storage/storagetest"
 )
 
 // jwtClaims decodes a token's payload without verifying it.
 func jwtClaims(t testing.TB, tok string) map[string]any {
 	t.Helper()
+	return jwtPart(t, tok, 1)
+}
+
+// jwtHeader decodes a token's header.
+func jwtHeader(t testing.TB, tok string) map[string]any {
+	t.Helper()
+	return jwtPart(t, tok, 0)
+}
+
+// jwtPart decodes part i (a JSON object) of a token of three parts.
+func jwtPart(t testing.TB, tok string, i int) map[string]any {
+	t.Helper()
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
 		t.Fatalf("token has %d parts", len(parts))
 	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func jwtHeader(t testing.TB, tok string) map[string]any {
-	t.Helper()
-	b, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+	b, err := base64.RawURLEncoding.DecodeString(parts[i])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,14 +58,14 @@ func flip(tok string, i int) string {
 }
 
 func TestVerify(t *testing.T) {
-	st := newMemStore()
+	st := storagetest.NewMemory()
 	clk := clock.NewFake(t0)
 	s := open(t, st, clk)
 	admin := s.AdminCredentials()
 	data := getToken(t, s, admin, "https://localhost:8443/.default")
 	arm := getToken(t, s, admin, "https://management.azure.com/.default")
 
-	otherSvc := open(t, newMemStore(), clk)
+	otherSvc := open(t, storagetest.NewMemory(), clk)
 	foreign := getToken(t, otherSvc, otherSvc.AdminCredentials(), "https://localhost:8443/.default")
 
 	if h := jwtHeader(t, data); h["alg"] != "ES256" || h["kid"] == "" {
@@ -123,7 +123,7 @@ func TestVerify(t *testing.T) {
 
 func TestVerifyExpiry(t *testing.T) {
 	clk := clock.NewFake(t0)
-	s := open(t, newMemStore(), clk)
+	s := open(t, storagetest.NewMemory(), clk)
 	tokCached := getToken(t, s, s.AdminCredentials(), "https://localhost:8443/.default")
 	tokUncached := getToken(t, s, s.AdminCredentials(), "https://vault.azure.net/.default")
 	if _, err := s.Verify(t.Context(), tokCached, identity.DataPlane); err != nil {
@@ -143,7 +143,7 @@ func TestVerifyExpiry(t *testing.T) {
 }
 
 func TestVerifyNotYetValid(t *testing.T) {
-	st := newMemStore()
+	st := storagetest.NewMemory()
 	s := open(t, st, clock.NewFake(t0))
 	tok := getToken(t, s, s.AdminCredentials(), "https://localhost:8443/.default")
 	// Another server on the same storage whose clock is behind the issuer's.
@@ -159,7 +159,7 @@ func TestVerifyNotYetValid(t *testing.T) {
 }
 
 func TestTokensSurviveRestart(t *testing.T) {
-	st := newMemStore()
+	st := storagetest.NewMemory()
 	clk := clock.NewFake(t0)
 	s1 := open(t, st, clk)
 	tok := getToken(t, s1, s1.AdminCredentials(), "https://management.core.windows.net//.default")
@@ -174,7 +174,7 @@ func TestTokensSurviveRestart(t *testing.T) {
 }
 
 func TestPrincipals(t *testing.T) {
-	st := newMemStore()
+	st := storagetest.NewMemory()
 	clk := clock.NewFake(t0)
 	s := open(t, st, clk)
 	cred, p, err := s.CreatePrincipal(t.Context(), "ci-runner")
@@ -185,7 +185,7 @@ func TestPrincipals(t *testing.T) {
 		cred.TenantID != s.TenantID() || cred.AuthorityHost != publicURL+"/" || len(cred.ClientSecret) < 43 {
 		t.Errorf("CreatePrincipal = %+v, %+v", cred, p)
 	}
-	if raw := string(st.get("sys/principals/" + cred.ClientID)); strings.Contains(raw, cred.ClientSecret) {
+	if raw := string(st.Raw("sys/principals/" + cred.ClientID)); strings.Contains(raw, cred.ClientSecret) {
 		t.Error("stored principal contains its secret")
 	}
 	list, err := s.ListPrincipals(t.Context())
@@ -238,7 +238,7 @@ func TestPrincipals(t *testing.T) {
 
 func TestVerifyCacheBounded(t *testing.T) {
 	clk := clock.NewFake(t0)
-	s, err := identity.Open(t.Context(), newMemStore(), identity.Options{
+	s, err := identity.Open(t.Context(), storagetest.NewMemory(), identity.Options{
 		PublicURL: mustURL(t, publicURL), VaultDomain: "localhost", Clock: clk, CacheSize: 4,
 	})
 	if err != nil {

@@ -16,24 +16,36 @@ import (
 // sentinel's) is the message for the client.
 var ErrInvalid = errors.New("keyops: invalid request")
 
-// invalidError is a client-caused error: its text is meant for the client, and errors.Is
-// matches [ErrInvalid].
-type invalidError struct{ msg string }
-
-func (e *invalidError) Error() string        { return e.msg }
-func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
-
-func invalid(format string, args ...any) error {
-	return &invalidError{msg: fmt.Sprintf(format, args...)}
+// clientError is a client-caused error: its text is meant for the client, and errors.Is
+// matches its kind (a package's ErrInvalid).
+type clientError struct {
+	msg  string
+	kind error
 }
 
-// quote shows a caller-supplied name in a message, cut short so a message stays readable.
-func quote(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "..."
+func (e *clientError) Error() string        { return e.msg }
+func (e *clientError) Is(target error) bool { return target == e.kind }
+
+// Invalid returns a client-caused error of kind (this package's [ErrInvalid], or another
+// domain's, as the certificates' errors are): its text, formatted as by fmt.Sprintf, is the
+// message for the client, and errors.Is matches kind.
+func Invalid(kind error, format string, args ...any) error {
+	return &clientError{msg: fmt.Sprintf(format, args...), kind: kind}
+}
+
+// Quote shows a caller-supplied value in a message, cut to max bytes so a message stays
+// readable.
+func Quote(s string, max int) string {
+	if len(s) > max {
+		s = s[:max] + "..."
 	}
 	return fmt.Sprintf("%q", s)
 }
+
+func invalid(format string, args ...any) error { return Invalid(ErrInvalid, format, args...) }
+
+// quote shows a caller-supplied name in a message.
+func quote(s string) string { return Quote(s, 40) }
 
 // Key types, as Key Vault names them.
 const (

@@ -253,3 +253,16 @@ func TestValidOps(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidKinds: a client error matches the kind it was made with and no other, and
+// says what it was given.
+func TestInvalidKinds(t *testing.T) {
+	other := errors.New("other: invalid request")
+	err := keyops.Invalid(other, "bad %s", keyops.Quote("a-very-long-name", 6))
+	if !errors.Is(err, other) || errors.Is(err, keyops.ErrInvalid) || err.Error() != `bad "a-very..."` {
+		t.Fatalf("Invalid(other) = %q; Is(other) %v, Is(ErrInvalid) %v", err, errors.Is(err, other), errors.Is(err, keyops.ErrInvalid))
+	}
+	if q := keyops.Quote("short", 6); q != `"short"` {
+		t.Fatalf("Quote = %s", q)
+	}
+}

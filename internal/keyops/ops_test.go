@@ -108,28 +108,25 @@ func TestEncryptDecryptRoundTrip(t *testing.T) {
 			})
 		}
 	}
-	t.Run("ok/gcm-caller-iv", func(t *testing.T) {
-		k := testKey(t, "oct256")
-		iv := digest(12)
-		ct, ivOut, tag, err := k.Encrypt("A256GCM", []byte("x"), iv, nil)
-		if err != nil || !bytes.Equal(ivOut, iv) {
-			t.Fatalf("iv out %x, err %v; want the caller's iv", ivOut, err)
-		}
-		if pt, err := k.Decrypt("A256GCM", ct, iv, nil, tag); err != nil || string(pt) != "x" {
-			t.Fatalf("decrypt = %q, %v", pt, err)
-		}
-	})
-	t.Run("ok/cbc-caller-iv", func(t *testing.T) {
-		k := testKey(t, "oct128")
-		iv := digest(16)
-		ct, ivOut, _, err := k.Encrypt("A128CBCPAD", []byte("hello"), iv, nil)
-		if err != nil || !bytes.Equal(ivOut, iv) {
-			t.Fatalf("iv out %x, err %v; want the caller's iv", ivOut, err)
-		}
-		if pt, err := k.Decrypt("A128CBCPAD", ct, iv, nil, nil); err != nil || string(pt) != "hello" {
-			t.Fatalf("decrypt = %q, %v", pt, err)
-		}
-	})
+	for _, tc := range []struct {
+		name, key, alg, plain string
+		ivLen                 int
+	}{
+		{"ok/gcm-caller-iv", "oct256", "A256GCM", "x", 12},
+		{"ok/cbc-caller-iv", "oct128", "A128CBCPAD", "hello", 16},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := testKey(t, tc.key)
+			iv := digest(tc.ivLen)
+			ct, ivOut, tag, err := k.Encrypt(tc.alg, []byte(tc.plain), iv, nil)
+			if err != nil || !bytes.Equal(ivOut, iv) {
+				t.Fatalf("iv out %x, err %v; want the caller's iv", ivOut, err)
+			}
+			if pt, err := k.Decrypt(tc.alg, ct, iv, nil, tag); err != nil || string(pt) != tc.plain {
+				t.Fatalf("decrypt = %q, %v", pt, err)
+			}
+		})
+	}
 	t.Run("ok/gcm-fresh-iv-each-time", func(t *testing.T) {
 		k := testKey(t, "oct256")
 		_, iv1, _, _ := k.Encrypt("A256GCM", []byte("x"), nil, nil)

@@ -6,7 +6,7 @@
 //
 // It is a leaf over [storage.Tx]: callers append in the same transaction as the change
 // they record, so a change and its entry commit together or not at all. It must not
-// import any other Coffer package but storage.
+// import any other Coffer package but storage (and storage/kvjson, its JSON records).
 //
 // Start with [Append] (what the vault domain calls) and [Verify] (what POST
 // /admin/ledger/verify runs).
@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 )
 
 // Storage keys.
@@ -132,7 +133,7 @@ func hash(e Entry) string {
 // ReadHead returns the head; an empty ledger has the zero Head.
 func ReadHead(tx storage.Tx) (Head, error) {
 	var h Head
-	err := getJSON(tx, headKey, &h)
+	err := kvjson.Get(tx, headKey, &h)
 	if errors.Is(err, storage.ErrNotFound) {
 		return Head{}, nil
 	}
@@ -141,7 +142,7 @@ func ReadHead(tx storage.Tx) (Head, error) {
 
 func readCheckpoint(tx storage.Tx) (Checkpoint, bool, error) {
 	var c Checkpoint
-	err := getJSON(tx, checkpointKey, &c)
+	err := kvjson.Get(tx, checkpointKey, &c)
 	if errors.Is(err, storage.ErrNotFound) {
 		return c, false, nil
 	}
@@ -166,7 +167,7 @@ func Append(tx storage.Tx, e Entry) (Entry, error) {
 		return e, err
 	}
 	h = Head{Seq: e.Seq, Count: h.Count + 1, Hash: e.Hash}
-	return e, putJSON(tx, headKey, h)
+	return e, kvjson.Put(tx, headKey, h)
 }
 
 // Filter selects entries for [List]; empty fields match everything. Vault and Name
@@ -351,10 +352,10 @@ func Prune(tx storage.Tx, before, now time.Time, max int) (int, error) {
 		return 0, nil
 	}
 	head.Count -= int64(n)
-	if err := putJSON(tx, headKey, head); err != nil {
+	if err := kvjson.Put(tx, headKey, head); err != nil {
 		return n, err
 	}
-	if err := putJSON(tx, checkpointKey, Checkpoint{Seq: last.Seq, Hash: last.Hash, Time: now.UTC()}); err != nil {
+	if err := kvjson.Put(tx, checkpointKey, Checkpoint{Seq: last.Seq, Hash: last.Hash, Time: now.UTC()}); err != nil {
 		return n, err
 	}
 	_, err = Append(tx, Entry{Time: now, Action: ActionPrune, Principal: Sweeper, PrunedThrough: last.Seq, PrunedHash: last.Hash,
@@ -373,23 +374,4 @@ func Oldest(tx storage.Tx) (t time.Time, ok bool, err error) {
 		return t, false, fmt.Errorf("ledger: decode %s: %w", es[0].Key, err)
 	}
 	return e.Time, true, nil
-}
-
-func getJSON(tx storage.Tx, key string, v any) error {
-	b, err := tx.Get(key)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("ledger: decode %s: %w", key, err)
-	}
-	return nil
-}
-
-func putJSON(tx storage.Tx, key string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return tx.Put(key, b)
 }

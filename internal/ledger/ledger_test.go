@@ -4,26 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
-	"github.com/coffer/coffer/internal/storage/bbolt"
+	"github.com/coffer/coffer/internal/storage/storagetest"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-
-func newStore(t *testing.T) storage.Backend {
-	t.Helper()
-	db, err := bbolt.Open(filepath.Join(t.TempDir(), "test.db"), bbolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func update(t *testing.T, st storage.Backend, fn func(storage.Tx) error) {
 	t.Helper()
@@ -83,7 +72,7 @@ func rawEntry(t *testing.T, st storage.Backend, seq int64, change func(map[strin
 }
 
 func TestAppendAndVerify(t *testing.T) {
-	st := newStore(t)
+	st := storagetest.OpenMemory(t)
 	res, err := verify(t, st)
 	if err != nil || res.Count != 0 {
 		t.Fatalf("empty ledger: %+v %v", res, err)
@@ -175,7 +164,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st := newStore(t)
+			st := storagetest.OpenMemory(t)
 			fill(t, st, 5)
 			var anchors []ledger.Anchor
 			if tc.anchors != nil {
@@ -204,7 +193,7 @@ func rehash(e ledger.Entry) string {
 }
 
 func TestPruneWritesCheckpoint(t *testing.T) {
-	st := newStore(t)
+	st := storagetest.OpenMemory(t)
 	fill(t, st, 10)
 	var n int
 	now := t0.Add(20 * 24 * time.Hour)
@@ -250,7 +239,7 @@ func TestPruneWritesCheckpoint(t *testing.T) {
 }
 
 func TestForgedCheckpointDetected(t *testing.T) {
-	st := newStore(t)
+	st := storagetest.OpenMemory(t)
 	fill(t, st, 5)
 	// Remove entries 1–2 and write a checkpoint that makes the walk start after them,
 	// without a prune entry in the chain.
@@ -273,7 +262,7 @@ func TestForgedCheckpointDetected(t *testing.T) {
 // TestAppendRollsBackWithItsTransaction: an entry and the change it records commit
 // together; a failed transaction leaves neither.
 func TestAppendRollsBackWithItsTransaction(t *testing.T) {
-	st := newStore(t)
+	st := storagetest.OpenMemory(t)
 	fill(t, st, 1)
 	boom := errors.New("boom")
 	err := st.Update(t.Context(), func(tx storage.Tx) error {

@@ -6,7 +6,9 @@
 // Start with [NewCA] and [CA.Issue] (ca.go); [ServerSANs] (names.go) says which names the
 // server certificate carries, [EnsureServerCert] (servercert.go) keeps it under DIR/tls/ and
 // re-issues it when its names change or it nears expiry, and [SNICerts] (sni.go) chooses
-// the certificate of each TLS handshake.
+// the certificate of each TLS handshake. x509.go holds what every issuer needs (serial
+// numbers, subject key ids, key comparison), which the certificates of the vaults
+// (internal/certs) use too.
 //
 // It uses the standard library's crypto only and never reads the wall clock: every function
 // takes the time it must use. It must not import storage, the barrier, net/http or any other
@@ -19,14 +21,11 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"time"
 )
 
@@ -57,11 +56,11 @@ func NewCA(now time.Time, commonName string) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate CA key: %w", err)
 	}
-	serial, err := newSerial()
+	serial, err := NewSerial()
 	if err != nil {
 		return nil, err
 	}
-	ski, err := subjectKeyID(key.Public())
+	ski, err := SubjectKeyID(key.Public())
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +101,7 @@ func ParseCA(certPEM, keyPEM []byte) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse CA key: %w", err)
 	}
-	if !publicKeysEqual(cert.PublicKey, key.Public()) {
+	if !PublicKeysEqual(cert.PublicKey, key.Public()) {
 		return nil, errors.New("parse CA: key does not match certificate")
 	}
 	return &CA{Cert: cert, Key: key}, nil
@@ -141,7 +140,7 @@ func (ca *CA) Issue(now time.Time, pub crypto.PublicKey, names ServerNames, vali
 	if !notAfter.After(now) {
 		return nil, errors.New("issue certificate: CA has expired")
 	}
-	serial, err := newSerial()
+	serial, err := NewSerial()
 	if err != nil {
 		return nil, err
 	}
@@ -171,38 +170,6 @@ func (ca *CA) Issue(now time.Time, pub crypto.PublicKey, names ServerNames, vali
 		return nil, fmt.Errorf("issue certificate: %w", err)
 	}
 	return der, nil
-}
-
-// newSerial returns a random, positive 128-bit serial number.
-func newSerial() (*big.Int, error) {
-	limit := new(big.Int).Lsh(big.NewInt(1), 128)
-	for {
-		n, err := rand.Int(rand.Reader, limit)
-		if err != nil {
-			return nil, fmt.Errorf("generate serial number: %w", err)
-		}
-		if n.Sign() > 0 {
-			return n, nil
-		}
-	}
-}
-
-// subjectKeyID is RFC 7093 method 1: the leftmost 160 bits of the SHA-256 of the
-// subjectPublicKey bit string.
-func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
-	spki, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return nil, fmt.Errorf("marshal public key: %w", err)
-	}
-	var info struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	if _, err := asn1.Unmarshal(spki, &info); err != nil {
-		return nil, fmt.Errorf("parse public key: %w", err)
-	}
-	sum := sha256.Sum256(info.PublicKey.Bytes)
-	return sum[:20], nil
 }
 
 // parseCertPEM returns the first CERTIFICATE block of data, parsed.
@@ -241,10 +208,4 @@ func parseKeyPEM(data []byte) (crypto.Signer, error) {
 		}
 		return signer, nil
 	}
-}
-
-// publicKeysEqual reports whether a and b are the same public key.
-func publicKeysEqual(a, b crypto.PublicKey) bool {
-	eq, ok := a.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && eq.Equal(b)
 }

@@ -45,15 +45,21 @@ func checkMode(t *testing.T, path string, want os.FileMode) {
 	}
 }
 
+// checkFileModes checks that the CA, certificate and key files of dir are 0600.
+func checkFileModes(t *testing.T, dir string) {
+	t.Helper()
+	for _, f := range []string{pki.CAFile, pki.CertFile, pki.KeyFile} {
+		checkMode(t, filepath.Join(dir, f), 0o600)
+	}
+}
+
 func TestEnsureServerCertCreates(t *testing.T) {
 	ca := newCA(t)
 	dir := filepath.Join(t.TempDir(), "data", "tls")
 	cert := ensure(t, dir, ca, defaultNames, now)
 
 	checkMode(t, dir, 0o700)
-	for _, f := range []string{pki.CAFile, pki.CertFile, pki.KeyFile} {
-		checkMode(t, filepath.Join(dir, f), 0o600)
-	}
+	checkFileModes(t, dir)
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 3 {
 		t.Errorf("tls dir holds %d entries, want 3 (no temporary files left)", len(entries))
@@ -116,104 +122,49 @@ func TestEnsureServerCertReuse(t *testing.T) {
 }
 
 func TestEnsureServerCertReissue(t *testing.T) {
+	// Each case changes one thing before the second call: its time (at, from the first
+	// leaf), its names, its CA, or a file of dir (file, set to content; "" removes it).
 	tests := []struct {
-		name    string
-		change  func(t *testing.T, dir string, ca *pki.CA, leaf *x509.Certificate) (*pki.CA, pki.ServerNames, time.Time)
-		reissue bool
-		sameKey bool
+		name          string
+		at            func(leaf *x509.Certificate) time.Time
+		names         *pki.ServerNames
+		otherCA       bool
+		file, content string
+		reissue       bool
+		sameKey       bool
 	}{
-		{
-			name: "ok/reuse-31-days-left",
-			change: func(t *testing.T, dir string, ca *pki.CA, leaf *x509.Certificate) (*pki.CA, pki.ServerNames, time.Time) {
-				return ca, defaultNames, leaf.NotAfter.Add(-31 * 24 * time.Hour)
-			},
-			reissue: false, sameKey: true,
-		},
-		{
-			name: "ok/reissue-29-days-left",
-			change: func(t *testing.T, dir string, ca *pki.CA, leaf *x509.Certificate) (*pki.CA, pki.ServerNames, time.Time) {
-				return ca, defaultNames, leaf.NotAfter.Add(-29 * 24 * time.Hour)
-			},
-			reissue: true, sameKey: true,
-		},
-		{
-			name: "ok/reissue-expired",
-			change: func(t *testing.T, dir string, ca *pki.CA, leaf *x509.Certificate) (*pki.CA, pki.ServerNames, time.Time) {
-				return ca, defaultNames, leaf.NotAfter.Add(24 * time.Hour)
-			},
-			reissue: true, sameKey: true,
-		},
-		{
-			name: "ok/reissue-not-yet-valid",
-			change: func(t *testing.T, dir string, ca *pki.CA, leaf *x509.Certificate) (*pki.CA, pki.ServerNames, time.Time) {
-				return ca, defaultNames, leaf.NotBefore.Add(-time.Minute)
-			},
-			reissue: true, sameKey: true,
-		},
-		{
-			name: "ok/reissue-public-host-changed",
-			change: func(t *testing.T, dir string, ca *pki.CA, leaf *x509.Certificate) (*pki.CA, pki.ServerNames, time.Time) {
-				return ca, pki.ServerSANs("coffer.example.com", "localhost"), now
-			},
-			reissue: true, sameKey: true,
-		},
-		{
-			name: "ok/reissue-vault-domain-changed",
-			change: func(t *testing.T, dir string, ca *pki.CA, leaf *x509.Certificate) (*pki.CA, pki.ServerNames, time.Time) {
-				return ca, pki.ServerSANs("127.0.0.1", "vault.localhost"), now
-			},
-			reissue: true, sameKey: true,
-		},
-		{
-			name: "ok/reissue-other-ca",
-			change: func(t *testing.T, dir string, ca *pki.CA, leaf *x509.Certificate) (*pki.CA, pki.ServerNames, time.Time) {
-				return newCA(t), defaultNames, now
-			},
-			reissue: true, sameKey: true,
-		},
-		{
-			name: "ok/reissue-cert-missing",
-			change: func(t *testing.T, dir string, ca *pki.CA, leaf *x509.Certificate) (*pki.CA, pki.ServerNames, time.Time) {
-				if err := os.Remove(filepath.Join(dir, pki.CertFile)); err != nil {
-					t.Fatal(err)
-				}
-				return ca, defaultNames, now
-			},
-			reissue: true, sameKey: true,
-		},
-		{
-			name: "ok/reissue-cert-garbage",
-			change: func(t *testing.T, dir string, ca *pki.CA, leaf *x509.Certificate) (*pki.CA, pki.ServerNames, time.Time) {
-				writeFile(t, filepath.Join(dir, pki.CertFile), "garbage")
-				return ca, defaultNames, now
-			},
-			reissue: true, sameKey: true,
-		},
-		{
-			name: "ok/new-key-when-key-garbage",
-			change: func(t *testing.T, dir string, ca *pki.CA, leaf *x509.Certificate) (*pki.CA, pki.ServerNames, time.Time) {
-				writeFile(t, filepath.Join(dir, pki.KeyFile), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
-				return ca, defaultNames, now
-			},
-			reissue: true, sameKey: false,
-		},
-		{
-			name: "ok/new-key-when-key-missing",
-			change: func(t *testing.T, dir string, ca *pki.CA, leaf *x509.Certificate) (*pki.CA, pki.ServerNames, time.Time) {
-				if err := os.Remove(filepath.Join(dir, pki.KeyFile)); err != nil {
-					t.Fatal(err)
-				}
-				return ca, defaultNames, now
-			},
-			reissue: true, sameKey: false,
-		},
+		{name: "ok/reuse-31-days-left", at: func(leaf *x509.Certificate) time.Time { return leaf.NotAfter.Add(-31 * 24 * time.Hour) }, reissue: false, sameKey: true},
+		{name: "ok/reissue-29-days-left", at: func(leaf *x509.Certificate) time.Time { return leaf.NotAfter.Add(-29 * 24 * time.Hour) }, reissue: true, sameKey: true},
+		{name: "ok/reissue-expired", at: func(leaf *x509.Certificate) time.Time { return leaf.NotAfter.Add(24 * time.Hour) }, reissue: true, sameKey: true},
+		{name: "ok/reissue-not-yet-valid", at: func(leaf *x509.Certificate) time.Time { return leaf.NotBefore.Add(-time.Minute) }, reissue: true, sameKey: true},
+		{name: "ok/reissue-public-host-changed", names: ptr(pki.ServerSANs("coffer.example.com", "localhost")), reissue: true, sameKey: true},
+		{name: "ok/reissue-vault-domain-changed", names: ptr(pki.ServerSANs("127.0.0.1", "vault.localhost")), reissue: true, sameKey: true},
+		{name: "ok/reissue-other-ca", otherCA: true, reissue: true, sameKey: true},
+		{name: "ok/reissue-cert-missing", file: pki.CertFile, reissue: true, sameKey: true},
+		{name: "ok/reissue-cert-garbage", file: pki.CertFile, content: "garbage", reissue: true, sameKey: true},
+		{name: "ok/new-key-when-key-garbage", file: pki.KeyFile, content: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", reissue: true, sameKey: false},
+		{name: "ok/new-key-when-key-missing", file: pki.KeyFile, reissue: true, sameKey: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ca := newCA(t)
 			dir := t.TempDir()
 			first := ensure(t, dir, ca, defaultNames, now)
-			ca2, names, at := tt.change(t, dir, ca, first.Leaf)
+			ca2, names, at := ca, defaultNames, now
+			switch {
+			case tt.at != nil:
+				at = tt.at(first.Leaf)
+			case tt.names != nil:
+				names = *tt.names
+			case tt.otherCA:
+				ca2 = newCA(t)
+			case tt.content != "":
+				writeFile(t, filepath.Join(dir, tt.file), tt.content)
+			case tt.file != "":
+				if err := os.Remove(filepath.Join(dir, tt.file)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			second := ensure(t, dir, ca2, names, at)
 
 			if reissued := !second.Leaf.Equal(first.Leaf); reissued != tt.reissue {
@@ -240,9 +191,7 @@ func TestEnsureServerCertReissue(t *testing.T) {
 			if err := second.Leaf.CheckSignatureFrom(ca2.Cert); err != nil {
 				t.Errorf("not issued by the current CA: %v", err)
 			}
-			for _, f := range []string{pki.CAFile, pki.CertFile, pki.KeyFile} {
-				checkMode(t, filepath.Join(dir, f), 0o600)
-			}
+			checkFileModes(t, dir)
 		})
 	}
 }
@@ -257,9 +206,7 @@ func TestEnsureServerCertFixesModes(t *testing.T) {
 		}
 	}
 	ensure(t, dir, ca, defaultNames, now)
-	for _, f := range []string{pki.CAFile, pki.CertFile, pki.KeyFile} {
-		checkMode(t, filepath.Join(dir, f), 0o600)
-	}
+	checkFileModes(t, dir)
 }
 
 func TestEnsureServerCertRewritesCAFile(t *testing.T) {
@@ -279,3 +226,5 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -14,31 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/pki"
 )
-
-// fakeNow is a hand-written clock for SNICerts; tests move it instead of sleeping.
-type fakeNow struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (f *fakeNow) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.t
-}
-
-func (f *fakeNow) Set(t time.Time) {
-	f.mu.Lock()
-	f.t = t
-	f.mu.Unlock()
-}
 
 type sniFixture struct {
 	ca     *pki.CA
 	server tls.Certificate
-	clock  *fakeNow
+	clock  *clock.Fake // tests move it instead of sleeping
 	sni    *pki.SNICerts
 }
 
@@ -49,12 +32,17 @@ func newSNI(t testing.TB, vaultDomain string) *sniFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeNow{t: now}
-	sni, err := pki.NewSNICerts(ca, server, vaultDomain, clock.Now)
+	clk := clock.NewFake(now)
+	sni, err := pki.NewSNICerts(ca, server, vaultDomain, clk.Now)
 	if err != nil {
 		t.Fatalf("NewSNICerts: %v", err)
 	}
-	return &sniFixture{ca: ca, server: server, clock: clock, sni: sni}
+	return &sniFixture{ca: ca, server: server, clock: clk, sni: sni}
+}
+
+// setTime moves the fixture's clock to at.
+func (f *sniFixture) setTime(at time.Time) {
+	f.clock.Advance(at.Sub(f.clock.Now()))
 }
 
 func (f *sniFixture) get(t testing.TB, serverName string) *tls.Certificate {
@@ -219,12 +207,12 @@ func TestSNICertsRenewal(t *testing.T) {
 	f := newSNI(t, "localhost")
 	c := f.get(t, "v1.localhost")
 
-	f.clock.Set(c.Leaf.NotAfter.Add(-31 * 24 * time.Hour))
+	f.setTime(c.Leaf.NotAfter.Add(-31 * 24 * time.Hour))
 	if f.get(t, "v1.localhost") != c {
 		t.Error("re-issued with 31 days left, want the cached certificate")
 	}
 	at := c.Leaf.NotAfter.Add(-29 * 24 * time.Hour)
-	f.clock.Set(at)
+	f.setTime(at)
 	renewed := f.get(t, "v1.localhost")
 	if renewed == c {
 		t.Fatal("served the cached certificate with 29 days left, want a new one")

@@ -3,9 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,32 +14,6 @@ import (
 )
 
 const armScope = "https://management.azure.com"
-
-// call sends a request with a bearer token ("" for none) and returns status and body.
-func call(t *testing.T, st *testenv.Stack, method, url, token, body string) (int, string) {
-	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := st.HTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
 
 func armCode(t *testing.T, body string) string {
 	t.Helper()
@@ -108,19 +80,12 @@ func TestAdminPrincipals(t *testing.T) {
 
 	// The new principal gets tokens; it has no rights, so it is authenticated (403, not 401).
 	cred := testenv.Credential(t, creds, st.HTTP)
-	dpTok, err := cred.GetToken(ctx, tokenScope("https://localhost:"+port(st)))
-	if err != nil {
-		t.Fatalf("token of the new principal: %v", err)
-	}
-	armTok, err := cred.GetToken(ctx, tokenScope(armScope))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dpTok, armTok := token(t, cred, dataPlane(st)), token(t, cred, armScope)
 	secrets := st.Server.VaultURL("default") + "secrets?api-version=7.6"
-	if status, body := call(t, st, "GET", secrets, dpTok.Token, ""); status != 403 {
+	if status, body := call(t, st, "GET", secrets, dpTok, ""); status != 403 {
 		t.Fatalf("data plane before delete: %d %s", status, body)
 	}
-	if status, body := call(t, st, "GET", base, armTok.Token, ""); status != 403 || armCode(t, body) != "Forbidden" {
+	if status, body := call(t, st, "GET", base, armTok, ""); status != 403 || armCode(t, body) != "Forbidden" {
 		t.Fatalf("admin route as another principal: %d %s", status, body)
 	}
 
@@ -142,10 +107,10 @@ func TestAdminPrincipals(t *testing.T) {
 		t.Fatalf("delete: %d %s", status, body)
 	}
 	// Tokens obtained (and verified) before the delete stop working at once.
-	if status, _ := call(t, st, "GET", secrets, dpTok.Token, ""); status != 401 {
+	if status, _ := call(t, st, "GET", secrets, dpTok, ""); status != 401 {
 		t.Fatalf("data plane after delete: %d", status)
 	}
-	if status, body := call(t, st, "GET", base, armTok.Token, ""); status != 401 || armCode(t, body) != "AuthenticationFailed" {
+	if status, body := call(t, st, "GET", base, armTok, ""); status != 401 || armCode(t, body) != "AuthenticationFailed" {
 		t.Fatalf("ARM after delete: %d %s", status, body)
 	}
 	// A new token cannot be had either.
@@ -163,7 +128,7 @@ func TestAdminPrincipals(t *testing.T) {
 	}{
 		{"fail/no-token", "GET", base, "", "", 401, "AuthenticationFailed"},
 		{"fail/no-token-create", "POST", base, "", `{"name":"x"}`, 401, "AuthenticationFailed"},
-		{"fail/data-plane-token", "GET", base, dpTok.Token, "", 401, "AuthenticationFailed"},
+		{"fail/data-plane-token", "GET", base, dpTok, "", 401, "AuthenticationFailed"},
 		{"fail/delete-again", "DELETE", base + "/" + creds.ObjectID, admin, "", 404, "PrincipalNotFound"},
 		{"fail/delete-garbage", "DELETE", base + "/not-a-guid", admin, "", 404, "PrincipalNotFound"},
 		{"fail/delete-administrator", "DELETE", base + "/" + adminOID, admin, "", 409, "Conflict"},
@@ -213,7 +178,6 @@ func TestAdminPrincipals(t *testing.T) {
 // working (the verdict cache drops only the deleted principal's tokens).
 func TestAdminPrincipalMany(t *testing.T) {
 	st := testenv.NewStack(t)
-	ctx := t.Context()
 	admin := st.ARMToken(t)
 	base := st.Server.URL() + "/admin/principals"
 	var all []identity.Credentials
@@ -225,12 +189,9 @@ func TestAdminPrincipalMany(t *testing.T) {
 		}
 		var c identity.Credentials
 		json.Unmarshal([]byte(body), &c)
-		tok, err := testenv.Credential(t, c, st.HTTP).GetToken(ctx, tokenScope(armScope))
-		if err != nil {
-			t.Fatal(err)
-		}
-		all, toks = append(all, c), append(toks, tok.Token)
-		if status, _ := call(t, st, "GET", base, tok.Token, ""); status != 403 {
+		tok := token(t, testenv.Credential(t, c, st.HTTP), armScope)
+		all, toks = append(all, c), append(toks, tok)
+		if status, _ := call(t, st, "GET", base, tok, ""); status != 403 {
 			t.Fatalf("%s: %d", n, status)
 		}
 	}

@@ -213,13 +213,8 @@ func TestARMVaultLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sc.SetSecret(ctx, "gone", azsecrets.SetSecretParameters{Value: to.Ptr("v-gone")}, nil); err != nil {
-		t.Fatal(err)
-	}
-	gone, err := sc.DeleteSecret(ctx, "gone", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	setValue(t, sc, "gone", "v-gone")
+	gone := deleteSecret(t, sc, "gone")
 
 	// Delete: 200, then 204 for a vault that is not there.
 	if _, err := c.Delete(ctx, rg, name, nil); err != nil {
@@ -238,11 +233,7 @@ func TestARMVaultLifecycle(t *testing.T) {
 
 	// The deleted vault: listed, readable, with its dates.
 	var deleted []*armkeyvault.DeletedVault
-	for pager := c.NewListDeletedPager(nil); pager.More(); {
-		page, err := pager.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, page := range pages(t, c.NewListDeletedPager(nil)) {
 		deleted = append(deleted, page.Value...)
 	}
 	if len(deleted) != 1 || *deleted[0].Name != name {
@@ -311,9 +302,7 @@ func TestARMVaultLifecycle(t *testing.T) {
 
 func TestARMVaultStatusCodes(t *testing.T) {
 	st := testenv.NewStack(t)
-	path := "/subscriptions/" + armSub + "/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/codes?" + kvAPI
-	body := map[string]any{"location": "westus", "properties": map[string]any{
-		"tenantId": st.Creds.TenantID, "sku": map[string]string{"family": "A", "name": "standard"}, "accessPolicies": []any{}}}
+	path, body := armVaultPath("codes"), armVaultBody(st)
 	for i, want := range []int{201, 200} {
 		status, h, b := st.ARM(t, "PUT", path, body)
 		if status != want {
@@ -344,7 +333,7 @@ func TestARMVaultStatusCodes(t *testing.T) {
 
 	// Purge as an LRO: 202, an absolute Location on the public URL, Retry-After 1; the
 	// operation answers 200.
-	status, h, b := st.ARM(t, "POST", "/subscriptions/"+armSub+"/providers/Microsoft.KeyVault/locations/westus/deletedVaults/codes/purge?"+kvAPI, nil)
+	status, h, b := st.ARM(t, "POST", armPurgePath("codes"), nil)
 	if status != 202 || h.Get("Retry-After") != "1" {
 		t.Fatalf("purge: %d %v %s", status, h, b)
 	}
@@ -368,13 +357,7 @@ func TestARMVaultPurge(t *testing.T) {
 	st := testenv.NewStack(t)
 	c := st.Vaults(t, armSub)
 	ctx := t.Context()
-	createVault(t, c, "rg", "purge-me", vaultParams(st, "West US", 7, false))
-	if _, err := st.Secrets(t, "purge-me").SetSecret(ctx, "s", azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Delete(ctx, "rg", "purge-me", nil); err != nil {
-		t.Fatal(err)
-	}
+	deletedVault(t, st, c, "purge-me", vaultParams(st, "West US", 7, false))
 	// Locations compare as ARM compares them: "West US" is "westus".
 	if err := purge(t, c, "purge-me", "westus"); err != nil {
 		t.Fatalf("purge: %v", err)
@@ -383,27 +366,14 @@ func TestARMVaultPurge(t *testing.T) {
 	wantCode(t, err, 404, "ResourceNotFound")
 	err = purge(t, c, "purge-me", "westus")
 	wantCode(t, err, 404, "ResourceNotFound")
-	avail, err := c.CheckNameAvailability(ctx, armkeyvault.VaultCheckNameAvailabilityParameters{Name: to.Ptr("PURGE-ME")}, nil)
-	if err != nil || !*avail.NameAvailable {
-		t.Fatalf("the purged name is not free: %v %+v", err, avail)
-	}
-	createVault(t, c, "other-rg", "purge-me", vaultParams(st, "westus", 90, false))
-	if _, err := st.Secrets(t, "purge-me").GetSecret(ctx, "s", "", nil); err == nil {
-		t.Fatal("a secret of the purged vault is back")
-	}
+	reuseName(t, st, c, "PURGE-ME", "other-rg", "purge-me", vaultParams(st, "westus", 90, false))
 }
 
 func TestARMVaultRetentionExpiry(t *testing.T) {
 	st := testenv.NewStack(t)
 	c := st.Vaults(t, armSub)
 	ctx := t.Context()
-	createVault(t, c, "rg", "expiring", vaultParams(st, "westus", 7, true))
-	if _, err := st.Secrets(t, "expiring").SetSecret(ctx, "s", azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Delete(ctx, "rg", "expiring", nil); err != nil {
-		t.Fatal(err)
-	}
+	deletedVault(t, st, c, "expiring", vaultParams(st, "westus", 7, true))
 	st.ShiftTime(t, 7*24*time.Hour+time.Minute)
 
 	// Past its scheduledPurgeDate the vault reads as purged, before any sweep.
@@ -413,21 +383,37 @@ func TestARMVaultRetentionExpiry(t *testing.T) {
 	if err != nil || len(page.Value) != 0 {
 		t.Fatalf("deleted list: %v %v", err, page.Value)
 	}
-	n, err := st.Server.Sweep(ctx)
-	if err != nil || n < 1 {
-		t.Fatalf("sweep: %d %v", n, err)
-	}
-	avail, err := c.CheckNameAvailability(ctx, armkeyvault.VaultCheckNameAvailabilityParameters{Name: to.Ptr("expiring")}, nil)
-	if err != nil || !*avail.NameAvailable {
-		t.Fatalf("name after retention: %v %+v", err, avail)
-	}
-	v := createVault(t, c, "rg2", "expiring", vaultParams(st, "westus", 7, false))
+	wantSweep(t, st, someActions, "past the retention")
+	v := reuseName(t, st, c, "expiring", "rg2", "expiring", vaultParams(st, "westus", 7, false))
 	if v.Properties.EnablePurgeProtection != nil {
 		t.Fatalf("the new vault inherited purge protection")
 	}
-	if _, err := st.Secrets(t, "expiring").GetSecret(ctx, "s", "", nil); err == nil {
+}
+
+// deletedVault creates vault name in resource group rg with a secret s, and deletes it.
+func deletedVault(t *testing.T, st *testenv.Stack, c *armkeyvault.VaultsClient, name string, p armkeyvault.VaultCreateOrUpdateParameters) {
+	t.Helper()
+	createVault(t, c, "rg", name, p)
+	setValue(t, st.Secrets(t, name), "s", "v")
+	if _, err := c.Delete(t.Context(), "rg", name, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reuseName checks that the name of a vault made by deletedVault, now purged, is free
+// (asking for it as asked), creates a vault of that name in resource group rg, and checks
+// that the old secret s is not back.
+func reuseName(t *testing.T, st *testenv.Stack, c *armkeyvault.VaultsClient, asked, rg, name string, p armkeyvault.VaultCreateOrUpdateParameters) armkeyvault.Vault {
+	t.Helper()
+	avail, err := c.CheckNameAvailability(t.Context(), armkeyvault.VaultCheckNameAvailabilityParameters{Name: to.Ptr(asked)}, nil)
+	if err != nil || !*avail.NameAvailable {
+		t.Fatalf("the purged name %s is not free: %v %+v", asked, err, avail)
+	}
+	v := createVault(t, c, rg, name, p)
+	if _, err := st.Secrets(t, name).GetSecret(t.Context(), "s", "", nil); err == nil {
 		t.Fatal("a secret of the purged vault is back")
 	}
+	return v
 }
 
 func TestARMDefaultVault(t *testing.T) {
@@ -442,11 +428,7 @@ func TestARMDefaultVault(t *testing.T) {
 		t.Fatalf("default vault %+v %+v", v, v.Properties)
 	}
 	var names []string
-	for pager := c.NewListPager(nil); pager.More(); {
-		page, err := pager.NextPage(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, page := range pages(t, c.NewListPager(nil)) {
 		for _, r := range page.Value {
 			names = append(names, *r.Name)
 		}
@@ -463,25 +445,11 @@ func TestARMDefaultVault(t *testing.T) {
 func TestARMVaultLists(t *testing.T) {
 	st := testenv.NewStack(t)
 	c := st.Vaults(t, armSub)
-	ctx := t.Context()
 	for _, v := range []struct{ rg, name string }{{"rg-a", "list-a1"}, {"rg-a", "list-a2"}, {"rg-b", "list-b1"}} {
 		createVault(t, c, v.rg, v.name, vaultParams(st, "westus", 90, false))
 	}
 	createVault(t, st.Vaults(t, armSub2), "rg-a", "other-sub", vaultParams(st, "westus", 90, false))
 
-	collect := func(more func() bool, next func() ([]string, error)) []string {
-		t.Helper()
-		var out []string
-		for more() {
-			names, err := next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, names...)
-		}
-		slices.Sort(out)
-		return out
-	}
 	for _, top := range []*int32{nil, to.Ptr[int32](1)} {
 		t.Run(fmt.Sprintf("top=%v", func() any {
 			if top == nil {
@@ -489,44 +457,36 @@ func TestARMVaultLists(t *testing.T) {
 			}
 			return *top
 		}()), func(t *testing.T) {
-			byGroup := c.NewListByResourceGroupPager("RG-A", &armkeyvault.VaultsClientListByResourceGroupOptions{Top: top})
-			got := collect(byGroup.More, func() ([]string, error) {
-				p, err := byGroup.NextPage(ctx)
-				var n []string
+			var byGroup, bySub, generic []string
+			for _, p := range pages(t, c.NewListByResourceGroupPager("RG-A", &armkeyvault.VaultsClientListByResourceGroupOptions{Top: top})) {
 				for _, v := range p.Value {
-					n = append(n, *v.Name)
+					byGroup = append(byGroup, *v.Name)
 				}
-				return n, err
-			})
-			if !slices.Equal(got, []string{"list-a1", "list-a2"}) {
-				t.Fatalf("by group: %v", got)
 			}
-			bySub := c.NewListBySubscriptionPager(&armkeyvault.VaultsClientListBySubscriptionOptions{Top: top})
-			got = collect(bySub.More, func() ([]string, error) {
-				p, err := bySub.NextPage(ctx)
-				var n []string
+			for _, p := range pages(t, c.NewListBySubscriptionPager(&armkeyvault.VaultsClientListBySubscriptionOptions{Top: top})) {
 				for _, v := range p.Value {
-					n = append(n, *v.Name)
+					bySub = append(bySub, *v.Name)
 				}
-				return n, err
-			})
-			if !slices.Equal(got, []string{"list-a1", "list-a2", "list-b1"}) {
-				t.Fatalf("by subscription: %v", got)
 			}
-			generic := c.NewListPager(&armkeyvault.VaultsClientListOptions{Top: top})
-			got = collect(generic.More, func() ([]string, error) {
-				p, err := generic.NextPage(ctx)
-				var n []string
+			for _, p := range pages(t, c.NewListPager(&armkeyvault.VaultsClientListOptions{Top: top})) {
 				for _, r := range p.Value {
 					if *r.Type != "Microsoft.KeyVault/vaults" || *r.Location != "westus" || !strings.HasPrefix(*r.ID, "/subscriptions/"+armSub+"/resourceGroups/") {
 						t.Errorf("resource %+v", r)
 					}
-					n = append(n, *r.Name)
+					generic = append(generic, *r.Name)
 				}
-				return n, err
-			})
-			if !slices.Equal(got, []string{"list-a1", "list-a2", "list-b1"}) {
-				t.Fatalf("/resources: %v", got)
+			}
+			for _, l := range []struct {
+				what      string
+				got, want []string
+			}{
+				{"by group", byGroup, []string{"list-a1", "list-a2"}},
+				{"by subscription", bySub, []string{"list-a1", "list-a2", "list-b1"}},
+				{"/resources", generic, []string{"list-a1", "list-a2", "list-b1"}},
+			} {
+				if slices.Sort(l.got); !slices.Equal(l.got, l.want) {
+					t.Fatalf("%s: %v", l.what, l.got)
+				}
 			}
 		})
 	}
@@ -663,7 +623,7 @@ func TestARMVaultErrors(t *testing.T) {
 			map[string]any{"properties": map[string]any{"accessPolicies": []any{}}}, 400, "BadRequest", "add, replace or remove"},
 		{"fail/policies-no-list", "PUT", strings.Replace(vaultPath("rg", "taken"), "?", "/accessPolicies/add?", 1), map[string]any{}, 400, "BadRequest", "accessPolicies"},
 		{"fail/check-name-no-name", "POST", "/subscriptions/" + armSub + "/providers/Microsoft.KeyVault/checkNameAvailability?" + kvAPI, map[string]any{}, 400, "BadRequest", "name"},
-		{"fail/purge-live", "POST", "/subscriptions/" + armSub + "/providers/Microsoft.KeyVault/locations/westus/deletedVaults/taken/purge?" + kvAPI, nil, 404, "ResourceNotFound", "no deleted vault"},
+		{"fail/purge-live", "POST", armPurgePath("taken"), nil, 404, "ResourceNotFound", "no deleted vault"},
 		{"ok/delete-absent", "DELETE", vaultPath("rg", "newv"), nil, 204, "", ""},
 		{"ok/delete-other-group", "DELETE", vaultPath("rg-2", "taken"), nil, 204, "", ""},
 	} {

@@ -13,8 +13,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
-
-	"github.com/coffer/coffer/internal/testenv"
 )
 
 // needle is one encoded form of a canary that must not appear in any file.
@@ -166,10 +164,8 @@ func TestAtRestScannerFinds(t *testing.T) {
 // shutdown — and the data dir's modes are 0700/0600.
 func TestNoPlaintextAtRest(t *testing.T) {
 	t.Parallel()
-	bin := testenv.BuildCoffer(t)
-	dir := dataDir(t)
-	p := testenv.StartProcess(t, bin, dir)
-	c := connect(t, p)
+	c := startProc(t)
+	dir := c.p.DataDir
 	ctx := t.Context()
 
 	mk := func(kind string) string { return kind + "canary-" + randHex(t, 16) }
@@ -204,12 +200,7 @@ func TestNoPlaintextAtRest(t *testing.T) {
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.secrets.DeleteSecret(ctx, "atrest-b", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.secrets.RecoverDeletedSecret(ctx, "atrest-b", nil); err != nil {
-		t.Fatal(err)
-	}
+	lifecycle(t, c.secrets, "atrest-b", "delete", "recover")
 
 	// c: backed up, deleted, purged and restored.
 	cValue := add(mk("coffer-"))
@@ -222,12 +213,7 @@ func TestNoPlaintextAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.secrets.DeleteSecret(ctx, "atrest-c", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.secrets.PurgeDeletedSecret(ctx, "atrest-c", nil); err != nil {
-		t.Fatal(err)
-	}
+	lifecycle(t, c.secrets, "atrest-c", "delete", "purge")
 	if _, err := c.secrets.RestoreSecret(ctx, azsecrets.RestoreSecretParameters{SecretBackup: bc.Value}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +239,7 @@ func TestNoPlaintextAtRest(t *testing.T) {
 		checkModes(t, dir)
 	}
 
-	p.Kill()
+	c.p.Kill()
 	check("after SIGKILL")
 
 	// The scan reaches every file, hidden ones in subdirectories included.
@@ -268,14 +254,13 @@ func TestNoPlaintextAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p2 := testenv.StartProcess(t, bin, dir, "--addr", p.Addr)
-	c2 := connect(t, p2)
+	c2 := c.restart(t)
 	for name, want := range map[string]string{"atrest-b": *bValue, "atrest-c": *cValue} {
 		got, err := c2.secrets.GetSecret(ctx, name, "", nil)
 		if err != nil || *got.Value != want {
 			t.Fatalf("%s after restart: %v", name, err)
 		}
 	}
-	p2.Term()
+	c2.p.Term()
 	check("after restart and SIGTERM")
 }

@@ -1,11 +1,9 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -16,29 +14,12 @@ import (
 	"github.com/coffer/coffer/internal/testenv"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestAuditAndLogsHoldNoSecrets: every request reaches the audit sink (a mutation twice:
 // before and after the change), and neither audit records nor debug logs ever hold a
 // secret value or a token.
 func TestAuditAndLogsHoldNoSecrets(t *testing.T) {
 	rec := &audit.Recorder{}
-	logs := &syncBuffer{}
+	logs, logged := logFile(t)
 	st := testenv.NewStack(t, testenv.Options{Config: func(c *server.Config) {
 		c.Audit = rec
 		c.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -71,7 +52,7 @@ func TestAuditAndLogsHoldNoSecrets(t *testing.T) {
 		if strings.Contains(string(records), leak) {
 			t.Errorf("audit holds %q", leak)
 		}
-		if strings.Contains(logs.String(), leak) {
+		if strings.Contains(logged(), leak) {
 			t.Errorf("logs hold %q", leak)
 		}
 	}

@@ -13,11 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
-	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
-
 	"github.com/coffer/coffer/internal/audit"
-	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/server"
 	"github.com/coffer/coffer/internal/testenv"
 )
@@ -42,36 +38,6 @@ func readAudit(t *testing.T, path string) ([]audit.Event, string) {
 	return out, string(raw)
 }
 
-// dataToken is the administrator's data-plane token, for raw requests.
-func dataToken(t *testing.T, st *testenv.Stack) string {
-	t.Helper()
-	tok, err := st.Cred.GetToken(t.Context(), tokenScope("https://vault.azure.net"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "Bearer " + tok.Token
-}
-
-// newPrincipal creates a principal and grants it the given secret permissions on the
-// default vault.
-func newPrincipal(t *testing.T, st *testenv.Stack, name string, secretPerms ...string) identity.Credentials {
-	t.Helper()
-	status, _, body := st.ARM(t, "POST", "/admin/principals", map[string]string{"name": name})
-	if status != 201 {
-		t.Fatalf("create principal: %d %s", status, body)
-	}
-	var creds identity.Credentials
-	json.Unmarshal(body, &creds)
-	policy := map[string]any{"properties": map[string]any{"accessPolicies": []any{map[string]any{
-		"tenantId": creds.TenantID, "objectId": creds.ObjectID, "permissions": map[string]any{"secrets": secretPerms},
-	}}}}
-	path := "/subscriptions/" + testenv.DefaultSubscription + "/resourceGroups/coffer/providers/Microsoft.KeyVault/vaults/default/accessPolicies/add?api-version=2024-11-01"
-	if status, _, body := st.ARM(t, "PUT", path, policy); status != 200 {
-		t.Fatalf("add access policy: %d %s", status, body)
-	}
-	return creds
-}
-
 // TestAuditLogLifecycle: with no audit flag, every request of a secret's lifecycle lands
 // in DIR/audit/audit.log as JSON lines — a mutation's request record before its outcome —
 // with the fields of the issue; a refused purge is recorded as denied; token issuance,
@@ -86,36 +52,17 @@ func TestAuditLogLifecycle(t *testing.T) {
 	}
 	c := st.Secrets(t, "default")
 	const value = "lifecycle-canary-9d2f41"
-	if _, err := c.SetSecret(ctx, "lc", azsecrets.SetSecretParameters{Value: to.Ptr(value)}, nil); err != nil {
-		t.Fatal(err)
-	}
+	setValue(t, c, "lc", value)
 	if _, err := c.GetSecret(ctx, "lc", "", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.DeleteSecret(ctx, "lc", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RecoverDeletedSecret(ctx, "lc", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DeleteSecret(ctx, "lc", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PurgeDeletedSecret(ctx, "lc", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.SetSecret(ctx, "guarded", azsecrets.SetSecretParameters{Value: to.Ptr(value)}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DeleteSecret(ctx, "guarded", nil); err != nil {
-		t.Fatal(err)
-	}
+	lifecycle(t, c, "lc", "delete", "recover", "delete", "purge")
+	setValue(t, c, "guarded", value)
+	deleteSecret(t, c, "guarded")
 	creds := newPrincipal(t, st, "auditor", "get")
-	cred := testenv.Credential(t, creds, st.HTTP)
-	other, _ := azsecrets.NewClient(st.Server.VaultURL("default"), cred, &azsecrets.ClientOptions{ClientOptions: testenv.ClientOptions(creds, st.HTTP)})
-	_, err := other.PurgeDeletedSecret(ctx, "guarded", nil)
+	_, err := secretsAs(t, st, creds).PurgeDeletedSecret(ctx, "guarded", nil)
 	wantCode(t, err, 403, "Forbidden")
-	tokens := []string{st.ARMToken(t), strings.TrimPrefix(dataToken(t, st), "Bearer ")}
+	tokens := []string{st.ARMToken(t), token(t, st.Cred, "https://vault.azure.net")}
 	adminOID := adminObjectID(t, st)
 	st.Stop() // flushes nothing (every record is durable when written), checkpoints the ledger
 
@@ -256,10 +203,8 @@ func TestAuditFailureRefusesChanges(t *testing.T) {
 					c.Audit = tc.sink
 				}
 			}})
-			tok := dataToken(t, st)
-			vaultPath := "/subscriptions/" + armSub + "/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/refused?" + kvAPI
-			vaultBody := map[string]any{"location": "westus", "properties": map[string]any{
-				"tenantId": st.Creds.TenantID, "sku": map[string]string{"family": "A", "name": "standard"}, "accessPolicies": []any{}}}
+			tok := "Bearer " + token(t, st.Cred, "https://vault.azure.net")
+			vaultPath := armVaultPath("refused")
 			armTok := "Bearer " + st.ARMToken(t)
 			if status, _, b := st.Request(t, "PUT", "/secrets/kept?api-version=7.6", tok, map[string]string{"value": "v"}); status != 200 {
 				t.Fatalf("set: %d %s", status, b)
@@ -275,7 +220,7 @@ func TestAuditFailureRefusesChanges(t *testing.T) {
 			}{
 				{"PUT", "/secrets/new?api-version=7.6", tok, map[string]string{"value": "v"}},
 				{"DELETE", "/secrets/kept?api-version=7.6", tok, nil},
-				{"PUT", vaultPath, armTok, vaultBody},
+				{"PUT", vaultPath, armTok, armVaultBody(st)},
 				{"POST", "/admin/principals", armTok, map[string]string{"name": "refused"}},
 			} {
 				status, _, b := st.Request(t, r.method, r.path, r.auth, r.body)

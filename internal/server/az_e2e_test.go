@@ -19,7 +19,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,35 +36,17 @@ import (
 // cannot import Debian's python3-azure.
 const debianPython = "/usr/bin/python3"
 
-// azLogBuffer is an io.Writer safe for the server's goroutines.
-type azLogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *azLogBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *azLogBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// loggedStack starts a server whose log goes to a buffer that is printed if the test
+// loggedStack starts a server whose log goes to a file that is printed if the test
 // fails.
 func loggedStack(t *testing.T) *testenv.Stack {
 	t.Helper()
-	buf := &azLogBuffer{}
+	buf, logged := logFile(t)
 	st := testenv.NewStack(t, testenv.Options{Config: func(c *server.Config) {
 		c.Log = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}})
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("--- server log ---\n%s", buf.String())
+			t.Logf("--- server log ---\n%s", logged())
 		}
 	})
 	return st

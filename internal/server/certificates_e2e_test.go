@@ -38,13 +38,30 @@ func waitCompleted(t *testing.T, c *azcertificates.Client, name string) azcertif
 	return op.CertificateOperation
 }
 
+// createCertificate asks for certificate name of policy p, issued by issuer.
+func createCertificate(t *testing.T, c *azcertificates.Client, name, issuer string, p azcertificates.CertificatePolicy) (azcertificates.CreateCertificateResponse, error) {
+	p.IssuerParameters = &azcertificates.IssuerParameters{Name: to.Ptr(issuer)}
+	return c.CreateCertificate(t.Context(), name, azcertificates.CreateCertificateParameters{CertificatePolicy: &p}, nil)
+}
+
+// selfSigned creates self-signed certificate name of policy p and waits until it is
+// issued.
+func selfSigned(t *testing.T, c *azcertificates.Client, name string, p azcertificates.CertificatePolicy) azcertificates.CreateCertificateResponse {
+	t.Helper()
+	created, err := createCertificate(t, c, name, "Self", p)
+	if err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	waitCompleted(t, c, name)
+	return created
+}
+
 func TestCertificatesSelfSigned(t *testing.T) {
 	st := testenv.NewStack(t)
 	c := st.Certificates(t, "default")
 	ctx := t.Context()
 
-	created, err := c.CreateCertificate(ctx, "web", azcertificates.CreateCertificateParameters{CertificatePolicy: &azcertificates.CertificatePolicy{
-		IssuerParameters: &azcertificates.IssuerParameters{Name: to.Ptr("Self")},
+	created := selfSigned(t, c, "web", azcertificates.CertificatePolicy{
 		X509CertificateProperties: &azcertificates.X509CertificateProperties{
 			Subject: to.Ptr("CN=web.example.com, O=Coffer"),
 			SubjectAlternativeNames: &azcertificates.SubjectAlternativeNames{
@@ -54,14 +71,10 @@ func TestCertificatesSelfSigned(t *testing.T) {
 		},
 		KeyProperties:    &azcertificates.KeyProperties{KeyType: to.Ptr(azcertificates.KeyTypeRSA), KeySize: to.Ptr[int32](2048), Exportable: to.Ptr(true)},
 		SecretProperties: &azcertificates.SecretProperties{ContentType: to.Ptr("application/x-pkcs12")},
-	}}, nil)
-	if err != nil {
-		t.Fatalf("create: %v", err)
-	}
+	})
 	if created.ID == nil || len(created.CSR) == 0 {
 		t.Fatalf("create answered %+v", created.CertificateOperation)
 	}
-	waitCompleted(t, c, "web")
 
 	got, err := c.GetCertificate(ctx, "web", "", nil)
 	if err != nil {
@@ -165,8 +178,7 @@ func TestCertificatesPEMAutoRenew(t *testing.T) {
 	st := testenv.NewStack(t)
 	c := st.Certificates(t, "default")
 	ctx := t.Context()
-	_, err := c.CreateCertificate(ctx, "ecpem", azcertificates.CreateCertificateParameters{CertificatePolicy: &azcertificates.CertificatePolicy{
-		IssuerParameters:          &azcertificates.IssuerParameters{Name: to.Ptr("Self")},
+	selfSigned(t, c, "ecpem", azcertificates.CertificatePolicy{
 		X509CertificateProperties: &azcertificates.X509CertificateProperties{Subject: to.Ptr("CN=ec"), ValidityInMonths: to.Ptr[int32](1)},
 		KeyProperties:             &azcertificates.KeyProperties{KeyType: to.Ptr(azcertificates.KeyTypeEC), Curve: to.Ptr(azcertificates.CurveNameP256)},
 		SecretProperties:          &azcertificates.SecretProperties{ContentType: to.Ptr("application/x-pem-file")},
@@ -174,11 +186,7 @@ func TestCertificatesPEMAutoRenew(t *testing.T) {
 			Trigger: &azcertificates.LifetimeActionTrigger{LifetimePercentage: to.Ptr[int32](80)},
 			Action:  &azcertificates.LifetimeActionType{ActionType: to.Ptr(azcertificates.CertificatePolicyActionAutoRenew)},
 		}},
-	}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitCompleted(t, c, "ecpem")
+	})
 	sec, err := st.Secrets(t, "default").GetSecret(ctx, "ecpem", "", nil)
 	if err != nil || *sec.ContentType != "application/x-pem-file" || !strings.HasPrefix(*sec.Value, "-----BEGIN PRIVATE KEY-----") ||
 		!strings.Contains(*sec.Value, "-----BEGIN CERTIFICATE-----") {
@@ -186,13 +194,9 @@ func TestCertificatesPEMAutoRenew(t *testing.T) {
 	}
 	first, _ := c.GetCertificate(ctx, "ecpem", "", nil)
 	st.ShiftTime(t, 20*24*time.Hour)
-	if n, err := st.Server.Sweep(ctx); err != nil || n != 0 {
-		t.Fatalf("renewed early: %d %v", n, err)
-	}
+	wantSweep(t, st, 0, "renewed early")
 	st.ShiftTime(t, 6*24*time.Hour)
-	if n, err := st.Server.Sweep(ctx); err != nil || n != 1 {
-		t.Fatalf("auto-renew: %d %v", n, err)
-	}
+	wantSweep(t, st, 1, "auto-renew")
 	second, err := c.GetCertificate(ctx, "ecpem", "", nil)
 	if err != nil || second.ID.Version() == first.ID.Version() {
 		t.Fatalf("no new version: %v", err)
@@ -205,10 +209,9 @@ func TestCertificatesMergeAndImport(t *testing.T) {
 	ctx := t.Context()
 
 	// Unknown issuer: pending with a CSR, then merge a certificate signed by a CA of ours.
-	op, err := c.CreateCertificate(ctx, "ext", azcertificates.CreateCertificateParameters{CertificatePolicy: &azcertificates.CertificatePolicy{
-		IssuerParameters:          &azcertificates.IssuerParameters{Name: to.Ptr("Unknown")},
+	op, err := createCertificate(t, c, "ext", "Unknown", azcertificates.CertificatePolicy{
 		X509CertificateProperties: &azcertificates.X509CertificateProperties{Subject: to.Ptr("CN=ext.example.com")},
-	}}, nil)
+	})
 	if err != nil || *op.Status != "inProgress" {
 		t.Fatalf("create: %v", err)
 	}
@@ -261,12 +264,7 @@ func TestCertificatesMergeAndImport(t *testing.T) {
 
 	// Listing shows the three certificates.
 	var names []string
-	p := c.NewListCertificatePropertiesPager(nil)
-	for p.More() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, page := range pages(t, c.NewListCertificatePropertiesPager(nil)) {
 		for _, it := range page.Value {
 			names = append(names, it.ID.Name())
 		}

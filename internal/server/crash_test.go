@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
 	"github.com/coffer/coffer/internal/identity"
@@ -48,28 +47,30 @@ func connect(t *testing.T, p *testenv.Process) *procClient {
 	return c
 }
 
+// startProc builds coffer and starts it on a data dir of its own (see dataDir), with
+// clients.
+func startProc(t *testing.T) *procClient {
+	t.Helper()
+	return connect(t, testenv.StartProcess(t, testenv.BuildCoffer(t), dataDir(t)))
+}
+
+// restart starts the server again on c's data dir and address (after c's process has
+// stopped), with fresh clients.
+func (c *procClient) restart(t *testing.T) *procClient {
+	t.Helper()
+	return connect(t, testenv.StartProcess(t, c.p.Bin, c.p.DataDir, "--addr", c.p.Addr))
+}
+
 // dataPlaneToken is a raw data-plane access token, as the SDK would get it.
 func (c *procClient) dataPlaneToken(t *testing.T) string {
 	t.Helper()
-	tok, err := c.cred.GetToken(t.Context(), tokenScope("https://localhost:"+c.p.Port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok.Token
+	return token(t, c.cred, "https://localhost:"+c.p.Port)
 }
 
-// get sends GET url with a bearer token and returns status and body.
-func (c *procClient) get(t *testing.T, url, token string) (int, string) {
+// listSecrets lists the default vault's secrets with a raw bearer token.
+func (c *procClient) listSecrets(t *testing.T, token string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), "GET", url, nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return send(t, c.http, "GET", c.p.VaultURL("default")+"secrets?api-version=7.6", token, "")
 }
 
 func randHex(t *testing.T, n int) string {
@@ -93,18 +94,11 @@ func dataDir(t *testing.T) string {
 // before the crash still works.
 func TestCrashDurability(t *testing.T) {
 	t.Parallel()
-	bin := testenv.BuildCoffer(t)
-	dir := dataDir(t)
-	p := testenv.StartProcess(t, bin, dir)
-	c := connect(t, p)
+	c := startProc(t)
 	ctx := t.Context()
 
-	if _, err := c.secrets.SetSecret(ctx, "doomed", azsecrets.SetSecretParameters{Value: to.Ptr("bye")}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.secrets.DeleteSecret(ctx, "doomed", nil); err != nil {
-		t.Fatal(err)
-	}
+	setValue(t, c.secrets, "doomed", "bye")
+	deleteSecret(t, c.secrets, "doomed")
 	oldToken := c.dataPlaneToken(t)
 
 	const n = 200
@@ -124,7 +118,7 @@ func TestCrashDurability(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	p.Kill() // right after the last acknowledgement: nothing had time to settle
+	c.p.Kill() // right after the last acknowledgement: nothing had time to settle
 
 	acked := 0
 	for i, err := range errs {
@@ -135,11 +129,10 @@ func TestCrashDurability(t *testing.T) {
 		}
 	}
 
-	p2 := testenv.StartProcess(t, bin, dir, "--addr", p.Addr)
-	c2 := connect(t, p2)
+	c2 := c.restart(t)
 
 	// The token issued before the crash is still valid.
-	if status, body := c2.get(t, p2.VaultURL("default")+"secrets?api-version=7.6", oldToken); status != 200 {
+	if status, body := c2.listSecrets(t, oldToken); status != 200 {
 		t.Errorf("token issued before the crash: %d %s", status, body)
 	}
 
@@ -177,16 +170,15 @@ func TestCrashDurability(t *testing.T) {
 	}
 	_, err := c2.secrets.GetSecret(ctx, "doomed", "", nil)
 	wantCode(t, err, 404, "SecretNotFound")
-	p2.Term()
+	c2.p.Term()
 }
 
 // TestDataDirInUse: a second server on a data dir in use fails at once with "data dir
 // in use", and the first keeps serving.
 func TestDataDirInUse(t *testing.T) {
 	t.Parallel()
-	bin := testenv.BuildCoffer(t)
-	dir := dataDir(t)
-	p := testenv.StartProcess(t, bin, dir)
+	c := startProc(t)
+	bin, dir := c.p.Bin, c.p.DataDir
 
 	// Another process.
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -217,38 +209,29 @@ func TestDataDirInUse(t *testing.T) {
 	}
 
 	// The first server is unharmed.
-	c := connect(t, p)
-	if _, err := c.secrets.SetSecret(t.Context(), "still-here", azsecrets.SetSecretParameters{Value: to.Ptr("yes")}, nil); err != nil {
-		t.Fatalf("first server after the second start: %v", err)
-	}
-	p.Term()
+	setValue(t, c.secrets, "still-here", "yes")
+	c.p.Term()
 }
 
 // TestSIGTERM: SIGTERM stops the server with exit status 0, and a restart sees the data.
 func TestSIGTERM(t *testing.T) {
 	t.Parallel()
-	bin := testenv.BuildCoffer(t)
-	dir := dataDir(t)
-	p := testenv.StartProcess(t, bin, dir)
-	c := connect(t, p)
+	c := startProc(t)
 	value := "kept-" + randHex(t, 8)
-	if _, err := c.secrets.SetSecret(t.Context(), "survivor", azsecrets.SetSecretParameters{Value: &value}, nil); err != nil {
-		t.Fatal(err)
-	}
+	setValue(t, c.secrets, "survivor", value)
 	oldToken := c.dataPlaneToken(t)
-	p.Term()
+	c.p.Term()
 	if t.Failed() {
 		return
 	}
 
-	p2 := testenv.StartProcess(t, bin, dir, "--addr", p.Addr)
-	c2 := connect(t, p2)
+	c2 := c.restart(t)
 	got, err := c2.secrets.GetSecret(t.Context(), "survivor", "", nil)
 	if err != nil || *got.Value != value {
 		t.Fatalf("after SIGTERM and restart: %v", err)
 	}
-	if status, body := c2.get(t, p2.VaultURL("default")+"secrets?api-version=7.6", oldToken); status != 200 {
+	if status, body := c2.listSecrets(t, oldToken); status != 200 {
 		t.Errorf("token issued before the restart: %d %s", status, body)
 	}
-	p2.Term()
+	c2.p.Term()
 }

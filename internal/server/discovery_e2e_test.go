@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,19 +23,15 @@ func TestDiscoveryAndJWKS(t *testing.T) {
 	base := st.Server.URL()
 	tenant := st.Creds.TenantID
 
+	// get reads a document of the bare address, given by its URL, without a token.
 	get := func(t *testing.T, u string) []byte {
 		t.Helper()
-		resp, err := st.HTTP.Get(u)
-		if err != nil {
-			t.Fatal(err)
+		if !strings.HasPrefix(u, base+"/") {
+			t.Fatalf("GET %s: not on the server's address %s", u, base)
 		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-			t.Fatalf("GET %s: %d %s: %s", u, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		status, h, b := st.Request(t, "GET", strings.TrimPrefix(u, base), "", nil)
+		if status != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+			t.Fatalf("GET %s: %d %s: %s", u, status, h.Get("Content-Type"), b)
 		}
 		return b
 	}

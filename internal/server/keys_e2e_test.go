@@ -167,13 +167,8 @@ func TestKeysLifecycleBackupRotation(t *testing.T) {
 	if err != nil || k2.Key.KID.Version() == k1.Key.KID.Version() || !bytes.Equal(k2.Key.X, k2.Key.X) {
 		t.Fatalf("rotate: %v", err)
 	}
-	pager := c.NewListKeyPropertiesVersionsPager("signer", nil)
 	n := 0
-	for pager.More() {
-		p, err := pager.NextPage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, p := range pages(t, c.NewListKeyPropertiesVersionsPager("signer", nil)) {
 		n += len(p.Value)
 	}
 	if n != 2 {
@@ -236,13 +231,9 @@ func TestKeysLifecycleBackupRotation(t *testing.T) {
 	}
 	_, err = c.UpdateKeyRotationPolicy(ctx, "signer", azkeys.KeyRotationPolicy{Attributes: &azkeys.KeyRotationPolicyAttributes{ExpiryTime: to.Ptr("P7D")}}, nil)
 	wantCode(t, err, 400, "BadParameter")
-	if n, err := st.Server.Sweep(ctx); err != nil || n != 0 {
-		t.Fatalf("early rotation: %d %v", n, err)
-	}
+	wantSweep(t, st, 0, "early rotation")
 	st.ShiftTime(t, 31*24*time.Hour)
-	if n, err := st.Server.Sweep(ctx); err != nil || n != 1 {
-		t.Fatalf("rotation by policy: %d %v", n, err)
-	}
+	wantSweep(t, st, 1, "rotation by policy")
 	latest, err := c.GetKey(ctx, "signer", "", nil)
 	if err != nil || latest.Key.KID.Version() == k2.Key.KID.Version() || latest.Attributes.Expires == nil {
 		t.Fatalf("after policy rotation: %v", err)

@@ -6,20 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
-	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
-
 	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/server"
 	"github.com/coffer/coffer/internal/testenv"
 )
-
-func setSecret(t *testing.T, st *testenv.Stack, name, value string) {
-	t.Helper()
-	if _, err := st.Secrets(t, "default").SetSecret(t.Context(), name, azsecrets.SetSecretParameters{Value: to.Ptr(value)}, nil); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func wantSecret(t *testing.T, st *testenv.Stack, name, value string) {
 	t.Helper()
@@ -32,7 +22,7 @@ func wantSecret(t *testing.T, st *testenv.Stack, name, value string) {
 func TestKeyringAndMasterKeyRotation(t *testing.T) {
 	dir := t.TempDir()
 	st := testenv.NewStack(t, testenv.Options{DataDir: dir})
-	setSecret(t, st, "before", "one")
+	setValue(t, st.Secrets(t, "default"), "before", "one")
 	st.Stop()
 
 	term, err := server.RotateKeyring(t.Context(), dir, "")
@@ -41,7 +31,7 @@ func TestKeyringAndMasterKeyRotation(t *testing.T) {
 	}
 	st = testenv.NewStack(t, testenv.Options{DataDir: dir})
 	wantSecret(t, st, "before", "one")
-	setSecret(t, st, "after-keyring", "two")
+	setValue(t, st.Secrets(t, "default"), "after-keyring", "two")
 	st.Stop()
 
 	oldKey, _ := os.ReadFile(filepath.Join(dir, "master.key"))

@@ -17,6 +17,7 @@ import (
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/server"
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 	"github.com/coffer/coffer/internal/testenv"
 )
 
@@ -52,44 +53,21 @@ func TestLedgerEndToEnd(t *testing.T) {
 	st := testenv.NewStack(t)
 	ctx := t.Context()
 	c := st.Secrets(t, "default")
-	for _, n := range []string{"s1", "s2"} {
-		if _, err := c.SetSecret(ctx, n, azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	del, err := c.DeleteSecret(ctx, "s1", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RecoverDeletedSecret(ctx, "s1", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DeleteSecret(ctx, "s1", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PurgeDeletedSecret(ctx, "s1", nil); err != nil {
-		t.Fatal(err)
-	}
-	del2, err := c.DeleteSecret(ctx, "s2", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	setEach(t, c, "v", "s1", "s2")
+	del := deleteSecret(t, c, "s1")
+	lifecycle(t, c, "s1", "recover", "delete", "purge")
+	del2 := deleteSecret(t, c, "s2")
 	st.ShiftTime(t, 91*24*time.Hour) // a day past s2's scheduledPurgeDate
-	if n, err := st.Server.Sweep(ctx); err != nil || n == 0 {
-		t.Fatalf("Sweep = %d, %v", n, err)
-	}
+	wantSweep(t, st, someActions, "s2 past its retention")
 	// A vault through ARM: delete, then purge.
-	vaultPath := "/subscriptions/" + armSub + "/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/ledgered?" + kvAPI
-	body := map[string]any{"location": "westus", "properties": map[string]any{
-		"tenantId": st.Creds.TenantID, "sku": map[string]string{"family": "A", "name": "standard"}, "accessPolicies": []any{}}}
 	for _, r := range []struct {
 		method, path string
 		body         any
 		want         int
 	}{
-		{"PUT", vaultPath, body, 201},
-		{"DELETE", vaultPath, nil, 200},
-		{"POST", "/subscriptions/" + armSub + "/providers/Microsoft.KeyVault/locations/westus/deletedVaults/ledgered/purge?" + kvAPI, nil, 202},
+		{"PUT", armVaultPath("ledgered"), armVaultBody(st), 201},
+		{"DELETE", armVaultPath("ledgered"), nil, 200},
+		{"POST", armPurgePath("ledgered"), nil, 202},
 	} {
 		if status, _, b := st.ARM(t, r.method, r.path, r.body); status != r.want {
 			t.Fatalf("%s %s: %d %s", r.method, r.path, status, b)
@@ -166,17 +144,14 @@ func TestLedgerEndToEnd(t *testing.T) {
 	}
 
 	// A hand edit of one stored entry: verify answers 409 naming it.
-	err = server.StoreOf(st2.Server).Update(ctx, func(tx storage.Tx) error {
-		key := "ledger/entry/0000000000000002"
-		b, err := tx.Get(key)
-		if err != nil {
+	err := server.StoreOf(st2.Server).Update(ctx, func(tx storage.Tx) error {
+		const key = "ledger/entry/0000000000000002"
+		var m map[string]any
+		if err := kvjson.Get(tx, key, &m); err != nil {
 			return err
 		}
-		var m map[string]any
-		json.Unmarshal(b, &m)
 		m["principal"] = "someone-else"
-		b, _ = json.Marshal(m)
-		return tx.Put(key, b)
+		return kvjson.Put(tx, key, m)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -201,12 +176,8 @@ func TestLedgerRewriteWhileStopped(t *testing.T) {
 	ctx := t.Context()
 	c := st.Secrets(t, "default")
 	for _, n := range []string{"a", "b"} {
-		if _, err := c.SetSecret(ctx, n, azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.DeleteSecret(ctx, n, nil); err != nil {
-			t.Fatal(err)
-		}
+		setValue(t, c, n, "v")
+		deleteSecret(t, c, n)
 	}
 	st.Stop() // the audit log gets the head (seq 2)
 
@@ -215,15 +186,14 @@ func TestLedgerRewriteWhileStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(ctx, func(tx storage.Tx) error {
-		b, err := tx.Get("ledger/entry/0000000000000001")
-		if err != nil {
+		var first ledger.Entry
+		if err := kvjson.Get(tx, "ledger/entry/0000000000000001", &first); err != nil {
 			return err
 		}
-		var first ledger.Entry
-		json.Unmarshal(b, &first)
-		tx.Delete("ledger/entry/0000000000000002")
-		h, _ := json.Marshal(ledger.Head{Seq: 1, Count: 1, Hash: first.Hash})
-		return tx.Put("ledger/head", h)
+		if err := tx.Delete("ledger/entry/0000000000000002"); err != nil {
+			return err
+		}
+		return kvjson.Put(tx, "ledger/head", ledger.Head{Seq: 1, Count: 1, Hash: first.Hash})
 	})
 	db.Close()
 	if err != nil {
@@ -299,13 +269,9 @@ func TestMetrics(t *testing.T) {
 	}
 	c.GetSecret(ctx, "missing", "", nil)
 	for _, n := range []string{"m1", "m2"} {
-		if _, err := c.DeleteSecret(ctx, n, nil); err != nil {
-			t.Fatal(err)
-		}
+		deleteSecret(t, c, n)
 	}
-	if _, err := c.PurgeDeletedSecret(ctx, "m1", nil); err != nil {
-		t.Fatal(err)
-	}
+	lifecycle(t, c, "m1", "purge")
 	m := scrape(t, st)
 	for key, want := range map[string]float64{
 		`coffer_requests_total{operation="SetSecret",plane="data",status="200"}`:          3,
@@ -338,9 +304,7 @@ func TestMetrics(t *testing.T) {
 	if m := scrape(t, st); m["coffer_sweeper_lag_seconds"] < 86400 {
 		t.Errorf("sweeper lag %v, want ≥ 86400", m["coffer_sweeper_lag_seconds"])
 	}
-	if _, err := st.Server.Sweep(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sweep(t, st)
 	m = scrape(t, st)
 	for key, want := range map[string]float64{
 		`coffer_purges_total{cause="sweeper"}`:           1,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
@@ -25,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/coffer/coffer/internal/identity"
+	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/testenv"
 )
 
@@ -90,51 +90,37 @@ func mpLifecycle(t *testing.T, c *mpCluster, a, b *mpNode) {
 	}
 
 	// The workload: 6 clients per server, until stop.
-	const perNode = 6
 	stop := make(chan struct{})
-	ops := make([][]mpOp, 2*perNode)
 	var done atomic.Int64 // requests answered so far
-	var wg sync.WaitGroup
-	for w := range 2 * perNode {
-		n := nodes[w%2]
-		wg.Go(func() {
-			rng := mrand.New(mrand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				name := churn[rng.IntN(len(churn))]
-				var kind string
-				switch r := rng.IntN(100); {
-				case r < 30:
-					kind = "set"
-				case r < 55:
-					kind = "delete"
-				case r < 80:
-					kind = "recover"
-				case r < 88:
-					kind = "purge"
-				default:
-					kind = "get"
-				}
-				op := n.do(ctx, kind, name, mpValue(name, n.name, w, i))
-				ops[w] = append(ops[w], op)
-				done.Add(1)
-				switch {
-				case op.status == 0:
-					if kind == "get" && !strings.HasPrefix(op.value, name+"|") {
-						fails.add("get %s through %s read %q, not a value of that name", name, n.name, op.value)
-					}
-				case op.status == 404, op.status == 409 && kind != "get":
-					// not in the state this operation needs (any more)
-				default:
-					fails.add("%s %s through %s: unexpected answer %d: %v", kind, name, n.name, op.status, op.err)
-				}
+	wait := mpClients(nodes, 6, stop, func(n *mpNode, w, i int, rng *mrand.Rand) (mpOp, bool) {
+		name := churn[rng.IntN(len(churn))]
+		var kind string
+		switch r := rng.IntN(100); {
+		case r < 30:
+			kind = "set"
+		case r < 55:
+			kind = "delete"
+		case r < 80:
+			kind = "recover"
+		case r < 88:
+			kind = "purge"
+		default:
+			kind = "get"
+		}
+		op := n.do(ctx, kind, name, mpValue(name, n.name, w, i))
+		done.Add(1)
+		switch {
+		case op.status == 0:
+			if kind == "get" && !strings.HasPrefix(op.value, name+"|") {
+				fails.add("get %s through %s read %q, not a value of that name", name, n.name, op.value)
 			}
-		})
-	}
+		case op.status == 404, op.status == 409 && kind != "get":
+			// not in the state this operation needs (any more)
+		default:
+			fails.add("%s %s through %s: unexpected answer %d: %v", kind, name, n.name, op.status, op.err)
+		}
+		return op, true
+	})
 	workloadStart := time.Now()
 
 	// Three rounds: a few idle names deleted (nobody touches them again), then the clock
@@ -154,11 +140,11 @@ func mpLifecycle(t *testing.T, c *mpCluster, a, b *mpNode) {
 			setup = append(setup, set, del)
 		}
 		from := done.Load() // the workload runs a while before the shift
-		mpPoll(t, 60*time.Second, "100 more requests of the workload", func() bool { return done.Load() >= from+100 })
+		pollUntil(t, 60*time.Second, "100 more requests of the workload", func() bool { return done.Load() >= from+100 })
 		shift += 91 * 24 * time.Hour
 		c.shiftTime(t, a, b, 91*24*time.Hour, shift)
 		var waiting []string
-		took := mpPoll(t, 60*time.Second, fmt.Sprintf("round %d: the sweepers purge the idle names", round), func() bool {
+		took := pollUntil(t, 60*time.Second, fmt.Sprintf("round %d: the sweepers purge the idle names", round), func() bool {
 			led.fetch(t)
 			waiting = waiting[:0]
 			for _, n := range idle {
@@ -171,7 +157,7 @@ func mpLifecycle(t *testing.T, c *mpCluster, a, b *mpNode) {
 		t.Logf("round %d: clock +%s; idle names swept %s after the shift", round, shift, took.Round(time.Millisecond))
 	}
 	close(stop)
-	wg.Wait()
+	ops := wait()
 	elapsed := time.Since(workloadStart)
 
 	// Once more past the retention, with no client left: whatever is still deleted falls
@@ -179,7 +165,7 @@ func mpLifecycle(t *testing.T, c *mpCluster, a, b *mpNode) {
 	shift += 91 * 24 * time.Hour
 	c.shiftTime(t, a, b, 91*24*time.Hour, shift)
 	var waiting []string
-	mpPoll(t, 60*time.Second, "the sweepers purge every remaining deleted secret", func() bool {
+	pollUntil(t, 60*time.Second, "the sweepers purge every remaining deleted secret", func() bool {
 		led.fetch(t)
 		waiting = waiting[:0]
 		for name, es := range led.byName {
@@ -200,7 +186,7 @@ func mpLifecycle(t *testing.T, c *mpCluster, a, b *mpNode) {
 		return n
 	}
 	var logged map[string]int
-	mpPoll(t, 20*time.Second, "the sweepers' logged counts reach the ledger's automatic purges", func() bool {
+	pollUntil(t, 20*time.Second, "the sweepers' logged counts reach the ledger's automatic purges", func() bool {
 		led.fetch(t)
 		logged = map[string]int{a.name: sweepCount(a.proc.Output()), b.name: sweepCount(b.proc.Output())}
 		return logged[a.name]+logged[b.name] >= sweeperPurges()
@@ -286,7 +272,7 @@ func checkLedgerHistory(t *testing.T, led *mpLedger, all []mpOp) {
 
 	// Each name's history, in ledger order.
 	for name, es := range led.byName {
-		var del *mpEntry // the deletion in force, if any
+		var del *ledger.Entry // the deletion in force, if any
 		for i := range es {
 			e := &es[i]
 			switch e.Action {
@@ -389,7 +375,7 @@ func checkVersions(t *testing.T, n *mpNode, led *mpLedger, all []mpOp, names []s
 	// acknowledgement, or for an automatic purge that of the deletion it ended.
 	evidence := map[string]time.Time{}
 	for name, es := range led.byName {
-		var del *mpEntry
+		var del *ledger.Entry
 		for i := range es {
 			e := &es[i]
 			var at time.Time
@@ -461,20 +447,7 @@ func checkVersions(t *testing.T, n *mpNode, led *mpLedger, all []mpOp, names []s
 		}
 	}
 	// The present ones hold their values.
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(check); i = int(next.Add(1) - 1) {
-				op := check[i]
-				got, err := n.secrets.GetSecret(ctx, op.name, op.version, nil)
-				if err != nil || got.Value == nil || *got.Value != op.value {
-					fails.add("%s/%s: read %v, %v; the acknowledged set wrote %q", op.name, op.version, got.Value, err, op.value)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	readBack(ctx, n, check, fails)
 	t.Logf("acknowledged sets: %d present with their values, %d lawfully purged", len(check), lawful)
 	fails.report(t, "versions")
 }
@@ -486,61 +459,47 @@ func mpKill(t *testing.T, c *mpCluster, a, b *mpNode) {
 	for i := range names {
 		names[i] = fmt.Sprintf("kill-%02d", i)
 	}
-	const perNode = 6
 	var ackedB, afterKillA atomic.Int64
 	var killedAt atomic.Pointer[time.Time]
 	stop := make(chan struct{})
-	ops := make([][]mpOp, 2*perNode)
-	var wg sync.WaitGroup
-	for w := range 2 * perNode {
-		n := []*mpNode{a, b}[w%2]
-		wg.Go(func() {
-			rng := mrand.New(mrand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				name := names[rng.IntN(len(names))]
-				kind := "set"
-				if i%4 == 3 {
-					kind = "get"
-				}
-				op := n.do(ctx, kind, name, mpValue(name, n.name, w, i))
-				ops[w] = append(ops[w], op)
-				switch {
-				case n == b && op.status != 0:
-					if op.status == 404 && kind == "get" {
-						continue
-					}
-					if killedAt.Load() == nil {
-						fails.add("%s %s through B before the kill: %d %v", kind, name, op.status, op.err)
-					}
-					return // B is gone: its clients stop
-				case op.status == 404 && kind == "get":
-				case op.status != 0:
-					fails.add("%s %s through A (the survivor), sent %s the kill: %d %v", kind, name, whenKill(op.start, killedAt.Load()), op.status, op.err)
-				case kind == "get" && !strings.HasPrefix(op.value, name+"|"):
-					fails.add("get %s through %s read %q", name, n.name, op.value)
-				}
-				if op.status == 0 && n == b {
-					ackedB.Add(1)
-				}
-				if op.status == 0 && n == a && killedAt.Load() != nil && op.start.After(*killedAt.Load()) {
-					afterKillA.Add(1)
-				}
+	wait := mpClients([]*mpNode{a, b}, 6, stop, func(n *mpNode, w, i int, rng *mrand.Rand) (mpOp, bool) {
+		name := names[rng.IntN(len(names))]
+		kind := "set"
+		if i%4 == 3 {
+			kind = "get"
+		}
+		op := n.do(ctx, kind, name, mpValue(name, n.name, w, i))
+		switch {
+		case n == b && op.status != 0:
+			if op.status == 404 && kind == "get" {
+				return op, true
 			}
-		})
-	}
-	mpPoll(t, 60*time.Second, "B acknowledges 150 requests", func() bool { return ackedB.Load() >= 150 })
+			if killedAt.Load() == nil {
+				fails.add("%s %s through B before the kill: %d %v", kind, name, op.status, op.err)
+			}
+			return op, false // B is gone: its clients stop
+		case op.status == 404 && kind == "get":
+		case op.status != 0:
+			fails.add("%s %s through A (the survivor), sent %s the kill: %d %v", kind, name, whenKill(op.start, killedAt.Load()), op.status, op.err)
+		case kind == "get" && !strings.HasPrefix(op.value, name+"|"):
+			fails.add("get %s through %s read %q", name, n.name, op.value)
+		}
+		if op.status == 0 && n == b {
+			ackedB.Add(1)
+		}
+		if op.status == 0 && n == a && killedAt.Load() != nil && op.start.After(*killedAt.Load()) {
+			afterKillA.Add(1)
+		}
+		return op, true
+	})
+	pollUntil(t, 60*time.Second, "B acknowledges 150 requests", func() bool { return ackedB.Load() >= 150 })
 	now := time.Now()
 	killedAt.Store(&now)
 	b.proc.Kill()
 	t.Logf("SIGKILLed B after it acknowledged %d requests", ackedB.Load())
-	mpPoll(t, 60*time.Second, "A acknowledges 300 requests sent after the kill", func() bool { return afterKillA.Load() >= 300 })
+	pollUntil(t, 60*time.Second, "A acknowledges 300 requests sent after the kill", func() bool { return afterKillA.Load() >= 300 })
 	close(stop)
-	wg.Wait()
+	ops := wait()
 	fails.report(t, "load")
 
 	var all []mpOp
@@ -561,19 +520,7 @@ func mpKill(t *testing.T, c *mpCluster, a, b *mpNode) {
 		}
 	}
 	// Every acknowledged set reads back through A.
-	var next atomic.Int64
-	for range 8 {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(acked); i = int(next.Add(1) - 1) {
-				op := acked[i]
-				got, err := a.secrets.GetSecret(ctx, op.name, op.version, nil)
-				if err != nil || got.Value == nil || *got.Value != op.value {
-					fails.add("%s/%s, acknowledged by %s: read %v, %v; want %q", op.name, op.version, op.node, got.Value, err, op.value)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	readBack(ctx, a, acked, fails)
 	t.Logf("%d sets acknowledged (by B: %d requests before the kill) all read back through A; %d without an answer (B's, at the kill); %d of A's requests were in flight at the kill; A acknowledged %d sent after it",
 		len(acked), ackedB.Load(), unknown, inFlightA, afterKillA.Load())
 	fails.report(t, "after the kill")
@@ -587,6 +534,56 @@ func mpKill(t *testing.T, c *mpCluster, a, b *mpNode) {
 	if status, body := b2.admin(t, "POST", "/admin/ledger/verify", ""); status != 200 {
 		t.Errorf("ledger verify through the restarted B: %d %s", status, body)
 	}
+}
+
+// mpClients runs perNode clients on each node until stop is closed or a client is done.
+// A client's step sends its request i (drawing what it needs from rng, a source of the
+// client's own) and returns the op, which the client records, and whether the client
+// goes on. wait waits for every client and returns what each recorded.
+func mpClients(nodes []*mpNode, perNode int, stop <-chan struct{}, step func(n *mpNode, w, i int, rng *mrand.Rand) (mpOp, bool)) (wait func() [][]mpOp) {
+	ops := make([][]mpOp, len(nodes)*perNode)
+	var wg sync.WaitGroup
+	for w := range ops {
+		n := nodes[w%len(nodes)]
+		wg.Go(func() {
+			rng := mrand.New(mrand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				op, more := step(n, w, i, rng)
+				ops[w] = append(ops[w], op)
+				if !more {
+					return
+				}
+			}
+		})
+	}
+	return func() [][]mpOp {
+		wg.Wait()
+		return ops
+	}
+}
+
+// readBack reads the version of each acknowledged set through n, 8 at a time, and adds
+// to fails every one that does not hold the value the set wrote.
+func readBack(ctx context.Context, n *mpNode, sets []mpOp, fails *mpFailures) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(sets); i = int(next.Add(1) - 1) {
+				op := sets[i]
+				got, err := n.secrets.GetSecret(ctx, op.name, op.version, nil)
+				if err != nil || got.Value == nil || *got.Value != op.value {
+					fails.add("%s/%s, acknowledged by %s: read %v, %v; the set wrote %q", op.name, op.version, op.node, got.Value, err, op.value)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func whenKill(at time.Time, killed *time.Time) string {
@@ -639,14 +636,8 @@ func (c *mpCluster) start(t *testing.T, name, dataDir string) *mpNode {
 	n.http = pinnedClient(t, p.CAPath(), p.Addr)
 	n.creds = testenv.ReadCredentials(t, p.CredentialsPath())
 	n.cred = testenv.Credential(t, n.creds, n.http)
-	o := testenv.ClientOptions(n.creds, n.http)
-	o.Retry.MaxRetries = -1
 	u, _ := url.Parse(c.public)
-	var err error
-	n.secrets, err = azsecrets.NewClient("https://default.localhost:"+u.Port()+"/", n.cred, &azsecrets.ClientOptions{ClientOptions: o})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n.secrets = noRetry(t, "https://default.localhost:"+u.Port()+"/", n.creds, n.cred, n.http)
 	return n
 }
 
@@ -708,25 +699,8 @@ func (n *mpNode) do(ctx context.Context, kind, name, value string) mpOp {
 // admin sends an administrator's request to the bare address.
 func (n *mpNode) admin(t *testing.T, method, path, body string) (int, []byte) {
 	t.Helper()
-	tok, err := n.cred.GetToken(t.Context(), policy.TokenRequestOptions{Scopes: []string{"https://management.azure.com/.default"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequestWithContext(t.Context(), method, n.public+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+tok.Token)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := n.http.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s through %s: %v", method, path, n.name, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	status, b := send(t, n.http, method, n.public+path, token(t, n.cred, armScope), body)
+	return status, []byte(b)
 }
 
 // shiftTime moves the clock by d through a (POST /admin/time-shift) and waits until b
@@ -737,7 +711,7 @@ func (c *mpCluster) shiftTime(t *testing.T, a, b *mpNode, d, total time.Duration
 		t.Fatalf("time shift: %d %s", status, body)
 	}
 	for _, n := range []*mpNode{a, b} {
-		mpPoll(t, 20*time.Second, n.name+" follows the time shift", func() bool {
+		pollUntil(t, 20*time.Second, n.name+" follows the time shift", func() bool {
 			r, err := n.secrets.SetSecret(t.Context(), "probe-"+n.name, azsecrets.SetSecretParameters{Value: to.Ptr("x")}, nil)
 			return err == nil && r.Attributes.Created.After(time.Now().Add(total-time.Hour))
 		})
@@ -757,47 +731,11 @@ func sweepCount(log string) int {
 	return n
 }
 
-// mpPoll calls cond every 50 ms until it returns true, or fails t after limit, saying
-// what detail returns.
-func mpPoll(t *testing.T, limit time.Duration, what string, cond func() bool, detail ...func() string) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > limit {
-			msg := fmt.Sprintf("%s: not after %s", what, limit)
-			for _, d := range detail {
-				msg += "; " + d()
-			}
-			t.Fatal(msg)
-		}
-		select {
-		case <-time.After(50 * time.Millisecond):
-		case <-t.Context().Done():
-			t.Fatal(t.Context().Err())
-		}
-	}
-	return time.Since(start)
-}
-
 // ---------------------------------------------------------------------------------------
 // The deletion ledger, as GET /admin/ledger shows it.
 
-type mpEntry struct {
-	Seq                int64     `json:"seq"`
-	Time               time.Time `json:"time"`
-	Action             string    `json:"action"`
-	Kind               string    `json:"kind"`
-	Vault              string    `json:"vault"`
-	Name               string    `json:"name"`
-	Principal          string    `json:"principal"`
-	RequestID          string    `json:"requestId"`
-	DeletedDate        time.Time `json:"deletedDate"`
-	ScheduledPurgeDate time.Time `json:"scheduledPurgeDate"`
-	Note               string    `json:"note"`
-}
-
 // historyOf lists entries as seq:action.
-func historyOf(es []mpEntry) string {
+func historyOf(es []ledger.Entry) string {
 	var out []string
 	for _, e := range es {
 		out = append(out, fmt.Sprintf("%d:%s", e.Seq, e.Action))
@@ -808,15 +746,15 @@ func historyOf(es []mpEntry) string {
 // mpLedger reads the secrets' ledger entries incrementally.
 type mpLedger struct {
 	node    *mpNode
-	entries []mpEntry
-	byName  map[string][]mpEntry // lower-cased name → entries, in order
+	entries []ledger.Entry
+	byName  map[string][]ledger.Entry // lower-cased name → entries, in order
 	after   int64
 }
 
 func (l *mpLedger) fetch(t *testing.T) {
 	t.Helper()
 	if l.byName == nil {
-		l.byName = map[string][]mpEntry{}
+		l.byName = map[string][]ledger.Entry{}
 	}
 	for {
 		status, body := l.node.admin(t, "GET", fmt.Sprintf("/admin/ledger?kind=secret&after=%d", l.after), "")
@@ -824,8 +762,8 @@ func (l *mpLedger) fetch(t *testing.T) {
 			t.Fatalf("GET /admin/ledger: %d %s", status, body)
 		}
 		var page struct {
-			Value    []mpEntry `json:"value"`
-			NextLink string    `json:"nextLink"`
+			Value    []ledger.Entry `json:"value"`
+			NextLink string         `json:"nextLink"`
 		}
 		if err := json.Unmarshal(body, &page); err != nil {
 			t.Fatal(err)

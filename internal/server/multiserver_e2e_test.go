@@ -2,14 +2,10 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -32,7 +28,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/identity"
@@ -40,7 +35,9 @@ import (
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/storage/bbolt"
 	"github.com/coffer/coffer/internal/storage/postgres"
+	"github.com/coffer/coffer/internal/storage/postgres/pgtest"
 	"github.com/coffer/coffer/internal/testenv"
+	"github.com/coffer/coffer/internal/testenv/cofferproc"
 )
 
 // These tests run Coffer on PostgreSQL: several servers on one database, the copy of an
@@ -48,50 +45,15 @@ import (
 // need COFFER_TEST_POSTGRES_DSN (the README's test command, scripts/test.sh, starts a
 // throw-away PostgreSQL and sets it); each test works in a schema of its own.
 
-const pgDSNEnv = "COFFER_TEST_POSTGRES_DSN"
-
-// pgDSN returns $COFFER_TEST_POSTGRES_DSN or skips t.
-func pgDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv(pgDSNEnv)
-	if dsn == "" {
-		t.Skip(pgDSNEnv + " is unset: PostgreSQL tests need the README's test command " +
-			"(./scripts/test.sh), which starts a throw-away PostgreSQL")
-	}
-	return dsn
-}
-
 // freshPostgres creates an empty schema, dropped when t ends (after the servers of t have
 // stopped: cleanups run last-registered first), and returns a postgres:// URL whose
 // search_path is that schema, as --storage takes it.
 func freshPostgres(t *testing.T) string {
 	t.Helper()
-	dsn := pgDSN(t)
-	schema := "coffer_ms_" + strings.ToLower(rand.Text()[:12])
-	pgExec(t, dsn, "CREATE SCHEMA "+schema)
-	t.Cleanup(func() { pgExec(t, dsn, "DROP SCHEMA "+schema+" CASCADE") })
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("%s must be a postgres:// URL here (it is passed to --storage)", pgDSNEnv)
+	if !pgtest.IsURL(pgtest.DSN(t)) {
+		t.Fatalf("%s must be a postgres:// URL here (it is passed to --storage)", pgtest.DSNEnv)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func pgExec(t *testing.T, dsn, sql string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", pgDSNEnv, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
+	return pgtest.FreshSchema(t, "coffer_ms_")
 }
 
 // cluster is several servers on one database behind one public URL, as behind a load
@@ -141,69 +103,13 @@ func freeAddr(t *testing.T) string {
 // URL's host and port (TLS still names the URL's host).
 func pinnedClient(t *testing.T, caPath, addr string) *http.Client {
 	t.Helper()
-	pem, err := os.ReadFile(caPath)
-	if err != nil {
-		t.Fatal(err)
+	hc := testenv.HTTPClient(t, caPath)
+	tr, ok := hc.Transport.(*http.Transport)
+	if !ok {
+		t.Fatalf("testenv.HTTPClient's transport is a %T, not an *http.Transport to pin", hc.Transport)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatalf("no certificate in %s", caPath)
-	}
-	d := &net.Dialer{}
-	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: pool},
-		ForceAttemptHTTP2: true,
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, addr)
-		},
-		MaxIdleConnsPerHost: 128,
-	}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr}
-}
-
-// setValue sets a secret and returns its version.
-func setValue(t *testing.T, c *azsecrets.Client, name, value string) azsecrets.SetSecretResponse {
-	t.Helper()
-	r, err := c.SetSecret(t.Context(), name, azsecrets.SetSecretParameters{Value: to.Ptr(value)}, nil)
-	if err != nil {
-		t.Fatalf("set %s: %v", name, err)
-	}
-	return r
-}
-
-// statusOf returns the HTTP status of an Azure error (0 for nil, -1 for another error).
-func statusOf(err error) int {
-	var re *azcore.ResponseError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &re):
-		return re.StatusCode
-	}
-	return -1
-}
-
-// pollUntil calls cond every 20 ms until it returns true or limit has passed, and
-// returns how long that took (or fails t).
-func pollUntil(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if cond() {
-			return time.Since(start)
-		}
-		if time.Since(start) > limit {
-			t.Fatalf("%s: not after %s", what, limit)
-		}
-		select {
-		case <-tick.C:
-		case <-t.Context().Done():
-			t.Fatal(t.Context().Err())
-		}
-	}
+	tr.DialContext = cofferproc.LoopbackDial(&net.Dialer{}, addr)
+	return hc
 }
 
 // TestMultiServerSharedState: two servers on one database serve one deployment — the same
@@ -229,21 +135,11 @@ func TestMultiServerSharedState(t *testing.T) {
 	}
 
 	// A token issued by A, used on B, which has issued none.
-	tok, err := a.Cred.GetToken(ctx, tokenScope("https://localhost:"+port(a)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := token(t, a.Cred, dataPlane(a))
 	sa, sb := a.Secrets(t, "default"), b.Secrets(t, "default")
 	set := setValue(t, sa, "shared", "through-a")
-	req, _ := http.NewRequestWithContext(ctx, "GET", b.Server.VaultURL("default")+"secrets/shared?api-version=7.6", nil)
-	req.Header.Set("Authorization", "Bearer "+tok.Token)
-	resp, err := b.HTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("B answered %d to A's token", resp.StatusCode)
+	if status, _ := call(t, b, "GET", b.Server.VaultURL("default")+"secrets/shared?api-version=7.6", tok, ""); status != 200 {
+		t.Fatalf("B answered %d to A's token", status)
 	}
 
 	// Written through A, read through B at once; and the other way round.
@@ -255,9 +151,7 @@ func TestMultiServerSharedState(t *testing.T) {
 	if got, err := sa.GetSecret(ctx, "shared", "", nil); err != nil || *got.Value != "through-b" {
 		t.Fatalf("A reads %v, %v", got.Value, err)
 	}
-	if _, err := sb.DeleteSecret(ctx, "shared", nil); err != nil {
-		t.Fatal(err)
-	}
+	deleteSecret(t, sb, "shared")
 	if _, err := sa.GetDeletedSecret(ctx, "shared", nil); err != nil {
 		t.Fatalf("A does not see B's delete: %v", err)
 	}
@@ -290,7 +184,7 @@ func TestMultiServerLifecycleRace(t *testing.T) {
 	c := newCluster(t, freshPostgres(t))
 	a := c.start(t, t.TempDir())
 	b := c.start(t, t.TempDir())
-	clients := []*azsecrets.Client{noRetry(t, a), noRetry(t, b)}
+	clients := []*azsecrets.Client{noRetryDefault(t, a), noRetryDefault(t, b)}
 	ctx := t.Context()
 
 	const objects, workers, ops = 6, 6, 8
@@ -377,16 +271,23 @@ func TestMultiServerLifecycleRace(t *testing.T) {
 	}
 }
 
-// noRetry is an azsecrets client for the default vault of st that does not retry.
-func noRetry(t *testing.T, st *testenv.Stack) *azsecrets.Client {
+// noRetry is an azsecrets client for vaultURL that does not retry, so that every answer
+// shows.
+func noRetry(t *testing.T, vaultURL string, creds identity.Credentials, cred azcore.TokenCredential, hc *http.Client) *azsecrets.Client {
 	t.Helper()
-	o := testenv.ClientOptions(st.Creds, st.HTTP)
+	o := testenv.ClientOptions(creds, hc)
 	o.Retry.MaxRetries = -1
-	c, err := azsecrets.NewClient(st.Server.VaultURL("default"), st.Cred, &azsecrets.ClientOptions{ClientOptions: o})
+	c, err := azsecrets.NewClient(vaultURL, cred, &azsecrets.ClientOptions{ClientOptions: o})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// noRetryDefault is noRetry for the default vault of st.
+func noRetryDefault(t *testing.T, st *testenv.Stack) *azsecrets.Client {
+	t.Helper()
+	return noRetry(t, st.Server.VaultURL("default"), st.Creds, st.Cred, st.HTTP)
 }
 
 // TestMultiServerSweepOnce: the sweepers of two servers, run together after a time shift
@@ -465,9 +366,7 @@ func TestMultiServerSweepOnce(t *testing.T) {
 		t.Fatalf("the sweepers purged %d secrets between them, want each of the %d overdue ones once", got, overdue)
 	}
 	for _, st := range []*testenv.Stack{a, b} {
-		if n, err := st.Server.Sweep(ctx); err != nil || n != 0 {
-			t.Fatalf("a later sweep purged %d more: %v", n, err)
-		}
+		wantSweep(t, st, 0, "a later sweep")
 	}
 
 	for i := range recovered {
@@ -602,18 +501,14 @@ func TestMultiServerStorageCopy(t *testing.T) {
 		c    *azsecrets.Client
 		name string
 	}{{s1, "gone"}, {s2, "gone-too"}} {
-		if _, err := d.c.DeleteSecret(ctx, d.name, nil); err != nil {
-			t.Fatal(err)
-		}
+		deleteSecret(t, d.c, d.name)
 	}
 	if _, err := old.Keys(t, "default").CreateKey(ctx, "signer", azkeys.CreateKeyParameters{Kty: to.Ptr(azkeys.KeyTypeEC), Curve: to.Ptr(azkeys.CurveNameP256)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	old.ShiftTime(t, 3*24*time.Hour)
 	setValue(t, s1, "later", "after the shift")
-	if _, err := s1.DeleteSecret(ctx, "later", nil); err != nil {
-		t.Fatal(err)
-	}
+	deleteSecret(t, s1, "later")
 	want := snapshot(t, old, "default", "second")
 
 	// The copy is offline: bbolt's lock stops it while the server runs.
@@ -705,12 +600,7 @@ func TestMultiServerPostgresSecretLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.DeleteSecret(ctx, "db-password", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PurgeDeletedSecret(ctx, "db-password", nil); err != nil {
-		t.Fatalf("purge: %v", err)
-	}
+	lifecycle(t, c, "db-password", "delete", "purge")
 	_, err = c.GetDeletedSecret(ctx, "db-password", nil)
 	wantCode(t, err, 404, "SecretNotFound")
 	if r, err := c.RestoreSecret(ctx, azsecrets.RestoreSecretParameters{SecretBackup: backup.Value}, nil); err != nil || r.ID.Version() != v2.ID.Version() {
@@ -721,15 +611,11 @@ func TestMultiServerPostgresSecretLifecycle(t *testing.T) {
 	}
 
 	// Retention: deleted, then 90 days later gone for reads at once and for the sweeper.
-	if _, err := c.DeleteSecret(ctx, "db-password", nil); err != nil {
-		t.Fatal(err)
-	}
+	deleteSecret(t, c, "db-password")
 	st.ShiftTime(t, 90*24*time.Hour)
 	_, err = c.GetDeletedSecret(ctx, "db-password", nil)
 	wantCode(t, err, 404, "SecretNotFound")
-	if n, err := st.Server.Sweep(ctx); err != nil || n != 1 {
-		t.Fatalf("sweep purged %d: %v", n, err)
-	}
+	wantSweep(t, st, 1, "past the retention")
 	if got := setValue(t, c, "db-password", "new"); len(listVersions(t, c, "db-password")) != 1 || got.ID.Version() == v2.ID.Version() {
 		t.Fatal("old versions survived the purge")
 	}
@@ -746,7 +632,7 @@ func strOr(p *string) string {
 // database all start, agree on one storage id (each data dir records the one the
 // database holds, so each restarts) and share one administrator.
 func TestMultiServerConcurrentFirstStart(t *testing.T) {
-	pgDSN(t)
+	pgtest.DSN(t)
 	for round := range 8 {
 		dsn := freshPostgres(t)
 		c := newCluster(t, dsn)
@@ -795,32 +681,21 @@ func TestMultiServerConcurrentFirstStart(t *testing.T) {
 // TestMultiServerDeletedPrincipal: a principal deleted through one server loses access
 // through every server, also where its token was already verified and cached.
 func TestMultiServerDeletedPrincipal(t *testing.T) {
-	pgDSN(t)
+	pgtest.DSN(t)
 	c := newCluster(t, freshPostgres(t))
 	a := c.start(t, t.TempDir())
 	b := c.start(t, t.TempDir())
-	admin := a.ARMToken(t)
-	status, body := call(t, a, "POST", a.Server.URL()+"/admin/principals", admin, `{"name":"ci"}`)
-	if status != 201 {
-		t.Fatalf("create principal: %d %s", status, body)
-	}
-	var creds identity.Credentials
-	if err := json.Unmarshal([]byte(body), &creds); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := testenv.Credential(t, creds, a.HTTP).GetToken(t.Context(), tokenScope("https://localhost:"+port(a)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	creds := newPrincipal(t, a, "ci")
+	tok := token(t, testenv.Credential(t, creds, a.HTTP), dataPlane(a))
 	list := b.Server.VaultURL("default") + "secrets?api-version=7.6"
-	if s, _ := call(t, b, "GET", list, tok.Token, ""); s != 403 { // authenticated (and cached), no rights
+	if s, _ := call(t, b, "GET", list, tok, ""); s != 403 { // authenticated (and cached), no rights
 		t.Fatalf("B before the delete: %d, want 403", s)
 	}
-	if s, body := call(t, a, "DELETE", a.Server.URL()+"/admin/principals/"+creds.ObjectID, admin, ""); s != 204 {
+	if s, _, body := a.ARM(t, "DELETE", "/admin/principals/"+creds.ObjectID, nil); s != 204 {
 		t.Fatalf("delete principal: %d %s", s, body)
 	}
 	took := pollUntil(t, 10*time.Second, "B refuses the deleted principal's token", func() bool {
-		s, _ := call(t, b, "GET", list, tok.Token, "")
+		s, _ := call(t, b, "GET", list, tok, "")
 		return s == 401
 	})
 	if took > 3*time.Second {

@@ -8,9 +8,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
-	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
-	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/testenv"
 )
 
@@ -46,26 +44,7 @@ func binNames(items []binItem) string {
 // and returns its ARM token.
 func binPrincipal(t *testing.T, st *testenv.Stack, name string, secretPerms ...string) string {
 	t.Helper()
-	status, _, body := st.ARM(t, "POST", "/admin/principals", map[string]string{"name": name})
-	if status != 201 {
-		t.Fatalf("create principal: %d %s", status, body)
-	}
-	var creds identity.Credentials
-	json.Unmarshal(body, &creds)
-	if len(secretPerms) > 0 {
-		policy := map[string]any{"properties": map[string]any{"accessPolicies": []any{map[string]any{
-			"tenantId": creds.TenantID, "objectId": creds.ObjectID, "permissions": map[string]any{"secrets": secretPerms},
-		}}}}
-		path := "/subscriptions/" + testenv.DefaultSubscription + "/resourceGroups/coffer/providers/Microsoft.KeyVault/vaults/default/accessPolicies/add?api-version=2024-11-01"
-		if status, _, body := st.ARM(t, "PUT", path, policy); status != 200 {
-			t.Fatalf("add access policy: %d %s", status, body)
-		}
-	}
-	tok, err := testenv.Credential(t, creds, st.HTTP).GetToken(t.Context(), tokenScope(armScope))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok.Token
+	return token(t, testenv.Credential(t, newPrincipal(t, st, name, secretPerms...), st.HTTP), armScope)
 }
 
 // TestRecycleBin: GET /admin/recycle-bin lists every soft-deleted vault, secret, key and
@@ -87,30 +66,18 @@ func TestRecycleBin(t *testing.T) {
 	// Deleted an hour apart, so that the order is the order of deletion within a vault's
 	// retention; the 7-day vault's secret comes first.
 	guarded := st.Secrets(t, "guarded")
-	if _, err := guarded.SetSecret(ctx, "g1", azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := guarded.DeleteSecret(ctx, "g1", nil); err != nil {
-		t.Fatal(err)
-	}
+	setValue(t, guarded, "g1", "v")
+	deleteSecret(t, guarded, "g1")
 	sc := st.Secrets(t, "default")
-	for _, n := range []string{"s1", "s2", "live"} {
-		if _, err := sc.SetSecret(ctx, n, azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	setEach(t, sc, "v", "s1", "s2", "live")
 	kc := st.Keys(t, "default")
 	if _, err := kc.CreateKey(ctx, "k1", azkeys.CreateKeyParameters{Kty: to.Ptr(azkeys.KeyTypeEC)}, nil); err != nil {
 		t.Fatal(err)
 	}
 	st.ShiftTime(t, time.Hour)
-	if _, err := sc.DeleteSecret(ctx, "s2", nil); err != nil {
-		t.Fatal(err)
-	}
+	deleteSecret(t, sc, "s2")
 	st.ShiftTime(t, time.Hour)
-	if _, err := sc.DeleteSecret(ctx, "s1", nil); err != nil {
-		t.Fatal(err)
-	}
+	deleteSecret(t, sc, "s1")
 	if _, err := kc.DeleteKey(ctx, "k1", nil); err != nil { // same date or later: after s1
 		t.Fatal(err)
 	}

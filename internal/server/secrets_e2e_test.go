@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"io"
 	"net/http"
 	"sort"
@@ -11,26 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/coffer/coffer/internal/testenv"
 )
-
-// wantCode asserts that err is an Azure error with this status and error.code.
-func wantCode(t *testing.T, err error, status int, code string) *azcore.ResponseError {
-	t.Helper()
-	var re *azcore.ResponseError
-	if !errors.As(err, &re) {
-		t.Fatalf("want %d %s, got %v", status, code, err)
-	}
-	if re.StatusCode != status || re.ErrorCode != code {
-		t.Fatalf("want %d %s, got %d %s: %v", status, code, re.StatusCode, re.ErrorCode, err)
-	}
-	return re
-}
 
 func TestSecretLifecycle(t *testing.T) {
 	st := testenv.NewStack(t)
@@ -97,10 +81,7 @@ func TestSecretLifecycle(t *testing.T) {
 	}
 
 	// Delete: the deleted bundle, then 404 on get, name reserved with our message.
-	del, err := c.DeleteSecret(ctx, "db-password", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	del := deleteSecret(t, c, "db-password")
 	if del.Value != nil || del.DeletedDate == nil || del.ScheduledPurgeDate == nil ||
 		!strings.HasSuffix(*del.RecoveryID, "/deletedsecrets/db-Password") ||
 		del.ScheduledPurgeDate.Sub(*del.DeletedDate) != 90*24*time.Hour {
@@ -144,12 +125,7 @@ func TestSecretLifecycle(t *testing.T) {
 	wantCode(t, err, 404, "SecretNotFound")
 
 	// Purge frees the name for good.
-	if _, err := c.DeleteSecret(ctx, "db-password", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PurgeDeletedSecret(ctx, "db-password", nil); err != nil {
-		t.Fatalf("purge: %v", err)
-	}
+	lifecycle(t, c, "db-password", "delete", "purge")
 	_, err = c.GetDeletedSecret(ctx, "db-password", nil)
 	wantCode(t, err, 404, "SecretNotFound")
 	_, err = c.PurgeDeletedSecret(ctx, "db-password", nil)
@@ -163,57 +139,6 @@ func TestSecretLifecycle(t *testing.T) {
 	}
 }
 
-func listNames(t *testing.T, c *azsecrets.Client) []string {
-	t.Helper()
-	var out []string
-	p := c.NewListSecretPropertiesPager(nil)
-	for p.More() {
-		page, err := p.NextPage(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range page.Value {
-			out = append(out, s.ID.Name())
-			if s.ID.Version() != "" {
-				t.Fatalf("list item id has a version: %s", *s.ID)
-			}
-		}
-	}
-	return out
-}
-
-func listVersions(t *testing.T, c *azsecrets.Client, name string) []string {
-	t.Helper()
-	var out []string
-	p := c.NewListSecretPropertiesVersionsPager(name, nil)
-	for p.More() {
-		page, err := p.NextPage(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range page.Value {
-			out = append(out, s.ID.Version())
-		}
-	}
-	return out
-}
-
-func listDeleted(t *testing.T, c *azsecrets.Client) []string {
-	t.Helper()
-	var out []string
-	p := c.NewListDeletedSecretPropertiesPager(nil)
-	for p.More() {
-		page, err := p.NextPage(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range page.Value {
-			out = append(out, s.ID.Name())
-		}
-	}
-	return out
-}
-
 func TestSecretPaging(t *testing.T) {
 	st := testenv.NewStack(t)
 	c := st.Secrets(t, "default")
@@ -221,40 +146,28 @@ func TestSecretPaging(t *testing.T) {
 	for i := range 60 {
 		name := "s-" + string(rune('a'+i/26)) + string(rune('a'+i%26))
 		want = append(want, name)
-		if _, err := c.SetSecret(t.Context(), name, azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-			t.Fatal(err)
-		}
+		setValue(t, c, name, "v")
 	}
 	for range 30 {
-		if _, err := c.SetSecret(t.Context(), "many", azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-			t.Fatal(err)
-		}
+		setValue(t, c, "many", "v")
 	}
 	want = append(want, "many")
 	sort.Strings(want)
-	pages := 0
 	var got []string
-	p := c.NewListSecretPropertiesPager(nil)
-	for p.More() {
-		page, err := p.NextPage(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages++
+	ps := pages(t, c.NewListSecretPropertiesPager(nil))
+	for _, page := range ps {
 		for _, s := range page.Value {
 			got = append(got, s.ID.Name())
 		}
 	}
-	if pages < 3 || !cmp.Equal(got, want) {
-		t.Fatalf("%d pages, got %v", pages, got)
+	if len(ps) < 3 || !cmp.Equal(got, want) {
+		t.Fatalf("%d pages, got %v", len(ps), got)
 	}
 	if vs := listVersions(t, c, "many"); len(vs) != 30 {
 		t.Fatalf("%d versions across pages", len(vs))
 	}
 	for _, name := range want[:30] {
-		if _, err := c.DeleteSecret(t.Context(), name, nil); err != nil {
-			t.Fatal(err)
-		}
+		deleteSecret(t, c, name)
 	}
 	if d := listDeleted(t, c); len(d) != 30 {
 		t.Fatalf("%d deleted listed", len(d))
@@ -277,14 +190,10 @@ func TestSecretBackupRestore(t *testing.T) {
 
 	_, err = c.RestoreSecret(ctx, azsecrets.RestoreSecretParameters{SecretBackup: b.Value}, nil)
 	wantCode(t, err, 409, "Conflict") // live name
-	if _, err := c.DeleteSecret(ctx, "api-key", nil); err != nil {
-		t.Fatal(err)
-	}
+	deleteSecret(t, c, "api-key")
 	_, err = c.RestoreSecret(ctx, azsecrets.RestoreSecretParameters{SecretBackup: b.Value}, nil)
 	wantCode(t, err, 409, "Conflict") // deleted name
-	if _, err := c.PurgeDeletedSecret(ctx, "api-key", nil); err != nil {
-		t.Fatal(err)
-	}
+	lifecycle(t, c, "api-key", "purge")
 
 	for i := range []int{0, len(b.Value) / 2, len(b.Value) - 1} {
 		bad := bytes.Clone(b.Value)
@@ -311,18 +220,10 @@ func TestRetentionElapses(t *testing.T) {
 	st := testenv.NewStack(t)
 	c := st.Secrets(t, "default")
 	ctx := t.Context()
-	for _, n := range []string{"old", "recent"} {
-		if _, err := c.SetSecret(ctx, n, azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := c.DeleteSecret(ctx, "old", nil); err != nil {
-		t.Fatal(err)
-	}
+	setEach(t, c, "v", "old", "recent")
+	deleteSecret(t, c, "old")
 	st.ShiftTime(t, 89*24*time.Hour)
-	if _, err := c.DeleteSecret(ctx, "recent", nil); err != nil {
-		t.Fatal(err)
-	}
+	deleteSecret(t, c, "recent")
 	if _, err := c.GetDeletedSecret(ctx, "old", nil); err != nil {
 		t.Fatalf("purged a day early: %v", err)
 	}
@@ -333,41 +234,11 @@ func TestRetentionElapses(t *testing.T) {
 	if d := listDeleted(t, c); !cmp.Equal(d, []string{"recent"}) {
 		t.Fatalf("deleted list %v", d)
 	}
-	n, err := st.Server.Sweep(ctx)
-	if err != nil || n != 1 {
-		t.Fatalf("sweep purged %d: %v", n, err)
-	}
-	if _, err := c.SetSecret(ctx, "old", azsecrets.SetSecretParameters{Value: to.Ptr("again")}, nil); err != nil {
-		t.Fatalf("name not free after retention: %v", err)
-	}
+	wantSweep(t, st, 1, "past the retention")
+	setValue(t, c, "old", "again") // the name is free after the retention
 	if _, err := c.GetDeletedSecret(ctx, "recent", nil); err != nil {
 		t.Fatalf("recent: %v", err)
 	}
-}
-
-// raw sends a request with the administrator's data-plane token.
-func raw(t *testing.T, st *testenv.Stack, method, url, body string) (int, string) {
-	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, url, r)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	tok, err := st.Cred.GetToken(context.Background(), tokenScope("https://localhost:"+port(st)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+tok.Token)
-	resp, err := st.HTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 func TestBadInput(t *testing.T) {

@@ -307,16 +307,23 @@ func (d graphDirectory) ObjectID(ctx context.Context, clientID string) (string, 
 // followTimeShift picks up time shifts made through other servers on the same storage
 // (a server's own shifts take effect at once).
 func (s *Server) followTimeShift(ctx context.Context) {
-	t := time.NewTicker(time.Second)
+	every(ctx, time.Second, func() {
+		if d, err := loadTimeShift(ctx, s.store); err == nil {
+			s.vclock.SetOffset(d)
+		}
+	})
+}
+
+// every calls f every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if d, err := loadTimeShift(ctx, s.store); err == nil {
-				s.vclock.SetOffset(d)
-			}
+			f()
 		}
 	}
 }
@@ -354,16 +361,7 @@ func (s *Server) AuditLogPath() string {
 // checkpointLedgerEvery copies the ledger's head into the audit log every interval
 // when it has changed.
 func (s *Server) checkpointLedgerEvery(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.checkpointLedger(ctx)
-		}
-	}
+	every(ctx, interval, func() { s.checkpointLedger(ctx) })
 }
 
 // checkpointLedger writes the deletion ledger's head (seq, count, hash) into the audit

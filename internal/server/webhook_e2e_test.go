@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,10 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
-	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
-
-	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/server"
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/testenv"
@@ -183,8 +180,25 @@ func checkDelivery(t *testing.T, q hookRequest, sub subscription, typ, subject s
 // outboxLen counts the deliveries waiting in the server's outbox.
 func outboxLen(t *testing.T, st *testenv.Stack) int {
 	t.Helper()
+	return pendingIn(t, server.StoreOf(st.Server))
+}
+
+// outboxLenAt counts the outbox of a stopped server's data dir.
+func outboxLenAt(t *testing.T, dataDir string) int {
+	t.Helper()
+	store, err := server.OpenStoreForTest(t.Context(), dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	return pendingIn(t, store)
+}
+
+// pendingIn counts the deliveries waiting in store's outbox.
+func pendingIn(t *testing.T, store storage.Backend) int {
+	t.Helper()
 	var n int
-	if err := server.StoreOf(st.Server).View(t.Context(), func(tx storage.Tx) error {
+	if err := store.View(t.Context(), func(tx storage.Tx) error {
 		ds, err := webhook.Pending(tx, 0, 0)
 		n = len(ds)
 		return err
@@ -194,13 +208,19 @@ func outboxLen(t *testing.T, st *testenv.Stack) int {
 	return n
 }
 
+// waitOutboxEmpty waits (bounded) until the worker has removed every delivery.
+func waitOutboxEmpty(t *testing.T, st *testenv.Stack) {
+	t.Helper()
+	pollUntil(t, 20*time.Second, "the outbox empties", func() bool { return outboxLen(t, st) == 0 },
+		func() string { return fmt.Sprintf("it still holds %d deliveries", outboxLen(t, st)) })
+}
+
 // TestWebhookWarnsThenPurged: a subscription on the default vault (90 days) with a
 // 72-hour window; a deleted secret gets exactly one SecretPurgeImminent, signed, when the
 // time shift brings it into the window, then one SecretPurged after the retention; a
 // secret recovered meanwhile gets nothing.
 func TestWebhookWarnsThenPurged(t *testing.T) {
 	st := testenv.NewStack(t, testenv.Options{Config: fastWebhooks})
-	ctx := t.Context()
 	rcv := newHookReceiver(t)
 	sub := subscribe(t, st, "default", rcv, "72h")
 	if sub.Vault != "default" || sub.Before != "72h0m0s" || sub.URL != rcv.url() || sub.CA != rcv.ca() {
@@ -208,42 +228,24 @@ func TestWebhookWarnsThenPurged(t *testing.T) {
 	}
 
 	c := st.Secrets(t, "default")
-	for _, n := range []string{"doomed", "saved"} {
-		if _, err := c.SetSecret(ctx, n, azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	del, err := c.DeleteSecret(ctx, "doomed", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DeleteSecret(ctx, "saved", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.RecoverDeletedSecret(ctx, "saved", nil); err != nil {
-		t.Fatal(err)
-	}
+	setEach(t, c, "v", "doomed", "saved")
+	del := deleteSecret(t, c, "doomed")
+	lifecycle(t, c, "saved", "delete", "recover")
 
 	// Not yet in the window: nothing.
 	st.ShiftTime(t, 86*24*time.Hour)
-	if _, err := st.Server.Sweep(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sweep(t, st)
 	if n := outboxLen(t, st); n != 0 || len(rcv.all()) != 0 {
 		t.Fatalf("before the window: outbox %d, receiver %s", n, types(rcv.all()))
 	}
 
 	// 88 days: within 72 hours of the purge.
 	st.ShiftTime(t, 2*24*time.Hour)
-	if n, err := st.Server.Sweep(ctx); err != nil || n == 0 {
-		t.Fatalf("Sweep = %d, %v", n, err)
-	}
+	wantSweep(t, st, someActions, "in the window")
 	got := rcv.waitFor("SecretPurgeImminent", countAccepted("Coffer.KeyVault.SecretPurgeImminent"))
 	// Sweeping again, later in the window, raises nothing more.
 	st.ShiftTime(t, time.Hour)
-	if n, err := st.Server.Sweep(ctx); err != nil || n != 0 {
-		t.Fatalf("second Sweep = %d, %v", n, err)
-	}
+	wantSweep(t, st, 0, "later in the window")
 	if n := outboxLen(t, st); n != 0 {
 		t.Fatalf("outbox holds %d after the delivery", n)
 	}
@@ -265,9 +267,7 @@ func TestWebhookWarnsThenPurged(t *testing.T) {
 
 	// Past the retention: the sweeper purges it and says so.
 	st.ShiftTime(t, 3*24*time.Hour)
-	if n, err := st.Server.Sweep(ctx); err != nil || n == 0 {
-		t.Fatalf("Sweep = %d, %v", n, err)
-	}
+	wantSweep(t, st, someActions, "past the retention")
 	rcv.waitFor("SecretPurged", countAccepted("Coffer.KeyVault.SecretPurged"))
 	waitOutboxEmpty(t, st) // the worker has recorded the answer
 	got = rcv.all()
@@ -290,12 +290,7 @@ func TestWebhookWarnsThenPurged(t *testing.T) {
 	}
 
 	// A purge by hand is reported too.
-	if _, err := c.DeleteSecret(ctx, "saved", nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PurgeDeletedSecret(ctx, "saved", nil); err != nil {
-		t.Fatal(err)
-	}
+	lifecycle(t, c, "saved", "delete", "purge")
 	got = rcv.waitFor("SecretPurged of saved", func(rs []hookRequest) bool { return len(rs) == 3 })
 	checkDelivery(t, got[2], sub, "Coffer.KeyVault.SecretPurged", "saved")
 
@@ -318,23 +313,16 @@ func TestWebhookWarnsThenPurged(t *testing.T) {
 // restarted server delivers it.
 func TestWebhookRetryAndRestart(t *testing.T) {
 	st := testenv.NewStack(t, testenv.Options{Config: fastWebhooks})
-	ctx := t.Context()
 	createHookedVault(t, st, "hooked", 7)
 	rcv := newHookReceiver(t)
 	sub := subscribe(t, st, "hooked", rcv, "72h")
 	rcv.status.Store(http.StatusServiceUnavailable)
 
 	c := st.Secrets(t, "hooked")
-	if _, err := c.SetSecret(ctx, "s", azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DeleteSecret(ctx, "s", nil); err != nil {
-		t.Fatal(err)
-	}
-	st.ShiftTime(t, 5*24*time.Hour) // 2 days before the purge
-	if n, err := st.Server.Sweep(ctx); err != nil || n == 0 {
-		t.Fatalf("Sweep = %d, %v", n, err)
-	}
+	setValue(t, c, "s", "v")
+	deleteSecret(t, c, "s")
+	st.ShiftTime(t, 5*24*time.Hour)
+	wantSweep(t, st, someActions, "2 days before the purge")
 	failed := rcv.waitFor("three failed attempts", func(rs []hookRequest) bool { return len(rs) >= 3 })
 	for _, q := range failed {
 		if q.event.ID != failed[0].event.ID || q.status != http.StatusServiceUnavailable {
@@ -359,9 +347,7 @@ func TestWebhookRetryAndRestart(t *testing.T) {
 	// The purge notice: undelivered when Coffer stops, delivered after the restart.
 	rcv.status.Store(http.StatusServiceUnavailable)
 	st.ShiftTime(t, 3*24*time.Hour)
-	if n, err := st.Server.Sweep(ctx); err != nil || n == 0 {
-		t.Fatalf("Sweep = %d, %v", n, err)
-	}
+	wantSweep(t, st, someActions, "past the retention")
 	rcv.waitFor("a failed purge notice", func(rs []hookRequest) bool {
 		return slices.ContainsFunc(rs, func(q hookRequest) bool { return q.event.Type == "Coffer.KeyVault.SecretPurged" })
 	})
@@ -385,30 +371,21 @@ func TestWebhookRetryAndRestart(t *testing.T) {
 // subscription made after a secret was deleted still warns about it.
 func TestWebhookVaultEvents(t *testing.T) {
 	st := testenv.NewStack(t, testenv.Options{Config: fastWebhooks})
-	ctx := t.Context()
 	createHookedVault(t, st, "gone", 7)
 	c := st.Secrets(t, "gone")
-	if _, err := c.SetSecret(ctx, "inside", azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DeleteSecret(ctx, "inside", nil); err != nil {
-		t.Fatal(err)
-	}
+	setValue(t, c, "inside", "v")
+	deleteSecret(t, c, "inside")
 	st.ShiftTime(t, 24*time.Hour)
 	rcv := newHookReceiver(t)
 	sub := subscribe(t, st, "gone", rcv, "144h") // made after the delete: 6 days before the purge is now
 	if status, _, b := st.ARM(t, "DELETE", armVaultPath("gone"), nil); status != 200 {
 		t.Fatalf("delete vault: %d %s", status, b)
 	}
-	if n, err := st.Server.Sweep(ctx); err != nil || n == 0 {
-		t.Fatalf("Sweep = %d, %v", n, err)
-	}
+	wantSweep(t, st, someActions, "the vault deleted")
 	st.ShiftTime(t, 24*time.Hour) // the vault's window opens one day after its deletion
-	if _, err := st.Server.Sweep(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sweep(t, st)
 	rcv.waitFor("both warnings", func(rs []hookRequest) bool { return len(rs) == 2 })
-	status, _, b := st.ARM(t, "POST", "/subscriptions/"+armSub+"/providers/Microsoft.KeyVault/locations/westus/deletedVaults/gone/purge?"+kvAPI, nil)
+	status, _, b := st.ARM(t, "POST", armPurgePath("gone"), nil)
 	if status != 202 && status != 200 {
 		t.Fatalf("purge vault: %d %s", status, b)
 	}
@@ -434,9 +411,7 @@ func TestWebhookVaultEvents(t *testing.T) {
 		v.ScheduledPurgeDate.Sub(v.DeletedDate) != 7*24*time.Hour {
 		t.Errorf("vault purge notice %s", vaultPurged.body)
 	}
-	if _, err := st.Server.Sweep(ctx); err != nil { // the stale warn and purge entries go quietly
-		t.Fatal(err)
-	}
+	sweep(t, st) // the stale warn and purge entries go quietly
 	waitOutboxEmpty(t, st)
 	if n := len(rcv.all()); n != 4 {
 		t.Fatalf("%d deliveries after the last sweep", n)
@@ -487,15 +462,8 @@ func TestWebhookAdminRoutes(t *testing.T) {
 		t.Fatalf("GET one: %d", status)
 	}
 	// Another principal is refused.
-	_, _, cb := st.ARM(t, "POST", "/admin/principals", map[string]string{"name": "other"})
-	var creds identity.Credentials
-	json.Unmarshal(cb, &creds)
-	other := testenv.Credential(t, creds, st.HTTP)
-	tok, err := other.GetToken(t.Context(), tokenScope("https://management.azure.com"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if status, _, b := st.Request(t, "DELETE", "/admin/webhooks/"+sub.ID, "Bearer "+tok.Token, nil); status != 403 {
+	tok := token(t, testenv.Credential(t, newPrincipal(t, st, "other"), st.HTTP), armScope)
+	if status, _, b := st.Request(t, "DELETE", "/admin/webhooks/"+sub.ID, "Bearer "+tok, nil); status != 403 {
 		t.Fatalf("another principal deletes: %d %s", status, b)
 	}
 	if status, _, b := st.ARM(t, "DELETE", "/admin/webhooks/"+sub.ID, nil); status != 204 {
@@ -509,48 +477,12 @@ func TestWebhookAdminRoutes(t *testing.T) {
 	}
 }
 
-func armVaultPath(name string) string {
-	return "/subscriptions/" + armSub + "/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/" + name + "?" + kvAPI
-}
-
 // createHookedVault makes a vault through ARM with the given retention.
 func createHookedVault(t *testing.T, st *testenv.Stack, name string, retentionDays int) {
 	t.Helper()
-	body := map[string]any{"location": "westus", "properties": map[string]any{
-		"tenantId": st.Creds.TenantID, "sku": map[string]string{"family": "A", "name": "standard"}, "accessPolicies": []any{},
-		"softDeleteRetentionInDays": retentionDays}}
+	body := armVaultBody(st)
+	body["properties"].(map[string]any)["softDeleteRetentionInDays"] = retentionDays
 	if status, _, b := st.ARM(t, "PUT", armVaultPath(name), body); status != 200 && status != 201 {
 		t.Fatalf("create vault %s: %d %s", name, status, b)
-	}
-}
-
-// outboxLenAt counts the outbox of a stopped server's data dir.
-func outboxLenAt(t *testing.T, dataDir string) int {
-	t.Helper()
-	store, err := server.OpenStoreForTest(t.Context(), dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	var n int
-	if err := store.View(t.Context(), func(tx storage.Tx) error {
-		ds, err := webhook.Pending(tx, 0, 0)
-		n = len(ds)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-// waitOutboxEmpty waits (bounded) until the worker has removed every delivery.
-func waitOutboxEmpty(t *testing.T, st *testenv.Stack) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for outboxLen(t, st) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the outbox still holds %d deliveries", outboxLen(t, st))
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -7,7 +7,8 @@
 // a PostgreSQL database, SERIALIZABLE transactions retried on conflict, for several
 // servers sharing one database). The barrier (internal/barrier) is a Backend too: it
 // wraps one of them and seals every value; the vault domain and identity are handed that
-// wrapper and never learn it is one. storage/storagetest is the conformance suite all of them pass.
+// wrapper and never learn it is one. storage/storagetest is the conformance suite all of them pass;
+// storage/kvjson keeps JSON records in a [Tx] for the packages built on storage.
 //
 // # Contract
 //

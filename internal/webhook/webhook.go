@@ -6,7 +6,8 @@
 // event into the outbox in the same transaction as the change it reports (the scheduler's
 // warning, a purge), so a crash can lose neither without the other; the server's delivery
 // worker reads the outbox, sends, and removes what was delivered. It must not import
-// any other Coffer package but storage, nor net/http: delivery is the server's.
+// any other Coffer package but storage (and storage/kvjson, its JSON records), nor
+// net/http: delivery is the server's.
 //
 // Start with [Subscription] and [New], then the outbox: [Enqueue], [Claim], [Delivered]
 // and [Retry]. The event a receiver gets, and its signature, are in event.go.
@@ -42,6 +43,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 )
 
 // Storage keys.
@@ -208,15 +210,7 @@ func List(tx storage.Tx) ([]Subscription, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Subscription, 0, len(es))
-	for _, e := range es {
-		var s Subscription
-		if err := json.Unmarshal(e.Value, &s); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", e.Key, err)
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	return kvjson.DecodeAll[Subscription](es)
 }
 
 // ForVault returns the subscriptions of a vault (read from its index: a vault without
@@ -342,15 +336,7 @@ func Pending(tx storage.Tx, after int64, limit int) ([]Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Delivery, 0, len(es))
-	for _, e := range es {
-		var d Delivery
-		if err := json.Unmarshal(e.Value, &d); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", e.Key, err)
-		}
-		out = append(out, d)
-	}
-	return out, nil
+	return kvjson.DecodeAll[Delivery](es)
 }
 
 // Claim takes the delivery seq for owner until now+lease, counting an attempt, when it

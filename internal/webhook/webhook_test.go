@@ -10,27 +10,16 @@ import (
 	"encoding/pem"
 	"errors"
 	"math/big"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coffer/coffer/internal/storage"
-	"github.com/coffer/coffer/internal/storage/bbolt"
+	"github.com/coffer/coffer/internal/storage/storagetest"
 	"github.com/coffer/coffer/internal/webhook"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-func newStore(t *testing.T) storage.Backend {
-	t.Helper()
-	db, err := bbolt.Open(filepath.Join(t.TempDir(), "coffer.db"), bbolt.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func caPEM(t *testing.T) string {
 	t.Helper()
@@ -122,7 +111,7 @@ func TestWarnAt(t *testing.T) {
 }
 
 func TestStoreAndIndex(t *testing.T) {
-	st := newStore(t)
+	st := storagetest.OpenMemory(t)
 	ctx := t.Context()
 	a, _ := webhook.New("Alpha", "https://a", time.Hour, "", t0)
 	b, _ := webhook.New("beta", "https://b", time.Hour, "", t0)
@@ -174,7 +163,7 @@ func TestStoreAndIndex(t *testing.T) {
 // backoff, taken over when a lease runs out, removed when delivered, and dropped when
 // its subscription is gone.
 func TestOutboxClaims(t *testing.T) {
-	st := newStore(t)
+	st := storagetest.OpenMemory(t)
 	ctx := t.Context()
 	sub, _ := webhook.New("v", "https://a", time.Hour, "", t0)
 	gone, _ := webhook.New("v", "https://gone", time.Hour, "", t0)

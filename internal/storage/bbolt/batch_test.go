@@ -39,23 +39,49 @@ func txID(t *testing.T, db *DB) int {
 	return id
 }
 
-// hold starts an Update whose function blocks the committer until release is closed,
+// hold starts an Update whose function blocks the committer until release is called,
 // and waits until it does. The Update's result is sent on the returned channel.
-func hold(t *testing.T, db *DB, release <-chan struct{}) <-chan error {
+func hold(t *testing.T, db *DB) (release func(), held <-chan error) {
 	t.Helper()
+	unblock := make(chan struct{})
 	res := make(chan error, 1)
 	go func() {
 		res <- db.Update(context.Background(), func(tx storage.Tx) error {
-			<-release
+			<-unblock
 			return tx.Put("held", []byte("1"))
 		})
 	}()
 	synctest.Wait()
-	return res
+	return func() { close(unblock) }, res
 }
 
 func put(key string) func(storage.Tx) error {
 	return func(tx storage.Tx) error { return tx.Put(key, []byte(key)) }
+}
+
+// queuePuts starts n Updates, each putting one of the keys prefix0 … prefix(n-1), and
+// returns the channel of their results.
+func queuePuts(db *DB, prefix string, n int) <-chan error {
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- db.Update(context.Background(), put(fmt.Sprint(prefix, i))) }()
+	}
+	return errs
+}
+
+// wantPuts checks that the n Updates of queuePuts succeeded and their keys are there.
+func wantPuts(t *testing.T, db *DB, errs <-chan error, prefix string, n int) {
+	t.Helper()
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("queued Update of a %s key: %v", prefix, err)
+		}
+	}
+	for i := range n {
+		if !has(t, db, fmt.Sprint(prefix, i)) {
+			t.Errorf("%s%d missing", prefix, i)
+		}
+	}
 }
 
 func has(t *testing.T, db *DB, key string) bool {
@@ -75,30 +101,17 @@ func TestGroupCommit(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			db := openTest(t)
 			before := txID(t, db)
-			release := make(chan struct{})
-			held := hold(t, db, release)
+			release, held := hold(t, db)
 			const n = 10
-			errs := make(chan error, n)
-			for i := range n {
-				go func() { errs <- db.Update(context.Background(), put(fmt.Sprint("k", i))) }()
-			}
+			errs := queuePuts(db, "k", n)
 			synctest.Wait()
-			close(release)
+			release()
 			if err := <-held; err != nil {
 				t.Errorf("held Update: %v", err)
 			}
-			for range n {
-				if err := <-errs; err != nil {
-					t.Errorf("queued Update: %v", err)
-				}
-			}
+			wantPuts(t, db, errs, "k", n)
 			if got := txID(t, db) - before; got != 2 {
 				t.Errorf("commits = %d, want 2 (the held Update, then the %d queued behind it)", got, n)
-			}
-			for i := range n {
-				if !has(t, db, fmt.Sprint("k", i)) {
-					t.Errorf("k%d missing", i)
-				}
 			}
 		})
 	})
@@ -107,14 +120,10 @@ func TestGroupCommit(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			db := openTest(t)
 			before := txID(t, db)
-			release := make(chan struct{})
-			held := hold(t, db, release)
+			release, held := hold(t, db)
 
 			const n = 10
-			okErrs := make(chan error, n)
-			for i := range n {
-				go func() { okErrs <- db.Update(context.Background(), put(fmt.Sprint("ok", i))) }()
-			}
+			okErrs := queuePuts(db, "ok", n)
 			failErr := make(chan error, 1)
 			go func() {
 				failErr <- db.Update(context.Background(), func(tx storage.Tx) error {
@@ -148,16 +157,12 @@ func TestGroupCommit(t *testing.T) {
 				returned = true
 			}()
 			synctest.Wait()
-			close(release)
+			release()
 
 			if err := <-held; err != nil {
 				t.Errorf("held Update: %v", err)
 			}
-			for range n {
-				if err := <-okErrs; err != nil {
-					t.Errorf("good Update: %v", err)
-				}
-			}
+			wantPuts(t, db, okErrs, "ok", n)
 			if err := <-failErr; !errors.Is(err, errBoom) {
 				t.Errorf("failing Update: error = %v, want its fn's error", err)
 			}
@@ -169,11 +174,6 @@ func TestGroupCommit(t *testing.T) {
 			}
 			if got := txID(t, db) - before; got != 2 {
 				t.Errorf("commits = %d, want 2 (failed attempts roll back)", got)
-			}
-			for i := range n {
-				if !has(t, db, fmt.Sprint("ok", i)) {
-					t.Errorf("ok%d missing", i)
-				}
 			}
 			for _, k := range []string{"fail", "panic", "goexit"} {
 				if has(t, db, k) {
@@ -190,8 +190,7 @@ func TestGroupCommit(t *testing.T) {
 	t.Run("fail/context-canceled-while-queued", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			db := openTest(t)
-			release := make(chan struct{})
-			held := hold(t, db, release)
+			release, held := hold(t, db)
 			ctx, cancel := context.WithCancel(context.Background())
 			ran := false
 			res := make(chan error, 1)
@@ -203,7 +202,7 @@ func TestGroupCommit(t *testing.T) {
 			if err := <-res; !errors.Is(err, context.Canceled) {
 				t.Errorf("Update canceled while queued: error = %v, want context.Canceled", err)
 			}
-			close(release)
+			release()
 			if err := <-held; err != nil {
 				t.Errorf("held Update: %v", err)
 			}
@@ -216,8 +215,7 @@ func TestGroupCommit(t *testing.T) {
 	t.Run("ok/close-waits-for-the-running-batch", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			db := openTest(t)
-			release := make(chan struct{})
-			held := hold(t, db, release)
+			release, held := hold(t, db)
 			queued := make(chan error, 1)
 			go func() { queued <- db.Update(context.Background(), put("queued")) }()
 			synctest.Wait()
@@ -232,7 +230,7 @@ func TestGroupCommit(t *testing.T) {
 				t.Fatalf("Close returned (%v) while a batch was running", err)
 			default:
 			}
-			close(release)
+			release()
 			if err := <-held; err != nil {
 				t.Errorf("running Update: %v, want it committed", err)
 			}

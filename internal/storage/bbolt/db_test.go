@@ -45,24 +45,13 @@ func TestOpen(t *testing.T) {
 	t.Run("ok/reopen-keeps-data", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "coffer.db")
 		db := open(t, path)
-		err := db.Update(t.Context(), func(tx storage.Tx) error { return tx.Put("k", []byte("v")) })
-		if err != nil {
-			t.Fatalf("Update: %v", err)
-		}
+		storagetest.Put(t, db, "k", "v")
 		if err := db.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
 		db = open(t, path)
 		defer db.Close()
-		var got []byte
-		err = db.View(t.Context(), func(tx storage.Tx) error {
-			var err error
-			got, err = tx.Get("k")
-			return err
-		})
-		if err != nil || string(got) != "v" {
-			t.Errorf("Get after reopen = %q, %v; want \"v\"", got, err)
-		}
+		storagetest.WantValue(t, db, "k", "v")
 	})
 
 	t.Run("fail/in-use", func(t *testing.T) {

@@ -6,20 +6,21 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/storage/postgres"
+	"github.com/coffer/coffer/internal/storage/postgres/pgtest"
 	"github.com/coffer/coffer/internal/storage/storagetest"
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestConformance(t *testing.T) {
-	serverDSN(t)
+	pgtest.DSN(t)
 	storagetest.Run(t, func(t *testing.T) storage.Backend {
-		dsn, _ := freshDSN(t)
+		dsn := freshDSN(t)
 		db, err := postgres.Open(t.Context(), dsn)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
@@ -33,7 +34,7 @@ func TestConformance(t *testing.T) {
 // wildcards), '\' (LIKE escape), NUL and invalid UTF-8 (not text), 0xff (no successor),
 // "é" and upper case (locale order).
 func TestScanKeyBytes(t *testing.T) {
-	dsn, _ := freshDSN(t)
+	dsn := freshDSN(t)
 	db := open(t, dsn)
 	alphabet := []string{"a", "b", "B", "_", "%", `\`, "/", "\x00", "\xff", "é"}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -116,37 +117,14 @@ func TestScanKeyBytes(t *testing.T) {
 // database, as two Coffer servers would: every increment reads the counter and writes it
 // back, so only serializable transactions retried on conflict end exact.
 func TestTwoServers(t *testing.T) {
-	dsn, _ := freshDSN(t)
+	dsn := freshDSN(t)
 	dbs := []*postgres.DB{open(t, dsn), open(t, dsn)}
 	const goroutines, increments = 32, 10
 	put := func(tx storage.Tx) error { return tx.Put("counter", []byte("0")) }
 	if err := dbs[0].Update(t.Context(), put); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
-	var wg sync.WaitGroup
-	for g := range goroutines {
-		db := dbs[g%len(dbs)]
-		wg.Go(func() {
-			for range increments {
-				err := db.Update(t.Context(), func(tx storage.Tx) error {
-					v, err := tx.Get("counter")
-					if err != nil {
-						return err
-					}
-					var n int
-					if _, err := fmt.Sscan(string(v), &n); err != nil {
-						return err
-					}
-					return tx.Put("counter", fmt.Append(nil, n+1))
-				})
-				if err != nil {
-					t.Errorf("Update(increment): %v", err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	storagetest.Increment(t, goroutines, increments, dbs[0], dbs[1])
 	var got []byte
 	err := dbs[1].View(t.Context(), func(tx storage.Tx) error {
 		var err error
@@ -169,7 +147,7 @@ func TestTwoServers(t *testing.T) {
 // TestUpdateErrors checks that an attempt is retried only for PostgreSQL's
 // serialization failures, not for fn's own errors or other statement errors.
 func TestUpdateErrors(t *testing.T) {
-	dsn, _ := freshDSN(t)
+	dsn := freshDSN(t)
 	db := open(t, dsn)
 
 	t.Run("fail/fn-error-runs-once", func(t *testing.T) {
@@ -230,8 +208,8 @@ func TestUpdateErrors(t *testing.T) {
 }
 
 func TestSyncCommit(t *testing.T) {
-	dsn, _ := freshDSN(t)
-	db := open(t, withParam(t, dsn, "synchronous_commit", "off"))
+	dsn := freshDSN(t)
+	db := open(t, pgtest.WithParam(t, dsn, "synchronous_commit", "off"))
 	mode, err := postgres.SyncCommit(t.Context(), db)
 	if err != nil {
 		t.Fatalf("read synchronous_commit: %v", err)

@@ -8,25 +8,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/storage/postgres"
-	"github.com/jackc/pgx/v5"
+	"github.com/coffer/coffer/internal/storage/postgres/pgtest"
+	"github.com/coffer/coffer/internal/storage/storagetest"
 )
 
 // version reads the recorded schema version directly.
 func version(t *testing.T, dsn string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
 	var v, rows int
-	if err := conn.QueryRow(ctx, "SELECT max(version), count(*) FROM coffer_schema").Scan(&v, &rows); err != nil {
-		t.Fatalf("read coffer_schema: %v", err)
-	}
+	pgtest.Scan(t, dsn, "SELECT max(version), count(*) FROM coffer_schema", &v, &rows)
 	if rows != 1 {
 		t.Errorf("coffer_schema has %d rows, want 1", rows)
 	}
@@ -35,32 +26,22 @@ func version(t *testing.T, dsn string) int {
 
 func TestMigrate(t *testing.T) {
 	t.Run("ok/reopen-keeps-version-and-data", func(t *testing.T) {
-		dsn, _ := freshDSN(t)
+		dsn := freshDSN(t)
 		db := open(t, dsn)
 		if got := version(t, dsn); got != postgres.LatestVersion {
 			t.Errorf("version after first Open = %d, want %d", got, postgres.LatestVersion)
 		}
-		if err := db.Update(t.Context(), func(tx storage.Tx) error { return tx.Put("k", []byte("v")) }); err != nil {
-			t.Fatalf("Update: %v", err)
-		}
+		storagetest.Put(t, db, "k", "v")
 		db.Close()
 		db = open(t, dsn)
 		if got := version(t, dsn); got != postgres.LatestVersion {
 			t.Errorf("version after second Open = %d, want %d", got, postgres.LatestVersion)
 		}
-		var got []byte
-		err := db.View(t.Context(), func(tx storage.Tx) error {
-			var err error
-			got, err = tx.Get("k")
-			return err
-		})
-		if err != nil || string(got) != "v" {
-			t.Errorf("Get after reopen = %q, %v; want \"v\"", got, err)
-		}
+		storagetest.WantValue(t, db, "k", "v")
 	})
 
 	t.Run("ok/concurrent-opens-migrate-once", func(t *testing.T) {
-		dsn, _ := freshDSN(t)
+		dsn := freshDSN(t)
 		const servers = 8
 		var wg sync.WaitGroup
 		for range servers {
@@ -80,9 +61,9 @@ func TestMigrate(t *testing.T) {
 	})
 
 	t.Run("fail/schema-newer-than-coffer", func(t *testing.T) {
-		dsn, _ := freshDSN(t)
+		dsn := freshDSN(t)
 		open(t, dsn).Close()
-		admin(t, dsn, "UPDATE coffer_schema SET version = $1", postgres.LatestVersion+1)
+		pgtest.Exec(t, dsn, "UPDATE coffer_schema SET version = $1", postgres.LatestVersion+1)
 		db, err := postgres.Open(t.Context(), dsn)
 		if err == nil {
 			db.Close()

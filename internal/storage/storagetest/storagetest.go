@@ -1,6 +1,8 @@
 // Package storagetest owns the conformance suite that every [storage.Backend] passes
 // (bbolt, the barrier wrapping a backend, PostgreSQL): call [Run] from the backend's own
-// test. It imports only storage and test libraries, never a backend.
+// test; [Increment], its isolation check, also serves a test of several views of one
+// store. [Memory] is the in-memory backend the tests of the layers above storage run on.
+// It imports only storage and test libraries, never a backend.
 package storagetest
 
 import (
@@ -68,10 +70,18 @@ var errBoom = errors.New("storagetest: boom")
 // valueOf is the value the suite stores under key unless a test says otherwise.
 func valueOf(key string) []byte { return []byte("v:" + key) }
 
-// put commits key → value in its own Update.
-func put(t *testing.T, b storage.Backend, kv ...string) {
+// update runs fn in an Update of b, or fails t.
+func update(t *testing.T, b storage.Backend, fn func(storage.Tx) error) {
 	t.Helper()
-	err := b.Update(t.Context(), func(tx storage.Tx) error {
+	if err := b.Update(t.Context(), fn); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+// Put commits key → value pairs in an Update of their own.
+func Put(t *testing.T, b storage.Backend, kv ...string) {
+	t.Helper()
+	update(t, b, func(tx storage.Tx) error {
 		for i := 0; i < len(kv); i += 2 {
 			if err := tx.Put(kv[i], []byte(kv[i+1])); err != nil {
 				return err
@@ -79,9 +89,6 @@ func put(t *testing.T, b storage.Backend, kv ...string) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
 }
 
 // get reads key in its own View; missing keys are reported as ok == false.
@@ -101,8 +108,8 @@ func get(t *testing.T, b storage.Backend, key string) (value []byte, ok bool) {
 	return value, true
 }
 
-// wantValue fails t unless key holds want.
-func wantValue(t *testing.T, b storage.Backend, key, want string) {
+// WantValue fails t unless key holds want, read in a View of its own.
+func WantValue(t *testing.T, b storage.Backend, key, want string) {
 	t.Helper()
 	got, ok := get(t, b, key)
 	if !ok {
@@ -151,7 +158,7 @@ var equateEmpty = cmpopts.EquateEmpty()
 
 func (s *suite) getMissing(t *testing.T) {
 	b := s.open(t)
-	put(t, b, "a/1", "x")
+	Put(t, b, "a/1", "x")
 	for _, key := range []string{"a", "a/", "a/10", "b"} {
 		var viewErr error
 		if err := b.View(t.Context(), func(tx storage.Tx) error {
@@ -188,7 +195,7 @@ func (s *suite) roundtrip(t *testing.T) {
 		"unicode/é/名前": []byte("ü"),
 		"big":          big,
 	}
-	err := b.Update(t.Context(), func(tx storage.Tx) error {
+	update(t, b, func(tx storage.Tx) error {
 		for k, v := range values {
 			if err := tx.Put(k, v); err != nil {
 				return fmt.Errorf("Put(%q): %w", k, err)
@@ -196,9 +203,6 @@ func (s *suite) roundtrip(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
 	for k, want := range values {
 		got, ok := get(t, b, k)
 		if !ok {
@@ -213,21 +217,21 @@ func (s *suite) roundtrip(t *testing.T) {
 
 func (s *suite) overwrite(t *testing.T) {
 	b := s.open(t)
-	put(t, b, "k", "first")
-	put(t, b, "k", "second")
-	wantValue(t, b, "k", "second")
-	put(t, b, "k", "")
-	wantValue(t, b, "k", "")
+	Put(t, b, "k", "first")
+	Put(t, b, "k", "second")
+	WantValue(t, b, "k", "second")
+	Put(t, b, "k", "")
+	WantValue(t, b, "k", "")
 }
 
 func (s *suite) getCopy(t *testing.T) {
 	b := s.open(t)
-	put(t, b, "k", "value")
+	Put(t, b, "k", "value")
 	got, _ := get(t, b, "k")
 	got[0] = 'X'
-	wantValue(t, b, "k", "value")
+	WantValue(t, b, "k", "value")
 
-	err := b.Update(t.Context(), func(tx storage.Tx) error {
+	update(t, b, func(tx storage.Tx) error {
 		v, err := tx.Get("k")
 		if err != nil {
 			return err
@@ -242,15 +246,12 @@ func (s *suite) getCopy(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
-	wantValue(t, b, "k", "value")
+	WantValue(t, b, "k", "value")
 }
 
 func (s *suite) putCopy(t *testing.T) {
 	b := s.open(t)
-	err := b.Update(t.Context(), func(tx storage.Tx) error {
+	update(t, b, func(tx storage.Tx) error {
 		v := []byte("value")
 		if err := tx.Put("k", v); err != nil {
 			return err
@@ -265,13 +266,10 @@ func (s *suite) putCopy(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
-	wantValue(t, b, "k", "value")
+	WantValue(t, b, "k", "value")
 
 	v := []byte("other")
-	err = b.Update(t.Context(), func(tx storage.Tx) error {
+	update(t, b, func(tx storage.Tx) error {
 		copy(v, "other") // fn may run more than once
 		if err := tx.Put("k2", v); err != nil {
 			return err
@@ -279,28 +277,25 @@ func (s *suite) putCopy(t *testing.T) {
 		copy(v, "XXXXX")
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
-	wantValue(t, b, "k2", "other")
+	WantValue(t, b, "k2", "other")
 }
 
 func (s *suite) deleteKey(t *testing.T) {
 	b := s.open(t)
-	put(t, b, "a", "1", "a/b", "2", "ab", "3")
+	Put(t, b, "a", "1", "a/b", "2", "ab", "3")
 	err := b.Update(t.Context(), func(tx storage.Tx) error { return tx.Delete("a") })
 	if err != nil {
 		t.Fatalf("Update(Delete): %v", err)
 	}
 	wantMissing(t, b, "a")
-	wantValue(t, b, "a/b", "2")
-	wantValue(t, b, "ab", "3")
+	WantValue(t, b, "a/b", "2")
+	WantValue(t, b, "ab", "3")
 }
 
 func (s *suite) deleteAbsent(t *testing.T) {
 	b := s.open(t)
-	put(t, b, "a/1", "1")
-	err := b.Update(t.Context(), func(tx storage.Tx) error {
+	Put(t, b, "a/1", "1")
+	update(t, b, func(tx storage.Tx) error {
 		for _, k := range []string{"never", "a", "a/", "a/10"} {
 			if err := tx.Delete(k); err != nil {
 				return fmt.Errorf("Delete(%q): %w", k, err)
@@ -308,10 +303,7 @@ func (s *suite) deleteAbsent(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
-	wantValue(t, b, "a/1", "1")
+	WantValue(t, b, "a/1", "1")
 }
 
 // scanKeys are stored by the scan tests. In byte order "a/Z" < "a/b/1" < "a/z" < "a/é"
@@ -325,7 +317,7 @@ func putScanKeys(t *testing.T, b storage.Backend) {
 	for _, k := range scanKeys {
 		kv = append(kv, k, string(valueOf(k)))
 	}
-	put(t, b, kv...)
+	Put(t, b, kv...)
 }
 
 func (s *suite) scan(t *testing.T) {
@@ -383,7 +375,7 @@ func (s *suite) scanCopy(t *testing.T) {
 func (s *suite) scanPages(t *testing.T) {
 	b := s.open(t)
 	var want []string
-	err := b.Update(t.Context(), func(tx storage.Tx) error {
+	update(t, b, func(tx storage.Tx) error {
 		want = want[:0]
 		for i := range 2000 {
 			k := fmt.Sprintf("p/%05d", i)
@@ -394,9 +386,6 @@ func (s *suite) scanPages(t *testing.T) {
 		}
 		return tx.Put("q", valueOf("q"))
 	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
 	var got []storage.Entry
 	after := ""
 	for {
@@ -421,7 +410,7 @@ func (s *suite) scanPages(t *testing.T) {
 func (s *suite) readYourWrites(t *testing.T) {
 	b := s.open(t)
 	putScanKeys(t, b)
-	err := b.Update(t.Context(), func(tx storage.Tx) error {
+	update(t, b, func(tx storage.Tx) error {
 		if err := tx.Put("a/25", valueOf("a/25")); err != nil {
 			return err
 		}
@@ -455,19 +444,16 @@ func (s *suite) readYourWrites(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
-	wantValue(t, b, "a/25", "v:a/25")
-	wantValue(t, b, "a/1", "new")
+	WantValue(t, b, "a/25", "v:a/25")
+	WantValue(t, b, "a/1", "new")
 	wantMissing(t, b, "a/3")
 }
 
 func (s *suite) commitVisible(t *testing.T) {
 	b := s.open(t)
 	wantMissing(t, b, "k")
-	put(t, b, "k", "1")
-	wantValue(t, b, "k", "1")
+	Put(t, b, "k", "1")
+	WantValue(t, b, "k", "1")
 	err := b.Update(t.Context(), func(tx storage.Tx) error { return tx.Delete("k") })
 	if err != nil {
 		t.Fatalf("Update: %v", err)
@@ -514,11 +500,23 @@ func (s *suite) concurrentUpdates(t *testing.T) {
 // result of the previous one, even when a backend groups them into one commit.
 func (s *suite) concurrentCounter(t *testing.T) {
 	b := s.open(t)
-	put(t, b, "counter", "0")
+	Put(t, b, "counter", "0")
+	Increment(t, counterWriters, incrementsPerOne, b)
+	WantValue(t, b, "counter", fmt.Sprint(counterWriters*incrementsPerOne))
+}
+
+// Increment has goroutines goroutines add 1 to the decimal number stored under "counter",
+// increments times each, through backends in turn (one store, or several views of one
+// database, as several servers have): each increment reads the counter and writes it
+// back in one Update, so the counter ends exact only if Updates are isolated. It returns
+// when all are done; a failed Update is reported on t.
+func Increment(t *testing.T, goroutines, increments int, backends ...storage.Backend) {
+	t.Helper()
 	var wg sync.WaitGroup
-	for range counterWriters {
+	for g := range goroutines {
+		b := backends[g%len(backends)]
 		wg.Go(func() {
-			for range incrementsPerOne {
+			for range increments {
 				err := b.Update(t.Context(), func(tx storage.Tx) error {
 					v, err := tx.Get("counter")
 					if err != nil {
@@ -538,12 +536,11 @@ func (s *suite) concurrentCounter(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	wantValue(t, b, "counter", fmt.Sprint(counterWriters*incrementsPerOne))
 }
 
 func (s *suite) rollbackError(t *testing.T) {
 	b := s.open(t)
-	put(t, b, "keep", "old", "gone", "old")
+	Put(t, b, "keep", "old", "gone", "old")
 	err := b.Update(t.Context(), func(tx storage.Tx) error {
 		if err := tx.Put("new", []byte("x")); err != nil {
 			return err
@@ -560,13 +557,13 @@ func (s *suite) rollbackError(t *testing.T) {
 		t.Fatalf("Update error = %v, want fn's error", err)
 	}
 	wantMissing(t, b, "new")
-	wantValue(t, b, "keep", "old")
-	wantValue(t, b, "gone", "old")
+	WantValue(t, b, "keep", "old")
+	WantValue(t, b, "gone", "old")
 }
 
 func (s *suite) rollbackPanic(t *testing.T) {
 	b := s.open(t)
-	put(t, b, "keep", "old")
+	Put(t, b, "keep", "old")
 	type panicValue struct{ msg string }
 	var recovered any
 	func() {
@@ -586,10 +583,10 @@ func (s *suite) rollbackPanic(t *testing.T) {
 		t.Errorf("recovered panic value (-want +got):\n%s", diff)
 	}
 	wantMissing(t, b, "new")
-	wantValue(t, b, "keep", "old")
+	WantValue(t, b, "keep", "old")
 	// The backend still works.
-	put(t, b, "after", "1")
-	wantValue(t, b, "after", "1")
+	Put(t, b, "after", "1")
+	WantValue(t, b, "after", "1")
 }
 
 // concurrentFailures mixes failing and panicking Updates with successful ones: the
@@ -661,7 +658,7 @@ func sharedKey(writer int) string { return fmt.Sprintf("shared/%d", writer%8) }
 
 func (s *suite) viewReadOnly(t *testing.T) {
 	b := s.open(t)
-	put(t, b, "k", "old")
+	Put(t, b, "k", "old")
 	var putErr, delErr error
 	err := b.View(t.Context(), func(tx storage.Tx) error {
 		putErr = tx.Put("k", []byte("new"))
@@ -677,7 +674,7 @@ func (s *suite) viewReadOnly(t *testing.T) {
 	if delErr == nil {
 		t.Errorf("Delete in View: no error")
 	}
-	wantValue(t, b, "k", "old")
+	WantValue(t, b, "k", "old")
 
 	err = b.View(t.Context(), func(tx storage.Tx) error { return errBoom })
 	if !errors.Is(err, errBoom) {
@@ -702,7 +699,7 @@ func (s *suite) canceled(t *testing.T) {
 
 func (s *suite) closed(t *testing.T) {
 	b := s.newBackend(t)
-	put(t, b, "k", "v")
+	Put(t, b, "k", "v")
 	if err := b.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
