@@ -25,15 +25,31 @@ import (
 // Options configure the data plane.
 type Options struct {
 	Vaults *vault.Service
+	// MaxImports bounds the certificate imports this server runs at once (0: half the
+	// CPUs, at least one); ImportWait is how long an import waits for its turn before it
+	// is answered 503 (0: 5 s).
+	MaxImports int
+	ImportWait time.Duration
 }
 
 // API serves the data plane of every vault.
 type API struct {
-	vaults *vault.Service
+	vaults     *vault.Service
+	imports    chan struct{} // a slot per certificate import running
+	importWait time.Duration
 }
 
 // New returns the data plane.
-func New(opts Options) *API { return &API{vaults: opts.Vaults} }
+func New(opts Options) *API {
+	n, wait := opts.MaxImports, opts.ImportWait
+	if n <= 0 {
+		n = defaultMaxImports()
+	}
+	if wait <= 0 {
+		wait = defaultImportWait
+	}
+	return &API{vaults: opts.Vaults, imports: make(chan struct{}, n), importWait: wait}
+}
 
 // ErrorHeader is what the plane adapter adds to the data plane's error answers, as to
 // every other answer of the data plane: they must not be cached.

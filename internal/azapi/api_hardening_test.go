@@ -1,0 +1,128 @@
+package azapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/coffer/coffer/internal/plane"
+)
+
+// The tests of this file hold the data plane against a hostile client: work the client's
+// input decides, requests it abandons, bytes that are not what JSON carries.
+
+// costlyPFX is a PFX (password "pw") whose MAC asks for macIterations key derivations; the
+// MAC itself is left as it was, so only the count is wrong.
+func costlyPFX(t *testing.T, macIterations int) string {
+	t.Helper()
+	k := newECKey(t)
+	c := issue(t, "costly", &k.PublicKey, nil, k, false)
+	der, err := pkcs12.LegacyDES.Encode(k, c, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pfx struct {
+		Version  int
+		AuthSafe asn1.RawValue
+		MacData  struct {
+			Mac        asn1.RawValue
+			Salt       []byte
+			Iterations int `asn1:"optional"` // LegacyDES leaves out its DEFAULT of 1
+		}
+	}
+	if _, err := asn1.Unmarshal(der, &pfx); err != nil {
+		t.Fatal(err)
+	}
+	pfx.MacData.Iterations = macIterations
+	if der, err = asn1.Marshal(pfx); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(der)
+}
+
+// TestCertificateImportBoundsPFXWork: a PFX asking for 100 million key derivations is
+// refused with 400 at once, and nothing is imported.
+func TestCertificateImportBoundsPFXWork(t *testing.T) {
+	e := newEnv(t)
+	body := map[string]any{"value": costlyPFX(t, 100_000_000), "pwd": "pw"}
+	done := make(chan *httptest.ResponseRecorder, 1)
+	started := time.Now()
+	go func() { done <- e.do(t, admin, "POST", "/certificates/costly/import", body) }()
+	select {
+	case rec := <-done:
+		wantErr(t, rec, apiErr{400, "BadParameter", "", []string{"100000000 key-derivation iterations for its MAC", "at most 600000"}})
+		if d := time.Since(started); d > 500*time.Millisecond {
+			t.Errorf("refused after %v; want well under a second", d)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("the import still runs after a second: the PFX's work was not bounded before it started")
+	}
+	e.must(t, 404, admin, "GET", "/certificates/costly", nil)
+}
+
+// doWithContext is env.do with the request's context: a client that goes away is a
+// cancelled context.
+func (e *env) doWithContext(ctx context.Context, t *testing.T, c client, method, path string, body any) *httptest.ResponseRecorder {
+	t.Helper()
+	j, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequestWithContext(ctx, method, vaultURL(c.vault)+path+"?api-version="+testAPIVersion, bytes.NewReader(j))
+	req.Header.Set("Authorization", "Bearer test")
+	rec := httptest.NewRecorder()
+	e.plane(c.Principal).Serve(rec, req, func(w http.ResponseWriter, r *http.Request, call *plane.Call) error {
+		return e.api.Serve(w, r, c.vault, call)
+	})
+	return rec
+}
+
+// TestCertificateImportsLimited: while every import slot is taken, an import waits for its
+// turn and is then answered 503 with Retry-After, importing nothing; one whose client went
+// away gives up at once; with a slot free again, the same import succeeds.
+func TestCertificateImportsLimited(t *testing.T) {
+	e := newEnv(t)
+	e.api.importWait = 50 * time.Millisecond
+	for range cap(e.api.imports) {
+		e.api.imports <- struct{}{}
+	}
+	body := map[string]any{"value": selfSignedPEM(t, "queued")}
+
+	started := time.Now()
+	rec := e.do(t, admin, "POST", "/certificates/queued/import", body)
+	wantErr(t, rec, apiErr{503, "ServiceUnavailable", "", []string{"already importing", "nothing was changed", "Retry"}})
+	if got := rec.Header().Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After %q, want 1", got)
+	}
+	if d := time.Since(started); d < e.api.importWait {
+		t.Errorf("answered after %v, before the import had waited %v for its turn", d, e.api.importWait)
+	}
+
+	e.api.importWait = time.Hour
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan *httptest.ResponseRecorder, 1)
+	go func() { done <- e.doWithContext(ctx, t, admin, "POST", "/certificates/queued/import", body) }()
+	time.Sleep(20 * time.Millisecond) // the import is waiting for its turn
+	cancel()
+	select {
+	case rec := <-done:
+		wantErr(t, rec, apiErr{503, "ServiceUnavailable", "", []string{"ended before its certificate import began"}})
+	case <-time.After(5 * time.Second):
+		t.Fatal("an import whose client went away still waits for its turn")
+	}
+	e.must(t, 404, admin, "GET", "/certificates/queued", nil)
+
+	<-e.api.imports
+	e.must(t, 200, admin, "POST", "/certificates/queued/import", body)
+	if n := len(e.api.imports); n != cap(e.api.imports)-1 {
+		t.Errorf("%d import slots taken after the import, want %d: the slot was not given back", n, cap(e.api.imports)-1)
+	}
+}
