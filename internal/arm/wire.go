@@ -12,6 +12,7 @@ import (
 
 	"github.com/coffer/coffer/internal/authz"
 	"github.com/coffer/coffer/internal/vault"
+	"github.com/coffer/coffer/internal/wiretext"
 )
 
 // ARM wire types, as Azure's Microsoft.KeyVault API defines them. They are built per
@@ -289,7 +290,8 @@ type networkACLsIn struct {
 const maxBody = 4 << 20
 
 // decodeBody reads r's JSON body into v; what is wrong becomes a 400 that says what to
-// fix.
+// fix. A body that is not UTF-8 JSON text is refused rather than decoded with U+FFFD in
+// place of what was sent.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooBig *http.MaxBytesError
@@ -300,6 +302,9 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		return badRequest("The request body could not be read.")
 	case len(bytes.TrimSpace(b)) == 0:
 		return badRequest("The request body is empty; send a JSON object.")
+	}
+	if problem := wiretext.JSONTextProblem(b); problem != "" {
+		return badRequest("The request body must be UTF-8 JSON text, as Azure Resource Manager's wire format is; " + problem + ", and such a value could not be stored as sent. Nothing was changed.")
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return badRequest(jsonProblem(err))

@@ -126,3 +126,36 @@ func TestCertificateImportsLimited(t *testing.T) {
 		t.Errorf("%d import slots taken after the import, want %d: the slot was not given back", n, cap(e.api.imports)-1)
 	}
 }
+
+// TestBodyMustBeUTF8JSONText: a body with bytes that are not UTF-8, or a \u escape of half
+// a surrogate pair, in a secret's value, contentType or tags, or a key's tags, is refused
+// with 400 and changes nothing; Go's decoder would have stored U+FFFD instead. Characters
+// outside the ASCII range, sent as UTF-8 or as escapes, are stored as sent.
+func TestBodyMustBeUTF8JSONText(t *testing.T) {
+	e := newEnv(t)
+	e.must(t, 200, admin, "PUT", "/secrets/s", map[string]any{"value": "v1", "contentType": "text/plain", "tags": map[string]string{"k": "v"}})
+	e.must(t, 200, admin, "POST", "/keys/k/create", map[string]any{"kty": "EC", "tags": map[string]string{"k": "v"}})
+	notText := []string{"must be UTF-8 JSON text", "Nothing was changed"}
+	for _, tc := range []struct {
+		name, method, path, body string
+		says                     string
+	}{
+		{"value", "PUT", "/secrets/s", "{\"value\":\"a\xffb\"}", "byte 11 is not valid UTF-8"},
+		{"value-cut-in-a-character", "PUT", "/secrets/s", "{\"value\":\"caf\xc3\"}", "is not valid UTF-8"},
+		{"value-lone-surrogate", "PUT", "/secrets/s", `{"value":"\ud800"}`, "first half of a UTF-16 surrogate pair"},
+		{"contentType", "PUT", "/secrets/s", "{\"value\":\"v2\",\"contentType\":\"\x1b\x80\"}", "is not valid UTF-8"},
+		{"tag", "PUT", "/secrets/s", "{\"value\":\"v2\",\"tags\":{\"k\":\"\xfe\"}}", "is not valid UTF-8"},
+		{"tag-name", "PATCH", "/secrets/s/", "{\"tags\":{\"\xc0\xaf\":\"v\"}}", "is not valid UTF-8"},
+		{"key-tag", "PATCH", "/keys/k/", `{"tags":{"k":"\udc00"}}`, "second half of a UTF-16 surrogate pair"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErr(t, e.do(t, admin, tc.method, tc.path, tc.body), apiErr{400, "BadParameter", "", append(notText, tc.says)})
+		})
+	}
+	s := e.must(t, 200, admin, "GET", "/secrets/s", nil)
+	fieldsAre(t, s, map[string]any{"value": "v1", "contentType": "text/plain", "tags": map[string]any{"k": "v"}})
+	fieldsAre(t, e.must(t, 200, admin, "GET", "/keys/k", nil), map[string]any{"tags": map[string]any{"k": "v"}})
+
+	e.must(t, 200, admin, "PUT", "/secrets/s", `{"value":"caf\u00e9 😀 \ud83d\ude00 \ufffd","tags":{"ü":"ß"}}`)
+	fieldsAre(t, e.must(t, 200, admin, "GET", "/secrets/s", nil), map[string]any{"value": "café 😀 😀 \ufffd", "tags": map[string]any{"ü": "ß"}})
+}

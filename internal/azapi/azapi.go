@@ -20,6 +20,7 @@ import (
 	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
+	"github.com/coffer/coffer/internal/wiretext"
 )
 
 // Options configure the data plane.
@@ -147,7 +148,8 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, c *p
 	return rt.handle(a, w, req)
 }
 
-// decodeBody reads the JSON body into v, bounded by limit bytes.
+// decodeBody reads the JSON body into v, bounded by limit bytes. A body that is not UTF-8
+// JSON text is refused rather than decoded with U+FFFD in place of what was sent.
 func decodeBody(r *request, limit int64, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
@@ -159,6 +161,9 @@ func decodeBody(r *request, limit int64, v any) error {
 	}
 	if len(body) == 0 {
 		return badParameter("The request body is empty; a JSON object is required.")
+	}
+	if problem := wiretext.JSONTextProblem(body); problem != "" {
+		return badParameter("The request body must be UTF-8 JSON text, as Key Vault's wire format is; %s, and such a value could not be stored as sent. Nothing was changed.", problem)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		// A field's own decoder (base64url, dates) says what is wrong with it.
