@@ -104,7 +104,7 @@ func (a *Admin) Serve(w http.ResponseWriter, r *http.Request, c *plane.Call) err
 			return forbidden(c)
 		}
 		c.Event.Decision = "allowed: administrator"
-		return errorf(http.StatusNotFound, "NotFound", "Coffer has no admin route at "+r.URL.Path+".")
+		return errorf(http.StatusNotFound, "NotFound", "Coffer has no admin route at "+wiretext.Echo(r.URL.Path)+".")
 	}
 	rt := same[0]
 	allow := make([]string, 0, len(same))
@@ -178,11 +178,8 @@ func badBody(err error, usage string) error {
 // writeJSON answers v as JSON with status.
 var writeJSON = plane.WriteJSON
 
-// quoteID shows a client-sent id in a message, bounded and quoted.
+// quoteID shows a client-sent id or name in a message, bounded (wiretext.Echo) and quoted.
 func quoteID(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	b, _ := json.Marshal(s)
+	b, _ := json.Marshal(wiretext.Echo(s))
 	return string(b)
 }

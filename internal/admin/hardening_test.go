@@ -34,3 +34,18 @@ func TestBodyMustBeUTF8JSONText(t *testing.T) {
 		t.Errorf("the clock was shifted %d times by refused bodies", shifts)
 	}
 }
+
+// TestEchoedInputIsBounded: a 100 KB path is shown in the 404's message cut to 128
+// characters and "…".
+func TestEchoedInputIsBounded(t *testing.T) {
+	a := admin.New(admin.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	long := strings.Repeat("x", 100_000)
+	w, _ := serve(t, a, administrator, "GET", "/admin/"+long, "")
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || w.Code != 404 ||
+		!strings.Contains(e.Error.Message, "/admin/"+strings.Repeat("x", 121)+"….") || len(e.Error.Message) > 1000 {
+		t.Errorf("%d, a message of %d bytes: %.300s", w.Code, len(e.Error.Message), e.Error.Message)
+	}
+}

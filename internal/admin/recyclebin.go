@@ -74,7 +74,7 @@ func (a *Admin) recycleBin(w http.ResponseWriter, r *http.Request, c *plane.Call
 		}
 	}
 	if only != "" && !found {
-		return errorf(http.StatusNotFound, "VaultNotFound", fmt.Sprintf("There is no vault %q, live or deleted.", only))
+		return errorf(http.StatusNotFound, "VaultNotFound", "There is no vault "+quoteID(only)+", live or deleted.")
 	}
 	for i := range items {
 		items[i].DeletedDate = items[i].DeletedDate.UTC()

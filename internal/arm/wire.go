@@ -317,9 +317,9 @@ func jsonProblem(err error) string {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te) && te.Field != "":
-		return fmt.Sprintf("The request body is not valid: %s must be %s, not a JSON %s.", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
+		return fmt.Sprintf("The request body is not valid: %s must be %s, not a JSON %s.", echo(te.Field), jsonKind(te.Type.Kind().String()), echo(te.Value))
 	case errors.As(err, &te):
-		return fmt.Sprintf("The request body must be a JSON object, not a JSON %s.", te.Value)
+		return fmt.Sprintf("The request body must be a JSON object, not a JSON %s.", echo(te.Value))
 	case errors.As(err, &se):
 		return fmt.Sprintf("The request body is not valid JSON (at byte %d).", se.Offset)
 	}
@@ -432,7 +432,7 @@ func (b *vaultBody) params(sub, rg string) (vault.VaultParams, error) {
 	}
 	if props.SKU != nil {
 		if props.SKU.Family != nil && !strings.EqualFold(*props.SKU.Family, "A") {
-			return p, badRequest(fmt.Sprintf(`properties.sku.family must be "A", not %q.`, *props.SKU.Family))
+			return p, badRequest(fmt.Sprintf(`properties.sku.family must be "A", not %q.`, echo(*props.SKU.Family)))
 		}
 		p.SKU = props.SKU.Name
 	}

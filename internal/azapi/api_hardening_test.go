@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,4 +159,31 @@ func TestBodyMustBeUTF8JSONText(t *testing.T) {
 
 	e.must(t, 200, admin, "PUT", "/secrets/s", `{"value":"caf\u00e9 😀 \ud83d\ude00 \ufffd","tags":{"ü":"ß"}}`)
 	fieldsAre(t, e.must(t, 200, admin, "GET", "/secrets/s", nil), map[string]any{"value": "café 😀 😀 \ufffd", "tags": map[string]any{"ü": "ß"}})
+}
+
+// TestEchoedInputIsBounded: a 100 KB api-version, maxresults, object name or version is
+// shown in the error message cut to 128 characters and "…", never whole.
+func TestEchoedInputIsBounded(t *testing.T) {
+	e := newEnv(t)
+	e.must(t, 200, admin, "PUT", "/secrets/s", map[string]any{"value": "v"})
+	long := strings.Repeat("x", 100_000)
+	shown := strings.Repeat("x", 128) + "…"
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+		status             int
+	}{
+		{"api-version", "GET", "/secrets/s?api-version=" + long, nil, 400},
+		{"maxresults", "GET", "/secrets?api-version=7.6&maxresults=" + long, nil, 400},
+		{"object-name", "GET", "/secrets/" + long, nil, 400},
+		{"version", "GET", "/secrets/s/" + long, nil, 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := e.do(t, admin, tc.method, tc.path, tc.body)
+			msg := str(jsonOf(t, rec), "error.message")
+			if rec.Code != tc.status || !strings.Contains(msg, shown) || len(msg) > 1000 {
+				t.Errorf("%d, a message of %d bytes: %.300s", rec.Code, len(msg), msg)
+			}
+		})
+	}
 }

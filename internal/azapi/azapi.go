@@ -110,7 +110,7 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, c *p
 		return 0, badParameter("The api-version query parameter is missing. Use a supported version, e.g. api-version=%s.", latestAPIVersion)
 	}
 	if !validAPIVersion(v) {
-		return 0, badParameter("The specified version (%s) is not recognized. Consider using the latest supported version (%s).", v, latestAPIVersion)
+		return 0, badParameter("The specified version (%s) is not recognized. Consider using the latest supported version (%s).", wiretext.Echo(v), latestAPIVersion)
 	}
 	req := &request{Request: hr, vault: vaultName, host: strings.ToLower(hr.Host), apiVersion: v, params: params}
 	// The operation hands its vault to this check inside its own transaction (one read
@@ -185,7 +185,7 @@ func jsonProblem(err error) string {
 	case errors.As(err, &se):
 		return fmt.Sprintf("syntax error at byte %d", se.Offset)
 	case errors.As(err, &te):
-		return fmt.Sprintf("field %q must be a JSON %s", te.Field, jsonKind(te.Type.Kind().String()))
+		return fmt.Sprintf("field %q must be a JSON %s", wiretext.Echo(te.Field), jsonKind(te.Type.Kind().String()))
 	}
 	return "malformed JSON"
 }
@@ -212,7 +212,7 @@ func maxResults(r *request) (int, error) {
 	}
 	var n int
 	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n < 1 || n > 25 || fmt.Sprint(n) != s {
-		return 0, badParameter("maxresults must be an integer from 1 to 25, not %q.", s)
+		return 0, badParameter("maxresults must be an integer from 1 to 25, not %q.", wiretext.Echo(s))
 	}
 	return n, nil
 }
