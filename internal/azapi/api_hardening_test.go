@@ -15,6 +15,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/coffer/coffer/internal/plane"
+	"github.com/coffer/coffer/internal/vault"
 )
 
 // The tests of this file hold the data plane against a hostile client: work the client's
@@ -185,5 +186,56 @@ func TestEchoedInputIsBounded(t *testing.T) {
 				t.Errorf("%d, a message of %d bytes: %.300s", rec.Code, len(msg), msg)
 			}
 		})
+	}
+}
+
+// TestVaultExistenceNotRevealed: a principal other than the administrator gets the same
+// answer for a vault that does not exist, or is deleted, as for a live vault (in Coffer's
+// default location) it has no access to: 403 ForbiddenByPolicy with the same message but
+// for the vault's name, on reads, changes, lists and routes that touch no object. The
+// administrator still gets 404 VaultNotFound; a name no vault can have is 404 for anyone.
+func TestVaultExistenceNotRevealed(t *testing.T) {
+	e := newEnv(t)
+	for _, name := range []string{"here", "gone"} {
+		if _, _, err := e.svc.EnsureVault(t.Context(), vault.Vault{Name: name, RetentionDays: 90, Location: "local"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := e.svc.Internal().DeleteVault(t.Context(), "gone"); err != nil {
+		t.Fatal(err)
+	}
+	const body = `{"value":"AAAA","alg":"ES256","digest":"AAAA","count":8}`
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/secrets/s"},
+		{"PUT", "/secrets/s"},
+		{"GET", "/keys"},
+		{"POST", "/keys/k/sign"},
+		{"POST", "/rng"},
+		{"GET", "/deletedcertificates/c"},
+	} {
+		t.Run(r.method+r.path, func(t *testing.T) {
+			for _, who := range []client{stranger, reader} {
+				live := e.do(t, who.in("here"), r.method, r.path, body)
+				wantErr(t, live, apiErr{403, "Forbidden", "ForbiddenByPolicy", []string{"on key vault 'here;location=local'"}})
+				for _, v := range []string{"nosuch", "gone"} {
+					rec := e.do(t, who.in(v), r.method, r.path, body)
+					if rec.Code != live.Code || rec.Header().Get("x-ms-error-code") != live.Header().Get("x-ms-error-code") ||
+						strings.ReplaceAll(rec.Body.String(), "'"+v+";", "'here;") != live.Body.String() {
+						t.Errorf("%s on vault %s: %d %s\nbut on a vault it has no access to: %d %s", who.ObjectID, v, rec.Code, rec.Body, live.Code, live.Body)
+					}
+				}
+			}
+			for _, v := range []string{"nosuch", "gone"} {
+				wantErr(t, e.do(t, admin.in(v), r.method, r.path, body), apiErr{404, "VaultNotFound", "", []string{"Vault " + v + " does not exist or is deleted."}})
+			}
+			wantErr(t, e.do(t, stranger.in("-"), r.method, r.path, body), apiErr{404, "VaultNotFound", "", nil})
+		})
+	}
+	if ev := e.lastEvent(t); ev.Status != 404 {
+		t.Errorf("last audit record %+v", ev)
+	}
+	e.do(t, stranger.in("nosuch"), "GET", "/secrets", nil)
+	if ev := e.lastEvent(t); ev.Status != 403 || !strings.Contains(ev.Decision, "does not exist") {
+		t.Errorf("the audit record of a hidden vault says %q (status %d): it should say what happened", ev.Decision, ev.Status)
 	}
 }

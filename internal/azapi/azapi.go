@@ -123,10 +123,18 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, c *p
 			return nil
 		}
 		ev.Decision = "denied: " + why
-		kind, perm, _ := strings.Cut(rt.perm, "/")
-		return &apiError{Status: http.StatusForbidden, Code: "Forbidden", Inner: "ForbiddenByPolicy", Message: fmt.Sprintf(
-			"The user, group or application 'appid=%s;oid=%s' does not have %s %s permission on key vault '%s;location=%s'. Ask the vault's administrator to grant %s %s to object id %s in the vault's access policies.",
-			caller.ClientID, caller.ObjectID, kind, perm, vlt.Name, vlt.Location, kind, perm, caller.ObjectID)}
+		return forbidden(caller, rt.perm, vaultName, vlt.Location)
+	}
+	// A principal other than the administrator is not told whether a vault exists: a
+	// vault that does not exist, or is deleted, is refused as one it has no access to
+	// (Azure answers a caller without rights 403, whatever the vault). A name that cannot
+	// be a vault's reveals nothing and stays 404.
+	hide := func(err error) error {
+		if caller.Admin || !errors.Is(err, vault.ErrVaultNotFound) || !vault.ValidVaultName(vaultName) {
+			return err
+		}
+		ev.Decision = "denied: the vault does not exist or is deleted (answered as a refusal, so that its existence is not revealed)"
+		return forbidden(caller, rt.perm, vaultName, unseenVaultLocation)
 	}
 	who := caller.ObjectID
 	if who == "" {
@@ -137,7 +145,7 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, c *p
 		// Mutations are checked before their audit record; routes that touch no
 		// object are checked here.
 		if _, err := req.vaults.GetVault(hr.Context(), vaultName); err != nil {
-			return 0, err
+			return 0, hide(err)
 		}
 	}
 	if rt.mutates {
@@ -145,7 +153,21 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, c *p
 			return 0, err
 		}
 	}
-	return rt.handle(a, w, req)
+	status, err := rt.handle(a, w, req)
+	return status, hide(err)
+}
+
+// unseenVaultLocation is the location a refusal names for a vault that does not exist:
+// Coffer's default location, the one its own vaults are created in.
+const unseenVaultLocation = "local"
+
+// forbidden is the 403 of a caller without perm on a vault, in Azure's words. It names the
+// vault as the request did, so that its stored spelling tells nothing either.
+func forbidden(caller plane.Principal, perm, vaultName, location string) error {
+	kind, p, _ := strings.Cut(perm, "/")
+	return &apiError{Status: http.StatusForbidden, Code: "Forbidden", Inner: "ForbiddenByPolicy", Message: fmt.Sprintf(
+		"The user, group or application 'appid=%s;oid=%s' does not have %s %s permission on key vault '%s;location=%s'. Ask the vault's administrator to grant %s %s to object id %s in the vault's access policies.",
+		caller.ClientID, caller.ObjectID, kind, p, vaultName, location, kind, p, caller.ObjectID)}
 }
 
 // decodeBody reads the JSON body into v, bounded by limit bytes. A body that is not UTF-8
