@@ -22,9 +22,9 @@ import (
 // the password as many times as the file itself says, and go-pkcs12 trusts the file: a
 // count of 2^31−1 keeps a core busy for minutes. The bound is far above what exporters
 // write (OpenSSL 3: 2,048; Windows, .NET and Key Vault's own downloads: 2,000; Java: 10,000)
-// and equal to what OWASP asks of PBKDF2-HMAC-SHA256 for stored passwords, so a file made
-// "extra strong" on purpose still imports; one derivation at the bound takes about a tenth
-// of a second.
+// and equal to the count recommended today for PBKDF2-HMAC-SHA256 password storage, so a
+// file made "extra strong" on purpose still imports; one derivation at the bound takes
+// about a tenth of a second.
 const MaxPFXIterations = 600_000
 
 // maxPFXWork bounds a PFX's iteration counts together: four derivations at
@@ -48,7 +48,7 @@ var (
 	oidAES256CBC      = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 1, 42}
 )
 
-// The shapes of RFC 7292 as go-pkcs12 reads them, field for field, except that iteration
+// The PKCS #12 structures as go-pkcs12 reads them, field for field, except that iteration
 // counts are read as big integers: a count too large for an int is refused here with a
 // message rather than left to a parse error.
 type (
@@ -407,7 +407,7 @@ func cbcDecrypt(block cipher.Block, iv, ciphertext []byte) ([]byte, error) {
 }
 
 // pkcs12KDF derives size bytes from a password (a BMPString with its terminator) and salt
-// with SHA-1, the derivation of RFC 7292 appendix B.2; id is 1 for a key, 2 for an IV.
+// with SHA-1, by PKCS #12's own key derivation; id is 1 for a key, 2 for an IV.
 func pkcs12KDF(password, salt []byte, iterations int, id byte, size int) []byte {
 	const v = 64 // SHA-1's block size
 	d := bytes.Repeat([]byte{id}, v)

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestRC2 checks the cipher against the test vectors of RFC 2268, both ways.
+// TestRC2 checks the cipher against RC2's published test vectors, both ways.
 func TestRC2(t *testing.T) {
 	for _, v := range []struct {
 		key   string
@@ -38,7 +38,7 @@ func TestRC2(t *testing.T) {
 	}
 }
 
-// TestPKCS12KDF checks the derivation of RFC 7292 appendix B.2 against known keys,
+// TestPKCS12KDF checks PKCS #12's key derivation against known keys,
 // including one where a block of I gets a leading zero byte.
 func TestPKCS12KDF(t *testing.T) {
 	pw, _ := pfxPasswords("sesame")

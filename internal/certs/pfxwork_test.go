@@ -24,7 +24,7 @@ import (
 	"github.com/coffer/coffer/internal/certs"
 )
 
-// The PKCS #12 shapes the tests take apart and put together again (RFC 7292). Raw values
+// The PKCS #12 structures the tests take apart and put together again. Raw values
 // keep what a test does not change byte for byte.
 type (
 	tPFX struct {

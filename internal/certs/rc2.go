@@ -5,7 +5,7 @@ import (
 	"math/bits"
 )
 
-// rc2Cipher is the RC2 block cipher (RFC 2268). Coffer never encrypts with it: the
+// rc2Cipher is the RC2 block cipher. Coffer never encrypts with it: the
 // iteration check of a PFX import decrypts the certificate safes that older exporters
 // (OpenSSL 1.x, Windows before Server 2019) write under 40-bit RC2 to see what is inside.
 type rc2Cipher struct{ k [64]uint16 }
