@@ -11,6 +11,7 @@ package admin
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/vault"
+	"github.com/coffer/coffer/internal/wiretext"
 )
 
 // Options are what the admin plane acts on.
@@ -102,7 +104,7 @@ func (a *Admin) Serve(w http.ResponseWriter, r *http.Request, c *plane.Call) err
 			return forbidden(c)
 		}
 		c.Event.Decision = "allowed: administrator"
-		return errorf(http.StatusNotFound, "NotFound", "Coffer has no admin route at "+r.URL.Path+".")
+		return errorf(http.StatusNotFound, "NotFound", "Coffer has no admin route at "+wiretext.Echo(r.URL.Path)+".")
 	}
 	rt := same[0]
 	allow := make([]string, 0, len(same))
@@ -146,7 +148,9 @@ func (a *Admin) internal(what string, err error, msg string) *plane.Error {
 	return errorf(http.StatusInternalServerError, "InternalError", msg)
 }
 
-// readJSON decodes a bounded body into v; an empty body leaves v as it is when emptyOK.
+// readJSON decodes a bounded body into v; an empty body leaves v as it is when emptyOK. A
+// body that is not UTF-8 JSON text is a *plane.Error saying so (see badBody), rather than
+// decoded with U+FFFD in place of what was sent.
 func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any, emptyOK bool) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
@@ -155,17 +159,27 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any, emptyO
 	if emptyOK && len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
+	if problem := wiretext.JSONTextProblem(body); problem != "" {
+		return errorf(http.StatusBadRequest, "BadRequest", "The request body must be UTF-8 JSON text; "+problem+", and such a value could not be stored as sent. Nothing was changed.")
+	}
 	return json.Unmarshal(body, v)
+}
+
+// badBody is the 400 of a body readJSON refused or whose values are wrong: readJSON's own
+// answer when it has one, else usage, which says what the body must be.
+func badBody(err error, usage string) error {
+	var pe *plane.Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return errorf(http.StatusBadRequest, "BadRequest", usage)
 }
 
 // writeJSON answers v as JSON with status.
 var writeJSON = plane.WriteJSON
 
-// quoteID shows a client-sent id in a message, bounded and quoted.
+// quoteID shows a client-sent id or name in a message, bounded (wiretext.Echo) and quoted.
 func quoteID(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
-	}
-	b, _ := json.Marshal(s)
+	b, _ := json.Marshal(wiretext.Echo(s))
 	return string(b)
 }

@@ -50,7 +50,7 @@ func (a *Admin) verifyLedger(w http.ResponseWriter, r *http.Request, _ *plane.Ca
 		Anchors []ledger.Anchor `json:"anchors"`
 	}
 	if err := readJSON(w, r, maxBody, &in, true); err != nil {
-		return errorf(http.StatusBadRequest, "BadRequest", `The body must be empty or {"anchors":[{"seq":N,"hash":"…"}]}.`)
+		return badBody(err, `The body must be empty or {"anchors":[{"seq":N,"hash":"…"}]}.`)
 	}
 	anchors := in.Anchors
 	if a.opts.Anchors != nil {

@@ -37,7 +37,7 @@ func (a *Admin) createPrincipal(w http.ResponseWriter, r *http.Request, c *plane
 		Name *string `json:"name"`
 	}
 	if err := readJSON(w, r, maxBody, &in, false); err != nil || in.Name == nil {
-		return errorf(http.StatusBadRequest, "BadRequest", `The body must be {"name": "N"}, N the new principal's display name.`)
+		return badBody(err, `The body must be {"name": "N"}, N the new principal's display name.`)
 	}
 	if err := c.BeforeChange(r.Context()); err != nil {
 		return err

@@ -34,7 +34,8 @@ type recycleBinItem struct {
 // management-plane token, the soft-deleted vaults (administrator only) and the
 // soft-deleted secrets, keys and certificates of the live vaults whose access policies
 // let the caller list that kind, in one list by scheduledPurgeDate. A vault named by
-// ?vault= that does not exist, live or deleted, is 404 VaultNotFound.
+// ?vault= that does not exist, live or deleted, is 404 VaultNotFound for the
+// administrator; anyone else gets an empty list, as for a vault it may not list.
 func (a *Admin) recycleBin(w http.ResponseWriter, r *http.Request, c *plane.Call, _ string) error {
 	p := c.Principal
 	only := r.URL.Query().Get("vault")
@@ -73,8 +74,10 @@ func (a *Admin) recycleBin(w http.ResponseWriter, r *http.Request, c *plane.Call
 			items = append(items, got...)
 		}
 	}
-	if only != "" && !found {
-		return errorf(http.StatusNotFound, "VaultNotFound", fmt.Sprintf("There is no vault %q, live or deleted.", only))
+	if only != "" && !found && p.Admin {
+		// Only the administrator is told: anyone else gets the empty list a vault it may
+		// not list answers, so that a name tells nothing about the vaults there are.
+		return errorf(http.StatusNotFound, "VaultNotFound", "There is no vault "+quoteID(only)+", live or deleted.")
 	}
 	for i := range items {
 		items[i].DeletedDate = items[i].DeletedDate.UTC()

@@ -14,7 +14,7 @@ func (a *Admin) timeShift(w http.ResponseWriter, r *http.Request, c *plane.Call,
 		Seconds *int64 `json:"seconds"`
 	}
 	if err := readJSON(w, r, 4096, &in, false); err != nil || in.Seconds == nil || *in.Seconds < 0 {
-		return errorf(http.StatusBadRequest, "BadRequest", `The body must be {"seconds": N} with N a whole number >= 0; shifts add up and never go back.`)
+		return badBody(err, `The body must be {"seconds": N} with N a whole number >= 0; shifts add up and never go back.`)
 	}
 	if err := c.BeforeChange(r.Context()); err != nil {
 		return err

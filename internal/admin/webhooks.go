@@ -45,7 +45,7 @@ func (a *Admin) createWebhook(w http.ResponseWriter, r *http.Request, c *plane.C
 		before, err = time.ParseDuration(in.Before)
 	}
 	if err != nil || in.Vault == "" || in.URL == "" {
-		return errorf(http.StatusBadRequest, "BadRequest", `The body must be {"vault": "V", "url": "https://…", "before": "72h", "ca": "PEM (optional)"}; before is a Go duration such as 72h or 90m.`)
+		return badBody(err, `The body must be {"vault": "V", "url": "https://…", "before": "72h", "ca": "PEM (optional)"}; before is a Go duration such as 72h or 90m.`)
 	}
 	c.Event.Vault = in.Vault
 	if err := c.BeforeChange(r.Context()); err != nil {

@@ -60,13 +60,13 @@ func checkAPIVersion(kind apiKind, q url.Values) error {
 			return nil
 		}
 		return &armError{http.StatusBadRequest, "InvalidApiVersionParameter",
-			"The api-version '" + v + "' is invalid. The supported versions are '" + oldestKeyVaultVersion +
+			"The api-version '" + echo(v) + "' is invalid. The supported versions are '" + oldestKeyVaultVersion +
 				"' and every later date in the form YYYY-MM-DD, optionally with -preview (e.g. '2024-11-01')."}
 	default:
 		if ok {
 			return nil
 		}
 		return &armError{http.StatusBadRequest, "InvalidApiVersionParameter",
-			"The api-version '" + v + "' is invalid. Use a date in the form YYYY-MM-DD, optionally with -preview (e.g. '2019-11-01')."}
+			"The api-version '" + echo(v) + "' is invalid. Use a date in the form YYYY-MM-DD, optionally with -preview (e.g. '2019-11-01')."}
 	}
 }

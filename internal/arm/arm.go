@@ -131,7 +131,7 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, pc *plane.Call) erro
 		ev.Decision = "denied: only the administrator may use the management plane"
 		return &armError{http.StatusForbidden, "AuthorizationFailed",
 			"The client '" + c.ClientID + "' with object id '" + c.ObjectID + "' does not have authorization to perform action '" +
-				rt.action + "' over scope '" + r.URL.Path + "' or the scope is invalid. In Coffer only the administrator " +
+				rt.action + "' over scope '" + echo(r.URL.Path) + "' or the scope is invalid. In Coffer only the administrator " +
 				"(the principal of bootstrap-credentials.json) may use the management plane; other principals use a vault's " +
 				"data plane through its access policies."}
 	}

@@ -28,7 +28,7 @@ func (a *API) listDeletedVaults(w http.ResponseWriter, r *http.Request, p params
 
 func deletedNotFound(p params) error {
 	return &armError{http.StatusNotFound, "ResourceNotFound",
-		"There is no deleted vault '" + p["name"] + "' in location '" + p["loc"] + "' of subscription '" + p["sub"] +
+		"There is no deleted vault '" + p.shown("name") + "' in location '" + p.shown("loc") + "' of subscription '" + p.shown("sub") +
 			"'. GET /subscriptions/{sub}/providers/Microsoft.KeyVault/deletedVaults lists the deleted vaults with their locations."}
 }
 
@@ -107,7 +107,7 @@ func validOperationID(id string) bool {
 func (a *API) getOperation(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
 	id := p["id"]
 	if !validOperationID(id) {
-		return &armError{http.StatusNotFound, "ResourceNotFound", "There is no operation '" + id + "'."}
+		return &armError{http.StatusNotFound, "ResourceNotFound", "There is no operation '" + echo(id) + "'."}
 	}
 	secs, _, _ := strings.Cut(strings.TrimPrefix(id, opPrefix), ".")
 	n, _ := strconv.ParseInt(secs, 10, 64)

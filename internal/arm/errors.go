@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/vault"
+	"github.com/coffer/coffer/internal/wiretext"
 )
 
 // armError is an answer in ARM's error shape.
@@ -21,6 +23,26 @@ func (e *armError) Error() string { return e.code + ": " + e.msg }
 
 func badRequest(msg string) *armError {
 	return &armError{http.StatusBadRequest, "BadRequest", msg}
+}
+
+// echo shows a value from the request (a path segment, a query parameter, a body member)
+// in a message, bounded: a message must not carry back whatever the client sent.
+func echo(s string) string { return wiretext.Echo(s) }
+
+// shown is a path parameter as a message shows it (echo).
+func (p params) shown(k string) string { return echo(p[k]) }
+
+// shownError is a domain error whose name (from the request) is bounded, also where its
+// detail holds it.
+func shownError(ve *vault.Error) *vault.Error {
+	name := echo(ve.Name)
+	if name == ve.Name {
+		return ve
+	}
+	c := *ve
+	c.Detail = strings.ReplaceAll(c.Detail, c.Name, name)
+	c.Name = name
+	return &c
 }
 
 // Azure's texts for the vault errors whose wording clients and users recognise.
@@ -40,6 +62,7 @@ const (
 func (a *API) fromDomain(r *http.Request, reqID string, err error) *armError {
 	var ve *vault.Error
 	if errors.As(err, &ve) {
+		ve = shownError(ve)
 		switch {
 		case errors.Is(err, vault.ErrVaultNotFound):
 			return &armError{http.StatusNotFound, "ResourceNotFound",

@@ -127,7 +127,7 @@ func parseFilter(s string) (map[string]string, error) {
 		m := filterClause.FindStringSubmatch(c)
 		if m == nil {
 			return nil, &armError{http.StatusBadRequest, "InvalidFilterInQueryString",
-				"The $filter '" + s + "' is not supported: use clauses like resourceType eq 'Microsoft.KeyVault/vaults' joined by and."}
+				"The $filter '" + echo(s) + "' is not supported: use clauses like resourceType eq 'Microsoft.KeyVault/vaults' joined by and."}
 		}
 		k := lower(m[1])
 		switch k {
@@ -135,7 +135,7 @@ func parseFilter(s string) (map[string]string, error) {
 			out[k] = m[2]
 		default:
 			return nil, &armError{http.StatusBadRequest, "InvalidFilterInQueryString",
-				"The $filter field '" + m[1] + "' is not supported: Coffer filters resources by resourceType, name and resourceGroup."}
+				"The $filter field '" + echo(m[1]) + "' is not supported: Coffer filters resources by resourceType, name and resourceGroup."}
 		}
 	}
 	return out, nil
@@ -157,7 +157,7 @@ func writePage[T any](a *API, w http.ResponseWriter, r *http.Request, items []T)
 	if s := q.Get("$top"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxTop {
-			return badRequest("$top must be a whole number from 1 to " + strconv.Itoa(maxTop) + ", not '" + s + "'.")
+			return badRequest("$top must be a whole number from 1 to " + strconv.Itoa(maxTop) + ", not '" + echo(s) + "'.")
 		}
 		top = n
 	}
@@ -165,7 +165,7 @@ func writePage[T any](a *API, w http.ResponseWriter, r *http.Request, items []T)
 	if s := q.Get("$skiptoken"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			return badRequest("The $skiptoken '" + s + "' is not one Coffer issued; start the list again without it.")
+			return badRequest("The $skiptoken '" + echo(s) + "' is not one Coffer issued; start the list again without it.")
 		}
 		off = min(n, len(items))
 	}

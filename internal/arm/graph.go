@@ -53,7 +53,7 @@ func (a *API) serveGraph(w http.ResponseWriter, r *http.Request, c Caller) error
 	case strings.EqualFold(segs[1], "servicePrincipals"):
 		return a.graphServicePrincipals(w, r, c)
 	default:
-		return &armError{http.StatusNotFound, "Request_ResourceNotFound", "Resource '" + segs[1] + "' does not exist in Coffer's Graph stand-in."}
+		return &armError{http.StatusNotFound, "Request_ResourceNotFound", "Resource '" + echo(segs[1]) + "' does not exist in Coffer's Graph stand-in."}
 	}
 }
 

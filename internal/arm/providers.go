@@ -86,7 +86,7 @@ func findProvider(ns string) (int, error) {
 		names = append(names, p.namespace)
 	}
 	return 0, &armError{http.StatusNotFound, "InvalidResourceNamespace",
-		"The resource namespace '" + ns + "' is invalid. Coffer serves the resource provider " + strings.Join(names, ", ") + " only."}
+		"The resource namespace '" + echo(ns) + "' is invalid. Coffer serves the resource provider " + strings.Join(names, ", ") + " only."}
 }
 
 // getProvider is GET /subscriptions/{sub}/providers/{ns} and GET /providers/{ns}.

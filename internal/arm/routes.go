@@ -85,7 +85,7 @@ func segments(escaped string) ([]string, error) {
 	for i, s := range segs {
 		u, err := url.PathUnescape(s)
 		if err != nil {
-			return nil, &armError{http.StatusBadRequest, "InvalidRequestUri", "The request path has a malformed escape in segment '" + s + "'."}
+			return nil, &armError{http.StatusBadRequest, "InvalidRequestUri", "The request path has a malformed escape in segment '" + echo(s) + "'."}
 		}
 		segs[i] = u
 	}
@@ -110,10 +110,10 @@ func match(method string, segs []string) (*route, params, error) {
 	}
 	if len(allowed) > 0 {
 		return nil, nil, &armError{http.StatusMethodNotAllowed, "MethodNotAllowed",
-			"The method '" + method + "' is not supported here; use " + strings.Join(allowed, " or ") + "."}
+			"The method '" + echo(method) + "' is not supported here; use " + strings.Join(allowed, " or ") + "."}
 	}
 	return nil, nil, &armError{http.StatusNotFound, "NotFound",
-		"Coffer has no resource or operation at /" + strings.Join(segs, "/") + ". It serves Microsoft.KeyVault vaults and deleted vaults, " +
+		"Coffer has no resource or operation at /" + echo(strings.Join(segs, "/")) + ". It serves Microsoft.KeyVault vaults and deleted vaults, " +
 			"its provider document, subscriptions, resource groups and /resources."}
 }
 

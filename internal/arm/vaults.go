@@ -17,7 +17,7 @@ func inScope(v vault.Vault, sub, rg string) bool {
 
 func vaultNotFound(p params) error {
 	return &armError{http.StatusNotFound, "ResourceNotFound",
-		"The Resource '" + typeVault + "/" + p["name"] + "' under resource group '" + p["rg"] +
+		"The Resource '" + typeVault + "/" + p.shown("name") + "' under resource group '" + p.shown("rg") +
 			"' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"}
 }
 
@@ -52,7 +52,7 @@ func (a *API) putVault(w http.ResponseWriter, r *http.Request, p params, c Calle
 			return a.recoverVault(w, r, p, c, &b)
 		case strings.EqualFold(mode, "default"):
 		default:
-			return badRequest(fmt.Sprintf(`properties.createMode must be "default" or "recover", not %q.`, mode))
+			return badRequest(fmt.Sprintf(`properties.createMode must be "default" or "recover", not %q.`, echo(mode)))
 		}
 	}
 	vp, err := b.params(p["sub"], p["rg"])
@@ -68,12 +68,12 @@ func (a *API) putVault(w http.ResponseWriter, r *http.Request, p params, c Calle
 		if err == nil && inScope(cur, p["sub"], p["rg"]) && !sameLocation(cur.Location, *b.Location) {
 			return &armError{http.StatusBadRequest, "InvalidResourceLocation",
 				fmt.Sprintf("The resource '%s' already exists in location '%s' in resource group '%s'. A resource with the same name cannot be created in location '%s'. Please select a new resource name.",
-					cur.Name, cur.Location, cur.ResourceGroup, *b.Location)}
+					cur.Name, cur.Location, cur.ResourceGroup, echo(*b.Location))}
 		}
 	}
 	v, created, err := c.vaults.CreateOrUpdateVault(r.Context(), p["name"], vp)
 	if vp.MustExist && errors.Is(err, vault.ErrVaultNotFound) {
-		return badRequest("To create the vault '" + p["name"] + "', the body needs location, properties.tenantId and properties.sku " +
+		return badRequest("To create the vault '" + p.shown("name") + "', the body needs location, properties.tenantId and properties.sku " +
 			"({\"family\":\"A\",\"name\":\"standard\"}); it lacks " + strings.Join(missing, ", ") + ".")
 	}
 	if err != nil {
@@ -98,7 +98,7 @@ func (a *API) recoverVault(w http.ResponseWriter, r *http.Request, p params, c C
 			return writeJSON(w, http.StatusOK, a.vaultJSON(v))
 		}
 		return &armError{http.StatusNotFound, "ResourceNotFound",
-			"There is no deleted vault '" + name + "' in resource group '" + p["rg"] + "' of subscription '" + p["sub"] +
+			"There is no deleted vault '" + echo(name) + "' in resource group '" + p.shown("rg") + "' of subscription '" + p.shown("sub") +
 				"' to recover. GET /subscriptions/{sub}/providers/Microsoft.KeyVault/deletedVaults lists the deleted vaults."}
 	}
 	d, err := a.opts.Vaults.GetDeletedVault(ctx, name)
@@ -110,7 +110,7 @@ func (a *API) recoverVault(w http.ResponseWriter, r *http.Request, p params, c C
 	}
 	if b.Location != nil && !sameLocation(d.Location, *b.Location) {
 		return &armError{http.StatusBadRequest, "InvalidResourceLocation",
-			fmt.Sprintf("The deleted vault '%s' was in location '%s'; recover it there, not in '%s'.", d.Name, d.Location, *b.Location)}
+			fmt.Sprintf("The deleted vault '%s' was in location '%s'; recover it there, not in '%s'.", d.Name, d.Location, echo(*b.Location))}
 	}
 	v, err := c.vaults.RecoverVault(ctx, name)
 	if errors.Is(err, vault.ErrVaultNotFound) {
@@ -180,7 +180,7 @@ func (a *API) deleteVault(w http.ResponseWriter, r *http.Request, p params, c Ca
 func (a *API) updateAccessPolicies(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
 	op := lower(p["op"])
 	if op != "add" && op != "replace" && op != "remove" {
-		return badRequest("The access policy operation must be add, replace or remove, not '" + p["op"] + "'.")
+		return badRequest("The access policy operation must be add, replace or remove, not '" + p.shown("op") + "'.")
 	}
 	var b struct {
 		Properties *struct {
@@ -244,7 +244,7 @@ func (a *API) checkName(w http.ResponseWriter, r *http.Request, _ params, _ Call
 		return badRequest(`The body must be {"name":"<vault name>","type":"Microsoft.KeyVault/vaults"}.`)
 	}
 	if b.Type != nil && !strings.EqualFold(*b.Type, typeVault) {
-		return badRequest(fmt.Sprintf(`type must be "%s", not %q.`, typeVault, *b.Type))
+		return badRequest(fmt.Sprintf(`type must be "%s", not %q.`, typeVault, echo(*b.Type)))
 	}
 	ok, reason, msg, err := a.opts.Vaults.NameAvailability(r.Context(), *b.Name)
 	if err != nil {

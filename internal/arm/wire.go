@@ -12,6 +12,7 @@ import (
 
 	"github.com/coffer/coffer/internal/authz"
 	"github.com/coffer/coffer/internal/vault"
+	"github.com/coffer/coffer/internal/wiretext"
 )
 
 // ARM wire types, as Azure's Microsoft.KeyVault API defines them. They are built per
@@ -289,7 +290,8 @@ type networkACLsIn struct {
 const maxBody = 4 << 20
 
 // decodeBody reads r's JSON body into v; what is wrong becomes a 400 that says what to
-// fix.
+// fix. A body that is not UTF-8 JSON text is refused rather than decoded with U+FFFD in
+// place of what was sent.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	var tooBig *http.MaxBytesError
@@ -300,6 +302,9 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		return badRequest("The request body could not be read.")
 	case len(bytes.TrimSpace(b)) == 0:
 		return badRequest("The request body is empty; send a JSON object.")
+	}
+	if problem := wiretext.JSONTextProblem(b); problem != "" {
+		return badRequest("The request body must be UTF-8 JSON text, as Azure Resource Manager's wire format is; " + problem + ", and such a value could not be stored as sent. Nothing was changed.")
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return badRequest(jsonProblem(err))
@@ -312,9 +317,9 @@ func jsonProblem(err error) string {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te) && te.Field != "":
-		return fmt.Sprintf("The request body is not valid: %s must be %s, not a JSON %s.", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
+		return fmt.Sprintf("The request body is not valid: %s must be %s, not a JSON %s.", echo(te.Field), jsonKind(te.Type.Kind().String()), echo(te.Value))
 	case errors.As(err, &te):
-		return fmt.Sprintf("The request body must be a JSON object, not a JSON %s.", te.Value)
+		return fmt.Sprintf("The request body must be a JSON object, not a JSON %s.", echo(te.Value))
 	case errors.As(err, &se):
 		return fmt.Sprintf("The request body is not valid JSON (at byte %d).", se.Offset)
 	}
@@ -427,7 +432,7 @@ func (b *vaultBody) params(sub, rg string) (vault.VaultParams, error) {
 	}
 	if props.SKU != nil {
 		if props.SKU.Family != nil && !strings.EqualFold(*props.SKU.Family, "A") {
-			return p, badRequest(fmt.Sprintf(`properties.sku.family must be "A", not %q.`, *props.SKU.Family))
+			return p, badRequest(fmt.Sprintf(`properties.sku.family must be "A", not %q.`, echo(*props.SKU.Family)))
 		}
 		p.SKU = props.SKU.Name
 	}

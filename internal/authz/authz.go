@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/coffer/coffer/internal/wiretext"
 )
 
 // Policy is one access policy entry of a vault.
@@ -59,7 +61,7 @@ func (p Permissions) Check() error {
 	for kind, valid := range Valid {
 		for _, perm := range p.of(kind) {
 			if !slices.ContainsFunc(valid, func(v string) bool { return strings.EqualFold(v, perm) }) {
-				return fmt.Errorf("%q is not a %s permission; use one of %s", perm, kind, strings.Join(valid, ", "))
+				return fmt.Errorf("%q is not a %s permission; use one of %s", wiretext.Echo(perm), kind, strings.Join(valid, ", "))
 			}
 		}
 	}

@@ -20,20 +20,37 @@ import (
 	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
+	"github.com/coffer/coffer/internal/wiretext"
 )
 
 // Options configure the data plane.
 type Options struct {
 	Vaults *vault.Service
+	// MaxImports bounds the certificate imports this server runs at once (0: half the
+	// CPUs, at least one); ImportWait is how long an import waits for its turn before it
+	// is answered 503 (0: 5 s).
+	MaxImports int
+	ImportWait time.Duration
 }
 
 // API serves the data plane of every vault.
 type API struct {
-	vaults *vault.Service
+	vaults     *vault.Service
+	imports    chan struct{} // a slot per certificate import running
+	importWait time.Duration
 }
 
 // New returns the data plane.
-func New(opts Options) *API { return &API{vaults: opts.Vaults} }
+func New(opts Options) *API {
+	n, wait := opts.MaxImports, opts.ImportWait
+	if n <= 0 {
+		n = defaultMaxImports()
+	}
+	if wait <= 0 {
+		wait = defaultImportWait
+	}
+	return &API{vaults: opts.Vaults, imports: make(chan struct{}, n), importWait: wait}
+}
 
 // ErrorHeader is what the plane adapter adds to the data plane's error answers, as to
 // every other answer of the data plane: they must not be cached.
@@ -93,7 +110,7 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, c *p
 		return 0, badParameter("The api-version query parameter is missing. Use a supported version, e.g. api-version=%s.", latestAPIVersion)
 	}
 	if !validAPIVersion(v) {
-		return 0, badParameter("The specified version (%s) is not recognized. Consider using the latest supported version (%s).", v, latestAPIVersion)
+		return 0, badParameter("The specified version (%s) is not recognized. Consider using the latest supported version (%s).", wiretext.Echo(v), latestAPIVersion)
 	}
 	req := &request{Request: hr, vault: vaultName, host: strings.ToLower(hr.Host), apiVersion: v, params: params}
 	// The operation hands its vault to this check inside its own transaction (one read
@@ -106,10 +123,18 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, c *p
 			return nil
 		}
 		ev.Decision = "denied: " + why
-		kind, perm, _ := strings.Cut(rt.perm, "/")
-		return &apiError{Status: http.StatusForbidden, Code: "Forbidden", Inner: "ForbiddenByPolicy", Message: fmt.Sprintf(
-			"The user, group or application 'appid=%s;oid=%s' does not have %s %s permission on key vault '%s;location=%s'. Ask the vault's administrator to grant %s %s to object id %s in the vault's access policies.",
-			caller.ClientID, caller.ObjectID, kind, perm, vlt.Name, vlt.Location, kind, perm, caller.ObjectID)}
+		return forbidden(caller, rt.perm, vaultName, vlt.Location)
+	}
+	// A principal other than the administrator is not told whether a vault exists: a
+	// vault that does not exist, or is deleted, is refused as one it has no access to
+	// (Azure answers a caller without rights 403, whatever the vault). A name that cannot
+	// be a vault's reveals nothing and stays 404.
+	hide := func(err error) error {
+		if caller.Admin || !errors.Is(err, vault.ErrVaultNotFound) || !vault.ValidVaultName(vaultName) {
+			return err
+		}
+		ev.Decision = "denied: the vault does not exist or is deleted (answered as a refusal, so that its existence is not revealed)"
+		return forbidden(caller, rt.perm, vaultName, unseenVaultLocation)
 	}
 	who := caller.ObjectID
 	if who == "" {
@@ -120,7 +145,7 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, c *p
 		// Mutations are checked before their audit record; routes that touch no
 		// object are checked here.
 		if _, err := req.vaults.GetVault(hr.Context(), vaultName); err != nil {
-			return 0, err
+			return 0, hide(err)
 		}
 	}
 	if rt.mutates {
@@ -128,10 +153,25 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, c *p
 			return 0, err
 		}
 	}
-	return rt.handle(a, w, req)
+	status, err := rt.handle(a, w, req)
+	return status, hide(err)
 }
 
-// decodeBody reads the JSON body into v, bounded by limit bytes.
+// unseenVaultLocation is the location a refusal names for a vault that does not exist:
+// Coffer's default location, the one its own vaults are created in.
+const unseenVaultLocation = "local"
+
+// forbidden is the 403 of a caller without perm on a vault, in Azure's words. It names the
+// vault as the request did, so that its stored spelling tells nothing either.
+func forbidden(caller plane.Principal, perm, vaultName, location string) error {
+	kind, p, _ := strings.Cut(perm, "/")
+	return &apiError{Status: http.StatusForbidden, Code: "Forbidden", Inner: "ForbiddenByPolicy", Message: fmt.Sprintf(
+		"The user, group or application 'appid=%s;oid=%s' does not have %s %s permission on key vault '%s;location=%s'. Ask the vault's administrator to grant %s %s to object id %s in the vault's access policies.",
+		caller.ClientID, caller.ObjectID, kind, p, vaultName, location, kind, p, caller.ObjectID)}
+}
+
+// decodeBody reads the JSON body into v, bounded by limit bytes. A body that is not UTF-8
+// JSON text is refused rather than decoded with U+FFFD in place of what was sent.
 func decodeBody(r *request, limit int64, v any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
@@ -143,6 +183,9 @@ func decodeBody(r *request, limit int64, v any) error {
 	}
 	if len(body) == 0 {
 		return badParameter("The request body is empty; a JSON object is required.")
+	}
+	if problem := wiretext.JSONTextProblem(body); problem != "" {
+		return badParameter("The request body must be UTF-8 JSON text, as Key Vault's wire format is; %s, and such a value could not be stored as sent. Nothing was changed.", problem)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		// A field's own decoder (base64url, dates) says what is wrong with it.
@@ -164,7 +207,7 @@ func jsonProblem(err error) string {
 	case errors.As(err, &se):
 		return fmt.Sprintf("syntax error at byte %d", se.Offset)
 	case errors.As(err, &te):
-		return fmt.Sprintf("field %q must be a JSON %s", te.Field, jsonKind(te.Type.Kind().String()))
+		return fmt.Sprintf("field %q must be a JSON %s", wiretext.Echo(te.Field), jsonKind(te.Type.Kind().String()))
 	}
 	return "malformed JSON"
 }
@@ -191,7 +234,7 @@ func maxResults(r *request) (int, error) {
 	}
 	var n int
 	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n < 1 || n > 25 || fmt.Sprint(n) != s {
-		return 0, badParameter("maxresults must be an integer from 1 to 25, not %q.", s)
+		return 0, badParameter("maxresults must be an integer from 1 to 25, not %q.", wiretext.Echo(s))
 	}
 	return n, nil
 }

@@ -287,6 +287,11 @@ func (a *API) importCertificate(w http.ResponseWriter, r *request) (int, error) 
 		pol = &certs.Policy{}
 		mergePolicy(pol, in.Policy)
 	}
+	release, err := a.importTurn(ctx(r))
+	if err != nil {
+		return 0, err
+	}
+	defer release()
 	c, err := r.vaults.ImportCertificate(ctx(r), r.vault, r.param("name"), *in.Value, in.Password, pol, vault.CertParams{Tags: in.Tags, Enabled: enabledOf(in.Attributes)})
 	if err != nil {
 		return 0, err

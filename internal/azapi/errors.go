@@ -10,6 +10,7 @@ import (
 
 	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/vault"
+	"github.com/coffer/coffer/internal/wiretext"
 )
 
 // apiError is an error with its Azure wire form, rendered by the plane adapter.
@@ -96,8 +97,17 @@ func title(k vault.Kind) string {
 func date(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // describe writes the message of a domain error: Azure's text, and where a person is
-// likely stuck (a reserved name, purge protection) what they can do next.
-func describe(e *vault.Error, v vaultRef) string {
+// likely stuck (a reserved name, purge protection) what they can do next. The name comes
+// from the request; it is shown bounded (wiretext.Echo), also where the domain's own text
+// holds it.
+func describe(ve *vault.Error, v vaultRef) string {
+	c := *ve
+	e := &c
+	if name := wiretext.Echo(e.Name); name != e.Name {
+		e.Detail = strings.ReplaceAll(e.Detail, e.Name, name)
+		e.Name = name
+	}
+	e.Version = wiretext.Echo(e.Version)
 	k, K := string(e.ObjectKind), title(e.ObjectKind)
 	switch {
 	case errors.Is(e, vault.ErrVaultNotFound):

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 
 	"github.com/coffer/coffer/internal/keyops"
+	"github.com/coffer/coffer/internal/wiretext"
 	"net/http"
 	"net/url"
 	"strings"
@@ -138,7 +139,7 @@ func match(method, escapedPath string) (*route, map[string]string, error) {
 		return rt, params, nil
 	}
 	if methodMismatch {
-		return nil, nil, &apiError{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: "The HTTP method " + method + " is not supported at this path."}
+		return nil, nil, &apiError{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: "The HTTP method " + wiretext.Echo(method) + " is not supported at this path."}
 	}
 	return nil, nil, errNoRoute
 }

@@ -32,7 +32,10 @@
 // Windows/RFC 4514 string form ("CN=web, O=Contoso, C=US"; the first component is the most
 // specific, so it is the last RDN in the DER) and written as a raw RDN sequence.
 //
-// PKCS #12 is read and written by go-pkcs12. The backing secret of an
+// PKCS #12 is read and written by go-pkcs12, which derives keys as many times as the file
+// says. Before it reads an imported PFX, pfxwork.go reads every iteration count from the
+// file's ASN.1 structure (opening encrypted safes, whose own counts are checked first, to
+// find key bags hidden in them) and refuses a file above [MaxPFXIterations]. The backing secret of an
 // application/x-pkcs12 certificate is a PKCS #12 with an empty password made with
 // [pkcs12.LegacyDES] (3DES, HMAC-SHA-1): with an empty password its encryption protects
 // nothing, so the choice is the widest compatibility — Go, OpenSSL 1.x and 3.x without the

@@ -87,9 +87,9 @@ func EncodeSecret(contentType string, key crypto.Signer, chain []*x509.Certifica
 // that is neither PFX nor PEM, a missing key, a key that matches no certificate.
 //
 // Decoding a PFX costs what its key-derivation iteration counts say, and go-pkcs12 does not
-// bound them: a crafted PFX (a cheap MAC over inner bags with huge counts) keeps a CPU busy
-// for as long as its author likes. Import is an authenticated, authorized operation; the
-// caller should still bound the request size and the imports in flight.
+// bound them: before it runs, every count is read from the file's structure and a file
+// asking for more than [MaxPFXIterations] per derivation is refused. The caller should
+// still bound the request size and the imports in flight.
 func ParseImport(value, password, contentType string) (key crypto.Signer, chain []*x509.Certificate, detected string, err error) {
 	detected = ContentTypePKCS12
 	if strings.Contains(value, "-----BEGIN") {
@@ -136,16 +136,19 @@ func parsePFX(value, password string) (any, []*x509.Certificate, error) {
 	if !ok {
 		return nil, nil, invalid("the certificate value is neither PEM text nor the base64 of a PFX (PKCS #12) file")
 	}
+	if err := checkPFXWork(data, password); err != nil {
+		if errors.Is(err, errPFXPassword) {
+			return nil, nil, wrongPFXPassword(password)
+		}
+		return nil, nil, err
+	}
 	priv, leaf, cas, err := pkcs12.DecodeChain(data, password)
 	if err != nil {
 		var ni pkcs12.NotImplementedError
 		msg := err.Error()
 		switch {
 		case errors.Is(err, pkcs12.ErrIncorrectPassword), errors.Is(err, pkcs12.ErrDecryption):
-			if password == "" {
-				return nil, nil, invalid("the PFX password is wrong: the PFX is protected by a password; give it in pwd")
-			}
-			return nil, nil, invalid("the PFX password is wrong")
+			return nil, nil, wrongPFXPassword(password)
 		case strings.Contains(msg, "private key missing"):
 			return nil, nil, invalid("the PFX has no private key; import the certificate together with its private key")
 		case strings.Contains(msg, "certificate missing"):
@@ -156,6 +159,13 @@ func parsePFX(value, password string) (any, []*x509.Certificate, error) {
 		return nil, nil, invalid("the certificate value is neither PEM text nor a readable PFX (PKCS #12) file: %s", strings.TrimPrefix(msg, "pkcs12: "))
 	}
 	return priv, append([]*x509.Certificate{leaf}, cas...), nil
+}
+
+func wrongPFXPassword(password string) error {
+	if password == "" {
+		return invalid("the PFX password is wrong: the PFX is protected by a password; give it in pwd")
+	}
+	return invalid("the PFX password is wrong")
 }
 
 // decodeBase64 accepts standard base64, padded or not, with line breaks, and the URL-safe

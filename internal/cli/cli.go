@@ -78,17 +78,29 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if errors.As(err, &h) {
 		msg = h.err.Error()
 	}
-	lines := strings.Split(msg, "\n")
-	fmt.Fprintf(stderr, "coffer: error: %s\n", lines[0])
-	for _, l := range lines[1:] {
-		fmt.Fprintf(stderr, "coffer: hint: %s\n", l)
-	}
+	var hints []string
 	if h != nil {
-		for _, l := range h.hints {
-			fmt.Fprintf(stderr, "coffer: hint: %s\n", l)
-		}
+		hints = h.hints
 	}
+	writeError(stderr, msg, hints)
 	return code
+}
+
+// writeError prints an error's message and hints. They may carry the server's text, so
+// each line is made safe for a terminal (terminalSafe); the server's \r\n line ends end
+// lines as \n does.
+func writeError(stderr io.Writer, msg string, hints []string) {
+	lines := strings.Split(msg, "\n")
+	for _, h := range hints {
+		lines = append(lines, strings.Split(h, "\n")...)
+	}
+	for i, l := range lines {
+		prefix := "coffer: hint: "
+		if i == 0 {
+			prefix = "coffer: error: "
+		}
+		fmt.Fprintf(stderr, "%s%s\n", prefix, terminalSafe(strings.TrimSuffix(l, "\r")))
+	}
 }
 
 // refuseUnknownSubcommands makes a command group (coffer vault, coffer secret pending, …)

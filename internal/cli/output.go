@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 )
@@ -41,11 +44,38 @@ func printOut(w io.Writer, format string, v any, tab func() table) error {
 	return printJSON(w, v)
 }
 
+// printJSON writes v as indented JSON. encoding/json escapes the C0 control characters
+// but writes DEL, the C1 control characters and the bidirectional controls as they are;
+// they are escaped too (\u007f, \u009b, …), which is the same JSON, so that no text from
+// the server reaches a terminal as something it would act on.
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(escapeJSONControls(b.Bytes()))
+	return err
+}
+
+// escapeJSONControls escapes, as \uXXXX, the characters of encoded JSON that
+// terminalSafe escapes and encoding/json leaves alone. They can only be inside strings
+// (JSON's own syntax is ASCII), so the JSON means the same.
+func escapeJSONControls(b []byte) []byte {
+	if !bytes.ContainsFunc(b, func(r rune) bool { return r == 0x7f || isC1(r) || isBidiControl(r) }) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+32)
+	for _, r := range string(b) {
+		if r == 0x7f || isC1(r) || isBidiControl(r) {
+			out = fmt.Appendf(out, `\u%04x`, r)
+			continue
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out
 }
 
 // writeTable aligns the columns with two spaces between them; a row ends at its last
@@ -84,11 +114,53 @@ func writeTSV(w io.Writer, t table) error {
 	return nil
 }
 
-// clean keeps tabs and newlines inside a cell from breaking the rows.
+// clean makes each cell of a row safe for a terminal (terminalSafe); escaping tabs and
+// newlines also keeps a cell from breaking the rows.
 func clean(r []string) []string {
 	out := make([]string, len(r))
 	for i, c := range r {
-		out[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c)
+		out[i] = terminalSafe(c)
 	}
 	return out
 }
+
+// terminalSafe escapes what a terminal would act on instead of showing, as ls and git do:
+// the C0 control characters (ESC, NUL, tab, newline, …) as \a \b \t \n \v \f \r \e or
+// \xHH, DEL as \x7f, the C1 control characters (U+009B is CSI) and the bidirectional
+// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069, which reorder the text
+// shown around them) as \uXXXX, and bytes that are not UTF-8 as \xHH. Everything else,
+// backslashes included, is left as it is: a table is for reading, -o json has the exact
+// value.
+func terminalSafe(s string) string {
+	if !strings.ContainsFunc(s, needsEscape) && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x20 || r == 0x7f:
+			if e := cEscape[r]; e != "" {
+				b.WriteString(e)
+			} else {
+				fmt.Fprintf(&b, `\x%02x`, r)
+			}
+		case isC1(r) || isBidiControl(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+var cEscape = map[rune]string{'\a': `\a`, '\b': `\b`, '\t': `\t`, '\n': `\n`, '\v': `\v`, '\f': `\f`, '\r': `\r`, 0x1b: `\e`}
+
+func needsEscape(r rune) bool { return r < 0x20 || r == 0x7f || isC1(r) || isBidiControl(r) }
+
+func isC1(r rune) bool { return r >= 0x80 && r <= 0x9f }
+
+func isBidiControl(r rune) bool { return r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 }

@@ -2,8 +2,12 @@ package identity
 
 import (
 	"context"
+	"crypto/elliptic"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/url"
 	"strings"
 	"sync"
@@ -129,16 +133,74 @@ func (s *Service) issue(rec principalRecord, aud string, p planes) (string, erro
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodES256, c)
 	t.Header["kid"] = s.signKid
+	t.Header[lowSHeader] = true
 	signed, err := t.SignedString(s.keys[s.signKid])
 	if err != nil {
 		return "", fmt.Errorf("identity: sign token: %w", err)
 	}
-	return signed, nil
+	return lowS(signed), nil
+}
+
+// An ECDSA signature (r, s) has a twin, (r, n−s), that verifies as well: without a rule,
+// every token would have two string forms. Coffer writes the low one (s ≤ n/2) and accepts
+// no other from a token that carries lowSHeader in its signed header. Tokens of earlier
+// versions lack it and had a high s about half the time; they are accepted either way
+// until they expire (at most a token lifetime after the upgrade), since refusing a token
+// its client still holds as valid breaks that client until the token's end (azidentity
+// hands the same token back).
+const lowSHeader = "lowS"
+
+// p256HalfOrder is n/2 for P-256, the largest s of a canonical signature.
+var p256HalfOrder = new(big.Int).Rsh(elliptic.P256().Params().N, 1)
+
+// lowS rewrites a freshly signed ES256 token's signature to its low-s twin.
+func lowS(token string) string {
+	i := strings.LastIndexByte(token, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(token[i+1:])
+	if err != nil || len(sig) != 64 {
+		return token // not of our signing: left for Verify to refuse
+	}
+	sv := new(big.Int).SetBytes(sig[32:])
+	if sv.Cmp(p256HalfOrder) <= 0 {
+		return token
+	}
+	sv.Sub(elliptic.P256().Params().N, sv).FillBytes(sig[32:])
+	return token[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// canonicalForm refuses a token that is not in the one form Coffer writes: each segment in
+// unpadded base64url without stray bits (the decoder golang-jwt uses ignores them, which
+// makes more spellings of one token), an ES256 signature of 64 bytes, and, when the header
+// carries lowSHeader, a low s.
+func canonicalForm(token string) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return errors.New("malformed")
+	}
+	var raw [3][]byte
+	for i, p := range parts {
+		b, err := base64.RawURLEncoding.Strict().DecodeString(p)
+		if err != nil {
+			return errors.New("malformed")
+		}
+		raw[i] = b
+	}
+	if len(raw[2]) != 64 {
+		return errors.New("bad signature")
+	}
+	var h map[string]any
+	if json.Unmarshal(raw[0], &h) != nil {
+		return errors.New("malformed")
+	}
+	if marked, _ := h[lowSHeader].(bool); marked && new(big.Int).SetBytes(raw[2][32:]).Cmp(p256HalfOrder) > 0 {
+		return errors.New("non-canonical signature")
+	}
+	return nil
 }
 
 // Verify checks a bearer token (without the "Bearer " prefix) for a request to a plane that
-// accepts audience class want, and returns its principal. It checks the ES256 signature
-// against the stored keys by kid, the issuer, exp and nbf against the real clock, the
+// accepts audience class want, and returns its principal. It checks that the token is in
+// its one canonical form (canonicalForm), the ES256 signature against the stored keys by kid, the issuer, exp and nbf against the real clock, the
 // audience class, the tenant, and that the principal still exists. Every failure wraps
 // [ErrInvalidToken]; other errors (storage) mean the verdict is unknown.
 //
@@ -167,6 +229,9 @@ func (s *Service) Verify(ctx context.Context, token string, want Audience) (Prin
 	// A principal deleted while this check runs must not leave a fresh verdict behind:
 	// put only caches when no principal was dropped since this generation.
 	gen := s.cache.generation()
+	if err := canonicalForm(token); err != nil {
+		return Principal{}, fmt.Errorf("%w: %s", ErrInvalidToken, err)
+	}
 	var c tokenClaims
 	if _, err := s.parser.ParseWithClaims(token, &c, s.keyFunc); err != nil {
 		return Principal{}, fmt.Errorf("%w: %s", ErrInvalidToken, jwtReason(err))

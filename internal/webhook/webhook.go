@@ -44,6 +44,7 @@ import (
 
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/storage/kvjson"
+	"github.com/coffer/coffer/internal/wiretext"
 )
 
 // Storage keys.
@@ -115,7 +116,7 @@ func (s Subscription) Public() Subscription {
 func New(vaultName, rawURL string, before time.Duration, caPEM string, now time.Time) (Subscription, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" || u.User != nil {
-		return Subscription{}, &InvalidError{fmt.Sprintf("url %q must be an https:// URL with a host and no user or fragment", rawURL)}
+		return Subscription{}, &InvalidError{fmt.Sprintf("url %q must be an https:// URL with a host and no user or fragment", wiretext.Echo(rawURL))}
 	}
 	if before <= 0 || before > MaxBefore {
 		return Subscription{}, &InvalidError{fmt.Sprintf("before must be a duration above 0 and at most %s (the longest retention), not %s", MaxBefore, before)}

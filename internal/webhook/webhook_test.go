@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -292,5 +293,14 @@ func TestCloudEvent(t *testing.T) {
 	}
 	if webhook.Verify("other", body, sig) || webhook.Verify("s3cret", append(body, ' '), sig) {
 		t.Fatal("a wrong secret or body verifies")
+	}
+}
+
+// TestNewBoundsEchoedURL: a refused URL of 100 KB is shown in the message cut to 128
+// characters.
+func TestNewBoundsEchoedURL(t *testing.T) {
+	_, err := webhook.New("v", "http://"+strings.Repeat("x", 100_000), time.Hour, "", time.Unix(0, 0))
+	if err == nil || len(err.Error()) > 1000 || !strings.Contains(err.Error(), "…") {
+		t.Fatalf("error of %d bytes: %.300v", len(fmt.Sprint(err)), err)
 	}
 }
