@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			s.Close()
 		}
 	}()
-	if err := prepareDataDir(cfg.DataDir, s.log); err != nil {
+	if err := prepareDataDir(cfg, s.log); err != nil {
 		return nil, err
 	}
 	base, err := s.openAudit()
