@@ -285,6 +285,8 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 		ev.Decision = "allowed: client credentials"
 	case ev.Status == http.StatusUnauthorized:
 		ev.Decision = "denied: unknown client or wrong secret"
+	case ev.Status == http.StatusTooManyRequests:
+		ev.Decision = "denied: too many failed client authentications, slowed down"
 	default:
 		ev.Decision = "denied: invalid token request"
 	}

@@ -31,6 +31,9 @@ type metrics struct {
 	// (package delivery).
 	webhookDeliveries *prometheus.CounterVec
 	webhookFailures   prometheus.Counter
+	// Token requests the token endpoint's slow-down refused (429), by the bucket that
+	// was empty: source (address) or client (client id).
+	tokenThrottled *prometheus.CounterVec
 }
 
 func newMetrics(vaults *vault.Service) *metrics {
@@ -57,11 +60,18 @@ func newMetrics(vaults *vault.Service) *metrics {
 			Name: "coffer_webhook_failures_total",
 			Help: "Webhook delivery attempts that failed (no answer, or not 2xx); each is retried with backoff.",
 		}),
+		tokenThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coffer_token_requests_throttled_total",
+			Help: "Token requests refused with 429 because of repeated failed client authentications, by what was slowed down: source (the address) or client (the client id).",
+		}, []string{"by"}),
+	}
+	for _, by := range []string{"source", "client"} {
+		m.tokenThrottled.WithLabelValues(by)
 	}
 	for _, r := range []string{"success", "failure", "dropped"} {
 		m.webhookDeliveries.WithLabelValues(r) // shown at 0 before the first delivery
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.auditFailures, m.webhookDeliveries, m.webhookFailures, &vaultCollector{vaults: vaults, manualPurges: &m.manualPurges})
+	m.reg.MustRegister(m.requests, m.duration, m.auditFailures, m.webhookDeliveries, m.webhookFailures, m.tokenThrottled, &vaultCollector{vaults: vaults, manualPurges: &m.manualPurges})
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m
 }

@@ -122,7 +122,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.vclock = &clock.Shifted{Base: cfg.Clock}
 	s.vclock.SetOffset(offset)
 
-	s.id, err = identity.Open(ctx, s.store, identity.Options{PublicURL: s.publicURL, VaultDomain: cfg.VaultDomain, Clock: cfg.Clock})
+	s.id, err = identity.Open(ctx, s.store, identity.Options{PublicURL: s.publicURL, VaultDomain: cfg.VaultDomain, Clock: cfg.Clock,
+		Throttle: identity.ThrottleOptions{Throttled: func(by string) { s.metrics.tokenThrottled.WithLabelValues(by).Inc() }}})
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
