@@ -22,6 +22,7 @@ import (
 // is a 400, never the bare address. Authentication comes before any vault lookup,
 // routing, api-version or body check.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer s.limitBody(w, r)()
 	kind, name := s.classifyHost(r.Host)
 	switch kind {
 	case hostVault:

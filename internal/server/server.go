@@ -159,11 +159,17 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.startAnchor = lastCheckpoint(s.auditFile.Path(), s.log)
 	}
 	s.checkpointLedger(ctx)
+	// No ReadTimeout or WriteTimeout: net/http would cancel a handler's context once
+	// they pass. Bodies have their own deadline (limitBody), connections a cap.
+	limiter := newConnLimiter(s.ln, cfg.MaxConnections, cfg.HeaderTimeout, s.metrics)
+	s.ln = limiter
 	s.http = &http.Server{
 		Handler:           s,
 		TLSConfig:         tlsConf,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: cfg.HeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ConnState:         limiter.connState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	return s, nil
