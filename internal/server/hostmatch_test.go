@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -166,6 +167,20 @@ func TestOddHostsNeverReachAnotherVault(t *testing.T) {
 	resp.Body.Close()
 	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || !strings.Contains(string(b), "in-vone") {
 		t.Errorf("HTTP/2 with Host vone.localhost.: %s %d %s", resp.Proto, resp.StatusCode, b)
+	}
+
+	// Over HTTP/2, net/http hands the :authority to the handler unchecked (HTTP/1.1's
+	// Host is checked and trimmed): a space, a tab, a slash arrive as sent. The same
+	// requests, given to the server's handler as HTTP/2 would give them.
+	for _, h := range []string{"vone.localhost :" + port, "vone.localhost\t", "localhost. ", "vone.localhost/x", "vone.localhost. "} {
+		req := httptest.NewRequest("GET", "https://localhost"+target, nil)
+		req.Host, req.Proto, req.ProtoMajor, req.ProtoMinor = h, "HTTP/2.0", 2, 0
+		req.Header.Set("Authorization", "Bearer "+tok.Token)
+		w := httptest.NewRecorder()
+		st.Server.ServeHTTP(w, req)
+		if w.Code != 400 || strings.Contains(w.Body.String(), "in-default") || w.Header().Get("x-ms-error-code") != "BadParameter" {
+			t.Errorf("HTTP/2 :authority %q: %d %s, want 400 BadParameter", h, w.Code, w.Body)
+		}
 	}
 
 	// The paths that name no vault still answer without a Host.
