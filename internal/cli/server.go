@@ -28,6 +28,12 @@ func (o *serverOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.cfg.AllowTimeShift, "allow-time-shift", false, "enable POST /admin/time-shift to move the vault clock (tests only)")
 	fs.StringVar(&o.cfg.AuditLog, "audit-log", "", "audit log: a file (JSON lines, rotated at 64 MiB, 10 kept), - for stdout, or off (default DATA-DIR/audit/audit.log)")
 	fs.DurationVar(&o.cfg.LedgerRetention, "ledger-retention", server.DefaultLedgerRetention, "how long the deletion ledger keeps its entries")
+	fs.IntVar(&o.cfg.MaxConnections, "max-connections", server.DefaultMaxConnections, "client connections served at once; beyond, the idlest is closed or new ones wait")
+	fs.DurationVar(&o.cfg.HeaderTimeout, "header-timeout", server.DefaultHeaderTimeout, "time for a TLS handshake and a request's headers")
+	fs.DurationVar(&o.cfg.BodyTimeout, "body-timeout", server.DefaultBodyTimeout, "time for a request body, plus one second per --min-body-rate bytes received")
+	fs.IntVar(&o.cfg.MinBodyRate, "min-body-rate", server.DefaultMinBodyRate, "bytes per second a request body must keep arriving at after --body-timeout")
+	fs.DurationVar(&o.cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close a keep-alive connection idle this long")
+	fs.IntVar(&o.cfg.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "larger request headers are answered 431")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
 }
 

@@ -192,9 +192,9 @@ type tokenResponse struct {
 }
 
 // serveToken implements the OAuth 2.0 client-credentials grant, the only grant Coffer
-// offers (RFC 6749, section 4.4). Order of checks: request shape, grant type, client
-// authentication, then scope and resource, so a caller with a wrong secret learns nothing
-// about which resources exist.
+// offers (RFC 6749, section 4.4). Order of checks: request shape, grant type, the
+// slow-down of repeated failures (429), client authentication, then scope and resource,
+// so a caller with a wrong secret learns nothing about which resources exist.
 func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 	now := s.clock.Now()
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -224,11 +224,23 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	rec, err := s.lookup(r.Context(), form.Get("client_id"))
+	// Repeated failures are slowed down before the secret is looked at, so that a
+	// refused guess learns nothing (throttle.go).
+	source, clientID := sourceKey(r.RemoteAddr), form.Get("client_id")
+	if wait, _ := s.throttle.check(now, source, clientID); wait > 0 {
+		secs := retryAfterSeconds(wait)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeOAuthError(w, now, http.StatusTooManyRequests, "temporarily_unavailable", 50053,
+			"Too many failed client authentications for this client id or from this address: "+
+				"the token endpoint slows them down. Retry after "+strconv.Itoa(secs)+" seconds (Retry-After).")
+		return
+	}
+	rec, err := s.lookup(r.Context(), clientID)
 	switch {
 	case errors.Is(err, ErrPrincipalNotFound):
 		// Spend the same comparison as a known client, so timing does not tell which ids exist.
 		principalRecord{SecretHash: make([]byte, 32)}.secretMatches(form.Get("client_secret"))
+		s.throttle.failed(now, source, clientID)
 		writeInvalidClient(w, now)
 		return
 	case err != nil:
@@ -236,9 +248,11 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 			"The token service could not read its storage.")
 		return
 	case !rec.secretMatches(form.Get("client_secret")):
+		s.throttle.failed(now, source, clientID)
 		writeInvalidClient(w, now)
 		return
 	}
+	s.throttle.succeeded(now, source, clientID)
 
 	resource, ok := resourceFromScope(form.Get("scope"), form.Get("resource"))
 	if !ok {

@@ -45,6 +45,8 @@ type Options struct {
 	Clock clock.Clock
 	// CacheSize bounds the verdict cache of [Service.Verify]. Zero means 10,000 entries.
 	CacheSize int
+	// Throttle slows down repeated failed client authentications at the token endpoint.
+	Throttle ThrottleOptions
 }
 
 // Service issues and verifies tokens and serves the identity endpoints. It is safe for
@@ -64,8 +66,9 @@ type Service struct {
 	signKid string                       // newest key
 	jwks    jwkSet                       // the public halves of keys, served at jwks_uri
 
-	parser *jwt.Parser
-	cache  *verdictCache
+	parser   *jwt.Parser
+	cache    *verdictCache
+	throttle *throttle
 }
 
 // tenantRecord is stored at sys/tenant.
@@ -122,6 +125,7 @@ func Open(ctx context.Context, st storage.Backend, opts Options) (*Service, erro
 		publicHost:  u.Host,
 		authority:   "https://" + u.Host + "/",
 		cache:       newVerdictCache(size),
+		throttle:    newThrottle(opts.Throttle),
 	}
 	s.challenge = `Bearer authorization="` + s.authority
 

@@ -49,6 +49,23 @@ type Config struct {
 	// failure doubles it, up to 5 minutes. The worker also looks for new events this
 	// often (at most every second). 0 → 1s; tests make it short.
 	WebhookRetryBase time.Duration
+
+	// Connections and slow clients (conns.go). Zero → the Default… value.
+	//
+	// MaxConnections is --max-connections: connections served at once.
+	MaxConnections int
+	// HeaderTimeout is --header-timeout: the TLS handshake and a request's headers must
+	// arrive within it.
+	HeaderTimeout time.Duration
+	// BodyTimeout and MinBodyRate are --body-timeout and --min-body-rate (bytes per
+	// second): a request body must keep arriving, BodyTimeout from the first read plus one
+	// second for each MinBodyRate bytes received.
+	BodyTimeout time.Duration
+	MinBodyRate int
+	// IdleTimeout is --idle-timeout: a keep-alive connection idle this long is closed.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes is --max-header-bytes: larger request headers are answered 431.
+	MaxHeaderBytes int
 }
 
 // Defaults for the flags.
@@ -66,6 +83,23 @@ const (
 	DefaultSubscription    = "c0ffe000-0000-4000-8000-000000000000"
 	DefaultGroup           = "coffer"
 	DefaultLocation        = "local"
+
+	// DefaultMaxConnections is --max-connections' default: plenty for the clients of a
+	// vault, and about 50 MB of TLS state when all are open.
+	DefaultMaxConnections = 1024
+	// DefaultHeaderTimeout is --header-timeout's default.
+	DefaultHeaderTimeout = 10 * time.Second
+	// DefaultBodyTimeout and DefaultMinBodyRate are --body-timeout's and
+	// --min-body-rate's: a body gets 10 s, then must keep coming at 1 KiB/s (8 kbit/s,
+	// slower than any real link: a 4 MiB restore still passes on it, a client that stops
+	// is cut off after 10 s).
+	DefaultBodyTimeout = 10 * time.Second
+	DefaultMinBodyRate = 1024
+	// DefaultIdleTimeout is --idle-timeout's default.
+	DefaultIdleTimeout = 120 * time.Second
+	// DefaultMaxHeaderBytes is --max-header-bytes' default: 64 KiB, far above what Azure's
+	// SDKs send (a bearer token is at most 8 KiB).
+	DefaultMaxHeaderBytes = 64 << 10
 )
 
 func (c *Config) setDefaults() error {
@@ -96,6 +130,32 @@ func (c *Config) setDefaults() error {
 	}
 	if c.LedgerCheckpointInterval <= 0 {
 		c.LedgerCheckpointInterval = time.Minute
+	}
+	for _, d := range []struct {
+		v    *time.Duration
+		def  time.Duration
+		flag string
+	}{{&c.HeaderTimeout, DefaultHeaderTimeout, "--header-timeout"}, {&c.BodyTimeout, DefaultBodyTimeout, "--body-timeout"},
+		{&c.IdleTimeout, DefaultIdleTimeout, "--idle-timeout"}} {
+		if *d.v < 0 {
+			return fmt.Errorf("%s must not be negative", d.flag)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	for _, n := range []struct {
+		v    *int
+		def  int
+		flag string
+	}{{&c.MaxConnections, DefaultMaxConnections, "--max-connections"}, {&c.MinBodyRate, DefaultMinBodyRate, "--min-body-rate"},
+		{&c.MaxHeaderBytes, DefaultMaxHeaderBytes, "--max-header-bytes"}} {
+		if *n.v < 0 {
+			return fmt.Errorf("%s must not be negative", n.flag)
+		}
+		if *n.v == 0 {
+			*n.v = n.def
+		}
 	}
 	if c.LedgerRetention < 0 {
 		return fmt.Errorf("--ledger-retention must not be negative")

@@ -35,18 +35,114 @@ const (
 	formatVersion = 1
 )
 
-func prepareDataDir(dir string, log *slog.Logger) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+// prepareDataDir creates the data dir (0700) on first start and refuses to go on when
+// the data dir or a file holding one of Coffer's secrets can be reached by other users
+// (checkFileModes). A data dir that holds none of them yet — made by hand (mkdir with the
+// usual umask gives 0755) or by a tool just before the first start — is made 0700 and
+// the log says so: nothing can have leaked from it, and 0700 is what Coffer would have
+// made.
+func prepareDataDir(cfg Config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	fi, err := os.Stat(dir)
+	fi, err := os.Stat(cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		log.Warn("the data dir can be read by group or others; it holds the key-encryption key: chmod 700 it", "dir", dir, "mode", fi.Mode().Perm().String())
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && !holdsSecrets(cfg.DataDir) {
+		if err := os.Chmod(cfg.DataDir, perm&0o700); err != nil {
+			return fmt.Errorf("data dir: make it private: %w", err)
+		}
+		log.Info("made the new data dir private (chmod 700): it will hold keys and credentials", "dir", cfg.DataDir, "mode", perm.String())
 	}
-	return nil
+	return checkFileModes(cfg)
+}
+
+// holdsSecrets says whether dir holds any file with a key, a credential or stored data.
+func holdsSecrets(dir string) bool {
+	for _, name := range []string{masterKeyFile, masterKeyFile + ".new", credentialsFile, storageFile, filepath.Join(tlsDir, pki.KeyFile)} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkFileModes refuses a start when other users of the machine could read Coffer's
+// secrets: the data dir (which holds all of them) must give group and others nothing, and
+// so must the files with a key or a client secret in them — master.key (and
+// master.key.new), bootstrap-credentials.json and the server certificate's key. An
+// operator's own --tls-key may be readable by a group (as Debian's ssl-cert convention
+// has it), never by others.
+//
+// Coffer refuses rather than fixing the modes itself: a mode that was loose for a while may
+// already have let the secret out, which only the operator can judge (and answer, e.g. with
+// `coffer master-key rotate`); and a chmod behind the operator's back would fight whatever
+// set the mode (a restore, a configuration tool) instead of telling it. The error names
+// every file and the exact command that fixes it. Nothing is changed.
+func checkFileModes(cfg Config) error {
+	type check struct {
+		path  string
+		dir   bool
+		allow os.FileMode // permission bits that may be set besides the owner's
+	}
+	checks := []check{
+		{path: cfg.DataDir, dir: true},
+		{path: filepath.Join(cfg.DataDir, masterKeyFile)},
+		{path: filepath.Join(cfg.DataDir, masterKeyFile+".new")},
+		{path: filepath.Join(cfg.DataDir, credentialsFile)},
+		{path: filepath.Join(cfg.DataDir, tlsDir, pki.KeyFile)},
+	}
+	if cfg.TLSKey != "" {
+		checks = append(checks, check{path: cfg.TLSKey, allow: 0o070})
+	}
+	var problems, fixes []string
+	for _, c := range checks {
+		fi, err := os.Stat(c.path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("check the mode of %s: %w", c.path, err)
+		}
+		loose := fi.Mode().Perm() &^ 0o700 &^ c.allow
+		if loose == 0 {
+			continue
+		}
+		who := "group and others"
+		switch {
+		case loose&0o070 == 0:
+			who = "others"
+		case loose&0o007 == 0:
+			who = "its group"
+		}
+		fix := "chmod 600 "
+		switch {
+		case c.dir:
+			fix = "chmod 700 "
+		case c.allow != 0:
+			fix = "chmod o-rwx "
+		}
+		problems = append(problems, fmt.Sprintf("  %s has mode %s: %s can reach it", c.path, fi.Mode().Perm(), who))
+		fixes = append(fixes, "  "+fix+shellQuote(c.path))
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("refusing to start: other users of this machine could read Coffer's keys and credentials:\n%s\n"+
+		"Coffer changes no modes itself. Run:\n%s\nthen start again. If a mode was loose for a while, treat what that file "+
+		"holds as exposed (coffer master-key rotate replaces the key-encryption key).",
+		strings.Join(problems, "\n"), strings.Join(fixes, "\n"))
+}
+
+// shellQuote quotes path for a shell command line when it needs it.
+func shellQuote(path string) string {
+	if path != "" && strings.IndexFunc(path, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+:,@", r))
+	}) < 0 {
+		return path
+	}
+	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }
 
 // openStorage opens the embedded store, checks that it is the storage this data dir

@@ -3,8 +3,8 @@ package server
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/google/uuid"
@@ -13,15 +13,28 @@ import (
 	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/plane"
+	"github.com/coffer/coffer/internal/vault"
 )
 
 // ServeHTTP routes by Host to a plane (docs/api.md): a vault host gets that vault's
 // data plane; the bare address serves the unauthenticated paths, identity, Coffer's
-// admin routes and the default vault's data plane. Authentication comes before any
-// vault lookup, routing, api-version or body check.
+// admin routes and the default vault's data plane. A Host that is no host name or address
+// is a 400, never the bare address. Authentication comes before any vault lookup,
+// routing, api-version or body check.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if name, ok := s.vaultOfHost(r.Host); ok {
+	defer s.limitBody(w, r)()
+	kind, name := s.classifyHost(r.Host)
+	switch kind {
+	case hostVault:
+		// The fully qualified form is the same vault, and the ids in the answers are
+		// made from the Host: make them the one form.
+		r.Host = vaultHostForm(r.Host)
 		s.serveDataPlane(w, r, name)
+		return
+	case hostInvalid:
+		plane.WriteError(w, &plane.Error{Status: http.StatusBadRequest, Code: "BadParameter",
+			Message: "The Host header '" + truncateHost(r.Host) + "' is not a host name or address this Coffer server answers to. " +
+				"A vault is reached at https://NAME." + s.cfg.VaultDomain + ", the default vault and the other services at " + s.publicURL.Host + "."})
 		return
 	}
 	p := r.URL.EscapedPath()
@@ -36,6 +49,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case identity.IsIdentityPath(p):
 		s.serveIdentity(w, r)
 	case isDataPlanePath(p):
+		if r.Host == "" {
+			// No Host names no vault: a client whose Host was dropped (Go's client
+			// sends an empty one in place of one it finds invalid) must not land in
+			// the default vault.
+			plane.WriteError(w, &plane.Error{Status: http.StatusBadRequest, Code: "BadParameter",
+				Message: "The request has no Host, so it names no vault. Send the vault's host (NAME." + s.cfg.VaultDomain +
+					"), or " + s.publicURL.Host + " for the default vault."})
+			return
+		}
 		s.serveDataPlane(w, r, s.cfg.DefaultVault)
 	case strings.HasPrefix(p, "/admin/"):
 		s.adminPlane.Serve(w, r, s.adminRoutes.Serve)
@@ -46,21 +68,140 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// vaultOfHost returns the vault a Host names: V.<vault-domain> is vault V. Deeper names
-// under the domain are unknown vaults (an empty name that no vault has).
-func (s *Server) vaultOfHost(hostport string) (string, bool) {
-	host := strings.ToLower(hostport)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+// hostKind is what a request's Host names.
+type hostKind int
+
+const (
+	hostBare    hostKind = iota // the bare address: any host name or address not under the vault domain, or none
+	hostVault                   // a name under the vault domain: a vault's data plane
+	hostInvalid                 // not a host name or address at all
+)
+
+// classifyHost says what hostport (a request's Host: host, host:port, [v6] or [v6]:port)
+// names. V.<vault-domain> is vault V; a trailing dot changes nothing, as in DNS, where
+// "v.localhost." is the fully qualified form of the same name (and TLS clients send
+// the name without it). Any other name under the vault domain — deeper, or a label that
+// cannot be a vault's name — is hostVault with the name "", a vault that does not
+// exist. Every other valid host name or IP address (the public URL's host, localhost,
+// 127.0.0.1, a name a proxy uses) and an empty Host are the bare address. Anything else
+// — an empty label (".localhost", "v..localhost"), a character no host name has, a port
+// that is not a number, more than one trailing dot — is hostInvalid: it must never reach
+// a vault it does not name.
+func (s *Server) classifyHost(hostport string) (hostKind, string) {
+	host, ok := parseHost(hostport)
+	if !ok {
+		return hostInvalid, ""
+	}
+	if host == s.cfg.VaultDomain {
+		return hostBare, ""
 	}
 	label, ok := strings.CutSuffix(host, "."+s.cfg.VaultDomain)
-	if !ok || label == "" {
-		return "", false
+	if !ok {
+		return hostBare, ""
 	}
-	if strings.Contains(label, ".") {
+	if strings.Contains(label, ".") || !vault.ValidVaultName(label) {
+		return hostVault, ""
+	}
+	return hostVault, label
+}
+
+// vaultOfHost returns the vault a Host names: V.<vault-domain> is vault V, and ok says
+// whether the host is under the vault domain at all (name "" for one that cannot be a
+// vault). An invalid Host is no vault host.
+func (s *Server) vaultOfHost(hostport string) (string, bool) {
+	kind, name := s.classifyHost(hostport)
+	return name, kind == hostVault
+}
+
+// parseHost checks a Host value and returns its host part lower-cased, without its
+// port or a trailing dot ("" for an empty Host).
+func parseHost(hostport string) (string, bool) {
+	if hostport == "" {
 		return "", true
 	}
-	return label, true
+	host, port := hostport, ""
+	if strings.HasPrefix(hostport, "[") {
+		end := strings.IndexByte(hostport, ']')
+		if end < 0 {
+			return "", false
+		}
+		host, port = hostport[:end+1], hostport[end+1:]
+		if port != "" {
+			if port[0] != ':' {
+				return "", false
+			}
+			port = port[1:]
+		}
+		// An IPv6 literal, optionally with a zone ("%25" then unreserved characters).
+		addr, zone, hasZone := strings.Cut(host[1:end], "%25")
+		if hasZone {
+			if zone == "" || strings.IndexFunc(zone, func(r rune) bool {
+				return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r))
+			}) >= 0 {
+				return "", false
+			}
+			addr += "%" + zone
+		}
+		a, err := netip.ParseAddr(addr)
+		if err != nil || !a.Is6() || strings.Contains(addr, "%") && !hasZone {
+			return "", false
+		}
+		host = strings.ToLower(host)
+	} else {
+		if i := strings.LastIndexByte(hostport, ':'); i >= 0 {
+			host, port = hostport[:i], hostport[i+1:]
+		}
+		host = strings.ToLower(strings.TrimSuffix(host, "."))
+		if !validHostName(host) {
+			return "", false
+		}
+	}
+	if len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+		return "", false
+	}
+	return host, true
+}
+
+// validHostName reports whether h is a DNS name (labels of 1–63 letters, digits, '-' and
+// '_', at most 253 characters, no trailing dot) or an IPv4 address.
+func validHostName(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// vaultHostForm returns a vault host (a valid one: a DNS name, optionally with a port)
+// without a trailing dot or an empty port.
+func vaultHostForm(hostport string) string {
+	host, port := hostport, ""
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 {
+		host, port = hostport[:i], hostport[i+1:]
+	}
+	host = strings.TrimSuffix(host, ".")
+	if port == "" {
+		return host
+	}
+	return host + ":" + port
+}
+
+// truncateHost bounds a Host echoed in an error.
+func truncateHost(h string) string {
+	if len(h) > 64 {
+		return h[:64] + "…"
+	}
+	return h
 }
 
 func isDataPlanePath(p string) bool {
@@ -145,6 +286,8 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 		ev.Decision = "allowed: client credentials"
 	case ev.Status == http.StatusUnauthorized:
 		ev.Decision = "denied: unknown client or wrong secret"
+	case ev.Status == http.StatusTooManyRequests:
+		ev.Decision = "denied: too many failed client authentications, slowed down"
 	default:
 		ev.Decision = "denied: invalid token request"
 	}

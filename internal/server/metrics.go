@@ -31,6 +31,13 @@ type metrics struct {
 	// (package delivery).
 	webhookDeliveries *prometheus.CounterVec
 	webhookFailures   prometheus.Counter
+	// Token requests the token endpoint's slow-down refused (429), by the bucket that
+	// was empty: source (address) or client (client id).
+	tokenThrottled *prometheus.CounterVec
+	// Connections (conns.go).
+	connOpen, connLimit prometheus.Gauge
+	connRefused         prometheus.Counter
+	connCut             *prometheus.CounterVec
 }
 
 func newMetrics(vaults *vault.Service) *metrics {
@@ -57,11 +64,39 @@ func newMetrics(vaults *vault.Service) *metrics {
 			Name: "coffer_webhook_failures_total",
 			Help: "Webhook delivery attempts that failed (no answer, or not 2xx); each is retried with backoff.",
 		}),
+		tokenThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "coffer_token_requests_throttled_total",
+			Help: "Token requests refused with 429 because of repeated failed client authentications, by what was slowed down: source (the address) or client (the client id).",
+		}, []string{"by"}),
+	}
+	for _, by := range []string{"source", "client"} {
+		m.tokenThrottled.WithLabelValues(by)
+	}
+	m.connOpen = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "coffer_connections_open",
+		Help: "Client connections open (TLS handshake, request, or idle between requests).",
+	})
+	m.connLimit = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "coffer_connections_limit",
+		Help: "The most connections served at once (--max-connections).",
+	})
+	m.connRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "coffer_connections_refused_total",
+		Help: "Connections closed unserved: --max-connections were open, none idle, and none closed within --header-timeout.",
+	})
+	m.connCut = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "coffer_connections_cut_total",
+		Help: "Connections (and HTTP/2 streams) the server cut off, by reason: slow (a TLS handshake, request headers or body that did not arrive in time), " +
+			"idle (nothing sent between requests for --idle-timeout), evicted (idle, closed to make room at --max-connections).",
+	}, []string{"reason"})
+	for _, r := range []string{"slow", "idle", "evicted"} {
+		m.connCut.WithLabelValues(r)
 	}
 	for _, r := range []string{"success", "failure", "dropped"} {
 		m.webhookDeliveries.WithLabelValues(r) // shown at 0 before the first delivery
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.auditFailures, m.webhookDeliveries, m.webhookFailures, &vaultCollector{vaults: vaults, manualPurges: &m.manualPurges})
+	m.reg.MustRegister(m.requests, m.duration, m.auditFailures, m.webhookDeliveries, m.webhookFailures, m.tokenThrottled,
+		m.connOpen, m.connLimit, m.connRefused, m.connCut, &vaultCollector{vaults: vaults, manualPurges: &m.manualPurges})
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 	return m
 }

@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 			s.Close()
 		}
 	}()
-	if err := prepareDataDir(cfg.DataDir, s.log); err != nil {
+	if err := prepareDataDir(cfg, s.log); err != nil {
 		return nil, err
 	}
 	base, err := s.openAudit()
@@ -122,7 +122,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.vclock = &clock.Shifted{Base: cfg.Clock}
 	s.vclock.SetOffset(offset)
 
-	s.id, err = identity.Open(ctx, s.store, identity.Options{PublicURL: s.publicURL, VaultDomain: cfg.VaultDomain, Clock: cfg.Clock})
+	s.id, err = identity.Open(ctx, s.store, identity.Options{PublicURL: s.publicURL, VaultDomain: cfg.VaultDomain, Clock: cfg.Clock,
+		Throttle: identity.ThrottleOptions{Throttled: func(by string) { s.metrics.tokenThrottled.WithLabelValues(by).Inc() }}})
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
@@ -158,11 +159,17 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.startAnchor = lastCheckpoint(s.auditFile.Path(), s.log)
 	}
 	s.checkpointLedger(ctx)
+	// No ReadTimeout or WriteTimeout: net/http would cancel a handler's context once
+	// they pass. Bodies have their own deadline (limitBody), connections a cap.
+	limiter := newConnLimiter(s.ln, cfg.MaxConnections, cfg.HeaderTimeout, s.metrics)
+	s.ln = limiter
 	s.http = &http.Server{
 		Handler:           s,
 		TLSConfig:         tlsConf,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: cfg.HeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ConnState:         limiter.connState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	return s, nil
