@@ -283,4 +283,3 @@ type wireList[W any] struct {
 	Value    []W     `json:"value"`
 	NextLink *string `json:"nextLink"`
 }
-
