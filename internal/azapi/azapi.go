@@ -6,13 +6,16 @@
 package azapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -193,23 +196,76 @@ func decodeBody(r *request, limit int64, v any) error {
 		if errors.As(err, &ae) {
 			return ae
 		}
-		return badParameter("The request body is not valid JSON for this operation: %s.", jsonProblem(err))
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "" {
+			return badParameter("The request body must be a JSON object, not a JSON %s.", te.Value)
+		}
+		return badParameter("The request body is not valid JSON for this operation: %s.", jsonProblem(body, err))
 	}
 	return nil
 }
 
 // jsonProblem describes a JSON decoding error without echoing the body (it may hold a
 // secret value).
-func jsonProblem(err error) string {
+func jsonProblem(body []byte, err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
 		return fmt.Sprintf("syntax error at byte %d", se.Offset)
 	case errors.As(err, &te):
-		return fmt.Sprintf("field %q must be a JSON %s", wiretext.Echo(te.Field), jsonKind(te.Type.Kind().String()))
+		return fmt.Sprintf("field %q must be a JSON %s", wiretext.Echo(memberPath(body, te)), jsonKind(te.Type.Kind().String()))
 	}
 	return "malformed JSON"
+}
+
+// memberPath names the member a type error is about. encoding/json reports a map's
+// member by the map's field ("tags" for a tag whose value is a number); this finds the
+// first member of that map holding a value of the wrong kind ("tags.env").
+func memberPath(body []byte, te *json.UnmarshalTypeError) string {
+	cur := json.RawMessage(body)
+	for _, seg := range strings.Split(te.Field, ".") {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(cur, &m) != nil {
+			return te.Field
+		}
+		if cur = m[seg]; cur == nil {
+			return te.Field
+		}
+	}
+	var members map[string]json.RawMessage
+	if json.Unmarshal(cur, &members) != nil {
+		return te.Field // not a map: the field itself has the wrong kind
+	}
+	keys := slices.Sorted(maps.Keys(members))
+	for _, k := range keys {
+		if jsonValueKind(members[k]) == te.Value {
+			return te.Field + "." + k
+		}
+	}
+	return te.Field
+}
+
+// jsonValueKind is encoding/json's name for the kind of a raw JSON value, as
+// UnmarshalTypeError.Value gives it.
+func jsonValueKind(v json.RawMessage) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return ""
+	}
+	switch v[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "number"
 }
 
 func jsonKind(k string) string {

@@ -1,24 +1,13 @@
 package azapi
 
 import (
-	"flag"
 	"strings"
 	"testing"
 	"time"
 )
 
-// The tests in this file state what the data plane should do and does not yet. Each is
-// skipped with the bug it shows, so the branch stays green; remove the Skip with the fix.
-
-var runBugTests = flag.Bool("bugs", false, "run the tests of known bugs (they fail until the bugs are fixed)")
-
-// skipBug skips a test that shows a known bug, unless the test binary runs with -bugs.
-func skipBug(t *testing.T, bug string) {
-	t.Helper()
-	if !*runBugTests {
-		t.Skip("bug: " + bug)
-	}
-}
+// Regression tests of bugs found by the package's own tests, each named by what it
+// checks.
 
 // TestDeletedListingNextLinkAdvances: a deleted listing past entries it leaves out still ends.
 func TestDeletedListingNextLinkAdvances(t *testing.T) {
@@ -150,8 +139,9 @@ func TestNotFoundMessagesOfContactsAndIssuers(t *testing.T) {
 
 // jsonProblem names the field of a type error as encoding/json reports it: the map
 // holding a bad value, or "" for the body itself, so the message names the wrong thing.
-func TestBugTypeErrorNamesTheWrongField(t *testing.T) {
-	skipBug(t, `a tag that is not a string is reported as 'field "tags" must be a JSON string'; a body that is an array as 'field ""'`)
+// TestTypeErrorNamesTheMember: a wrong kind of value is reported at the member that holds
+// it, and a body that is not an object says so.
+func TestTypeErrorNamesTheMember(t *testing.T) {
 	e := newEnv(t)
 	for body, says := range map[string]string{
 		`{"value":"v","tags":{"env":1}}`: `"tags.env"`,
