@@ -26,8 +26,11 @@ type route struct {
 	api     apiKind
 	action  string // the Azure action it performs, named in a 403
 	open    bool   // any authenticated principal, not only the administrator
-	handle  func(a *API, w http.ResponseWriter, r *http.Request, p params, c Caller) error
-	segs    []string
+	// selfDecides: the handler decides access itself, on what the request names (the
+	// role a role assignment names), then writes the request record.
+	selfDecides bool
+	handle      func(a *API, w http.ResponseWriter, r *http.Request, p params, c Caller) error
+	segs        []string
 }
 
 const (
