@@ -104,7 +104,14 @@ type Caller struct {
 
 	vaults vault.Request // the vault domain acting as this caller (set by Serve)
 	call   *plane.Call   // the request's outcome record and request record
+	// view is the role assignments this request is decided on, read once (allow);
+	// filtered: a list shows only the items the caller may read (listOnly).
+	view     *viewRef
+	filtered bool
 }
+
+// viewRef holds the request's view of the role assignments once it is read.
+type viewRef struct{ v *rbac.View }
 
 // who is the caller as records name it: the object id, else the client id.
 func (c Caller) who() string {
@@ -160,13 +167,27 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, pc *plane.Call) erro
 		if err := a.allow(r, c, rt.action, p["scope"], ""); err != nil {
 			return err
 		}
-	default:
+	case a.opts.RBAC == nil:
 		ev.Decision = "denied: only the administrator may use the management plane"
 		return &armError{http.StatusForbidden, "AuthorizationFailed",
 			"The client '" + c.ClientID + "' with object id '" + c.ObjectID + "' does not have authorization to perform action '" +
 				rt.action + "' over scope '" + echo(r.URL.Path) + "' or the scope is invalid. In Coffer only the administrator " +
 				"(the principal of bootstrap-credentials.json) may use the management plane; other principals use a vault's " +
 				"data plane through its access policies."}
+	default:
+		// Decided by the caller's role assignments, at the resource the path names. A
+		// list the caller may not read as a whole shows what it may read of it, as
+		// Resource Manager filters a collection.
+		err := a.allow(r, c, rt.action, rt.scopeOf(p), "")
+		var ae *armError
+		if rt.filtered && errors.As(err, &ae) && ae.status == http.StatusForbidden {
+			c.filtered = true
+			ev.Decision = "allowed: a list, filtered to what the caller's role assignments let it read"
+			err = nil
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if err := checkAPIVersion(rt.api, r.URL.Query()); err != nil {
 		return err
@@ -188,7 +209,7 @@ func (a *API) caller(pc *plane.Call) Caller {
 	if who == "" {
 		who = p.ClientID
 	}
-	return Caller{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID, Admin: p.Admin, call: pc,
+	return Caller{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID, Admin: p.Admin, call: pc, view: &viewRef{},
 		vaults: a.opts.Vaults.As(vault.Actor{Principal: who, ClientID: p.ClientID, RequestID: pc.Event.RequestID}, nil)}
 }
 

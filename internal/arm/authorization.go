@@ -123,13 +123,9 @@ func (a *API) allow(r *http.Request, c Caller, action, scope, roleID string) err
 		return nil
 	}
 	req := rbac.Request{Principal: c.ObjectID, Scope: scope, Action: action, RoleDefinitionID: roleID}
-	d := rbac.Decision{}
-	if a.opts.RBAC != nil && c.ObjectID != "" {
-		v, err := a.opts.RBAC.View(r.Context())
-		if err != nil {
-			return err
-		}
-		d = v.Decide(req)
+	d, err := a.decide(r, c, req)
+	if err != nil {
+		return err
 	}
 	if d.Allowed {
 		c.call.Event.Decision = "allowed: " + d.Reason(req)
@@ -137,6 +133,35 @@ func (a *API) allow(r *http.Request, c Caller, action, scope, roleID string) err
 	}
 	c.call.Event.Decision = "denied: " + d.Reason(req)
 	return authorizationFailed(c, action, scope)
+}
+
+// decide answers req on the request's view of the role assignments, read once per
+// request (and never inside a storage transaction).
+func (a *API) decide(r *http.Request, c Caller, req rbac.Request) (rbac.Decision, error) {
+	if a.opts.RBAC == nil || c.ObjectID == "" {
+		return rbac.Decision{}, nil
+	}
+	if c.view == nil {
+		c.view = &viewRef{}
+	}
+	if c.view.v == nil {
+		v, err := a.opts.RBAC.View(r.Context())
+		if err != nil {
+			return rbac.Decision{}, err
+		}
+		c.view.v = v
+	}
+	return c.view.v.Decide(req), nil
+}
+
+// mayRead reports whether the caller may perform action at scope: an item of a filtered
+// list is shown only then.
+func (a *API) mayRead(r *http.Request, c Caller, action, scope string) (bool, error) {
+	if c.Admin || !c.filtered {
+		return true, nil
+	}
+	d, err := a.decide(r, c, rbac.Request{Principal: c.ObjectID, Scope: scope, Action: action})
+	return d.Allowed, err
 }
 
 // authorizationFailed is ARM's 403, in Azure's words.

@@ -89,7 +89,7 @@ default 90) is fixed at creation, and purge protection cannot be turned off once
 				},
 			}
 			o.vaultProps.set(&props.EnablePurgeProtection, &props.EnableRbacAuthorization, &props.EnabledForDeployment, &props.EnabledForDiskEncryption, &props.EnabledForTemplateDeployment)
-			if !o.NoSelfPerms {
+			if !o.NoSelfPerms && !o.EnableRbacAuthorization { // an RBAC vault ignores access policies, as az's create knows
 				oid, err := r.c.selfObjectID(r.ctx)
 				if err != nil {
 					return fmt.Errorf("find the caller's object id for its access policy (--no-self-perms skips it): %w", err)

@@ -86,6 +86,17 @@ func (v *View) Decide(req Request) Decision {
 	return Decide(v.byPrincipal[strings.ToLower(req.Principal)], v.Role, req)
 }
 
+// Touches reports whether principal holds any role at scope, above it or below it: on
+// a vault, whether it has any role there at all.
+func (v *View) Touches(principal, scope string) bool {
+	for _, a := range v.byPrincipal[strings.ToLower(principal)] {
+		if Within(scope, a.Scope) || Within(a.Scope, scope) {
+			return true
+		}
+	}
+	return false
+}
+
 // View returns the current view: the cached one, unless it is older than a second and
 // the stored change counter has moved meanwhile (a change through another server), or a
 // change was made through this Service since it was read.

@@ -150,11 +150,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	} else if created {
 		s.log.Info("created the default vault", "vault", cfg.DefaultVault)
 	}
-	s.api = azapi.New(azapi.Options{Vaults: s.vaults})
-	s.dataPlane = s.newDataPlane()
 	if err := s.openRBAC(ctx); err != nil {
 		return nil, err
 	}
+	s.api = azapi.New(azapi.Options{Vaults: s.vaults, RBAC: s.rbac})
+	s.dataPlane = s.newDataPlane()
 	s.arm = arm.New(arm.Options{Vaults: s.vaults, PublicURL: s.publicURL, VaultDomain: cfg.VaultDomain,
 		TenantID: s.id.TenantID(), Clock: s.vclock, Log: s.log, Directory: graphDirectory{s.id}, RBAC: s.rbac})
 	s.armPlane, s.graphPlane = s.newARMPlanes()
