@@ -114,6 +114,7 @@ func (a *API) recoverVault(w http.ResponseWriter, r *http.Request, p params, c C
 			fmt.Sprintf("The deleted vault '%s' was in location '%s'; recover it there, not in '%s'.", d.Name, d.Location, echo(*b.Location))}
 	}
 	v, err := c.vaults.RecoverVault(ctx, name)
+	a.rolesMoved()
 	if errors.Is(err, vault.ErrVaultNotFound) {
 		return notDeleted() // recovered or purged meanwhile
 	}
@@ -121,6 +122,14 @@ func (a *API) recoverVault(w http.ResponseWriter, r *http.Request, p params, c C
 		return err
 	}
 	return writeJSON(w, http.StatusOK, a.vaultJSON(v))
+}
+
+// rolesMoved: a vault's delete or recover moved its role assignments (in the vault
+// domain's transaction): this server's view of them is stale at once, not in a second.
+func (a *API) rolesMoved() {
+	if a.opts.RBAC != nil {
+		a.opts.RBAC.Invalidate()
+	}
 }
 
 // patchVault updates a live vault under the same rules as PUT; it never creates one.
@@ -164,6 +173,7 @@ func (a *API) deleteVault(w http.ResponseWriter, r *http.Request, p params, c Ca
 		return err
 	}
 	_, existed, err := c.vaults.DeleteVault(r.Context(), p["name"])
+	a.rolesMoved()
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -354,5 +355,80 @@ func TestRBACByAPIVersion(t *testing.T) {
 	}
 	if s, _, b := st.ARM(t, "PUT", path("old-default", "2026-04-01-preview"), armVaultBody(st)); rbacOf(s, b) {
 		t.Fatal("an update under 2026-04-01-preview turned the vault over")
+	}
+}
+
+// TestRBACVaultLifecycleKeepsAssignments: deleting a vault takes its role assignments
+// (at the vault and in it) with it; recovering brings them back, in force at once;
+// purging removes them, by hand or at the end of the retention, so a new vault of the
+// same name starts with none. Assignments elsewhere stay.
+func TestRBACVaultLifecycleKeepsAssignments(t *testing.T) {
+	st := testenv.NewStack(t)
+	ctx := t.Context()
+	vc := st.Vaults(t, testenv.DefaultSubscription)
+	ra := st.RoleAssignments(t, testenv.DefaultSubscription)
+	rbacVault(t, st, "team", "rbac-life")
+	setEach(t, st.Secrets(t, "rbac-life"), "v", "s")
+	scope := vaultScopeOf("team", "rbac-life")
+	p := newPrincipal(t, st, "life")
+	assign(t, st, scope, rbac.KeyVaultSecretsUser, p.ObjectID)
+	assign(t, st, scope+"/secrets/s", rbac.KeyVaultSecretsOfficer, p.ObjectID)
+	assign(t, st, subScope+"/resourceGroups/team", rbac.Reader, p.ObjectID)
+	scopes := func() map[string]bool {
+		t.Helper()
+		out := map[string]bool{}
+		for _, pg := range pages(t, ra.NewListForScopePager(subScope, &armauthorization.RoleAssignmentsClientListForScopeOptions{Filter: to.Ptr("principalId eq '" + p.ObjectID + "'")})) {
+			for _, a := range pg.Value {
+				out[*a.Properties.Scope] = true
+			}
+		}
+		return out
+	}
+	sc := secretsFor(t, st, p, "rbac-life")
+	if got := scopes(); len(got) != 3 {
+		t.Fatalf("before: %v", got)
+	}
+
+	if _, err := vc.Delete(ctx, "team", "rbac-life", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := scopes(); len(got) != 1 || !got[subScope+"/resourceGroups/team"] {
+		t.Fatalf("after the vault's delete: %v", got)
+	}
+	recovered := vaultParams(st, "local", 7, false)
+	recovered.Properties.CreateMode = to.Ptr(armkeyvault.CreateModeRecover)
+	createVault(t, vc, "team", "rbac-life", recovered)
+	if got := scopes(); len(got) != 3 {
+		t.Fatalf("after the vault's recovery: %v", got)
+	}
+	if got, err := sc.GetSecret(ctx, "s", "", nil); err != nil || *got.Value != "v" {
+		t.Fatalf("the recovered assignment is not in force at once: %v", err)
+	}
+
+	// Purged by hand: gone, also for a new vault of the same name.
+	if _, err := vc.Delete(ctx, "team", "rbac-life", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := purge(t, vc, "rbac-life", "local"); err != nil {
+		t.Fatal(err)
+	}
+	rbacVault(t, st, "team", "rbac-life")
+	if got := scopes(); len(got) != 1 {
+		t.Fatalf("after the purge: %v", got)
+	}
+	setEach(t, st.Secrets(t, "rbac-life"), "v", "s")
+	_, err := sc.GetSecret(ctx, "s", "", nil)
+	wantCode(t, err, 403, "Forbidden")
+
+	// Purged when the retention ends (the sweeper).
+	assign(t, st, scope, rbac.KeyVaultSecretsUser, p.ObjectID)
+	if _, err := vc.Delete(ctx, "team", "rbac-life", nil); err != nil {
+		t.Fatal(err)
+	}
+	st.ShiftTime(t, 8*24*time.Hour)
+	wantSweep(t, st, 1, "the deleted vault")
+	rbacVault(t, st, "team", "rbac-life")
+	if got := scopes(); len(got) != 1 {
+		t.Fatalf("after the automatic purge: %v", got)
 	}
 }
