@@ -56,6 +56,16 @@ var forbidden = map[string][]struct{ dep, why string }{
 		{mod + "barrier", "the ledger knows no encryption"},
 		{"net/http", "the ledger is storage-level"},
 	},
+	"rbac": {
+		{mod + "vault", "rbac is a leaf over storage: vault calls it"},
+		{mod + "barrier", "rbac knows no encryption"},
+		{mod + "identity", "rbac knows no tokens: a principal is an object id"},
+		{mod + "plane", "rbac is below the planes"},
+		{mod + "audit", "rbac is a leaf over storage"},
+		{mod + "authz", "access policies and roles are decided apart"},
+		{mod + "clock", "rbac is handed its clock as a function"},
+		{"net/http", "rbac is storage-level: the planes answer"},
+	},
 	"webhook": {
 		{mod + "vault", "the webhook outbox is a leaf over storage: vault calls it"},
 		{mod + "barrier", "the webhook outbox knows no encryption"},

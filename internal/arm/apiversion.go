@@ -16,9 +16,10 @@ const oldestKeyVaultVersion = "2022-07-01"
 // newest first as Resource Manager lists them: Azure's published versions from
 // oldestKeyVaultVersion on whose vault semantics Coffer follows. Clients that do not
 // name a version (az resource) take the first stable one here. Later dates are
-// accepted but not listed: from 2026-02-01 on, Azure makes a vault created without
-// enableRbacAuthorization an RBAC vault, which Coffer does not have, so no client
-// should pick such a version because Coffer advertised it.
+// accepted but not listed: from rbacByDefaultVersion on, Azure makes a vault created
+// without enableRbacAuthorization an RBAC vault (Coffer does too, for such a version),
+// and a client that does not name a version should not get that change because Coffer
+// advertised it.
 var keyVaultVersions = []string{
 	"2025-05-01",
 	"2024-12-01-preview",
@@ -28,6 +29,17 @@ var keyVaultVersions = []string{
 	"2023-02-01",
 	"2022-11-01",
 	oldestKeyVaultVersion,
+}
+
+// rbacByDefaultVersion is the first Microsoft.KeyVault api-version under which a vault
+// created without enableRbacAuthorization is an RBAC vault.
+const rbacByDefaultVersion = "2026-02-01"
+
+// rbacByDefault reports whether api-version v creates RBAC vaults by default.
+func rbacByDefault(v string) bool {
+	date, ok := parseVersion(v)
+	first, _ := parseVersion(rbacByDefaultVersion)
+	return ok && !date.Before(first)
 }
 
 // parseVersion reads an ARM api-version: YYYY-MM-DD, a real date, optionally followed

@@ -54,6 +54,7 @@ import (
 
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/plane"
+	"github.com/coffer/coffer/internal/rbac"
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
 )
@@ -73,15 +74,27 @@ type Options struct {
 	TenantID    string
 	Clock       clock.Clock // the vault clock (ARM dates)
 	Log         *slog.Logger
-	// Directory lets the Graph stand-in find principals other than the caller; nil →
-	// only the caller's own client id is found.
+	// Directory lets the Graph stand-in find principals other than the caller, and role
+	// assignments check the principals they name; nil → only the caller's own client id
+	// is found, and no principal can be assigned a role.
 	Directory Directory
+	// RBAC holds the role definitions and assignments (Microsoft.Authorization) and
+	// decides with them; nil → Microsoft.Authorization is not served.
+	RBAC *rbac.Service
 }
 
-// Directory finds a principal's object id by its client (application) id. found is
-// false for an unknown client id; err is for failures only.
+// Directory finds principals. found is false for an unknown id; err is for failures
+// only.
 type Directory interface {
+	// ObjectID finds a principal's object id by its client (application) id.
 	ObjectID(ctx context.Context, clientID string) (objectID string, found bool, err error)
+	// Lookup finds a principal by its object id.
+	Lookup(ctx context.Context, objectID string) (e DirectoryEntry, found bool, err error)
+}
+
+// DirectoryEntry is a principal as the directory knows it.
+type DirectoryEntry struct {
+	ObjectID, ClientID, Name string
 }
 
 // Caller is the authenticated principal of an ARM request.
@@ -90,6 +103,22 @@ type Caller struct {
 	Admin                        bool
 
 	vaults vault.Request // the vault domain acting as this caller (set by Serve)
+	call   *plane.Call   // the request's outcome record and request record
+	// view is the role assignments this request is decided on, read once (allow);
+	// filtered: a list shows only the items the caller may read (listOnly).
+	view     *viewRef
+	filtered bool
+}
+
+// viewRef holds the request's view of the role assignments once it is read.
+type viewRef struct{ v *rbac.View }
+
+// who is the caller as records name it: the object id, else the client id.
+func (c Caller) who() string {
+	if c.ObjectID != "" {
+		return c.ObjectID
+	}
+	return c.ClientID
 }
 
 // API serves the management plane.
@@ -116,29 +145,54 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, pc *plane.Call) erro
 	if err != nil {
 		return err
 	}
-	rt, p, err := match(r.Method, segs)
+	rt, p, isAuthz, err := matchAuthorization(r.Method, segs)
 	if err != nil {
 		return err
 	}
+	if !isAuthz {
+		if rt, p, err = match(r.Method, segs); err != nil {
+			return err
+		}
+		ev.Vault = p["name"] // {name} is a vault's name wherever a route has it
+	}
 	ev.Operation = rt.action
-	ev.Vault = p["name"] // {name} is a vault's name wherever a route has it
 	switch {
 	case c.Admin:
 		ev.Decision = "allowed: administrator"
 	case rt.open:
 		ev.Decision = "allowed: open to every principal"
-	default:
+	case rt.selfDecides:
+		// decided by the handler, on what the request names
+	case isAuthz:
+		if err := a.allow(r, c, rt.action, p["scope"], ""); err != nil {
+			return err
+		}
+	case a.opts.RBAC == nil:
 		ev.Decision = "denied: only the administrator may use the management plane"
 		return &armError{http.StatusForbidden, "AuthorizationFailed",
 			"The client '" + c.ClientID + "' with object id '" + c.ObjectID + "' does not have authorization to perform action '" +
 				rt.action + "' over scope '" + echo(r.URL.Path) + "' or the scope is invalid. In Coffer only the administrator " +
 				"(the principal of bootstrap-credentials.json) may use the management plane; other principals use a vault's " +
 				"data plane through its access policies."}
+	default:
+		// Decided by the caller's role assignments, at the resource the path names. A
+		// list the caller may not read as a whole shows what it may read of it, as
+		// Resource Manager filters a collection.
+		err := a.allow(r, c, rt.action, rt.scopeOf(p), "")
+		var ae *armError
+		if rt.filtered && errors.As(err, &ae) && ae.status == http.StatusForbidden {
+			c.filtered = true
+			ev.Decision = "allowed: a list, filtered to what the caller's role assignments let it read"
+			err = nil
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if err := checkAPIVersion(rt.api, r.URL.Query()); err != nil {
 		return err
 	}
-	if rt.method != http.MethodGet {
+	if rt.method != http.MethodGet && !rt.selfDecides {
 		if err := pc.BeforeChange(r.Context()); err != nil {
 			return err
 		}
@@ -155,7 +209,7 @@ func (a *API) caller(pc *plane.Call) Caller {
 	if who == "" {
 		who = p.ClientID
 	}
-	return Caller{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID, Admin: p.Admin,
+	return Caller{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID, Admin: p.Admin, call: pc, view: &viewRef{},
 		vaults: a.opts.Vaults.As(vault.Actor{Principal: who, ClientID: p.ClientID, RequestID: pc.Event.RequestID}, nil)}
 }
 

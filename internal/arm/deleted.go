@@ -58,6 +58,7 @@ func (a *API) purgeDeletedVault(w http.ResponseWriter, r *http.Request, p params
 		return err
 	}
 	err := c.vaults.PurgeVault(r.Context(), p["name"])
+	a.rolesMoved()
 	if errors.Is(err, vault.ErrVaultNotFound) {
 		return deletedNotFound(p) // recovered or purged meanwhile
 	}

@@ -133,6 +133,15 @@ func (d fakeDirectory) ObjectID(_ context.Context, clientID string) (string, boo
 	return oid, ok, nil
 }
 
+func (d fakeDirectory) Lookup(_ context.Context, objectID string) (arm.DirectoryEntry, bool, error) {
+	for c, o := range d {
+		if o == objectID {
+			return arm.DirectoryEntry{ObjectID: o, ClientID: c}, true, nil
+		}
+	}
+	return arm.DirectoryEntry{}, false, nil
+}
+
 type env struct {
 	api    *arm.API
 	plane  *plane.Plane // the adapter the server puts in front of the plane

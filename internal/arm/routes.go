@@ -26,8 +26,14 @@ type route struct {
 	api     apiKind
 	action  string // the Azure action it performs, named in a 403
 	open    bool   // any authenticated principal, not only the administrator
-	handle  func(a *API, w http.ResponseWriter, r *http.Request, p params, c Caller) error
-	segs    []string
+	// selfDecides: the handler decides access itself, on what the request names (the
+	// role a role assignment names), then writes the request record.
+	selfDecides bool
+	// filtered: a list that a caller who may not read it as a whole gets filtered to
+	// the items it may read, instead of 403.
+	filtered bool
+	handle   func(a *API, w http.ResponseWriter, r *http.Request, p params, c Caller) error
+	segs     []string
 }
 
 const (
@@ -47,8 +53,8 @@ var routes = compile([]*route{
 	{method: "GET", pattern: "providers", api: apiGeneric, action: "Microsoft.Resources/providers/read", handle: (*API).listProviders},
 	{method: "GET", pattern: "providers/{ns}", api: apiGeneric, action: "Microsoft.Resources/providers/read", handle: (*API).getProvider},
 
-	{method: "GET", pattern: "subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults", api: apiKeyVault, action: "Microsoft.KeyVault/vaults/read", handle: (*API).listVaultsByGroup},
-	{method: "GET", pattern: kvProvider + "/vaults", api: apiKeyVault, action: "Microsoft.KeyVault/vaults/read", handle: (*API).listVaultsBySubscription},
+	{method: "GET", pattern: "subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults", api: apiKeyVault, action: "Microsoft.KeyVault/vaults/read", filtered: true, handle: (*API).listVaultsByGroup},
+	{method: "GET", pattern: kvProvider + "/vaults", api: apiKeyVault, action: "Microsoft.KeyVault/vaults/read", filtered: true, handle: (*API).listVaultsBySubscription},
 	{method: "GET", pattern: kvVault, api: apiKeyVault, action: "Microsoft.KeyVault/vaults/read", handle: (*API).getVault},
 	{method: "PUT", pattern: kvVault, api: apiKeyVault, action: "Microsoft.KeyVault/vaults/write", handle: (*API).putVault},
 	{method: "PATCH", pattern: kvVault, api: apiKeyVault, action: "Microsoft.KeyVault/vaults/write", handle: (*API).patchVault},
@@ -61,10 +67,30 @@ var routes = compile([]*route{
 	{method: "POST", pattern: kvProvider + "/locations/{loc}/deletedVaults/{name}/purge", api: apiKeyVault, action: "Microsoft.KeyVault/locations/deletedVaults/purge/action", handle: (*API).purgeDeletedVault},
 	{method: "GET", pattern: kvProvider + "/locations/{loc}/operationResults/{id}", api: apiKeyVault, action: "Microsoft.KeyVault/locations/operationResults/read", handle: (*API).getOperation},
 
-	{method: "GET", pattern: kvProvider + "/managedHSMs", api: apiKeyVault, action: "Microsoft.KeyVault/managedHSMs/read", handle: (*API).emptyList},
-	{method: "GET", pattern: "subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/managedHSMs", api: apiKeyVault, action: "Microsoft.KeyVault/managedHSMs/read", handle: (*API).emptyList},
-	{method: "GET", pattern: kvProvider + "/deletedManagedHSMs", api: apiKeyVault, action: "Microsoft.KeyVault/deletedManagedHSMs/read", handle: (*API).emptyList},
+	{method: "GET", pattern: kvProvider + "/managedHSMs", api: apiKeyVault, action: "Microsoft.KeyVault/managedHSMs/read", filtered: true, handle: (*API).emptyList},
+	{method: "GET", pattern: "subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/managedHSMs", api: apiKeyVault, action: "Microsoft.KeyVault/managedHSMs/read", filtered: true, handle: (*API).emptyList},
+	{method: "GET", pattern: kvProvider + "/deletedManagedHSMs", api: apiKeyVault, action: "Microsoft.KeyVault/deletedManagedHSMs/read", filtered: true, handle: (*API).emptyList},
 })
+
+// scopeOf is the resource id a request on rt names, at which it is decided: a deleted
+// vault or an operation (under a location), a vault, a resource group, a subscription,
+// or the root.
+func (rt *route) scopeOf(p params) string {
+	sub := "/subscriptions/" + p["sub"]
+	switch {
+	case p["loc"] != "" && p["name"] != "":
+		return sub + "/providers/Microsoft.KeyVault/locations/" + p["loc"] + "/deletedVaults/" + p["name"]
+	case p["loc"] != "" && p["id"] != "":
+		return sub + "/providers/Microsoft.KeyVault/locations/" + p["loc"] + "/operationResults/" + p["id"]
+	case p["rg"] != "" && p["name"] != "":
+		return sub + "/resourceGroups/" + p["rg"] + "/providers/Microsoft.KeyVault/vaults/" + p["name"]
+	case p["rg"] != "":
+		return sub + "/resourceGroups/" + p["rg"]
+	case p["sub"] != "":
+		return sub
+	}
+	return "/"
+}
 
 func compile(rs []*route) []*route {
 	for _, rt := range rs {

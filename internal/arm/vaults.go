@@ -63,6 +63,7 @@ func (a *API) putVault(w http.ResponseWriter, r *http.Request, p params, c Calle
 	// time the domain looks, that is the 400 below, never a half-specified vault.
 	missing := b.missingForCreate()
 	vp.MustExist = len(missing) > 0
+	vp.RBACByDefault = rbacByDefault(r.URL.Query().Get("api-version"))
 	if b.Location != nil {
 		cur, err := c.vaults.GetVault(r.Context(), p["name"])
 		if err == nil && inScope(cur, p["sub"], p["rg"]) && !sameLocation(cur.Location, *b.Location) {
@@ -113,6 +114,7 @@ func (a *API) recoverVault(w http.ResponseWriter, r *http.Request, p params, c C
 			fmt.Sprintf("The deleted vault '%s' was in location '%s'; recover it there, not in '%s'.", d.Name, d.Location, echo(*b.Location))}
 	}
 	v, err := c.vaults.RecoverVault(ctx, name)
+	a.rolesMoved()
 	if errors.Is(err, vault.ErrVaultNotFound) {
 		return notDeleted() // recovered or purged meanwhile
 	}
@@ -120,6 +122,14 @@ func (a *API) recoverVault(w http.ResponseWriter, r *http.Request, p params, c C
 		return err
 	}
 	return writeJSON(w, http.StatusOK, a.vaultJSON(v))
+}
+
+// rolesMoved: a vault's delete or recover moved its role assignments (in the vault
+// domain's transaction): this server's view of them is stale at once, not in a second.
+func (a *API) rolesMoved() {
+	if a.opts.RBAC != nil {
+		a.opts.RBAC.Invalidate()
+	}
 }
 
 // patchVault updates a live vault under the same rules as PUT; it never creates one.
@@ -163,6 +173,7 @@ func (a *API) deleteVault(w http.ResponseWriter, r *http.Request, p params, c Ca
 		return err
 	}
 	_, existed, err := c.vaults.DeleteVault(r.Context(), p["name"])
+	a.rolesMoved()
 	if err != nil {
 		return err
 	}
@@ -211,21 +222,29 @@ func (a *API) updateAccessPolicies(w http.ResponseWriter, r *http.Request, p par
 }
 
 func (a *API) listVaultsByGroup(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
-	return a.listVaults(w, r, p["sub"], p["rg"])
+	return a.listVaults(w, r, c, p["sub"], p["rg"])
 }
 
 func (a *API) listVaultsBySubscription(w http.ResponseWriter, r *http.Request, p params, c Caller) error {
-	return a.listVaults(w, r, p["sub"], "")
+	return a.listVaults(w, r, c, p["sub"], "")
 }
 
-func (a *API) listVaults(w http.ResponseWriter, r *http.Request, sub, rg string) error {
+// listVaults lists the live vaults of a subscription or group: those the caller may
+// read, when it may not read the whole list.
+func (a *API) listVaults(w http.ResponseWriter, r *http.Request, c Caller, sub, rg string) error {
 	vs, err := a.opts.Vaults.ListVaults(r.Context(), sub, rg)
 	if err != nil {
 		return err
 	}
 	items := make([]vaultJSON, 0, len(vs))
 	for _, v := range vs {
-		items = append(items, a.vaultJSON(v))
+		ok, err := a.mayRead(r, c, "Microsoft.KeyVault/vaults/read", vaultID(v))
+		if err != nil {
+			return err
+		}
+		if ok {
+			items = append(items, a.vaultJSON(v))
+		}
 	}
 	return writePage(a, w, r, items)
 }

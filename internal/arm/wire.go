@@ -177,6 +177,7 @@ func (a *API) vaultJSON(v vault.Vault) vaultJSON {
 			EnabledForTemplateDeployment: setting("enabledForTemplateDeployment"),
 			EnableSoftDelete:             true,
 			SoftDeleteRetentionInDays:    v.RetentionDays,
+			EnableRbacAuthorization:      v.RBAC,
 			NetworkACLs:                  v.Settings["networkAcls"],
 			PublicNetworkAccess:          setting("publicNetworkAccess"),
 			ProvisioningState:            "Succeeded",

@@ -21,6 +21,7 @@ import (
 
 	"github.com/coffer/coffer/internal/authz"
 	"github.com/coffer/coffer/internal/plane"
+	"github.com/coffer/coffer/internal/rbac"
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
 	"github.com/coffer/coffer/internal/wiretext"
@@ -29,6 +30,9 @@ import (
 // Options configure the data plane.
 type Options struct {
 	Vaults *vault.Service
+	// RBAC holds the role assignments that decide vaults with enableRbacAuthorization;
+	// nil → such a vault is refused to everyone but the administrator.
+	RBAC *rbac.Service
 	// MaxImports bounds the certificate imports this server runs at once (0: half the
 	// CPUs, at least one); ImportWait is how long an import waits for its turn before it
 	// is answered 503 (0: 5 s).
@@ -39,6 +43,7 @@ type Options struct {
 // API serves the data plane of every vault.
 type API struct {
 	vaults     *vault.Service
+	rbac       *rbac.Service
 	imports    chan struct{} // a slot per certificate import running
 	importWait time.Duration
 }
@@ -52,7 +57,7 @@ func New(opts Options) *API {
 	if wait <= 0 {
 		wait = defaultImportWait
 	}
-	return &API{vaults: opts.Vaults, imports: make(chan struct{}, n), importWait: wait}
+	return &API{vaults: opts.Vaults, rbac: opts.RBAC, imports: make(chan struct{}, n), importWait: wait}
 }
 
 // ErrorHeader is what the plane adapter adds to the data plane's error answers, as to
@@ -116,10 +121,22 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, c *p
 		return 0, badParameter("The specified version (%s) is not recognized. Consider using the latest supported version (%s).", wiretext.Echo(v), latestAPIVersion)
 	}
 	req := &request{Request: hr, vault: vaultName, host: strings.ToLower(hr.Host), apiVersion: v, params: params}
+	// The role assignments this request is decided on, should its vault be an RBAC one:
+	// read here, never inside the operation's transaction.
+	var view *rbac.View
+	if !caller.Admin && a.rbac != nil {
+		var err error
+		if view, err = a.rbac.View(hr.Context()); err != nil {
+			return 0, err
+		}
+	}
 	// The operation hands its vault to this check inside its own transaction (one read
 	// of the vault per request); routes that touch no object read the vault here.
 	authorize := func(vlt vault.Vault) error {
 		ref.location = vlt.Location
+		if vlt.RBAC {
+			return decideRBAC(view, caller, ev, rt, params, vlt, vaultName)
+		}
 		allowed, why := authz.Decide(authz.Principal{ObjectID: caller.ObjectID, Admin: caller.Admin}, vlt.AccessPolicies, rt.perm)
 		if allowed {
 			ev.Decision = "allowed: " + why

@@ -256,6 +256,7 @@ Exit codes:
 		newStorageCommand(),
 		newLoginCommand(),
 		newPrincipalCommand(),
+		newRoleCommand(),
 		newVaultCommand(),
 		newSecretCommand(),
 		newKeyCommand(),

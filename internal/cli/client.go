@@ -461,10 +461,18 @@ func explain(err error) error {
 		case http.StatusUnauthorized:
 			out.hints = []string{"the server refused the token: check the credentials (COFFER_CREDENTIALS or coffer login); a deleted principal's credentials stop working at once"}
 		case http.StatusForbidden:
-			if r := re.RawResponse; r != nil && r.Request != nil && (strings.HasPrefix(r.Request.URL.Path, "/admin/") ||
-				strings.HasPrefix(strings.ToLower(r.Request.URL.Path), "/subscriptions")) {
-				out.hints = []string{"Coffer's admin routes and management plane need the administrator's credentials (DATA-DIR/bootstrap-credentials.json)"}
-			} else {
+			path := ""
+			if r := re.RawResponse; r != nil && r.Request != nil {
+				path = strings.ToLower(r.Request.URL.Path)
+			}
+			switch {
+			case strings.HasPrefix(path, "/admin/"):
+				out.hints = []string{"Coffer's admin routes need the administrator's credentials (DATA-DIR/bootstrap-credentials.json)"}
+			case strings.HasPrefix(path, "/subscriptions"), strings.HasPrefix(path, "/providers"):
+				out.hints = []string{"on the management plane a role assignment must grant the action: coffer role assignment create --assignee OBJECT-ID --role ROLE --scope SCOPE (the administrator, Owner or User Access Administrator can make it)"}
+			case strings.Contains(msg, "Action: '"):
+				out.hints = []string{"the vault is decided by role assignments: a role granting the action at the vault or the object is needed (coffer role assignment create)"}
+			default:
 				out.hints = []string{"the principal lacks the permission: the administrator can grant it with coffer vault set-policy"}
 			}
 		}

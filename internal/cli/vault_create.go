@@ -53,7 +53,8 @@ func newVaultCreateCommand() *cobra.Command {
 			short: "Create a vault (as az keyvault create)",
 			long: `Create a vault through armkeyvault, as az keyvault create does: it checks that the
 name is free, gives the caller an access policy with every permission (unless
---no-self-perms), and prints the vault. Soft delete is always on; --retention-days (7-90,
+--no-self-perms, or --enable-rbac-authorization true: such a vault is decided by role
+assignments, coffer role assignment create), and prints the vault. Soft delete is always on; --retention-days (7-90,
 default 90) is fixed at creation, and purge protection cannot be turned off once on.
 
 -g and -l are optional: the default group is "coffer" and the default location "local".`,
@@ -89,7 +90,7 @@ default 90) is fixed at creation, and purge protection cannot be turned off once
 				},
 			}
 			o.vaultProps.set(&props.EnablePurgeProtection, &props.EnableRbacAuthorization, &props.EnabledForDeployment, &props.EnabledForDiskEncryption, &props.EnabledForTemplateDeployment)
-			if !o.NoSelfPerms {
+			if !o.NoSelfPerms && !o.EnableRbacAuthorization { // an RBAC vault ignores access policies, as az's create knows
 				oid, err := r.c.selfObjectID(r.ctx)
 				if err != nil {
 					return fmt.Errorf("find the caller's object id for its access policy (--no-self-perms skips it): %w", err)

@@ -23,7 +23,7 @@ type vaultProps struct {
 func (o *vaultProps) AddFlags(fs *pflag.FlagSet, purgeProtection string) {
 	o.fs = fs
 	fs.BoolVar(&o.EnablePurgeProtection, "enable-purge-protection", false, purgeProtection)
-	fs.BoolVar(&o.EnableRbacAuthorization, "enable-rbac-authorization", false, "not supported: Coffer authorises through access policies")
+	fs.BoolVar(&o.EnableRbacAuthorization, "enable-rbac-authorization", false, "decide the data plane by role assignments instead of access policies (false: back to the access policies, which are kept)")
 	fs.BoolVar(&o.EnabledForDeployment, "enabled-for-deployment", false, "stored and shown, as Azure's property")
 	fs.BoolVar(&o.EnabledForDiskEncryption, "enabled-for-disk-encryption", false, "stored and shown, as Azure's property")
 	fs.BoolVar(&o.EnabledForTemplateDeployment, "enabled-for-template-deployment", false, "stored and shown, as Azure's property")

@@ -149,7 +149,6 @@ func TestARMVaultLifecycle(t *testing.T) {
 		{"fail/retention-changed", func(p *armkeyvault.VaultProperties) { p.SoftDeleteRetentionInDays = to.Ptr[int32](30) }},
 		{"fail/purge-protection-false", func(p *armkeyvault.VaultProperties) { p.EnablePurgeProtection = to.Ptr(false) }},
 		{"fail/soft-delete-false", func(p *armkeyvault.VaultProperties) { p.EnableSoftDelete = to.Ptr(false) }},
-		{"fail/rbac-true", func(p *armkeyvault.VaultProperties) { p.EnableRbacAuthorization = to.Ptr(true) }},
 		{"fail/other-tenant", func(p *armkeyvault.VaultProperties) { p.TenantID = to.Ptr("00000000-0000-4000-8000-000000000001") }},
 		{"fail/policy-without-object-id", func(p *armkeyvault.VaultProperties) {
 			p.AccessPolicies = []*armkeyvault.AccessPolicyEntry{{TenantID: to.Ptr(st.Creds.TenantID), Permissions: &armkeyvault.Permissions{}}}
@@ -603,7 +602,6 @@ func TestARMVaultErrors(t *testing.T) {
 		{"fail/bad-sku", "PUT", vaultPath("rg", "newv"), props(func(p map[string]any) { p["sku"] = map[string]string{"family": "A", "name": "gold"} }), 400, "BadRequest", "sku.name"},
 		{"fail/retention-too-short", "PUT", vaultPath("rg", "newv"), props(func(p map[string]any) { p["softDeleteRetentionInDays"] = 5 }), 400, "BadRequest", "7 to 90"},
 		{"fail/purge-protection-false-on-create", "PUT", vaultPath("rg", "newv"), props(func(p map[string]any) { p["enablePurgeProtection"] = false }), 400, "BadRequest", "irreversible"},
-		{"fail/rbac-on-create", "PUT", vaultPath("rg", "newv"), props(func(p map[string]any) { p["enableRbacAuthorization"] = true }), 400, "BadRequest", "access policies"},
 		{"fail/bad-permission", "PUT", vaultPath("rg", "newv"), props(func(p map[string]any) {
 			p["accessPolicies"] = []any{map[string]any{"tenantId": st.Creds.TenantID, "objectId": armOther, "permissions": map[string]any{"secrets": []string{"fly"}}}}
 		}), 400, "BadRequest", "fly"},

@@ -35,6 +35,7 @@ import (
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/pki"
 	"github.com/coffer/coffer/internal/plane"
+	"github.com/coffer/coffer/internal/rbac"
 	"github.com/coffer/coffer/internal/vault"
 )
 
@@ -50,6 +51,7 @@ type Server struct {
 	vaults      *vault.Service
 	api         *azapi.API
 	arm         *arm.API
+	rbac        *rbac.Service
 	dataPlane   *plane.Plane
 	armPlane    *plane.Plane
 	graphPlane  *plane.Plane
@@ -149,10 +151,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	} else if created {
 		s.log.Info("created the default vault", "vault", cfg.DefaultVault)
 	}
-	s.api = azapi.New(azapi.Options{Vaults: s.vaults})
+	if err := s.openRBAC(ctx); err != nil {
+		return nil, err
+	}
+	s.api = azapi.New(azapi.Options{Vaults: s.vaults, RBAC: s.rbac})
 	s.dataPlane = s.newDataPlane()
 	s.arm = arm.New(arm.Options{Vaults: s.vaults, PublicURL: s.publicURL, VaultDomain: cfg.VaultDomain,
-		TenantID: s.id.TenantID(), Clock: s.vclock, Log: s.log, Directory: graphDirectory{s.id}})
+		TenantID: s.id.TenantID(), Clock: s.vclock, Log: s.log, Directory: graphDirectory{s.id}, RBAC: s.rbac})
 	s.armPlane, s.graphPlane = s.newARMPlanes()
 	s.adminPlane, s.adminRoutes = s.newAdminPlane()
 	if s.auditFile != nil && s.auditFile.Path() != AuditLogStdout {

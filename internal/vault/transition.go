@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/coffer/coffer/internal/ledger"
+	"github.com/coffer/coffer/internal/rbac"
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/webhook"
 )
@@ -18,7 +19,9 @@ import (
 //   - the scheduler's purge entries: a delete adds its own, a recover and a purge remove
 //     it, and a vault's purge also those of the deleted objects inside;
 //   - the webhook events (package webhook): a delete schedules the warnings before its
-//     purge, a purge writes the Purged notices (a vault's, also for the objects inside).
+//     purge, a purge writes the Purged notices (a vault's, also for the objects inside);
+//   - a vault's role assignments (package rbac): a delete sets them aside, a recover
+//     brings them back, a purge removes them.
 //
 // The key and secret behind a certificate have purge entries of their own (the sweeper
 // purges each), but no ledger entries or events: the certificate's speak for them.
@@ -49,6 +52,9 @@ func (c change) after(tx storage.Tx, now time.Time) error {
 	if err := c.schedule(tx); err != nil {
 		return err
 	}
+	if err := c.roles(tx); err != nil {
+		return err
+	}
 	if c.backing {
 		return nil
 	}
@@ -56,6 +62,24 @@ func (c change) after(tx storage.Tx, now time.Time) error {
 		return err
 	}
 	return c.notify(tx, now)
+}
+
+// roles moves a vault's role assignments with it: set aside while it is deleted (they
+// do not apply to a vault that is not there, and are not listed), back when it is
+// recovered, gone when it is purged, so a new vault of that name starts with none.
+func (c change) roles(tx storage.Tx) error {
+	if c.kind != kindVault {
+		return nil
+	}
+	switch c.action {
+	case ledger.ActionDelete:
+		return rbac.HoldVault(tx, c.name)
+	case ledger.ActionRecover:
+		return rbac.ReleaseVault(tx, c.name)
+	case ledger.ActionPurge, ledger.ActionAutoPurge:
+		return rbac.PurgeVault(tx, c.name)
+	}
+	return nil
 }
 
 // purgeEntry is the scheduler's entry that purges who, deleted in vaultName, at.

@@ -31,6 +31,9 @@ type Vault struct {
 	SKU             string            `json:"sku,omitempty"`
 	Tags            map[string]string `json:"tags,omitempty"`
 	AccessPolicies  []authz.Policy    `json:"accessPolicies,omitempty"`
+	// RBAC: the data plane is decided by role assignments (enableRbacAuthorization), and
+	// the access policies, kept, are ignored until it is turned off again.
+	RBAC bool `json:"rbac,omitempty"`
 	// Settings are ARM properties Coffer keeps and echoes but does not act on
 	// (enabledForDeployment, networkAcls, publicNetworkAccess, …), as JSON.
 	Settings map[string]json.RawMessage `json:"settings,omitempty"`

@@ -36,6 +36,9 @@ type VaultParams struct {
 	// ErrVaultNotFound instead of being created (ARM PATCH, and a PUT that lacks what a
 	// create needs).
 	MustExist bool
+	// RBACByDefault makes a vault created without RBAC an RBAC vault (newer ARM
+	// api-versions do so).
+	RBACByDefault bool
 }
 
 // ValidVaultName applies Azure's vault name rule: 3–24 characters, a letter first, a
@@ -70,8 +73,11 @@ func (p VaultParams) apply(v *Vault, created bool, serverTenant string) error {
 	if p.SoftDelete != nil && !*p.SoftDelete {
 		return invalidVault(name, "Soft delete is always on in Coffer and cannot be turned off: leave enableSoftDelete true or absent.")
 	}
-	if p.RBAC != nil && *p.RBAC {
-		return invalidVault(name, "Coffer authorises through access policies; RBAC role assignments are not supported yet. Set enableRbacAuthorization to false or leave it absent.")
+	switch {
+	case p.RBAC != nil:
+		v.RBAC = *p.RBAC // either way, as often as asked: the access policies are kept
+	case created && p.RBACByDefault:
+		v.RBAC = true
 	}
 	if p.PurgeProtection != nil && !*p.PurgeProtection {
 		return invalidVault(name, `The property "enablePurgeProtection" cannot be set to false. Enabling the purge protection for a vault is an irreversible action: leave it absent to keep purge protection off.`)

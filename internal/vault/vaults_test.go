@@ -87,7 +87,6 @@ func TestCreateOrUpdateVault(t *testing.T) {
 		{"taken", "vault-1", vault.VaultParams{Subscription: "sub2", ResourceGroup: "rg"}, vault.ErrVaultNameTaken},
 		{"must-exist", "vault-2", vault.VaultParams{Subscription: "sub1", ResourceGroup: "rg", MustExist: true}, vault.ErrVaultNotFound},
 		{"soft-delete-off", "vault-2", withP(func(p *vault.VaultParams) { p.SoftDelete = ptr(false) }), vault.ErrInvalidVault},
-		{"rbac", "vault-2", withP(func(p *vault.VaultParams) { p.RBAC = ptr(true) }), vault.ErrInvalidVault},
 		{"protection-off", "vault-1", withP(func(p *vault.VaultParams) { p.PurgeProtection = ptr(false) }), vault.ErrInvalidVault},
 		{"other-tenant", "vault-2", withP(func(p *vault.VaultParams) { p.TenantID = "other" }), vault.ErrInvalidVault},
 		{"retention-short", "vault-2", withP(func(p *vault.VaultParams) { p.RetentionDays = ptr(6) }), vault.ErrInvalidVault},
