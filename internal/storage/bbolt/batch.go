@@ -2,7 +2,6 @@ package bbolt
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
 	"slices"
 
@@ -91,7 +90,9 @@ func (db *DB) commit(batch []*request) {
 		})
 		if failed < 0 {
 			if err != nil {
-				err = fmt.Errorf("bbolt: commit: %w", err)
+				err = db.commitError(err)
+			} else if db.full.Swap(false) {
+				db.log.Info("the database file can be written again: writes succeed", "path", db.path)
 			}
 			for _, r := range batch {
 				r.done <- outcome{err: err}

@@ -28,8 +28,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coffer/coffer/internal/storage"
@@ -65,17 +67,25 @@ type Options struct {
 	// LockTimeout bounds the wait for the exclusive file lock; zero means
 	// [DefaultLockTimeout].
 	LockTimeout time.Duration
+	// Log receives what the committer has to say when no caller is there to hear it: that
+	// the disk is full and writes are refused, and that they succeed again. Nil: discarded.
+	Log *slog.Logger
 }
 
 // DB is a [storage.Backend] stored in one bbolt file. It is safe for concurrent use.
 type DB struct {
 	bolt *bolt.DB
+	path string
+	log  *slog.Logger
 	reqs chan *request // unbuffered: a request is queued while its sender waits
 	quit chan struct{} // closed by Close
 	done chan struct{} // closed when the committer has exited
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// full is set while commits fail for want of disk space (see commitError).
+	full atomic.Bool
 }
 
 var _ storage.Backend = (*DB)(nil)
@@ -109,8 +119,14 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("bbolt: open: create bucket: %w", err)
 	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	db := &DB{
 		bolt: bdb,
+		path: path,
+		log:  log,
 		reqs: make(chan *request),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
