@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,5 +42,43 @@ func TestCommitErrorDiskFull(t *testing.T) {
 	}
 	if n := strings.Count(log.String(), "the disk holding the database file is full"); n != 1 {
 		t.Errorf("logged the full disk %d times, want once:\n%s", n, &log)
+	}
+}
+
+// TestTxidRecordNeverLeads: the record is written after the commit is on disk and before
+// the callers are answered, so at every moment it names the file's transaction or the
+// one before (a crash in between leaves it one behind, which Open accepts), never one the
+// file does not hold.
+func TestTxidRecordNeverLeads(t *testing.T) {
+	dir := t.TempDir()
+	path, rec := filepath.Join(dir, "coffer.db"), filepath.Join(dir, "coffer.db.txid")
+	db, err := Open(path, Options{TxidFile: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	seen := 0
+	db.beforeRecord = func(txid uint64) {
+		seen++
+		rep, err := Verify(path) // what a restart would find on disk now
+		if err != nil {
+			t.Fatal(err)
+		}
+		recorded, _, err := ReadTxidRecord(rec)
+		if err != nil || rep.Txid != txid || recorded != txid-1 {
+			t.Errorf("between commit %d and its record: the file holds %d, the record names %d (%v); want %d and %d", txid, rep.Txid, recorded, err, txid, txid-1)
+		}
+	}
+	for i := range 5 {
+		if err := db.Update(t.Context(), func(tx storage.Tx) error { return tx.Put(fmt.Sprint(i), nil) }); err != nil {
+			t.Fatal(err)
+		}
+		txid, _ := db.Txid()
+		if recorded, _, _ := ReadTxidRecord(rec); recorded != txid {
+			t.Errorf("after Update returned: the record names %d, the file holds %d", recorded, txid)
+		}
+	}
+	if seen != 5 {
+		t.Errorf("%d commits recorded, want 5", seen)
 	}
 }
