@@ -71,7 +71,7 @@ func openStorage(ctx context.Context, cfg Config, log *slog.Logger) (*barrier.Ba
 			if errors.Is(err, bbolt.ErrInUse) {
 				return nil, fmt.Errorf("data dir in use: another coffer server has %s open", cfg.DataDir)
 			}
-			return nil, err
+			return nil, explainOpenError(cfg.DataDir, err)
 		}
 		db = bb
 	}
@@ -80,6 +80,7 @@ func openStorage(ctx context.Context, cfg Config, log *slog.Logger) (*barrier.Ba
 		db.Close()
 		return nil, err
 	}
+	reportUnopenable(ctx, db, b, log)
 	return b, nil
 }
 
