@@ -92,7 +92,7 @@ func (db *DB) commit(batch []*request) {
 		})
 		if failed < 0 {
 			if err != nil {
-				err = db.commitError(err)
+				err = db.commitError(err, txid != 0 && db.landed(txid))
 			} else {
 				if db.full.Swap(false) {
 					db.log.Info("the database file can be written again: writes succeed", "path", db.path)
@@ -154,4 +154,10 @@ func (db *DB) record(txid uint64) {
 	if db.recFailed.Swap(false) {
 		db.log.Info("the txid record can be written again", "path", db.rec.f.Name())
 	}
+}
+
+// landed reports whether transaction txid, whose commit failed, is visible nonetheless.
+func (db *DB) landed(txid uint64) bool {
+	cur, err := db.Txid()
+	return err == nil && cur >= txid
 }

@@ -18,7 +18,14 @@ import (
 
 // commitError is the error every caller of a failed batch gets. A full disk or quota is
 // logged once when it begins (and once when it ends, see commit), not once per request.
-func (db *DB) commitError(err error) error {
+// landed reports that the failed transaction is visible all the same: its meta page was
+// written and only its flush failed (a copy-on-write file system may say ENOSPC there).
+// Whether it is on disk is then unknown, and the callers must not be told that nothing
+// was written.
+func (db *DB) commitError(err error, landed bool) error {
+	if landed {
+		return fmt.Errorf("bbolt: commit: the transaction's meta page was written but not flushed, so whether it is on disk is unknown: %w", err)
+	}
 	if !diskFull(err) {
 		return fmt.Errorf("bbolt: commit: %w", err)
 	}

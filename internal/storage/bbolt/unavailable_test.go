@@ -31,7 +31,7 @@ func TestCommitErrorDiskFull(t *testing.T) {
 		{"eio", &os.PathError{Op: "write", Path: "coffer.db", Err: syscall.EIO}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := db.commitError(tc.err)
+			err := db.commitError(tc.err, false)
 			if errors.Is(err, storage.ErrUnavailable) != tc.full {
 				t.Errorf("commitError(%v) = %v; ErrUnavailable %v, want %v", tc.err, err, !tc.full, tc.full)
 			}
@@ -42,6 +42,12 @@ func TestCommitErrorDiskFull(t *testing.T) {
 	}
 	if n := strings.Count(log.String(), "the disk holding the database file is full"); n != 1 {
 		t.Errorf("logged the full disk %d times, want once:\n%s", n, &log)
+	}
+	// A commit whose meta page was written before its flush failed may be on disk: it
+	// is not a temporary refusal that wrote nothing.
+	full := &os.PathError{Op: "sync", Path: "coffer.db", Err: syscall.ENOSPC}
+	if err := db.commitError(full, true); errors.Is(err, storage.ErrUnavailable) || !strings.Contains(err.Error(), "unknown") {
+		t.Errorf("a commit that landed: %v", err)
 	}
 }
 
