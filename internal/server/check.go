@@ -155,7 +155,7 @@ func (r *CheckReport) compareRecord(txid uint64, accept bool) {
 	case err != nil:
 		problem = CheckProblem{"the whole database", r.TxidFile, fmt.Sprintf("%v: a start cannot tell whether %s holds every acknowledged write, and refuses it", err, r.Path)}
 	case found && rec > txid:
-		problem = CheckProblem{"the whole database", r.Path, fmt.Sprintf("older than the last write the server acknowledged: it holds transaction %d, but %s records that transaction %d was committed; the writes of the %d transactions since are not in it", txid, r.TxidFile, rec, rec-txid)}
+		problem = CheckProblem{"the whole database", r.Path, fmt.Sprintf("older than the last write the server acknowledged: it holds transaction %d, but %s records that transaction %d was committed; the writes of the last %s are not in it", txid, r.TxidFile, rec, transactions(rec-txid))}
 	}
 	r.Stale = problem.Text
 	if !accept || (problem.Text == "" && found) {
@@ -296,4 +296,11 @@ func (r *CheckReport) clearRecords(dataDir string, raw storage.Backend) {
 	case err == nil && strings.TrimSpace(string(want)) != id:
 		r.add("the whole database", keyStorageID, "%s, but this data dir was first used with storage %s: a start refuses it", id, strings.TrimSpace(string(want)))
 	}
+}
+
+func transactions(n uint64) string {
+	if n == 1 {
+		return "transaction"
+	}
+	return strconv.FormatUint(n, 10) + " transactions"
 }

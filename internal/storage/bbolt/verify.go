@@ -87,7 +87,7 @@ func (p Problem) Affects() string {
 	case p.Whole:
 		return "the whole database"
 	case p.From == "" && p.To == "":
-		return "every key"
+		return "every key in the database"
 	case p.To == "":
 		return fmt.Sprintf("the keys from %q on", p.From)
 	case p.From == "":
