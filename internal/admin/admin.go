@@ -21,6 +21,7 @@ import (
 	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/plane"
+	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/vault"
 	"github.com/coffer/coffer/internal/wiretext"
 )
@@ -142,10 +143,25 @@ func errorf(status int, code, msg string) *plane.Error {
 	return &plane.Error{Status: status, Code: code, Message: msg}
 }
 
-// internal is the 500 of a route whose storage failed; the log has the cause.
+// internal is the answer of a route whose storage failed; the log has the cause. msg
+// says what could not be done.
 func (a *Admin) internal(what string, err error, msg string) *plane.Error {
 	a.opts.Log.Error(what, "err", err)
-	return errorf(http.StatusInternalServerError, "InternalError", msg)
+	return storageFailed(err, msg)
+}
+
+// storageFailed is a 503 with Retry-After when the storage refused the work for now and
+// wrote nothing (conflicting writers, a full disk: storage.Temporary), else a 500.
+func storageFailed(err error, msg string) *plane.Error {
+	if !storage.Temporary(err) {
+		return errorf(http.StatusInternalServerError, "InternalError", msg)
+	}
+	e := errorf(http.StatusServiceUnavailable, "ServiceUnavailable", msg+" Coffer's storage cannot take the request for now; nothing was changed. Retry the request later.")
+	e.RetryAfter = "1"
+	if errors.Is(err, storage.ErrUnavailable) {
+		e.RetryAfter = plane.RetryAfterUnavailable
+	}
+	return e
 }
 
 // readJSON decodes a bounded body into v; an empty body leaves v as it is when emptyOK. A

@@ -69,7 +69,7 @@ func (a *Admin) recycleBin(w http.ResponseWriter, r *http.Request, c *plane.Call
 			got, err := a.deletedObjects(r, v, who)
 			if err != nil {
 				a.opts.Log.Error("recycle bin: list deleted objects", "vault", v.Name, "err", err)
-				return errorf(http.StatusInternalServerError, "InternalError", "The deleted objects of vault "+v.Name+" could not be read.")
+				return storageFailed(err, "The deleted objects of vault "+v.Name+" could not be read.")
 			}
 			items = append(items, got...)
 		}

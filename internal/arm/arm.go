@@ -222,6 +222,12 @@ func (a *API) Render(r *http.Request, requestID string, err error) *plane.Error 
 		return &plane.Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", RetryAfter: "1",
 			Message: "The vault service is busy with conflicting changes; nothing was changed. Retry the request."}
 	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		// A full disk, a database restarting: nothing was written; the server's log
+		// says which, and the storage carries on by itself once it passes.
+		return &plane.Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", RetryAfter: plane.RetryAfterUnavailable,
+			Message: "The vault service's storage cannot take this request for now; nothing was changed. Retry the request later."}
+	}
 	var ae *armError
 	if !errors.As(err, &ae) {
 		ae = a.fromDomain(r, requestID, err)

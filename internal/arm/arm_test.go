@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/coffer/coffer/internal/arm"
 	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/plane"
+	"github.com/coffer/coffer/internal/storage"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
@@ -304,4 +308,27 @@ func FuzzServe(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRenderStorageRefusals: a storage that refused the work for now and wrote nothing is
+// a 503 with Retry-After, which azcore retries — conflicting writers soon, a full disk
+// later — never a 500.
+func TestRenderStorageRefusals(t *testing.T) {
+	api := newEnv(t).api
+	r := httptest.NewRequest("PUT", "https://127.0.0.1:8443/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/v", nil)
+	for _, tc := range []struct {
+		name       string
+		err        error
+		retryAfter string
+	}{
+		{"busy", fmt.Errorf("postgres: update: %w", storage.ErrBusy), "1"},
+		{"disk-full", fmt.Errorf("bbolt: commit: %w: %w", storage.ErrUnavailable, syscall.ENOSPC), "5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := api.Render(r, "rid", tc.err)
+			if e.Status != 503 || e.Code != "ServiceUnavailable" || e.RetryAfter != tc.retryAfter || !strings.Contains(e.Message, "nothing was changed") {
+				t.Errorf("got %d %s Retry-After %q %q, want 503 ServiceUnavailable Retry-After %q, nothing changed", e.Status, e.Code, e.RetryAfter, e.Message, tc.retryAfter)
+			}
+		})
+	}
 }

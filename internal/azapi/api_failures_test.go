@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/coffer/coffer/internal/ledger"
@@ -137,8 +138,8 @@ func TestDeletionLedgerNamesTheCaller(t *testing.T) {
 	}
 }
 
-// TestStorageFailures: a busy store is a 503 with Retry-After, anything else a 500 that
-// names the request id; in both cases nothing changed.
+// TestStorageFailures: a busy store or a full disk is a 503 with Retry-After, anything
+// else a 500 that names the request id; in every case nothing changed.
 func TestStorageFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
@@ -148,6 +149,7 @@ func TestStorageFailures(t *testing.T) {
 		logged     bool
 	}{
 		{"busy", fmt.Errorf("bbolt: %w", storage.ErrBusy), apiErr{503, "ServiceUnavailable", "", []string{"The vault is busy with conflicting changes; nothing was changed. Retry the request."}}, "1", false},
+		{"disk-full", fmt.Errorf("bbolt: commit: %w: %w", storage.ErrUnavailable, syscall.ENOSPC), apiErr{503, "ServiceUnavailable", "", []string{"The vault's storage cannot take this request for now; nothing was changed. Retry the request later."}}, "5", false},
 		{"broken", errors.New("disk on fire"), apiErr{500, "InternalError", "", []string{"The server failed to carry out the request; nothing was changed. Request id "}}, "", true},
 	} {
 		for _, m := range mutations {

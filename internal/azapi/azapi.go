@@ -98,6 +98,12 @@ func (a *API) Serve(w http.ResponseWriter, hr *http.Request, vaultName string, c
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", RetryAfter: "1",
 			Message: "The vault is busy with conflicting changes; nothing was changed. Retry the request."}
 	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		// A full disk, a database restarting: nothing was written, and the storage
+		// carries on by itself once the condition passes (the server's log says which).
+		return &apiError{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", RetryAfter: plane.RetryAfterUnavailable,
+			Message: "The vault's storage cannot take this request for now; nothing was changed. Retry the request later."}
+	}
 	return err // the adapter logs it and answers 500
 }
 

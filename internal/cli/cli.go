@@ -1,6 +1,7 @@
 // Package cli is the `coffer` command tree. The server subcommand starts the server; the
-// offline maintenance commands (keyring, master-key, storage) work on a stopped server's
-// data dir; only these use internal/server (server.go, keys.go, storage.go). Client
+// offline maintenance commands (keyring, master-key, storage, check) work on a stopped
+// server's data dir; only these use internal/server (server.go, keys.go, storage.go,
+// check.go). Client
 // commands (login, principal, vault, secret, key, certificate, recycle-bin, time-shift,
 // webhook, ledger) reach the server only through Microsoft's Azure SDK for Go: the SDK
 // clients, or azcore's pipeline for Coffer's own /admin routes (client.go). They never
@@ -254,6 +255,7 @@ Exit codes:
 		newKeyringCommand(),
 		newMasterKeyCommand(),
 		newStorageCommand(),
+		newCheckCommand(),
 		newLoginCommand(),
 		newPrincipalCommand(),
 		newRoleCommand(),

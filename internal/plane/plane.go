@@ -58,9 +58,14 @@ type Error struct {
 
 func (e *Error) Error() string { return strconv.Itoa(e.Status) + " " + e.Code + ": " + e.Message }
 
+// RetryAfterUnavailable is the Retry-After (seconds) of a 503 for a condition that
+// passes without the client's help but not within a second — a full disk under the
+// storage or the audit log: azcore waits this long before each of its retries.
+const RetryAfterUnavailable = "5"
+
 // errAuditDown refuses a change whose request record could not be written.
-var errAuditDown = &Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable",
-	Message: "The audit log cannot be written, so no change is allowed; nothing was changed."}
+var errAuditDown = &Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", RetryAfter: RetryAfterUnavailable,
+	Message: "The audit log cannot be written, so no change is allowed; nothing was changed. Retry the request later."}
 
 // Config is what a plane brings to the adapter.
 type Config struct {

@@ -162,12 +162,12 @@ func openStorage(ctx context.Context, cfg Config, log *slog.Logger) (*barrier.Ba
 		}
 		db = lockedBackend{Backend: pg, lock: lock}
 	} else {
-		bb, err := bbolt.Open(filepath.Join(cfg.DataDir, storageFile), bbolt.Options{})
+		bb, err := bbolt.Open(filepath.Join(cfg.DataDir, storageFile), embeddedOptions(cfg.DataDir, log))
 		if err != nil {
 			if errors.Is(err, bbolt.ErrInUse) {
 				return nil, fmt.Errorf("data dir in use: another coffer server has %s open", cfg.DataDir)
 			}
-			return nil, err
+			return nil, explainOpenError(cfg.DataDir, err)
 		}
 		db = bb
 	}
@@ -176,6 +176,7 @@ func openStorage(ctx context.Context, cfg Config, log *slog.Logger) (*barrier.Ba
 		db.Close()
 		return nil, err
 	}
+	reportUnopenable(ctx, db, b, log)
 	return b, nil
 }
 

@@ -86,9 +86,12 @@ func openOffline(dataDir string) (*bbolt.DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("no Coffer storage at %s: %w", path, err)
 	}
-	db, err := bbolt.Open(path, bbolt.Options{})
+	db, err := bbolt.Open(path, embeddedOptions(dataDir, nil))
 	if errors.Is(err, bbolt.ErrInUse) {
 		return nil, fmt.Errorf("data dir in use: stop the coffer server on %s first (this command works offline)", dataDir)
 	}
-	return db, err
+	if err != nil {
+		return nil, explainOpenError(dataDir, err)
+	}
+	return db, nil
 }

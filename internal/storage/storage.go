@@ -22,6 +22,10 @@
 //     have no effect outside its Tx but overwriting its own result variables.
 //   - A backend that keeps losing to concurrent writers gives up with an error wrapping
 //     [ErrBusy]: nothing was written and the request may be retried.
+//   - A backend that cannot write for a reason that passes without Coffer's help (its
+//     disk or quota is full, its database is starting or out of connections) fails with
+//     an error wrapping [ErrUnavailable]: nothing was written, and the same request may
+//     succeed later.
 package storage
 
 import (
@@ -35,6 +39,18 @@ var ErrNotFound = errors.New("storage: key not found")
 // ErrBusy is wrapped by [Backend.Update] when it gave up on a transaction that kept
 // conflicting with concurrent ones: nothing was written, and the caller may retry later.
 var ErrBusy = errors.New("storage: too many conflicting writers; retry later")
+
+// ErrUnavailable is wrapped by [Backend.Update] (and View, where reading can fail so) when
+// the storage cannot do its work for now — a full disk or quota, a database that is
+// starting, shutting down or out of connections — and nothing was written: the caller may
+// retry later, and the backend carries on by itself once the condition passes.
+var ErrUnavailable = errors.New("storage: temporarily unavailable; nothing was written; retry later")
+
+// Temporary reports whether err says that the storage refused work for now and wrote
+// nothing ([ErrBusy], [ErrUnavailable]): a request that failed so may be retried as it is.
+func Temporary(err error) bool {
+	return errors.Is(err, ErrBusy) || errors.Is(err, ErrUnavailable)
+}
 
 // Backend is a transactional key-value store.
 type Backend interface {

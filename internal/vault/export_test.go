@@ -2,9 +2,6 @@ package vault
 
 import "testing"
 
-// CheckStore is checkStore for the black-box tests' harness.
-var CheckStore = checkStore
-
 // SetPageSkipLimit sets how many left-out records a listing page reads, until the test ends.
 func SetPageSkipLimit(t testing.TB, n int) {
 	old := pageSkipLimit

@@ -63,11 +63,15 @@ func newHarness(t testing.TB) *harness {
 // check runs the store check now.
 func (h *harness) check() []string {
 	h.t.Helper()
-	problems, err := vault.CheckStore(context.Background(), h.st, h.raw, h.s.Now())
+	problems, err := vault.CheckStore(context.Background(), h.st, h.raw, vault.CheckOptions{Now: h.s.Now()})
 	if err != nil {
 		h.t.Fatalf("store check: %v", err)
 	}
-	return problems
+	out := make([]string, len(problems))
+	for i, p := range problems {
+		out[i] = p.String() + " (affects " + p.Affects() + ")"
+	}
+	return out
 }
 
 // vault creates a vault with the given retention and purge protection.

@@ -2,7 +2,6 @@ package bbolt
 
 import (
 	"errors"
-	"fmt"
 	"runtime"
 	"slices"
 
@@ -79,7 +78,9 @@ func (db *DB) commit(batch []*request) {
 	for len(batch) > 0 {
 		failed := -1
 		var failure outcome
+		var txid uint64
 		err := db.bolt.Update(func(btx *bolt.Tx) error {
+			txid = uint64(btx.ID())
 			b := btx.Bucket(bucket)
 			for i := range batch {
 				if out, ok := db.call(batch, i, b); !ok {
@@ -91,7 +92,12 @@ func (db *DB) commit(batch []*request) {
 		})
 		if failed < 0 {
 			if err != nil {
-				err = fmt.Errorf("bbolt: commit: %w", err)
+				err = db.commitError(err, txid != 0 && db.landed(txid))
+			} else {
+				if db.full.Swap(false) {
+					db.log.Info("the database file can be written again: writes succeed", "path", db.path)
+				}
+				db.record(txid)
 			}
 			for _, r := range batch {
 				r.done <- outcome{err: err}
@@ -125,4 +131,33 @@ func (db *DB) call(batch []*request, i int, b *bolt.Bucket) (out outcome, ok boo
 	err := batch[i].fn(t)
 	returned = true
 	return outcome{err: err}, err == nil
+}
+
+// record writes txid to the txid record, after the commit and before the batch's callers
+// are answered (see txid.go). A record that cannot be written does not fail the batch —
+// its commit is on disk — but a later start can then no longer tell whether the file lost
+// the transactions since: that is logged, once until a write succeeds again.
+func (db *DB) record(txid uint64) {
+	if db.rec == nil {
+		return
+	}
+	if db.beforeRecord != nil {
+		db.beforeRecord(txid)
+	}
+	if err := db.rec.write(txid); err != nil {
+		if !db.recFailed.Swap(true) {
+			db.log.Error("the txid record cannot be written: writes are committed, but a later start cannot tell whether the database file lost any of them; free the disk or fix the file's permissions",
+				"path", db.rec.f.Name(), "err", err)
+		}
+		return
+	}
+	if db.recFailed.Swap(false) {
+		db.log.Info("the txid record can be written again", "path", db.rec.f.Name())
+	}
+}
+
+// landed reports whether transaction txid, whose commit failed, is visible nonetheless.
+func (db *DB) landed(txid uint64) bool {
+	cur, err := db.Txid()
+	return err == nil && cur >= txid
 }

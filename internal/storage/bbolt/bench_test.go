@@ -14,28 +14,70 @@ import (
 // benchWriters is the number of concurrent Update callers, whatever GOMAXPROCS is.
 const benchWriters = 64
 
-// BenchmarkUpdateParallel measures fsynced Updates per second from 64 concurrent writers,
-// each Update putting one distinct key with a 1 KiB value: the group-commit path.
-func BenchmarkUpdateParallel(b *testing.B) {
-	db, err := bbolt.Open(filepath.Join(b.TempDir(), "coffer.db"), bbolt.Options{})
+// benchOptions are the two ways a DB is opened: as Coffer's server opens it (with the
+// txid record, written and fdatasynced after every commit) and without the record, to
+// show what the record costs.
+var benchOptions = []struct {
+	name   string
+	record bool
+}{{"txid-record", true}, {"no-record", false}}
+
+func benchOpen(b *testing.B, record bool) *bbolt.DB {
+	b.Helper()
+	dir := b.TempDir()
+	opts := bbolt.Options{}
+	if record {
+		opts.TxidFile = filepath.Join(dir, "coffer.db.txid")
+	}
+	db, err := bbolt.Open(filepath.Join(dir, "coffer.db"), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
-	value := make([]byte, 1024)
-	var next atomic.Int64
-	b.SetParallelism((benchWriters + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
-	b.SetBytes(int64(len(value)))
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			key := fmt.Sprintf("bench/%016d", next.Add(1))
-			err := db.Update(b.Context(), func(tx storage.Tx) error { return tx.Put(key, value) })
-			if err != nil {
-				b.Error(err)
-				return
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
+// BenchmarkUpdateParallel measures fsynced Updates per second from 64 concurrent writers,
+// each Update putting one distinct key with a 1 KiB value: the group-commit path.
+func BenchmarkUpdateParallel(b *testing.B) {
+	for _, o := range benchOptions {
+		b.Run(o.name, func(b *testing.B) {
+			db := benchOpen(b, o.record)
+			value := make([]byte, 1024)
+			var next atomic.Int64
+			b.SetParallelism((benchWriters + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+			b.SetBytes(int64(len(value)))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					key := fmt.Sprintf("bench/%016d", next.Add(1))
+					err := db.Update(b.Context(), func(tx storage.Tx) error { return tx.Put(key, value) })
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+		})
+	}
+}
+
+// BenchmarkUpdateSerial measures one writer's fsynced Updates, one after the other: the
+// latency of a lone write, every commit a batch of one.
+func BenchmarkUpdateSerial(b *testing.B) {
+	for _, o := range benchOptions {
+		b.Run(o.name, func(b *testing.B) {
+			db := benchOpen(b, o.record)
+			value := make([]byte, 1024)
+			b.SetBytes(int64(len(value)))
+			b.ResetTimer()
+			for i := range b.N {
+				key := fmt.Sprintf("bench/%016d", i)
+				if err := db.Update(b.Context(), func(tx storage.Tx) error { return tx.Put(key, value) }); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+		})
+	}
 }

@@ -4,7 +4,10 @@
 // package other than storage.
 //
 // Start with [Open] and [DB.Update] in db.go; the committer goroutine is in batch.go and
-// the adapter from a bbolt bucket to [storage.Tx] in tx.go.
+// the adapter from a bbolt bucket to [storage.Tx] in tx.go. A file is verified before bbolt
+// sees it ([Verify], verify.go: bbolt panics on damage), and the txid record (txid.go)
+// tells a file older than what was acknowledged; a full disk is a temporary failure
+// (unavailable.go).
 //
 // # Group commit
 //
@@ -28,8 +31,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coffer/coffer/internal/storage"
@@ -65,30 +72,77 @@ type Options struct {
 	// LockTimeout bounds the wait for the exclusive file lock; zero means
 	// [DefaultLockTimeout].
 	LockTimeout time.Duration
+	// Log receives what the committer has to say when no caller is there to hear it: that
+	// the disk is full and writes are refused, and that they succeed again; that the txid
+	// record could not be written. Nil: discarded.
+	Log *slog.Logger
+	// TxidFile, when set, is the txid record (see txid.go): the id of every committed
+	// transaction is written there before Update returns, and Open refuses a file older
+	// than the record says ([ErrStale]). Open creates the record when it is missing.
+	TxidFile string
+	// ReadOnly opens the file for reading only, with a shared lock (other readers may
+	// open it too, a writer may not): Update fails, nothing is written, and the txid
+	// record is neither compared nor written (see [ReadTxidRecord]).
+	ReadOnly bool
 }
 
 // DB is a [storage.Backend] stored in one bbolt file. It is safe for concurrent use.
 type DB struct {
-	bolt *bolt.DB
-	reqs chan *request // unbuffered: a request is queued while its sender waits
-	quit chan struct{} // closed by Close
-	done chan struct{} // closed when the committer has exited
+	bolt     *bolt.DB
+	path     string
+	log      *slog.Logger
+	readOnly bool
+	verified *Report       // what Open's Verify found (meta-page problems at most)
+	rec      *txidRecord   // nil without Options.TxidFile
+	reqs     chan *request // unbuffered: a request is queued while its sender waits
+	quit     chan struct{} // closed by Close
+	done     chan struct{} // closed when the committer has exited
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// full is set while commits fail for want of disk space (see commitError); recFailed
+	// while the txid record cannot be written (see record).
+	full, recFailed atomic.Bool
+	// beforeRecord, when set (by tests), runs between a commit and its record.
+	beforeRecord func(txid uint64)
 }
 
 var _ storage.Backend = (*DB)(nil)
 
+// errReadOnly is Update's error on a DB opened with [Options.ReadOnly].
+var errReadOnlyDB = errors.New("bbolt: the database is open read-only")
+
 // Open opens the bbolt file at path, creating it with mode 0600 if needed. If the file
 // lock cannot be taken within opts.LockTimeout, the error wraps [ErrInUse].
+//
+// Before bbolt sees an existing file, Open verifies its structure ([Verify]) under a shared
+// lock: a damaged file is a *[CorruptError] (wrapping [ErrCorrupt]), never a panic, and
+// with opts.TxidFile a file older than its txid record is a *[StaleError] (wrapping
+// [ErrStale]). A meta page that does not validate is not damage in itself — bbolt uses the
+// other one, and rewrites this one at its next commit — so it is refused only when the
+// txid record shows that a committed transaction is missing, and logged otherwise.
 func Open(path string, opts Options) (*DB, error) {
 	timeout := opts.LockTimeout
 	if timeout <= 0 {
 		timeout = DefaultLockTimeout
 	}
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout: timeout,
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rep, err := preflight(path, opts, timeout)
+	if err != nil {
+		return nil, err
+	}
+	if rep != nil {
+		for _, p := range rep.Problems {
+			log.Warn("a meta page of the database file does not validate; bbolt uses the other one, and nothing committed is missing from it", "path", path, "problem", p.Text)
+		}
+	}
+	bdb, err := openBolt(path, &bolt.Options{
+		Timeout:  timeout,
+		ReadOnly: opts.ReadOnly,
 		// The freelist is rebuilt by scanning at open instead of written on every
 		// commit: fewer pages per commit, a slower open on a very large file.
 		NoFreelistSync:  true,
@@ -99,25 +153,152 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("%w: %s is locked by another process", ErrInUse, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bbolt: open: %w", err)
+		return nil, err
 	}
-	err = bdb.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucket)
-		return err
-	})
+	txid, err := prepare(bdb, opts.ReadOnly)
 	if err != nil {
 		_ = bdb.Close()
-		return nil, fmt.Errorf("bbolt: open: create bucket: %w", err)
+		return nil, fmt.Errorf("bbolt: open %s: %w", path, err)
+	}
+	var rec *txidRecord
+	if opts.TxidFile != "" && !opts.ReadOnly {
+		if rec, err = openTxidRecord(opts.TxidFile, txid); err != nil {
+			_ = bdb.Close()
+			return nil, err
+		}
 	}
 	db := &DB{
-		bolt: bdb,
-		reqs: make(chan *request),
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
+		bolt:     bdb,
+		path:     path,
+		log:      log,
+		readOnly: opts.ReadOnly,
+		verified: rep,
+		rec:      rec,
+		reqs:     make(chan *request),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	go db.run(nil)
 	return db, nil
 }
+
+// preflight checks an existing file before bbolt maps it (see Open) and returns what
+// Verify found (meta-page problems at most), or nil for a file that does not exist yet.
+func preflight(path string, opts Options, timeout time.Duration) (*Report, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, checkNoFile(path, opts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bbolt: open: %w", err)
+	}
+	defer f.Close() // and with it the lock, before bbolt takes its own
+	if err := lockShared(f, timeout); err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil {
+		return nil, fmt.Errorf("bbolt: open: %w", err)
+	} else if fi.Size() == 0 {
+		return nil, checkNoFile(path, opts) // bbolt initialises an empty file
+	}
+	rep, err := Verify(path)
+	if err != nil {
+		return nil, fmt.Errorf("bbolt: open: %w", err)
+	}
+	var meta []Problem
+	for _, p := range rep.Problems {
+		if !p.Meta {
+			return nil, &CorruptError{Path: path, Report: rep}
+		}
+		meta = append(meta, p)
+	}
+	if opts.TxidFile == "" || opts.ReadOnly {
+		return rep, nil
+	}
+	recorded, found, err := ReadTxidRecord(opts.TxidFile)
+	if err != nil {
+		return nil, err
+	}
+	if found && recorded > rep.Txid {
+		return nil, &StaleError{Path: path, TxidFile: opts.TxidFile, Recorded: recorded, Found: rep.Txid, Meta: meta}
+	}
+	return rep, nil
+}
+
+// checkNoFile refuses to make a new, empty database where the txid record says one was
+// committed to.
+func checkNoFile(path string, opts Options) error {
+	if opts.TxidFile == "" || opts.ReadOnly {
+		return nil
+	}
+	recorded, found, err := ReadTxidRecord(opts.TxidFile)
+	if err != nil {
+		return err
+	}
+	if found {
+		return &StaleError{Path: path, TxidFile: opts.TxidFile, Recorded: recorded, Missing: true}
+	}
+	return nil
+}
+
+// openBolt is bolt.Open with its panics (and memory faults) turned into a *CorruptError:
+// bbolt asserts rather than checks what it reads. Verify has found nothing by then, so
+// this is the rare damage Verify cannot see.
+func openBolt(path string, o *bolt.Options) (bdb *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			bdb, err = nil, &CorruptError{Path: path, Panic: fmt.Sprint(p)}
+		}
+	}()
+	bdb, err = bolt.Open(path, 0o600, o)
+	if err != nil && !errors.Is(err, berrors.ErrTimeout) {
+		err = fmt.Errorf("bbolt: open %s: %w", path, err)
+	}
+	return bdb, err
+}
+
+// prepare makes Coffer's bucket in a new file and returns the transaction the file holds.
+// It writes nothing to a file that has the bucket already.
+func prepare(bdb *bolt.DB, readOnly bool) (uint64, error) {
+	var txid uint64
+	has := false
+	if err := bdb.View(func(tx *bolt.Tx) error {
+		txid, has = uint64(tx.ID()), tx.Bucket(bucket) != nil
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	if has {
+		return txid, nil
+	}
+	if readOnly {
+		return 0, errors.New("the file holds no Coffer bucket: it is not a Coffer database")
+	}
+	err := bdb.Update(func(tx *bolt.Tx) error {
+		txid = uint64(tx.ID())
+		_, err := tx.CreateBucket(bucket)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("create bucket: %w", err)
+	}
+	return txid, nil
+}
+
+// Txid returns the id of the last transaction committed to the file (each commit adds one).
+func (db *DB) Txid() (uint64, error) {
+	var txid uint64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		txid = uint64(tx.ID())
+		return nil
+	})
+	return txid, err
+}
+
+// Verified returns what Open's structural check found in an existing file: nil for a new
+// file, else a report whose problems are meta pages that do not validate, at most.
+func (db *DB) Verified() *Report { return db.verified }
 
 // View runs fn in a read-only bbolt transaction. Puts and Deletes in fn fail.
 func (db *DB) View(ctx context.Context, fn func(storage.Tx) error) error {
@@ -147,6 +328,9 @@ func (db *DB) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	if err := db.check(ctx); err != nil {
 		return err
 	}
+	if db.readOnly {
+		return errReadOnlyDB
+	}
 	r := &request{fn: fn, done: make(chan outcome, 1)}
 	select {
 	case db.reqs <- r:
@@ -174,6 +358,11 @@ func (db *DB) Close() error {
 		<-db.done
 		if err := db.bolt.Close(); err != nil {
 			db.closeErr = fmt.Errorf("bbolt: close: %w", err)
+		}
+		if db.rec != nil {
+			if err := db.rec.close(); err != nil && db.closeErr == nil {
+				db.closeErr = fmt.Errorf("bbolt: close the txid record: %w", err)
+			}
 		}
 	})
 	return db.closeErr

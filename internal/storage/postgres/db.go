@@ -157,16 +157,16 @@ func (db *DB) View(ctx context.Context, fn func(storage.Tx) error) error {
 	}
 	ptx, err := db.pool.BeginTx(ctx, viewOptions)
 	if err != nil {
-		return db.beginError(err)
+		return markUnavailable(db.beginError(err))
 	}
 	t := &tx{ctx: ctx, ptx: ptx}
 	defer t.end()
 	if err := fn(t); err != nil {
-		return err
+		return markUnavailable(err)
 	}
 	if t.err != nil {
 		// fn ignored a failed statement; its result may rest on a read that never happened.
-		return t.err
+		return markUnavailable(t.err)
 	}
 	if err := ptx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: view: commit: %w", err)
@@ -188,7 +188,7 @@ func (db *DB) Update(ctx context.Context, fn func(storage.Tx) error) error {
 		}
 		retry, err := db.attempt(ctx, fn)
 		if !retry {
-			return err
+			return markUnavailable(err)
 		}
 		if attempt == maxAttempts {
 			return fmt.Errorf("postgres: update: gave up after %d attempts: %w (%w)", attempt, storage.ErrBusy, err)
@@ -239,6 +239,29 @@ func retryable(err error) bool {
 		return pgErr.Code == "40001" || pgErr.Code == "40P01"
 	}
 	return pgconn.SafeToRetry(err)
+}
+
+// markUnavailable wraps [storage.ErrUnavailable] into err when PostgreSQL refused the
+// work for a reason that passes by itself and wrote nothing (see unavailable).
+func markUnavailable(err error) error {
+	if err == nil || !unavailable(err) || errors.Is(err, storage.ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", storage.ErrUnavailable, err)
+}
+
+// unavailable reports whether err says that PostgreSQL cannot do the work for now, in a
+// way that leaves nothing written: it answered that it is out of disk, memory or
+// connections (class 53: disk_full, out_of_memory, too_many_connections, …) or is still
+// starting (57P03 cannot_connect_now), or it could not be reached at all. A connection
+// lost while a COMMIT was on its way is not among them: whether it committed is unknown.
+func unavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "53") || pgErr.Code == "57P03"
+	}
+	var connectErr *pgconn.ConnectError
+	return errors.As(err, &connectErr)
 }
 
 // beginError reports a failure to start a transaction, as ErrClosed when Close won the
