@@ -3,6 +3,7 @@ package identity
 import (
 	"encoding/json"
 	"errors"
+	"github.com/coffer/coffer/internal/storage"
 	"mime"
 	"net/http"
 	"strconv"
@@ -242,6 +243,12 @@ func (s *Service) serveToken(w http.ResponseWriter, r *http.Request) {
 		principalRecord{SecretHash: make([]byte, 32)}.secretMatches(form.Get("client_secret"))
 		s.throttle.failed(now, source, clientID)
 		writeInvalidClient(w, now)
+		return
+	case storage.Temporary(err):
+		// A busy or full store passes by itself: MSAL retries a 5xx after Retry-After.
+		w.Header().Set("Retry-After", "5")
+		writeOAuthError(w, now, http.StatusServiceUnavailable, "temporarily_unavailable", 50000,
+			"The token service's storage is busy or full for the moment; retry after the seconds in Retry-After.")
 		return
 	case err != nil:
 		writeOAuthError(w, now, http.StatusInternalServerError, "temporarily_unavailable", 50000,
