@@ -174,7 +174,7 @@ func matchesAny(patterns []string, action string) bool {
 // Match reports whether action matches pattern: case-insensitively, `*` standing for
 // any run of characters (`/` included).
 func Match(pattern, action string) bool {
-	p, s := strings.ToLower(pattern), strings.ToLower(action)
+	p, s := pattern, action
 	// Classic glob matching with one backtrack point: the last `*` seen.
 	pi, si, star, mark := 0, 0, -1, 0
 	for si < len(s) {
@@ -182,7 +182,7 @@ func Match(pattern, action string) bool {
 		case pi < len(p) && p[pi] == '*':
 			star, mark = pi, si
 			pi++
-		case pi < len(p) && p[pi] == s[si]:
+		case pi < len(p) && foldByte(p[pi]) == foldByte(s[si]):
 			pi++
 			si++
 		case star >= 0:
@@ -198,19 +198,36 @@ func Match(pattern, action string) bool {
 	return pi == len(p)
 }
 
+// foldByte is an ASCII letter in lower case (action names are ASCII).
+func foldByte(b byte) byte {
+	if 'A' <= b && b <= 'Z' {
+		return b + 'a' - 'A'
+	}
+	return b
+}
+
 // Within reports whether target is scope or lies below it, comparing the segments of
 // the two resource ids case-insensitively ("/" is the root, above everything).
 func Within(target, scope string) bool {
-	ts, ss := segments(target), segments(scope)
-	if len(ss) > len(ts) {
-		return false
-	}
-	for i := range ss {
-		if !strings.EqualFold(ss[i], ts[i]) {
+	t, s := target, scope
+	for {
+		var ts, ss string
+		ss, s = nextSegment(s)
+		if ss == "" {
+			return true
+		}
+		ts, t = nextSegment(t)
+		if ts == "" || !strings.EqualFold(ts, ss) {
 			return false
 		}
 	}
-	return true
+}
+
+// nextSegment returns the first non-empty segment of a resource id and the rest.
+func nextSegment(id string) (seg, rest string) {
+	id = strings.TrimLeft(id, "/")
+	seg, rest, _ = strings.Cut(id, "/")
+	return seg, rest
 }
 
 // SameScope reports whether a and b name the same scope.

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -340,5 +341,46 @@ func TestRBACManagingAssignments(t *testing.T) {
 	wantCode(t, err, 403, "AuthorizationFailed")
 	if _, err := ra.Delete(ctx, vaultScope+"/secrets/s1", userName, nil); err != nil {
 		t.Fatalf("delete a Key Vault Secrets User assignment: %v", err)
+	}
+}
+
+// TestRBACGraphGetByIDs: the Graph stand-in's directoryObjects/getByIds, as az's role
+// commands call it: the administrator finds any principal, another principal itself
+// only; unknown ids are left out; only service principals exist.
+func TestRBACGraphGetByIDs(t *testing.T) {
+	st := testenv.NewStack(t)
+	p, q := newPrincipal(t, st, "p"), newPrincipal(t, st, "q")
+	get := func(creds identity.Credentials, ids []string, types ...string) []map[string]any {
+		t.Helper()
+		tok := token(t, testenv.Credential(t, creds, st.HTTP), st.Server.URL()+"/")
+		body := map[string]any{"ids": ids}
+		if types != nil {
+			body["types"] = types
+		}
+		status, _, b := st.Request(t, "POST", "/v1.0/directoryObjects/getByIds", "Bearer "+tok, body)
+		var out struct{ Value []map[string]any }
+		if status != 200 || json.Unmarshal(b, &out) != nil {
+			t.Fatalf("getByIds: %d %s", status, b)
+		}
+		return out.Value
+	}
+	ids := []string{p.ObjectID, q.ObjectID, uuid.NewString()}
+	got := get(st.Creds, ids, "user", "group", "servicePrincipal")
+	if len(got) != 2 || got[0]["id"] != p.ObjectID || got[0]["appId"] != p.ClientID || got[0]["displayName"] != "p" ||
+		got[0]["@odata.type"] != "#microsoft.graph.servicePrincipal" || got[1]["id"] != q.ObjectID {
+		t.Fatalf("the administrator's getByIds: %v", got)
+	}
+	if got := get(p, ids); len(got) != 1 || got[0]["id"] != p.ObjectID {
+		t.Fatalf("a principal's getByIds: %v", got)
+	}
+	if got := get(st.Creds, ids, "user"); len(got) != 0 {
+		t.Fatalf("users: %v", got)
+	}
+	tok := token(t, st.Cred, st.Server.URL()+"/")
+	if status, _, _ := st.Request(t, "GET", "/v1.0/directoryObjects/getByIds", "Bearer "+tok, nil); status != 405 {
+		t.Fatalf("GET getByIds: %d", status)
+	}
+	if status, _, _ := st.Request(t, "POST", "/v1.0/directoryObjects/getByIds", "Bearer "+tok, map[string]any{"ids": []string{}}); status != 400 {
+		t.Fatalf("no ids: %d", status)
 	}
 }
