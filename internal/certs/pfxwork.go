@@ -185,11 +185,23 @@ func checkPFXWork(der []byte, password string) error {
 		default:
 			continue // go-pkcs12 refuses it without deriving a key
 		}
+		// With the empty password two forms are tried, and the wrong one can decrypt to
+		// well-padded noise (about once in 256): a plaintext that holds no bags is that
+		// noise as long as another one holds bags. Every one that does is counted.
+		var parsed [][]p12SafeBag
+		var parseErr error
 		for _, data := range plain {
 			var bags []p12SafeBag
 			if err := unmarshalAll(data, &bags); err != nil {
-				return unreadablePFX(err)
+				parseErr = err
+				continue
 			}
+			parsed = append(parsed, bags)
+		}
+		if len(parsed) == 0 {
+			return unreadablePFX(parseErr)
+		}
+		for _, bags := range parsed {
 			for _, bag := range bags {
 				if !bag.ID.Equal(oidShroudedKeyBag) {
 					continue

@@ -342,3 +342,17 @@ func TestKeyopsSigner(t *testing.T) {
 		t.Error("an oct key has a Signer")
 	}
 }
+
+// TestEmptyPasswordPFXAlwaysImports: with the empty password the work check tries both of
+// its encodings, and the wrong one decrypts to well-padded noise about once in 256; that
+// noise must not refuse a sound file (it did, about twice in a thousand).
+func TestEmptyPasswordPFXAlwaysImports(t *testing.T) {
+	key := ecKey()
+	chain := testChain(t, key)
+	for i := range 1000 {
+		v := must(certs.EncodeSecret("application/x-pkcs12", key, chain))
+		if _, _, _, err := certs.ParseImport(v, "", "application/x-pkcs12"); err != nil {
+			t.Fatalf("file %d: %v", i, err)
+		}
+	}
+}
