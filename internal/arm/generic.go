@@ -35,9 +35,24 @@ func (a *API) subscriptionJSON(sub string) subscriptionJSON {
 }
 
 // listSubscriptions lists the default subscription first, then, for the administrator,
-// every other subscription that holds a vault, live or deleted, in id order.
+// every other subscription that holds a vault, live or deleted, and for another
+// principal every other subscription it holds a role in, in id order.
 func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, _ params, c Caller) error {
 	subs := []string{DefaultSubscription}
+	if !c.Admin && a.opts.RBAC != nil && c.ObjectID != "" {
+		v, err := a.opts.RBAC.View(r.Context())
+		if err != nil {
+			return err
+		}
+		var more []string
+		for _, s := range v.Subscriptions(c.ObjectID) {
+			if !strings.EqualFold(s, DefaultSubscription) {
+				more = append(more, s)
+			}
+		}
+		sort.Slice(more, func(i, j int) bool { return lower(more[i]) < lower(more[j]) })
+		subs = append(subs, more...)
+	}
 	if c.Admin {
 		vs, err := a.opts.Vaults.AllVaults(r.Context())
 		if err != nil {

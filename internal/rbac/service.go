@@ -97,6 +97,19 @@ func (v *View) Touches(principal, scope string) bool {
 	return false
 }
 
+// Subscriptions lists the subscriptions principal holds some role in, each once.
+func (v *View) Subscriptions(principal string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range v.byPrincipal[strings.ToLower(principal)] {
+		if s, err := ParseScope(a.Scope); err == nil && !seen[strings.ToLower(s.Subscription)] {
+			seen[strings.ToLower(s.Subscription)] = true
+			out = append(out, s.Subscription)
+		}
+	}
+	return out
+}
+
 // View returns the current view: the cached one, unless it is older than a second and
 // the stored change counter has moved meanwhile (a change through another server), or a
 // change was made through this Service since it was read.

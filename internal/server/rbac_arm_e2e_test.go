@@ -384,3 +384,21 @@ func TestRBACGraphGetByIDs(t *testing.T) {
 		t.Fatalf("no ids: %d", status)
 	}
 }
+
+// TestRBACSubscriptionsListed: GET /subscriptions (az login) shows a principal the
+// default subscription and every other one it holds a role in.
+func TestRBACSubscriptionsListed(t *testing.T) {
+	st := testenv.NewStack(t)
+	p := newPrincipal(t, st, "elsewhere")
+	const other = "5ca1ab1e-0000-4000-8000-000000000000"
+	assign(t, st, "/subscriptions/"+other+"/resourceGroups/rg", rbac.Reader, p.ObjectID)
+	tok := token(t, testenv.Credential(t, p, st.HTTP), "https://management.azure.com")
+	status, _, b := st.Request(t, "GET", "/subscriptions?api-version=2019-11-01", "Bearer "+tok, nil)
+	var out struct {
+		Value []struct{ SubscriptionID string }
+	}
+	if status != 200 || json.Unmarshal(b, &out) != nil || len(out.Value) != 2 ||
+		out.Value[0].SubscriptionID != testenv.DefaultSubscription || out.Value[1].SubscriptionID != other {
+		t.Fatalf("subscriptions: %d %s", status, b)
+	}
+}
