@@ -15,7 +15,7 @@ import (
 )
 
 // outsideDocument matches text that points a reader at a document that is not in front of
-// them: a design note ("interface.md", "§6"). A client sees Coffer's messages far from
+// them: a design note by file name or numbered section. A client sees Coffer's messages far from
 // this repository, so they must speak of the product and the operation instead.
 var outsideDocument = regexp.MustCompile(`[A-Za-z0-9_-]+\.md\b|§`)
 

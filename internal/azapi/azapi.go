@@ -331,15 +331,16 @@ func skipToken(r *request) (string, error) {
 	return string(b), nil
 }
 
-// nextLink is the absolute URL of the page after `last`, or nil when there is none. It
+// nextLink is the absolute URL of the page after the record `next`, or nil when there is
+// none (next is empty). It
 // carries api-version itself: the Go pager requests it verbatim.
-func nextLink(r *request, more bool, last string, limit int) *string {
-	if !more {
+func nextLink(r *request, next string, limit int) *string {
+	if next == "" {
 		return nil
 	}
 	q := url.Values{}
 	q.Set("api-version", r.apiVersion)
-	q.Set("$skiptoken", b64url.EncodeToString([]byte(last)))
+	q.Set("$skiptoken", b64url.EncodeToString([]byte(next)))
 	q.Set("maxresults", fmt.Sprint(limit))
 	s := r.url(r.URL.EscapedPath() + "?" + q.Encode())
 	return &s

@@ -72,6 +72,6 @@ func listed[T, W any](w http.ResponseWriter, r *request, list func(c ctxT, v, af
 			out.Value = append(out.Value, wi)
 		}
 	}
-	out.NextLink = nextLink(r, next != "", next, limit)
+	out.NextLink = nextLink(r, next, limit)
 	return ok(w, out)
 }

@@ -2,12 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/keyvault/armkeyvault"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -136,33 +134,9 @@ func (c *client) selfObjectID(ctx context.Context) (string, error) {
 	if c.creds.ObjectID != "" {
 		return c.creds.ObjectID, nil
 	}
-	scope := c.server.String() + "//.default"
-	opts := c.clientOptions()
-	pl := runtime.NewPipeline(moduleName, moduleVersion, runtime.PipelineOptions{
-		PerRetry: []policy.Policy{runtime.NewBearerTokenPolicy(c.cred, []string{scope}, nil)},
-	}, &opts)
-	filter := fmt.Sprintf("servicePrincipalNames/any(c:c eq '%s')", c.creds.ClientID)
-	req, err := runtime.NewRequest(ctx, http.MethodGet, c.server.String()+"/v1.0/servicePrincipals?$filter="+url.QueryEscape(filter))
-	if err != nil {
-		return "", err
-	}
-	resp, err := pl.Do(req)
-	if err != nil {
-		return "", err
-	}
-	if !runtime.HasStatusCode(resp, http.StatusOK) {
-		return "", runtime.NewResponseError(resp)
-	}
-	var out struct {
-		Value []struct {
-			ID string `json:"id"`
-		} `json:"value"`
-	}
-	if err := runtime.UnmarshalAsJSON(resp, &out); err != nil {
-		return "", err
-	}
-	if len(out.Value) == 0 || out.Value[0].ID == "" {
+	id, err := c.servicePrincipal(ctx, fmt.Sprintf("servicePrincipalNames/any(c:c eq '%s')", c.creds.ClientID))
+	if errors.Is(err, errNoSuchSP) {
 		return "", fmt.Errorf("the server does not know client id %s", c.creds.ClientID)
 	}
-	return out.Value[0].ID, nil
+	return id, err
 }

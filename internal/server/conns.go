@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/tls"
 	"errors"
+	"github.com/coffer/coffer/internal/clock"
 	"io"
 	"net"
 	"net/http"
@@ -26,7 +27,10 @@ import (
 //   - --idle-timeout: a keep-alive connection between requests (net/http).
 //
 // Network deadlines are set against the real time, which is what the network compares
-// them with, never against the server's clock (which tests replace).
+// them with, never against the server's clock (which tests replace): wall.
+
+// wall is the clock network deadlines and idle times are read from.
+var wall clock.Clock = clock.Real{}
 
 // connLimiter is a listener that hands out at most cap(slots) connections at once.
 type connLimiter struct {
@@ -140,7 +144,7 @@ func (l *connLimiter) connState(c net.Conn, st http.ConnState) {
 	t.state.Store(int32(st))
 	l.mu.Lock()
 	if st == http.StateIdle {
-		l.idle[t] = time.Now()
+		l.idle[t] = wall.Now()
 	} else {
 		delete(l.idle, t)
 	}
@@ -248,7 +252,7 @@ func (s *Server) limitBody(w http.ResponseWriter, r *http.Request) func() {
 		return func() {}
 	}
 	b := &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w), grace: s.cfg.BodyTimeout,
-		rate: float64(s.cfg.MinBodyRate), set: time.Now().Add(s.cfg.BodyTimeout)}
+		rate: float64(s.cfg.MinBodyRate), set: wall.Now().Add(s.cfg.BodyTimeout)}
 	if r.ProtoMajor == 2 {
 		b.slow = func() { s.metrics.connCut.WithLabelValues("slow").Inc() }
 	}
@@ -258,7 +262,7 @@ func (s *Server) limitBody(w http.ResponseWriter, r *http.Request) func() {
 	r.Body = b
 	return func() {
 		if !b.done {
-			b.rc.SetReadDeadline(time.Now().Add(b.grace))
+			b.rc.SetReadDeadline(wall.Now().Add(b.grace))
 		}
 	}
 }
@@ -268,7 +272,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 		return b.ReadCloser.Read(p)
 	}
 	if b.first.IsZero() {
-		b.first = time.Now()
+		b.first = wall.Now()
 	}
 	dl := b.first.Add(b.grace + time.Duration(float64(b.n)/b.rate*float64(time.Second)))
 	if dl.Sub(b.set) >= deadlineStep {
