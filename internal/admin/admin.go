@@ -10,6 +10,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -40,7 +41,10 @@ type Options struct {
 	// Anchors are the ledger heads the server trusts (copied into the audit log), checked
 	// by ledger verification besides those the caller sends.
 	Anchors func() []ledger.Anchor
-	Log     *slog.Logger
+	// ConsoleLink makes a single-use sign-in link to the browser console for a principal
+	// and says when it expires; nil turns POST /admin/console-link off (404).
+	ConsoleLink func(ctx context.Context, p plane.Principal) (url string, expires time.Time, err error)
+	Log         *slog.Logger
 }
 
 // Admin serves the admin routes.
@@ -76,6 +80,7 @@ var routes = []route{
 	{http.MethodPost, "/admin/ledger/verify", "LedgerVerify", false, "Use POST /admin/ledger/verify to check the ledger's hash chain.", (*Admin).verifyLedger},
 	{http.MethodGet, "/admin/webhooks", "WebhookList", false, webhooksMisuse, (*Admin).listWebhooks},
 	{http.MethodPost, "/admin/webhooks", "WebhookCreate", false, webhooksMisuse, (*Admin).createWebhook},
+	{http.MethodPost, "/admin/console-link", "ConsoleLinkCreate", true, "Use POST /admin/console-link to get a single-use sign-in link to the console for yourself.", (*Admin).consoleLink},
 	{http.MethodDelete, "/admin/webhooks/", "WebhookDelete", false, "Use DELETE /admin/webhooks/{id} to delete a webhook subscription.", (*Admin).deleteWebhook},
 }
 
@@ -121,6 +126,9 @@ func (a *Admin) Serve(w http.ResponseWriter, r *http.Request, c *plane.Call) err
 		c.Event.Decision = "allowed: administrator"
 	case rt.open:
 		c.Event.Decision = "allowed: any principal; the list holds what its access policies let it list"
+		if rt.op == "ConsoleLinkCreate" {
+			c.Event.Decision = "allowed: any principal, for a sign-in link of its own"
+		}
 	default:
 		return forbidden(c)
 	}

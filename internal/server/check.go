@@ -14,6 +14,7 @@ import (
 
 	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/console"
 	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/pki"
 	"github.com/coffer/coffer/internal/storage"
@@ -230,7 +231,7 @@ func (r *CheckReport) values(ctx context.Context, dataDir string, raw *bbolt.DB,
 	r.clearRecords(dataDir, raw)
 	now := clk.Now().Add(shift).UTC().Truncate(time.Second)
 	problems, err := vault.CheckStore(ctx, sealed, raw, vault.CheckOptions{Now: now,
-		Foreign: func(k string) bool { return serverOwns(k) || identity.OwnsKey(k) }})
+		Foreign: func(k string) bool { return serverOwns(k) || identity.OwnsKey(k) || console.OwnsKey(k) }})
 	if err != nil {
 		return fmt.Errorf("read %s: %w", r.Path, err)
 	}

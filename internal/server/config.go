@@ -33,6 +33,9 @@ type Config struct {
 	// time shift. Nil → clock.Real.
 	Clock clock.Clock
 	Log   *slog.Logger
+	// ConsoleIdleTimeout and ConsoleMaxLifetime end a browser console session after so
+	// long without a request, and so long after sign-in (0 → 30 minutes and 12 hours).
+	ConsoleIdleTimeout, ConsoleMaxLifetime time.Duration
 	// Audit receives the audit records; nil → the log named by AuditLog.
 	Audit audit.Sink
 	// AuditLog is --audit-log: "" → DataDir/audit/audit.log, "-" → stdout, "off" → no

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coffer/coffer/internal/arm"
 	"github.com/coffer/coffer/internal/audit"
+	"github.com/coffer/coffer/internal/console"
 	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/vault"
@@ -59,6 +60,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveDataPlane(w, r, s.cfg.DefaultVault)
+	case strings.HasPrefix(p, console.Prefix) || p == "/console":
+		if p == "/console" {
+			http.Redirect(w, r, console.Prefix, http.StatusMovedPermanently)
+			return
+		}
+		s.console.ServeHTTP(w, r)
 	case strings.HasPrefix(p, "/admin/"):
 		s.adminPlane.Serve(w, r, s.adminRoutes.Serve)
 	case arm.IsGraphPath(p):

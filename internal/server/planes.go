@@ -7,6 +7,7 @@ import (
 
 	"github.com/coffer/coffer/internal/admin"
 	"github.com/coffer/coffer/internal/azapi"
+	"github.com/coffer/coffer/internal/console"
 	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/plane"
@@ -40,15 +41,10 @@ func (s *Server) newAdminPlane() (*plane.Plane, *admin.Admin) {
 	opts := admin.Options{
 		Vaults: s.vaults, Principals: s.id, PublicURL: s.publicURL.String(), Log: s.log,
 		VaultURL: func(name string) string { return vaultURL(s.publicURL, name, s.cfg.VaultDomain) },
-		Anchors: func() []ledger.Anchor {
-			var out []ledger.Anchor
-			if a := s.anchor.Load(); a != nil {
-				out = append(out, *a)
-			}
-			if s.startAnchor != nil {
-				out = append(out, *s.startAnchor)
-			}
-			return out
+		Anchors:  s.anchors,
+		ConsoleLink: func(ctx context.Context, p plane.Principal) (string, time.Time, error) {
+			tok, expires, err := s.console.CreateLink(ctx, p.ClientID)
+			return s.ConsoleURL() + "link?t=" + tok, expires, err
 		},
 	}
 	if s.cfg.AllowTimeShift {
@@ -63,6 +59,30 @@ func (s *Server) newAdminPlane() (*plane.Plane, *admin.Admin) {
 	}
 	return p, admin.New(opts)
 }
+
+// anchors are the ledger heads the server trusts (copied into the audit log).
+func (s *Server) anchors() []ledger.Anchor {
+	var out []ledger.Anchor
+	if a := s.anchor.Load(); a != nil {
+		out = append(out, *a)
+	}
+	if s.startAnchor != nil {
+		out = append(out, *s.startAnchor)
+	}
+	return out
+}
+
+// newConsole is the browser console at /console/ on the bare address: its own plane
+// (audit records marked "console"), the same vault domain and role assignments as the
+// data plane, identity's sign-in check, and sessions in the storage.
+func (s *Server) newConsole() (*console.Console, error) {
+	p := plane.New(plane.Config{Name: "console", Audit: s.auditConsole, Clock: s.cfg.Clock, Log: s.log})
+	return console.New(console.Options{Vaults: s.vaults, RBAC: s.rbac, Principals: s.id, Store: s.store, Clock: s.cfg.Clock,
+		Plane: p, Anchors: s.anchors, IdleTimeout: s.cfg.ConsoleIdleTimeout, MaxLifetime: s.cfg.ConsoleMaxLifetime, Log: s.log})
+}
+
+// ConsoleURL is the browser console's address (with a trailing slash).
+func (s *Server) ConsoleURL() string { return s.publicURL.String() + console.Prefix }
 
 // newARMPlanes are the management plane and the Graph stand-in az needs (same audit
 // sink; the Graph stand-in accepts Graph-audience tokens only).

@@ -30,6 +30,7 @@ import (
 	"github.com/coffer/coffer/internal/azapi"
 	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/console"
 	"github.com/coffer/coffer/internal/delivery"
 	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/ledger"
@@ -57,6 +58,7 @@ type Server struct {
 	graphPlane  *plane.Plane
 	adminPlane  *plane.Plane
 	adminRoutes *admin.Admin
+	console     *console.Console
 	http        *http.Server
 
 	// Audit: auditFile is the log Coffer opened (nil when Config.Audit was given or the
@@ -64,6 +66,7 @@ type Server struct {
 	// the plane and feeds the metrics.
 	auditFile                                                   *audit.File
 	auditData, auditARM, auditIdentity, auditAdmin, auditLedger audit.Sink
+	auditConsole                                                audit.Sink
 	metrics                                                     *metrics
 	// anchor is the ledger head last copied into the audit log; startAnchor the last
 	// one the log held when this server started (what the ledger was at the previous
@@ -142,6 +145,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.metrics = newMetrics(s.vaults)
 	plane := func(name string) audit.Sink { return &observedSink{plane: name, next: base, m: s.metrics} }
 	s.auditData, s.auditARM, s.auditIdentity, s.auditAdmin, s.auditLedger = plane("data"), plane("arm"), plane("identity"), plane("admin"), plane("ledger")
+	s.auditConsole = plane("console")
 	if _, created, err := s.vaults.EnsureVault(ctx, vault.Vault{
 		Name: cfg.DefaultVault, RetentionDays: vault.DefaultRetentionDays,
 		Subscription: DefaultSubscription, ResourceGroup: DefaultGroup, Location: DefaultLocation,
@@ -159,6 +163,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.arm = arm.New(arm.Options{Vaults: s.vaults, PublicURL: s.publicURL, VaultDomain: cfg.VaultDomain,
 		TenantID: s.id.TenantID(), Clock: s.vclock, Log: s.log, Directory: graphDirectory{s.id}, RBAC: s.rbac})
 	s.armPlane, s.graphPlane = s.newARMPlanes()
+	if s.console, err = s.newConsole(); err != nil {
+		return nil, err
+	}
 	s.adminPlane, s.adminRoutes = s.newAdminPlane()
 	if s.auditFile != nil && s.auditFile.Path() != AuditLogStdout {
 		s.startAnchor = lastCheckpoint(s.auditFile.Path(), s.log)
