@@ -264,6 +264,7 @@ Exit codes:
 		newKeyCommand(),
 		newCertificateCommand(),
 		newRecycleBinCommand(),
+		newConsoleCommand(),
 		newTimeShiftCommand(),
 		newWebhookCommand(),
 		newLedgerCommand(),

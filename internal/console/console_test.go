@@ -1,0 +1,190 @@
+package console_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coffer/coffer/internal/vault"
+)
+
+// TestPagesAndActions walks the console as the administrator: create a secret, see it,
+// reveal it, delete it, find it in the recycle bin, recover it, delete and purge it.
+func TestPagesAndActions(t *testing.T) {
+	e := newEnv(t)
+	ck := e.signIn(t, e.admin)
+	w := e.do("GET", "/console/vaults/shop", nil, ck)
+	if w.Code != 200 {
+		t.Fatalf("vault page: %d %s", w.Code, w.Body)
+	}
+	tok := csrf(t, w.Body.String())
+	w = e.do("POST", "/console/vaults/shop/secrets", url.Values{"csrf": {tok}, "name": {"db-password"}, "value": {"hunter2"}}, ck)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/console/vaults/shop/secrets/db-password" {
+		t.Fatalf("create: %d %s %s", w.Code, w.Header(), w.Body)
+	}
+	w = e.do("GET", "/console/vaults/shop/secrets/db-password", nil, ck)
+	if w.Code != 200 || strings.Contains(w.Body.String(), "hunter2") {
+		t.Fatalf("object page: %d (the value must stay hidden) %s", w.Code, w.Body)
+	}
+	w = e.do("POST", "/console/vaults/shop/secrets/db-password/reveal", url.Values{"csrf": {tok}}, ck)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "hunter2") {
+		t.Fatalf("reveal: %d %s", w.Code, w.Body)
+	}
+	w = e.do("POST", "/console/vaults/shop/secrets/db-password/delete", url.Values{"csrf": {tok}}, ck)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "recover it from the recycle bin until 2026-08-30 12:00 UTC") {
+		t.Fatalf("delete: %d %s", w.Code, w.Body)
+	}
+	w = e.do("GET", "/console/recycle-bin", nil, ck)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `datetime="2026-08-30T12:00:00Z"`) || !strings.Contains(w.Body.String(), "db-password") {
+		t.Fatalf("recycle bin: %d %s", w.Code, w.Body)
+	}
+	w = e.do("POST", "/console/recycle-bin/recover", url.Values{"csrf": {tok}, "vault": {"shop"}, "kind": {"secret"}, "name": {"db-password"}}, ck)
+	if w.Code != 200 {
+		t.Fatalf("recover: %d %s", w.Code, w.Body)
+	}
+	if _, err := e.vaults.Internal().GetSecret(t.Context(), "shop", "db-password", ""); err != nil {
+		t.Fatalf("after recover: %v", err)
+	}
+	e.do("POST", "/console/vaults/shop/secrets/db-password/delete", url.Values{"csrf": {tok}}, ck)
+	w = e.do("POST", "/console/recycle-bin/purge", url.Values{"csrf": {tok}, "vault": {"shop"}, "kind": {"secret"}, "name": {"db-password"}, "confirm": {"db-pass"}}, ck)
+	if w.Code != 400 {
+		t.Fatalf("purge without the typed name: %d %s", w.Code, w.Body)
+	}
+	w = e.do("POST", "/console/recycle-bin/purge", url.Values{"csrf": {tok}, "vault": {"shop"}, "kind": {"secret"}, "name": {"db-password"}, "confirm": {"db-password"}}, ck)
+	if w.Code != 200 {
+		t.Fatalf("purge: %d %s", w.Code, w.Body)
+	}
+	if _, err := e.vaults.Internal().Secrets().GetDeleted(t.Context(), "shop", "db-password"); err == nil {
+		t.Fatal("the purged secret is still there")
+	}
+	for _, p := range []string{"/console/vaults", "/console/history?vault=shop", "/console/history"} {
+		if w := e.do("GET", p, nil, ck); w.Code != 200 {
+			t.Errorf("%s: %d %s", p, w.Code, w.Body)
+		}
+	}
+}
+
+// TestCSRFAndSessions: a change without the session's CSRF token, or from another
+// origin, is refused and changes nothing; a session ends after its idle time and its
+// absolute lifetime, and at sign-out.
+func TestCSRFAndSessions(t *testing.T) {
+	e := newEnv(t)
+	ck := e.signIn(t, e.admin)
+	for _, form := range []url.Values{{"name": {"x"}, "value": {"v"}}, {"csrf": {"forged"}, "name": {"x"}, "value": {"v"}}} {
+		if w := e.do("POST", "/console/vaults/shop/secrets", form, ck); w.Code != 403 {
+			t.Errorf("without the CSRF token: %d %s", w.Code, w.Body)
+		}
+	}
+	if _, err := e.vaults.Internal().GetSecret(t.Context(), "shop", "x", ""); err == nil {
+		t.Fatal("a forged form created a secret")
+	}
+	e.clk.Advance(29 * time.Minute)
+	if w := e.do("GET", "/console/vaults", nil, ck); w.Code != 200 {
+		t.Fatalf("after 29 idle minutes: %d", w.Code)
+	}
+	e.clk.Advance(31 * time.Minute)
+	if w := e.do("GET", "/console/vaults", nil, ck); w.Code != http.StatusSeeOther {
+		t.Fatalf("after 31 idle minutes: %d, want a redirect to sign in", w.Code)
+	}
+	ck = e.signIn(t, e.admin)
+	for range 12 * 4 {
+		e.clk.Advance(15 * time.Minute)
+		e.do("GET", "/console/vaults", nil, ck)
+	}
+	if w := e.do("GET", "/console/vaults", nil, ck); w.Code != http.StatusSeeOther {
+		t.Fatalf("after 12 hours: %d, want the session ended", w.Code)
+	}
+	ck = e.signIn(t, e.admin)
+	page := e.do("GET", "/console/vaults", nil, ck).Body.String()
+	if w := e.do("POST", "/console/sign-out", url.Values{"csrf": {csrf(t, page)}}, ck); w.Code != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", w.Code)
+	}
+	if w := e.do("GET", "/console/vaults", nil, ck); w.Code != http.StatusSeeOther {
+		t.Fatalf("after sign-out: %d", w.Code)
+	}
+}
+
+// TestSignInRefusedAndSlowedDown: a wrong secret is refused, and repeated failures are
+// slowed down as at the token endpoint (429 with Retry-After), the right secret too.
+func TestSignInRefusedAndSlowedDown(t *testing.T) {
+	e := newEnv(t)
+	bad := url.Values{"client_id": {e.limited.ClientID}, "client_secret": {"wrong"}}
+	w := e.do("POST", "/console/sign-in", bad, nil)
+	if w.Code != 401 || !strings.Contains(w.Body.String(), "The client id or the secret is wrong.") || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("wrong secret: %d %v %s", w.Code, w.Result().Cookies(), w.Body)
+	}
+	if strings.Contains(w.Body.String(), "wrong\"") {
+		t.Error("the page echoes the secret")
+	}
+	limited := false
+	for range 30 {
+		if w = e.do("POST", "/console/sign-in", bad, nil); w.Code == 429 {
+			limited = true
+			break
+		}
+	}
+	if !limited || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("30 failures: %d, want 429 with Retry-After", w.Code)
+	}
+	good := url.Values{"client_id": {e.limited.ClientID}, "client_secret": {e.limited.ClientSecret}}
+	if w := e.do("POST", "/console/sign-in", good, nil); w.Code != 429 {
+		t.Fatalf("the right secret while slowed down: %d", w.Code)
+	}
+}
+
+// TestSignInLink: a link signs in once, and not after its minute.
+func TestSignInLink(t *testing.T) {
+	e := newEnv(t)
+	tok, _, err := e.c.CreateLink(t.Context(), e.limited.ClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := e.do("GET", "/console/link?t="+tok, nil, nil)
+	if w.Code != http.StatusSeeOther || len(w.Result().Cookies()) != 1 {
+		t.Fatalf("link: %d %s", w.Code, w.Body)
+	}
+	if w := e.do("GET", "/console/link?t="+tok, nil, nil); w.Code != 401 {
+		t.Fatalf("the link a second time: %d", w.Code)
+	}
+	tok, _, _ = e.c.CreateLink(t.Context(), e.limited.ClientID)
+	e.clk.Advance(61 * time.Second)
+	if w := e.do("GET", "/console/link?t="+tok, nil, nil); w.Code != 401 {
+		t.Fatalf("an expired link: %d", w.Code)
+	}
+}
+
+// TestLimitedPrincipal: a principal sees only the vaults and actions its access policy
+// grants, and a refusal is a page that says why.
+func TestLimitedPrincipal(t *testing.T) {
+	e := newEnv(t)
+	in := e.vaults.Internal()
+	for _, v := range []string{"shop", "vault-locked"} {
+		if _, err := in.SetSecret(t.Context(), v, "s1", vault.SecretParams{Value: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := in.Secrets().Delete(t.Context(), v, "s1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ck := e.signIn(t, e.limited)
+	w := e.do("GET", "/console/vaults", nil, ck)
+	if !strings.Contains(w.Body.String(), ">shop<") || strings.Contains(w.Body.String(), "vault-locked") {
+		t.Fatalf("vaults: %s", w.Body)
+	}
+	w = e.do("GET", "/console/recycle-bin", nil, ck)
+	body := w.Body.String()
+	if strings.Contains(body, "vault-locked") || !strings.Contains(body, "You may not purge it") || !strings.Contains(body, "You may not recover it") {
+		t.Fatalf("recycle bin: %s", body)
+	}
+	w = e.do("GET", "/console/vaults/vault-locked", nil, ck)
+	if w.Code != 403 || !strings.Contains(w.Body.String(), "may not open vault vault-locked") {
+		t.Fatalf("another vault: %d %s", w.Code, w.Body)
+	}
+	tok := csrf(t, body)
+	w = e.do("POST", "/console/recycle-bin/recover", url.Values{"csrf": {tok}, "vault": {"shop"}, "kind": {"secret"}, "name": {"s1"}}, ck)
+	if w.Code != 403 || !strings.Contains(w.Body.String(), "grants secrets recover") {
+		t.Fatalf("recover without the permission: %d %s", w.Code, w.Body)
+	}
+}
