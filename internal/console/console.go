@@ -256,13 +256,15 @@ func (c *Console) serve(w http.ResponseWriter, r *http.Request, req *call) {
 // maxForm bounds a form: a secret value is at most 25,600 characters.
 const maxForm = 256 << 10
 
-// sameOrigin rejects a POST whose Origin (when the browser sends one) is not this host.
+// sameOrigin rejects a POST a browser says came from another site: by Sec-Fetch-Site
+// when it sends one (a browser under Referrer-Policy no-referrer sends "Origin: null"
+// for its own forms, so Origin alone cannot tell), else by Origin.
 func sameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin" || site == "none"
 	}
-	return strings.EqualFold(o, "https://"+r.Host)
+	o := r.Header.Get("Origin")
+	return o == "" || o == "null" || strings.EqualFold(o, "https://"+r.Host)
 }
 
 // authenticate finds the request's session and principal; without one, a page asks
