@@ -85,10 +85,19 @@ var forbidden = map[string][]struct{ dep, why string }{
 	},
 	"admin": {
 		{mod + "azapi", "planes never import each other"},
+		{mod + "console", "planes never import each other: the server hands admin the console's link maker"},
 		{mod + "arm", "planes never import each other"},
 		{mod + "server", "lower never imports higher"},
 		{mod + "barrier", "admin is above the domain"},
 		{mod + "storage/bbolt", "admin is above the domain"},
+	},
+	"console": {
+		{mod + "azapi", "planes never import each other: the console decides as the data plane does, through authz and rbac"},
+		{mod + "arm", "planes never import each other"},
+		{mod + "admin", "planes never import each other"},
+		{mod + "server", "lower never imports higher"},
+		{mod + "barrier", "the console is above the domain"},
+		{mod + "storage/bbolt", "the console is above the domain"},
 	},
 	"delivery": {
 		{mod + "vault", "the worker reads the outbox, not the domain"},

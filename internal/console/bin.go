@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coffer/coffer/internal/ledger"
@@ -89,7 +90,11 @@ func (c *Console) recycleBin(w http.ResponseWriter, r *http.Request, req *call) 
 	if end < len(bin) {
 		d.Next = link(end)
 	}
-	by, err := c.deleters(ctx, onlyVault)
+	keys := make([]string, len(shown))
+	for i, b := range shown {
+		keys[i] = deleterKey(b.Vault.Name, string(b.Kind), b.Name)
+	}
+	by, err := c.deleters(ctx, keys)
 	if err != nil {
 		return err
 	}
@@ -126,37 +131,77 @@ func deleterKey(v, kind, name string) string {
 	return strings.ToLower(v) + "/" + kind + "/" + strings.ToLower(name)
 }
 
-// deleters reads the deletion ledger once and returns, per deleted vault or object, who
-// deleted it last (principal name and client id where the principal is known).
-func (c *Console) deleters(ctx context.Context, onlyVault string) (map[string]string, error) {
+// deleters returns, per deleted vault or object, who deleted it last (principal name
+// and client id where the principal is known), from the deletion ledger.
+func (c *Console) deleters(ctx context.Context, keys []string) (map[string]string, error) {
 	names := map[string]string{}
 	if ps, err := c.opts.Principals.ListPrincipals(ctx); err == nil {
 		for _, p := range ps {
 			names[strings.ToLower(p.ObjectID)] = p.Name
 		}
 	}
-	out := map[string]string{}
-	f := ledger.Filter{Vault: onlyVault, Limit: 100000}
-	for {
+	last, err := c.lastDeletes(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(last))
+	for k, e := range last {
+		who := e.Principal
+		if n := names[strings.ToLower(e.Principal)]; n != "" {
+			who = n + " (" + e.ClientID + ")"
+		}
+		out[k] = who
+	}
+	return out, nil
+}
+
+// deleteIndex is the last delete entry of each vault and object in the ledger, kept up
+// to date by reading only the entries added since (the ledger is append-only; its head
+// says how far it goes), so that the recycle bin does not read the whole ledger on every
+// page. Every server keeps its own, from the one ledger in the storage.
+type deleteIndex struct {
+	mu   sync.Mutex
+	seq  int64 // the last entry folded in
+	last map[string]ledger.Entry
+}
+
+// lastDeletes returns the last delete entry of each of keys that has one.
+func (c *Console) lastDeletes(ctx context.Context, keys []string) (map[string]ledger.Entry, error) {
+	head, err := c.opts.Vaults.LedgerHead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	x := &c.deletes
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.last == nil || head.Seq < x.seq {
+		x.seq, x.last = 0, map[string]ledger.Entry{}
+	}
+	f := ledger.Filter{After: x.seq, Limit: 10000}
+	for x.seq < head.Seq {
 		es, next, err := c.opts.Vaults.LedgerEntries(ctx, f)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range es {
-			if e.Action != ledger.ActionDelete {
-				continue
+			if e.Action == ledger.ActionDelete {
+				x.last[deleterKey(e.Vault, e.Kind, e.Name)] = e
 			}
-			who := e.Principal
-			if n := names[strings.ToLower(e.Principal)]; n != "" {
-				who = n + " (" + e.ClientID + ")"
-			}
-			out[deleterKey(e.Vault, e.Kind, e.Name)] = who
+			x.seq = max(x.seq, e.Seq)
 		}
 		if next == 0 {
-			return out, nil
+			x.seq = max(x.seq, head.Seq)
+			break
 		}
 		f.After = next
 	}
+	out := make(map[string]ledger.Entry, len(keys))
+	for _, k := range keys {
+		if e, ok := x.last[k]; ok {
+			out[k] = e
+		}
+	}
+	return out, nil
 }
 
 // visibleVaultNames are the vaults the filter offers: the live ones the principal sees

@@ -78,8 +78,9 @@ type Options struct {
 
 // Console serves /console/.
 type Console struct {
-	opts  Options
-	pages map[string]*template.Template
+	opts    Options
+	pages   map[string]*template.Template
+	deletes deleteIndex // who deleted what, from the ledger (bin.go)
 }
 
 // Prefix is where the console lives on the bare address.

@@ -3,17 +3,16 @@ package vault
 import (
 	"cmp"
 	"context"
-	"errors"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/coffer/coffer/internal/storage"
 )
 
 // The recycle bin: every soft-deleted vault and object, across vaults, in the one order
 // a person reads it in — soonest purged first. The admin plane (GET /admin/recycle-bin)
 // and the console list it through RecycleBin, each with its own access decision.
-
-// recycleBinPage is how many deleted objects of one kind are read at a time.
-const recycleBinPage = 200
 
 // BinItem is one soft-deleted vault, secret, key or certificate.
 type BinItem struct {
@@ -46,7 +45,6 @@ func (s *Service) RecycleBin(ctx context.Context, f RecycleBinFilter) (items []B
 		return nil, false, err
 	}
 	now := s.Now()
-	in := s.Internal()
 	for _, v := range vaults {
 		if f.Vault != "" && !strings.EqualFold(v.Name, f.Vault) {
 			continue
@@ -58,30 +56,17 @@ func (s *Service) RecycleBin(ctx context.Context, f RecycleBinFilter) (items []B
 				items = append(items, BinItem{Kind: kindVault, Vault: v, Name: v.Name, Lifecycle: v.Lifecycle})
 			}
 		case Active:
+			var kinds []Kind
 			for _, kind := range []Kind{KindSecret, KindKey, KindCertificate} {
-				if f.Objects == nil || !f.Objects(v, kind) {
-					continue
-				}
-				add := func(o Object) { items = append(items, BinItem{Kind: kind, Vault: v, Name: o.Name, Lifecycle: o.Lifecycle}) }
-				var err error
-				switch kind {
-				case KindSecret:
-					err = pageAllDeleted(func(after string) ([]Secret, string, error) {
-						return in.Secrets().ListDeleted(ctx, v.Name, after, recycleBinPage)
-					}, func(x Secret) Object { return x.Object }, add)
-				case KindKey:
-					err = pageAllDeleted(func(after string) ([]Key, string, error) {
-						return in.Keys().ListDeleted(ctx, v.Name, after, recycleBinPage)
-					}, func(x Key) Object { return x.Object }, add)
-				case KindCertificate:
-					err = pageAllDeleted(func(after string) ([]Certificate, string, error) {
-						return in.Certificates().ListDeleted(ctx, v.Name, after, recycleBinPage)
-					}, func(x Certificate) Object { return x.Object }, add)
-				}
-				if err != nil {
-					return nil, found, err
+				if f.Objects != nil && f.Objects(v, kind) {
+					kinds = append(kinds, kind)
 				}
 			}
+			got, err := s.deletedInVault(ctx, v, kinds, now)
+			if err != nil {
+				return nil, found, err
+			}
+			items = append(items, got...)
 		}
 	}
 	for i := range items {
@@ -96,25 +81,31 @@ func (s *Service) RecycleBin(ctx context.Context, f RecycleBinFilter) (items []B
 	return items, found, nil
 }
 
-// pageAllDeleted reads every page of a list of deleted objects, following each page's
-// next (a page may be short, or empty, and not be the last). A vault deleted meanwhile
-// has no objects to show.
-func pageAllDeleted[T any](list func(after string) ([]T, string, error), object func(T) Object, each func(Object)) error {
-	after := ""
-	for {
-		items, next, err := list(after)
-		if errors.Is(err, ErrVaultNotFound) {
-			return nil
+// deletedInVault lists the recoverable deleted objects of these kinds in a live vault
+// from their heads alone (no version is read: the bin shows names and dates). As the
+// data plane's lists, it leaves out the key and secret behind a deleted certificate
+// (listed with it) and a certificate whose first issuance never finished.
+func (s *Service) deletedInVault(ctx context.Context, v Vault, kinds []Kind, now time.Time) ([]BinItem, error) {
+	var out []BinItem
+	err := s.st.View(ctx, func(tx storage.Tx) error {
+		out = out[:0]
+		for _, kind := range kinds {
+			es, err := tx.Scan(deletedPrefix(v.Name, kind), "", 0)
+			if err != nil {
+				return err
+			}
+			for _, e := range es {
+				var o Object
+				if err := unmarshal(e, &o); err != nil {
+					return err
+				}
+				if o.State(now) == Purged || o.backsCertificate() || o.Latest == "" {
+					continue
+				}
+				out = append(out, BinItem{Kind: kind, Vault: v, Name: o.Name, Lifecycle: o.Lifecycle})
+			}
 		}
-		if err != nil {
-			return err
-		}
-		for _, it := range items {
-			each(object(it))
-		}
-		if next == "" {
-			return nil
-		}
-		after = next
-	}
+		return nil
+	})
+	return out, err
 }
