@@ -64,6 +64,27 @@ if command -v npm >/dev/null 2>&1; then
 fi
 # --------------------------------------------------------------------------------------
 
+# --- Chromium (internal/server/console_e2e_test.go) -------------------------------------
+# TestConsoleInBrowser drives the browser console in Debian's chromium, headless, through
+# chromedp. Installed here when missing (as root or with passwordless sudo); with it on
+# PATH the test must run, so COFFER_TEST_REQUIRE_BROWSER=1 makes a missing browser a
+# failure rather than a skip.
+if ! command -v chromium >/dev/null 2>&1; then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || { sudo -n true 2>/dev/null && sudo="sudo -n"; } || sudo=none
+	if [ "$sudo" = none ] || ! command -v apt-get >/dev/null 2>&1; then
+		echo "test.sh: chromium missing and cannot be installed here (needs root and apt-get): TestConsoleInBrowser will skip" >&2
+	elif echo "test.sh: installing Debian's chromium for the console's browser tests (once)" >&2 &&
+		! { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+		$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; } >/dev/null; then
+		echo "test.sh: installing chromium failed: TestConsoleInBrowser will skip" >&2
+	fi
+fi
+if command -v chromium >/dev/null 2>&1; then
+	export COFFER_TEST_REQUIRE_BROWSER=1
+fi
+# --------------------------------------------------------------------------------------
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 source scripts/postgres.sh # throw-away PostgreSQL → COFFER_TEST_POSTGRES_DSN unless set; stopped on exit (keeps the trap above)

@@ -75,6 +75,7 @@ func printWelcome(cmd *cobra.Command, srv *server.Server) {
 	fmt.Fprintf(out, "Coffer is serving.\n")
 	fmt.Fprintf(out, "  vault:        %s  (vault %q; also on %s)\n", srv.VaultURL(srv.DefaultVault()), srv.DefaultVault(), srv.URL())
 	fmt.Fprintf(out, "  credentials:  %s  (administrator: tenantId, clientId, clientSecret, authorityHost)\n", srv.CredentialsPath())
+	fmt.Fprintf(out, "  console:      %s  (in a browser; coffer console opens it signed in)\n", srv.ConsoleURL())
 	if ca := srv.CAPath(); ca != "" {
 		fmt.Fprintf(out, "  CA to trust:  %s\n", ca)
 		fmt.Fprintf(out, "\nTry it (token, then a secret):\n")

@@ -304,6 +304,38 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := h1(); got != "This sign-in link cannot be used" {
 		t.Fatalf("an expired link: %q", got)
 	}
+
+	// The audit log has the console's records, marked as the console's, with who asked
+	// and the decision, as the data plane's; the revealed value is in no record.
+	st.Stop()
+	raw, err := os.ReadFile(filepath.Join(st.DataDir, "audit", "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), "s3cr3t-value") {
+		t.Fatal("the audit log holds the secret's value")
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var ev struct {
+			Plane, Phase, Operation, Decision string
+			Principal                         struct{ ClientID string }
+		}
+		if json.Unmarshal([]byte(line), &ev) != nil || ev.Plane != "console" || ev.Phase != "outcome" {
+			continue
+		}
+		switch {
+		case ev.Principal.ClientID == st.Creds.ClientID && strings.HasPrefix(ev.Decision, "allowed: "):
+			seen[ev.Operation] = true
+		case ev.Principal.ClientID == limited.ClientID && strings.HasPrefix(ev.Decision, "denied: "):
+			seen["denied "+ev.Operation] = true
+		}
+	}
+	for _, op := range []string{"SetSecret", "GetSecret", "DeleteSecret", "RecoverDeletedSecret", "PurgeDeletedSecret", "ConsoleSignIn", "ConsoleSignInLink", "denied ListSecrets"} {
+		if !seen[op] {
+			t.Errorf("no console audit record %q; seen %v", op, seen)
+		}
+	}
 }
 
 // checkNotBlank decodes a screenshot and checks that its pixels vary: a blank or
