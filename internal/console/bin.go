@@ -258,7 +258,9 @@ func (c *Console) recover(w http.ResponseWriter, r *http.Request, req *call) err
 		if err := req.BeforeChange(ctx); err != nil {
 			return err
 		}
-		if _, err := c.opts.Vaults.As(req.actor(), nil).RecoverVault(ctx, t.vault); err != nil {
+		_, err := c.opts.Vaults.As(req.actor(), nil).RecoverVault(ctx, t.vault)
+		c.rolesMoved()
+		if err != nil {
 			return err
 		}
 	} else {
@@ -315,7 +317,9 @@ func (c *Console) purge(w http.ResponseWriter, r *http.Request, req *call) error
 		if err := req.BeforeChange(ctx); err != nil {
 			return err
 		}
-		if err := c.opts.Vaults.As(req.actor(), nil).PurgeVault(ctx, t.vault); err != nil {
+		err := c.opts.Vaults.As(req.actor(), nil).PurgeVault(ctx, t.vault)
+		c.rolesMoved()
+		if err != nil {
 			return err
 		}
 	} else {
@@ -345,6 +349,14 @@ func (c *Console) purge(w http.ResponseWriter, r *http.Request, req *call) error
 		Message: strings.ToUpper(t.kind[:1]) + t.kind[1:] + " " + t.name + " is purged: it is gone for good.",
 		Links:   []doneLink{{"/console/recycle-bin", "Back to the recycle bin"}}}})
 	return nil
+}
+
+// rolesMoved: a vault's recover or purge moved its role assignments (in the vault
+// domain's transaction): this server's view of them is stale at once.
+func (c *Console) rolesMoved() {
+	if c.opts.RBAC != nil {
+		c.opts.RBAC.Invalidate()
+	}
 }
 
 // adminOnly refuses a vault-level action to anyone but the administrator (deleted

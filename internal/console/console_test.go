@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coffer/coffer/internal/rbac"
 	"github.com/coffer/coffer/internal/vault"
 )
 
@@ -186,5 +187,65 @@ func TestLimitedPrincipal(t *testing.T) {
 	w = e.do("POST", "/console/recycle-bin/recover", url.Values{"csrf": {tok}, "vault": {"shop"}, "kind": {"secret"}, "name": {"s1"}}, ck)
 	if w.Code != 403 || !strings.Contains(w.Body.String(), "grants secrets recover") {
 		t.Fatalf("recover without the permission: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestRBACVault: on a vault decided by role assignments, the console decides by them, as
+// the data plane does: Key Vault Secrets User at the vault may list and read secrets, not
+// delete them; the page shows the assignment, read-only.
+func TestRBACVault(t *testing.T) {
+	e := newEnv(t)
+	const sub = "c0ffe000-0000-4000-8000-000000000000"
+	if _, _, err := e.vaults.EnsureVault(t.Context(), vault.Vault{Name: "team", RBAC: true, RetentionDays: 7, Subscription: sub,
+		ResourceGroup: "team", Location: "local", TenantID: e.ids.TenantID()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.vaults.Internal().SetSecret(t.Context(), "team", "api-key", vault.SecretParams{Value: "k-123"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.roles.CreateAssignment(t.Context(), rbac.Assignment{Name: "aaaaaaaa-0000-4000-8000-000000000001",
+		Scope: rbac.VaultScope(sub, "team", "team"), RoleDefinitionID: rbac.KeyVaultSecretsUser, PrincipalID: e.oid}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	ck := e.signIn(t, e.limited)
+	w := e.do("GET", "/console/vaults/team", nil, ck)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "api-key") || !strings.Contains(w.Body.String(), "Key Vault Secrets User") {
+		t.Fatalf("RBAC vault page: %d %s", w.Code, w.Body)
+	}
+	tok := csrf(t, w.Body.String())
+	if w := e.do("POST", "/console/vaults/team/secrets/api-key/reveal", url.Values{"csrf": {tok}}, ck); w.Code != 200 || !strings.Contains(w.Body.String(), "k-123") {
+		t.Fatalf("reveal with Secrets User: %d %s", w.Code, w.Body)
+	}
+	w = e.do("POST", "/console/vaults/team/secrets/api-key/delete", url.Values{"csrf": {tok}}, ck)
+	if w.Code != 403 || !strings.Contains(w.Body.String(), "Microsoft.KeyVault/vaults/secrets/delete") {
+		t.Fatalf("delete with Secrets User: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestDeletedVaultInTheBin: the administrator recovers and purges a deleted vault from
+// the recycle bin; a purge-protected one is shown disabled with its date.
+func TestDeletedVaultInTheBin(t *testing.T) {
+	e := newEnv(t)
+	in := e.vaults.Internal()
+	for _, v := range []string{"shop", "vault-locked"} {
+		if _, _, err := in.DeleteVault(t.Context(), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ck := e.signIn(t, e.admin)
+	w := e.do("GET", "/console/recycle-bin?kind=vault", nil, ck)
+	body := w.Body.String()
+	if !strings.Contains(body, "Purge protection is on for vault vault-locked") || !strings.Contains(body, "2026-06-08 12:00 UTC") {
+		t.Fatalf("bin of vaults: %s", body)
+	}
+	tok := csrf(t, body)
+	if w := e.do("POST", "/console/recycle-bin/recover", url.Values{"csrf": {tok}, "vault": {"shop"}, "kind": {"vault"}, "name": {"shop"}}, ck); w.Code != 200 {
+		t.Fatalf("recover a vault: %d %s", w.Code, w.Body)
+	}
+	if w := e.do("POST", "/console/recycle-bin/purge", url.Values{"csrf": {tok}, "vault": {"vault-locked"}, "kind": {"vault"}, "name": {"vault-locked"}, "confirm": {"vault-locked"}}, ck); w.Code != 403 {
+		t.Fatalf("purge a protected vault: %d %s", w.Code, w.Body)
+	}
+	if _, err := in.GetVault(t.Context(), "shop"); err != nil {
+		t.Fatalf("recovered vault: %v", err)
 	}
 }

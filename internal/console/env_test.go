@@ -31,6 +31,8 @@ type env struct {
 	ids     *identity.Service
 	admin   identity.Credentials
 	limited identity.Credentials // may list and get secrets in vault "shop" only
+	roles   *rbac.Service
+	oid     string // the limited principal's object id
 }
 
 func newEnv(tb testing.TB) *env {
@@ -64,12 +66,13 @@ func newEnv(tb testing.TB) *env {
 			tb.Fatal(err)
 		}
 	}
-	c, err := console.New(console.Options{Vaults: vs, RBAC: rbac.New(db, clk.Now), Principals: ids, Store: db, Clock: clk,
+	roles := rbac.New(db, clk.Now)
+	c, err := console.New(console.Options{Vaults: vs, RBAC: roles, Principals: ids, Store: db, Clock: clk,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &env{c: c, clk: clk, vaults: vs, ids: ids, admin: ids.AdminCredentials(), limited: creds}
+	return &env{c: c, clk: clk, vaults: vs, ids: ids, admin: ids.AdminCredentials(), limited: creds, roles: roles, oid: p.ObjectID}
 }
 
 // do sends one request to the console as a browser on 127.0.0.1 would.
