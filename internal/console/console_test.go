@@ -249,3 +249,35 @@ func TestDeletedVaultInTheBin(t *testing.T) {
 		t.Fatalf("recovered vault: %v", err)
 	}
 }
+
+// TestHistory: the deletion history of a vault lists who deleted what, verifies the
+// chain when asked, and shows the vault's purge-warning webhook with the warnings not yet
+// delivered.
+func TestHistory(t *testing.T) {
+	e := newEnv(t)
+	in := e.vaults.Internal()
+	if _, err := in.SetSecret(t.Context(), "vault-locked", "old", vault.SecretParams{Value: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Secrets().Delete(t.Context(), "vault-locked", "old"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.vaults.CreateWebhook(t.Context(), "vault-locked", "https://127.0.0.1:1/hook", 7*24*time.Hour, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Minute)
+	if _, err := e.vaults.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ck := e.signIn(t, e.admin)
+	body := e.do("GET", "/console/history?vault=vault-locked", nil, ck).Body.String()
+	for _, want := range []string{"<td>delete</td>", "<td>old</td>", "Verify the chain now", "https://127.0.0.1:1/hook", "SecretPurgeImminent"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("history lacks %q: %s", want, body)
+		}
+	}
+	body = e.do("GET", "/console/history?vault=vault-locked&verify=1", nil, ck).Body.String()
+	if !strings.Contains(body, "hash chain verifies") {
+		t.Errorf("verify: %s", body)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/webhook"
@@ -27,7 +28,19 @@ type historyData struct {
 	VerifyProblem     string
 	Checked           int64
 	Webhooks          []webhook.Subscription
+	Pending           []pendingRow
+	PendingMore       bool
 }
+
+// pendingRow is a purge warning (or purge notice) not yet delivered to its webhook.
+type pendingRow struct {
+	Type, Vault, Kind, Name, URL, LastError string
+	ScheduledPurge                          time.Time
+	Attempts                                int
+}
+
+// pendingLimit bounds the undelivered events the history page reads.
+const pendingLimit = 500
 
 // history shows the deletion ledger of a vault or an object — who deleted, recovered or
 // purged what and when — whether the ledger's hash chain verifies, and the vault's
@@ -98,10 +111,23 @@ func (c *Console) history(w http.ResponseWriter, r *http.Request, req *call) err
 	if err != nil {
 		return err
 	}
+	urls := map[string]string{}
 	for _, s := range subs {
 		if d.Vault == "" || strings.EqualFold(s.Vault, d.Vault) {
 			s.Secret, s.CAPEM = "", ""
 			d.Webhooks = append(d.Webhooks, s)
+			urls[s.ID] = s.URL
+		}
+	}
+	pending, err := c.opts.Vaults.PendingDeliveries(ctx, pendingLimit)
+	if err != nil {
+		return err
+	}
+	d.PendingMore = len(pending) == pendingLimit
+	for _, p := range pending {
+		if u, ok := urls[p.Webhook]; ok {
+			d.Pending = append(d.Pending, pendingRow{Type: p.Event.Type, Vault: p.Event.Vault, Kind: p.Event.Kind, Name: p.Event.Name,
+				URL: u, LastError: p.LastError, ScheduledPurge: p.Event.ScheduledPurgeDate, Attempts: p.Attempts})
 		}
 	}
 	c.render(w, req, http.StatusOK, "history", page{Title: "Deletion history", Nav: "history", Data: d})
