@@ -46,13 +46,19 @@ type page struct {
 	Admin  bool
 	CSRF   string
 	Notice string // a line shown above the page (what was just done)
-	Data   any
+	// Now is the vault clock's time (which a test server may shift): the script counts
+	// down from it, not from the browser's clock.
+	Now  time.Time
+	Data any
 }
 
 // render writes one page with status.
 func (c *Console) render(w http.ResponseWriter, req *call, status int, name string, p page) {
 	if req != nil && req.token != "" {
 		p.User, p.Admin, p.CSRF = req.name+" ("+req.Principal.ClientID+")", req.Principal.Admin, req.session.CSRF
+	}
+	if c.opts.Vaults != nil {
+		p.Now = c.opts.Vaults.Now()
 	}
 	var buf bytes.Buffer
 	if err := c.pages[name].Execute(&buf, p); err != nil {

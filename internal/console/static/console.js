@@ -11,8 +11,12 @@
     if (isNaN(d)) return;
     el.textContent = d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
   }
+  // The vault clock may run ahead of this browser's (a server with a time shift): count
+  // down on the server's time, as the page was drawn, moved on by the time since.
+  var main = document.getElementById("main");
+  var skew = main && main.getAttribute("data-now") ? new Date(main.getAttribute("data-now")) - new Date() : 0;
   function left(el) {
-    var ms = new Date(el.getAttribute("data-until")) - new Date();
+    var ms = new Date(el.getAttribute("data-until")) - (new Date().getTime() + skew);
     var m = Math.floor(ms / 60000);
     if (m < 1) { el.textContent = "less than a minute"; return; }
     var d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60);
