@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coffer/coffer/internal/authz"
+	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/console"
 	"github.com/coffer/coffer/internal/identity"
@@ -21,7 +23,7 @@ import (
 	"github.com/coffer/coffer/internal/vault"
 )
 
-// env is a console over a real store (bbolt in a temp dir), without a server: for the
+// env is a console over a real store (bbolt in a temp dir, under the barrier), without a server: for the
 // handler tests and the benchmark. The browser tests run against a whole server
 // (internal/server/console_e2e_test.go).
 type env struct {
@@ -38,11 +40,18 @@ type env struct {
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
 	ctx := tb.Context()
-	db, err := bbolt.Open(filepath.Join(tb.TempDir(), "coffer.db"), bbolt.Options{})
+	raw, err := bbolt.Open(filepath.Join(tb.TempDir(), "coffer.db"), bbolt.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { db.Close() })
+	tb.Cleanup(func() { raw.Close() })
+	// Sealed as the server seals it, so that the benchmark pays what a server pays.
+	kek := make([]byte, 32)
+	rand.Read(kek)
+	db, err := barrier.Open(ctx, raw, kek, barrier.Options{Create: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	clk := clock.NewFake(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 	u, _ := url.Parse("https://127.0.0.1:8443")
 	ids, err := identity.Open(ctx, db, identity.Options{PublicURL: u, VaultDomain: "localhost", Clock: clk})
