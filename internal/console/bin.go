@@ -380,6 +380,16 @@ func (req *call) decider(o op, name, what string) func(vault.Vault) error {
 			return nil
 		}
 		req.Event.Decision = "denied: " + why
+		if !req.access.sees(v) {
+			return hiddenVault(v.Name)
+		}
 		return &refusal{what, "Reason: " + why + "."}
 	}
+}
+
+// hiddenVault refuses a vault the principal may list nothing in exactly as one that does
+// not exist, so that the console tells it nothing about the vaults there are (as the data
+// plane answers both 403).
+func hiddenVault(name string) error {
+	return &refusal{"use vault " + name, "You may see nothing in it, or there is no vault of that name."}
 }

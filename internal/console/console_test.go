@@ -180,7 +180,7 @@ func TestLimitedPrincipal(t *testing.T) {
 		t.Fatalf("recycle bin: %s", body)
 	}
 	w = e.do("GET", "/console/vaults/vault-locked", nil, ck)
-	if w.Code != 403 || !strings.Contains(w.Body.String(), "may not open vault vault-locked") {
+	if w.Code != 403 || !strings.Contains(w.Body.String(), "may not use vault vault-locked") {
 		t.Fatalf("another vault: %d %s", w.Code, w.Body)
 	}
 	tok := csrf(t, body)
@@ -279,5 +279,22 @@ func TestHistory(t *testing.T) {
 	body = e.do("GET", "/console/history?vault=vault-locked&verify=1", nil, ck).Body.String()
 	if !strings.Contains(body, "hash chain verifies") {
 		t.Errorf("verify: %s", body)
+	}
+}
+
+// TestHiddenVaults: to a principal other than the administrator, a vault it may list
+// nothing in and a vault that does not exist are the same refusal.
+func TestHiddenVaults(t *testing.T) {
+	e := newEnv(t)
+	ck := e.signIn(t, e.limited)
+	page := func(path, name string) string {
+		w := e.do("GET", path, nil, ck)
+		if w.Code != 403 {
+			t.Fatalf("%s: %d", path, w.Code)
+		}
+		return strings.ReplaceAll(w.Body.String(), name, "NAME")
+	}
+	if a, b := page("/console/vaults/vault-locked", "vault-locked"), page("/console/vaults/nosuch", "nosuch"); a != b {
+		t.Fatalf("the pages tell the vaults apart:\n%s\n%s", a, b)
 	}
 }

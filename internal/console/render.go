@@ -93,8 +93,11 @@ func (c *Console) renderError(w http.ResponseWriter, r *http.Request, req *call,
 	case errors.As(err, &rf):
 		c.errorPage(w, r, req, http.StatusForbidden, "Not allowed",
 			"You ("+req.Principal.ClientID+") may not "+rf.what+". "+rf.why+" Ask the vault's administrator for access.")
+	case errors.Is(err, vault.ErrVaultNotFound) && errors.As(err, &ve) && !req.Principal.Admin:
+		req.Event.Decision = "denied: the vault does not exist or is deleted (answered as a refusal, so that its existence is not revealed)"
+		c.renderError(w, r, req, hiddenVault(ve.Name))
 	case errors.Is(err, vault.ErrVaultNotFound):
-		c.errorPage(w, r, req, http.StatusNotFound, "No such vault", "There is no vault of that name that you may see.")
+		c.errorPage(w, r, req, http.StatusNotFound, "No such vault", "There is no live vault of that name.")
 	case errors.Is(err, vault.ErrPurgeProtected), errors.Is(err, vault.ErrVaultPurgeProtected):
 		c.errorPage(w, r, req, http.StatusForbidden, "Purge refused", "The vault has purge protection: it cannot be purged by hand; it is purged automatically at its scheduled purge date. Nothing was changed.")
 	case errors.As(err, &ve) && (errors.Is(err, vault.ErrNotFound) || errors.Is(err, vault.ErrDeletedNotFound)):

@@ -112,7 +112,7 @@ func (c *Console) vaultPage(w http.ResponseWriter, r *http.Request, req *call, n
 		if !req.access.sees(v) {
 			_, why := req.access.decide(v, o, "")
 			req.Event.Decision = "denied: " + why
-			return &refusal{"open vault " + name, "You may list nothing in it. Reason: " + why + "."}
+			return hiddenVault(name)
 		}
 		ok, why := req.access.decide(v, o, "")
 		if !ok {

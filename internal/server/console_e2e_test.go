@@ -273,7 +273,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	shot("console-vaults.png")
 	run("another vault", chromedp.Navigate(base+"vaults/locked"), chromedp.WaitVisible(chromedp.CSS("h1")))
-	if h, got := h1(), text(".problem"); h != "Not allowed" || !strings.Contains(got, "may not open vault locked") {
+	if h, got := h1(), text(".problem"); h != "Not allowed" || !strings.Contains(got, "may not use vault locked") {
 		t.Fatalf("refusal page: %q %q", h, got)
 	}
 	signOut()
