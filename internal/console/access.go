@@ -100,3 +100,15 @@ func (a access) sees(v vault.Vault) bool {
 	}
 	return false
 }
+
+// Operations lists the data-plane operations the console carries out, each with the
+// permission and data action it decides them by (a test holds them to the data plane's).
+func Operations() map[string][2]string {
+	out := map[string][2]string{}
+	for _, kind := range ops {
+		for _, o := range kind {
+			out[o.name] = [2]string{o.perm, o.action}
+		}
+	}
+	return out
+}
