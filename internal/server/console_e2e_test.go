@@ -210,6 +210,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("recycle bin row: %q purged at %q, want db-password at %s", got, dt, purgeAt.Format(time.RFC3339))
 	}
 	shot("console-recycle-bin.png")
+	// On a phone's width the table becomes stacked rows: nothing runs off the side.
+	run("phone width", chromedp.EmulateViewport(390, 844), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#row-0")))
+	if !eval(`document.documentElement.scrollWidth <= window.innerWidth`) {
+		t.Error("the recycle bin is wider than a phone's screen")
+	}
+	shot("console-recycle-bin-phone.png")
+	run("desktop width", chromedp.EmulateReset(), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#row-0")))
 	run("recover", chromedp.Click(chromedp.CSS("#row-0 button.recover")))
 	waitFor("Recovered")
 	if got := text(".notice"); !strings.Contains(got, "is recovered") {
