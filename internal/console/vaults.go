@@ -249,6 +249,8 @@ type objectData struct {
 	MayUpdate      bool
 	MayDelete      bool
 	Managed        bool
+	// VersionsRefused: the principal may not list the versions (it was shown a value).
+	VersionsRefused bool
 }
 
 type revealed struct{ Version, Value, ContentType string }
@@ -274,6 +276,13 @@ func (c *Console) objectPage(w http.ResponseWriter, r *http.Request, req *call, 
 	d := objectData{Vault: v, Collection: coll, Kind: strings.TrimSuffix(coll, "s"), Name: name, Revealed: rv,
 		MayGet: coll == "secrets" && req.access.may(v, ops["secrets"]["get"], name), MaySet: coll == "secrets" && req.access.may(v, ops["secrets"]["set"], name),
 		MayUpdate: req.access.may(v, ops[coll]["update"], name), MayDelete: req.access.may(v, ops[coll]["delete"], name)}
+	if rv != nil && !req.access.may(v, o, name) {
+		// A principal that may read the value but not list the versions sees the value
+		// alone, as through the API.
+		d.VersionsRefused = true
+		c.render(w, req, http.StatusOK, "object", page{Title: d.Kind + " " + d.Name, Nav: "vaults", Data: d})
+		return nil
+	}
 	after := r.URL.Query().Get("after")
 	var next string
 	switch coll {
