@@ -287,3 +287,17 @@ func luminance(hex string) float64 {
 	}
 	return 0.2126*ch(0) + 0.7152*ch(1) + 0.0722*ch(2)
 }
+
+// TestMarkupCheckCatches: the markup check finds what it looks for (it would pass
+// vacuously otherwise).
+func TestMarkupCheckCatches(t *testing.T) {
+	bad := `<!doctype html><html><body><h1>A</h1><h3>B</h3><h1>C</h1><input name="q"><button></button>` +
+		`<script>x()</script><p style="color:red" onclick="y()">z</p></body></html>`
+	got := strings.Join(checkMarkup(bad), "; ")
+	for _, want := range []string{"no lang", "heading <h3> after <h1>", "2 h1 headings", `name="q"> has no label`,
+		"a button without a name", "an inline script", "an inline style attribute", "an event-handler attribute onclick"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the check missed %q: %s", want, got)
+		}
+	}
+}
