@@ -120,13 +120,11 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request, req *call) err
 }
 
 // static serves the stylesheet and the script.
-func (c *Console) static(w http.ResponseWriter, r *http.Request, req *call) error {
-	req.Event.Decision = "allowed: any visitor"
-	name := req.arg
+func (c *Console) static(w http.ResponseWriter, r *http.Request, name string) {
 	b, err := fs.ReadFile(staticFS, "static/"+name)
 	if err != nil || strings.Contains(name, "/") {
 		c.errorPage(w, r, nil, http.StatusNotFound, "Page not found", "The console has no file at this address.")
-		return nil
+		return
 	}
 	switch path.Ext(name) {
 	case ".css":
@@ -136,5 +134,4 @@ func (c *Console) static(w http.ResponseWriter, r *http.Request, req *call) erro
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Write(b)
-	return nil
 }

@@ -86,6 +86,9 @@ type Console struct {
 // Prefix is where the console lives on the bare address.
 const Prefix = "/console/"
 
+// staticPrefix is where its stylesheet and script are.
+const staticPrefix = Prefix + "static/"
+
 // New returns the console.
 func New(opts Options) (*Console, error) {
 	if opts.Clock == nil {
@@ -147,7 +150,6 @@ var routes = []route{
 	{http.MethodGet, "/console/sign-in", "ConsoleSignInPage", true, (*Console).signInPage},
 	{http.MethodPost, "/console/sign-in", "ConsoleSignIn", true, (*Console).signIn},
 	{http.MethodGet, "/console/link", "ConsoleSignInLink", true, (*Console).useLinkPage},
-	{http.MethodGet, "/console/static/", "ConsoleStatic", true, (*Console).static},
 	{http.MethodPost, "/console/sign-out", "ConsoleSignOut", false, (*Console).signOut},
 	{http.MethodGet, "/console/recycle-bin", "ConsoleRecycleBin", false, (*Console).recycleBin},
 	{http.MethodPost, "/console/recycle-bin/recover", "ConsoleRecover", false, (*Console).recover},
@@ -172,6 +174,12 @@ type call struct {
 // ServeHTTP serves one console request through the plane adapter.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header())
+	if name, ok := strings.CutPrefix(r.URL.EscapedPath(), staticPrefix); ok && r.Method == http.MethodGet {
+		// The stylesheet and the script are the same for everyone and act on nothing:
+		// served without a session or an audit record.
+		c.static(w, r, name)
+		return
+	}
 	c.opts.Plane.Serve(w, r, func(w http.ResponseWriter, r *http.Request, pc *plane.Call) error {
 		c.serve(w, r, &call{Call: pc})
 		return nil
