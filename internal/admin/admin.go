@@ -77,6 +77,8 @@ var routes = []route{
 	{http.MethodGet, "/admin/webhooks", "WebhookList", false, webhooksMisuse, (*Admin).listWebhooks},
 	{http.MethodPost, "/admin/webhooks", "WebhookCreate", false, webhooksMisuse, (*Admin).createWebhook},
 	{http.MethodDelete, "/admin/webhooks/", "WebhookDelete", false, "Use DELETE /admin/webhooks/{id} to delete a webhook subscription.", (*Admin).deleteWebhook},
+	{http.MethodGet, "/admin/export/", "VaultExport", false, "Use GET /admin/export/{vault} to export a vault.", (*Admin).exportVault},
+	{http.MethodPost, "/admin/import/", "VaultImport", false, "Use POST /admin/import/{vault}[?dryRun=true] with an export as the body to import it as a new vault.", (*Admin).importVault},
 }
 
 const (
