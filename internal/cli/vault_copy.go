@@ -51,6 +51,7 @@ type copySummary struct {
 	Certificates           int      `json:"certificates"`
 	CertVersionsCopied     int      `json:"certificateVersionsCopied"`
 	CertVersionsPresent    int      `json:"certificateVersionsAlreadyPresent"`
+	SecretVersionsDisabled []string `json:"secretVersionsDisabledNotCopied"`
 	CertsNotExportable     []string `json:"certificatesNotCopiedKeyNotExportable"`
 	KeysNotCopied          []string `json:"keysNotCopied"`
 	Failed                 []string `json:"failed"`
@@ -68,7 +69,7 @@ func newVaultCopyCommand() *cobra.Command {
 			long: `Copy what the Key Vault API lets a client read from the vault at --from (Azure Key
 Vault, or another Coffer) into the Coffer vault --to-vault, which must exist: every
 secret version, oldest first, with its value, content type, tags and enabled / notBefore /
-expires; every certificate version whose key is exportable, imported from its secret
+expires (but a disabled version, whose value the API does not give: listed); every certificate version whose key is exportable, imported from its secret
 (PFX or PEM) with the certificate's policy. Keys are listed as not copied: Key Vault never
 releases private key material. Soft-deleted objects are not read.
 
@@ -115,7 +116,7 @@ dates. Progress is shown on a terminal; a summary is printed at the end.`,
 			if dst.certs, err = azcertificates.NewClient(vaultURL, c.cred, &azcertificates.ClientOptions{ClientOptions: copts}); err != nil {
 				return err
 			}
-			sum := copySummary{From: from, ToVault: to, CertsNotExportable: []string{}, KeysNotCopied: []string{}, Failed: []string{},
+			sum := copySummary{From: from, ToVault: to, CertsNotExportable: []string{}, SecretVersionsDisabled: []string{}, KeysNotCopied: []string{}, Failed: []string{},
 				DeletedObjectsNotRead:  "soft-deleted objects of the source are not read",
 				CreatedDatesNotCarried: "copies have new version ids and created/updated dates (the API sets them)"}
 			cp := &copier{ctx: cmd.Context(), src: src, dst: dst, sum: &sum, prog: newProgress(cmd)}
@@ -285,6 +286,12 @@ func versionsOldestFirst(ctx context.Context, sc *azsecrets.Client, name string)
 		}
 		out = append(out, page.Value...)
 	}
+	// Created dates have a resolution of one second: among versions of the same second,
+	// the current one goes last (the others' order is not known).
+	latest := ""
+	if cur, err := sc.GetSecret(ctx, name, "", nil); err == nil && cur.ID != nil {
+		latest = cur.ID.Version()
+	}
 	slices.SortStableFunc(out, func(a, b *azsecrets.SecretProperties) int {
 		var ta, tb time.Time
 		if a.Attributes != nil && a.Attributes.Created != nil {
@@ -293,9 +300,23 @@ func versionsOldestFirst(ctx context.Context, sc *azsecrets.Client, name string)
 		if b.Attributes != nil && b.Attributes.Created != nil {
 			tb = *b.Attributes.Created
 		}
-		return ta.Compare(tb)
+		if c := ta.Compare(tb); c != 0 || latest == "" {
+			return c
+		}
+		switch latest {
+		case a.ID.Version():
+			return 1
+		case b.ID.Version():
+			return -1
+		}
+		return 0
 	})
 	return out, nil
+}
+
+// disabled reports whether a version is disabled: the API does not give its value.
+func disabled(v *azsecrets.SecretProperties) bool {
+	return v.Attributes != nil && v.Attributes.Enabled != nil && !*v.Attributes.Enabled
 }
 
 // secret copies the versions of one secret the target does not hold yet.
@@ -310,6 +331,9 @@ func (cp *copier) secret(name string) error {
 		return fmt.Errorf("list the versions of target secret %s: %w", name, err)
 	}
 	for _, v := range dstVers {
+		if disabled(v) {
+			continue // never a copy: a disabled version is not copied
+		}
 		got, err := cp.dst.secrets.GetSecret(cp.ctx, name, v.ID.Version(), nil)
 		if err != nil {
 			return fmt.Errorf("read target secret %s: %w", name, err)
@@ -317,6 +341,10 @@ func (cp *copier) secret(name string) error {
 		have[secretFingerprint(got.Value, got.ContentType, got.Tags, got.Attributes)]++
 	}
 	for _, v := range srcVers {
+		if disabled(v) {
+			cp.sum.SecretVersionsDisabled = append(cp.sum.SecretVersionsDisabled, name+"/"+v.ID.Version())
+			continue
+		}
 		got, err := cp.src.secrets.GetSecret(cp.ctx, name, v.ID.Version(), nil)
 		if err != nil {
 			cp.sum.Failed = append(cp.sum.Failed, fmt.Sprintf("secret %s version %s: %v", name, v.ID.Version(), firstLine(err.Error())))
