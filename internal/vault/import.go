@@ -36,7 +36,7 @@ import (
 // create of that name (after importLease) clears it.
 
 // importBatch is how many records one staging transaction writes.
-const importBatch = 2000
+var importBatch = 2000
 
 // importLease is how long an import's marker holds the name without a batch being
 // written: past it, the import is taken for dead and its staging is cleared.

@@ -14,7 +14,8 @@
 //	{"type":"trailer","records":N,"counts":{...},"sha256":"..."}
 //
 // The trailer's sha256 is SHA-256 over every byte of the stream before the trailer line
-// (header and records, newlines included) and records counts the lines between header
+// (header and records, newlines included) followed by the trailer's own JSON with sha256
+// empty, and records counts the lines between header
 // and trailer: a stream cut anywhere, or with a line altered, dropped or added, fails
 // [Reader.Next] — a stream without its trailer with [ErrTruncated] — and a reader acts
 // on nothing before Next has answered io.EOF.
@@ -29,6 +30,7 @@ package vaultfile
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -135,6 +137,15 @@ func (w *Writer) Write(r Record, count string) error {
 	return w.line(r)
 }
 
+// sealTrailer is the trailer's sha256: over the stream before it (h) and the trailer
+// itself without its sha256, so that its counts are covered too.
+func sealTrailer(h hash.Hash, t Trailer) string {
+	t.SHA256 = ""
+	b, _ := json.Marshal(t)
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // Trailer is the trailer Close wrote.
 func (w *Writer) Trailer() Trailer { return w.done }
 
@@ -143,7 +154,8 @@ func (w *Writer) Flush() error { return w.w.Flush() }
 
 // Close writes the trailer and flushes. It does not close the underlying writer.
 func (w *Writer) Close() error {
-	t := Trailer{Type: TypeTrailer, Records: w.n, Counts: w.counts, SHA256: hex.EncodeToString(w.h.Sum(nil))}
+	t := Trailer{Type: TypeTrailer, Records: w.n, Counts: w.counts}
+	t.SHA256 = sealTrailer(w.h, t)
 	w.done = t
 	b, err := json.Marshal(t)
 	if err != nil {
@@ -235,10 +247,15 @@ func (r *Reader) Next() (Record, error) {
 		if err := json.Unmarshal(line, &t); err != nil {
 			return Record{}, damaged("the trailer is malformed")
 		}
+		// The checksum cannot cover the trailer itself: it must be exactly as the writer
+		// writes it, so that not a byte of it can change unseen either.
+		if canon, _ := json.Marshal(t); !bytes.Equal(append(canon, '\n'), line) {
+			return Record{}, damaged("the trailer is not in its canonical form")
+		}
 		if t.Records != r.n {
 			return Record{}, damaged("the trailer counts %d records, the stream holds %d", t.Records, r.n)
 		}
-		if sum := hex.EncodeToString(r.h.Sum(nil)); sum != t.SHA256 {
+		if sum := sealTrailer(r.h, t); sum != t.SHA256 {
 			return Record{}, damaged("its SHA-256 does not match the trailer's")
 		}
 		if _, err := r.r.ReadByte(); !errors.Is(err, io.EOF) {
