@@ -102,6 +102,11 @@ func fillVault(t *testing.T, st *testenv.Stack) {
 		}
 		waitCert(t, cc, "c1")
 	}
+	// Role assignments at the vault and inside it (the administrator: a
+	// principal of this deployment; the target keeps the id as it is).
+	scope := "/subscriptions/c0ffe000-0000-4000-8000-000000000000/resourceGroups/coffer/providers/Microsoft.KeyVault/vaults/src"
+	as(t, st, "role", "assignment", "create", "--assignee", st.Creds.ClientID, "--role", "Key Vault Secrets User", "--scope", scope).ok(t)
+	as(t, st, "role", "assignment", "create", "--assignee", st.Creds.ClientID, "--role", "Key Vault Reader", "--scope", scope+"/secrets/s1").ok(t)
 	if _, err := cc.SetContacts(ctx, azcertificates.Contacts{ContactList: []*azcertificates.Contact{{Email: to.Ptr("ops@example.com"), Name: to.Ptr("Ops")}}}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -248,6 +253,21 @@ func exportImport(t *testing.T, a, b *testenv.Stack) {
 	jsonEq(t, "rbac", pa.EnableRbacAuthorization, pb.EnableRbacAuthorization)
 	jsonEq(t, "tags", va.Tags, vb.Tags)
 	jsonEq(t, "created", va.SystemData.CreatedAt, vb.SystemData.CreatedAt)
+
+	// Role assignments: the same roles, principals and names, at the new vault.
+	roles := func(st *testenv.Stack, vault string) []string {
+		var out []string
+		for _, a := range jsonOut[[]map[string]any](t, as(t, st, "role", "assignment", "list", "--all").ok(t)) {
+			if sc, _ := a["scope"].(string); strings.Contains(sc, "/vaults/"+vault) {
+				out = append(out, a["name"].(string)+" "+a["roleDefinitionName"].(string)+" "+strings.TrimPrefix(sc[strings.Index(sc, "/vaults/"):], "/vaults/"+vault))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	if ra, rb := roles(a, "src"), roles(b, "dst"); len(ra) != 2 || !slices.Equal(ra, rb) {
+		t.Fatalf("role assignments: source %v, import %v", ra, rb)
+	}
 
 	// Secrets: every version, value, attribute (dates too) and tag.
 	sa, sb := a.Secrets(t, "src"), b.Secrets(t, "dst")
