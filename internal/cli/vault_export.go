@@ -150,8 +150,18 @@ func exportTo(cmd *cobra.Command, c *client, vault, file string, rs []age.Recipi
 	if err := tmp.Close(); err != nil {
 		return vaultfile.Trailer{}, err
 	}
-	if err := os.Link(tmp.Name(), file); err != nil { // never replaces a file made meanwhile
-		return vaultfile.Trailer{}, err
+	// Link never replaces a file made meanwhile; where the file system has no hard links,
+	// a rename after a last look.
+	if err := os.Link(tmp.Name(), file); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return vaultfile.Trailer{}, err
+		}
+		if _, serr := os.Lstat(file); serr == nil {
+			return vaultfile.Trailer{}, fmt.Errorf("%s: %w", file, os.ErrExist)
+		}
+		if err := os.Rename(tmp.Name(), file); err != nil {
+			return vaultfile.Trailer{}, err
+		}
 	}
 	os.Remove(tmp.Name())
 	ok = true

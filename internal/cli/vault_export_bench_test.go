@@ -21,6 +21,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
+	"github.com/coffer/coffer/internal/server"
+	"github.com/coffer/coffer/internal/storage/postgres/pgtest"
 	"github.com/coffer/coffer/internal/testenv"
 	"github.com/coffer/coffer/internal/vaultfile"
 )
@@ -32,11 +34,19 @@ import (
 // under 100,000 names), since 100,000 SDK calls would time the wrong thing. Run it once:
 //
 //	go test ./internal/cli/ -run '^$' -bench VaultExportImport100k -benchtime 1x -timeout 20m
+//
+// COFFER_BENCH_SECRETS sets another size; COFFER_BENCH_POSTGRES=1 runs the server on the
+// PostgreSQL of COFFER_TEST_POSTGRES_DSN.
 func BenchmarkVaultExportImport100k(b *testing.B) {
 	n := benchSecrets()
 	dir := b.TempDir()
 	b.Setenv("COFFER_CONFIG_DIR", filepath.Join(dir, "config"))
-	st := testenv.NewStack(b)
+	var opts testenv.Options
+	if os.Getenv("COFFER_BENCH_POSTGRES") != "" { // the server on PostgreSQL
+		dsn := pgtest.FreshSchema(b, "coffer_vxb_")
+		opts.Config = func(c *server.Config) { c.Storage = dsn }
+	}
+	st := testenv.NewStack(b, opts)
 	b.Setenv("COFFER_SERVER", st.Server.URL())
 	b.Setenv("COFFER_CREDENTIALS", st.Server.CredentialsPath())
 	run := func(args ...string) {
