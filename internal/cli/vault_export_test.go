@@ -231,6 +231,9 @@ func exportImport(t *testing.T, a, b *testenv.Stack) {
 		t.Fatalf("import summary: purgedNotImported %v", sum["purgedNotImported"])
 	}
 	as(t, b, "vault", "import", "--file", file, "--name", "dst", "--identity", keyFile).conflict(t, "taken")
+	if l := as(t, b, "ledger", "--vault-name", "dst").ok(t).out; !strings.Contains(l, `"action": "import"`) || !strings.Contains(l, "from vault src") {
+		t.Fatalf("no import in the target's ledger: %s", l)
+	}
 
 	// The vault: settings and access policies.
 	va, err := a.Vaults(t, "c0ffe000-0000-4000-8000-000000000000").Get(ctx, "coffer", "src", nil)
@@ -398,6 +401,9 @@ func exportImport(t *testing.T, a, b *testenv.Stack) {
 	}
 	t.Setenv("COFFER_EXPORT_PASSPHRASE", "correct horse battery staple")
 	as(t, b, "vault", "import", "--file", pfile, "--name", "good5", "--passphrase").ok(t)
+	// A soft-deleted vault holds its name until its purge date.
+	as(t, b, "vault", "delete", "--name", "good5").ok(t)
+	as(t, b, "vault", "import", "--file", pfile, "--name", "good5", "--passphrase").conflict(t, "soft-deleted")
 
 	// A plaintext stream cut before its trailer, sent straight to the server: refused,
 	// and the name is free afterwards (no staging left behind).
