@@ -21,13 +21,6 @@ import (
 // vault domain stores them (after the barrier has opened them): import.go writes them back
 // as they were, which is what keeps ids, versions and dates exactly.
 
-// ActionExport and ActionImport are the deletion ledger's entries of a whole-vault
-// export and import: who took a copy of every secret in the vault, or brought one in.
-const (
-	ActionExport = "export"
-	ActionImport = "import"
-)
-
 // exportPage is how many records one storage read takes.
 const exportPage = 1000
 
@@ -42,7 +35,7 @@ func (s Request) Export(ctx context.Context, name, server string, w io.Writer) (
 	err := s.inVault(ctx, true, name, func(tx storage.Tx, v Vault, now time.Time) error {
 		vlt = v
 		e := s.actor.entry()
-		e.Time, e.Action, e.Kind, e.Vault, e.Name = now, ActionExport, string(kindVault), v.Name, v.Name
+		e.Time, e.Action, e.Kind, e.Vault, e.Name = now, ledger.ActionExport, string(kindVault), v.Name, v.Name
 		_, err := ledger.Append(tx, e)
 		return err
 	})

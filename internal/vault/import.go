@@ -431,7 +431,7 @@ func (im *importer) commit(ctx context.Context, src Vault, h vaultfile.Header) e
 			}
 		}
 		e := im.s.actor.entry()
-		e.Time, e.Action, e.Kind, e.Vault, e.Name = now, ActionImport, string(kindVault), im.name, im.name
+		e.Time, e.Action, e.Kind, e.Vault, e.Name = now, ledger.ActionImport, string(kindVault), im.name, im.name
 		e.Note = fmt.Sprintf("from vault %s exported %s", h.Vault, h.ExportedAt.UTC().Format(time.RFC3339))
 		if h.Server != "" {
 			e.Note += " from " + h.Server
