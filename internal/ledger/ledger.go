@@ -1,8 +1,8 @@
 // Package ledger is the deletion ledger: an append-only record, kept in storage, of every
 // delete, recover, purge and automatic purge of a vault, secret, key or certificate (and
 // of every whole-vault export and import) — who, when, the deletion's dates, and how late
-// an automatic purge came. It outlives the objects it names (its own retention, [Prune]), so "who deleted this, when, and when
-// was it gone?" has an answer after the purge.
+// an automatic purge came. It outlives the objects it names (its own retention, [Prune]),
+// so "who deleted this, when, and when was it gone?" has an answer after the purge.
 //
 // It is a leaf over [storage.Tx]: callers append in the same transaction as the change
 // they record, so a change and its entry commit together or not at all. It must not
