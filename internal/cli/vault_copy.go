@@ -430,6 +430,10 @@ func (cp *copier) certificate(name string) error {
 		}
 		vers = append(vers, page.Value...)
 	}
+	latest := "" // among versions of the same second, the current one goes last
+	if cur, err := cp.src.certs.GetCertificate(cp.ctx, name, "", nil); err == nil && cur.ID != nil {
+		latest = cur.ID.Version()
+	}
 	slices.SortStableFunc(vers, func(a, b *azcertificates.CertificateProperties) int {
 		var ta, tb time.Time
 		if a.Attributes != nil && a.Attributes.Created != nil {
@@ -438,7 +442,16 @@ func (cp *copier) certificate(name string) error {
 		if b.Attributes != nil && b.Attributes.Created != nil {
 			tb = *b.Attributes.Created
 		}
-		return ta.Compare(tb)
+		if c := ta.Compare(tb); c != 0 || latest == "" {
+			return c
+		}
+		switch latest {
+		case a.ID.Version():
+			return 1
+		case b.ID.Version():
+			return -1
+		}
+		return 0
 	})
 	policy := pol.CertificatePolicy
 	policy.ID = nil

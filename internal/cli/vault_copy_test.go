@@ -125,6 +125,11 @@ func TestVaultCopy(t *testing.T) {
 		return out
 	}
 	jsonEq(t, "certificate c1 versions", thumbs(ca), thumbs(cb))
+	la, _ := ca.GetCertificate(ctx, "c1", "", nil)
+	lb, _ := cb.GetCertificate(ctx, "c1", "", nil)
+	if string(la.X509Thumbprint) != string(lb.X509Thumbprint) {
+		t.Fatal("the copied certificate's current version is not the source's")
+	}
 	pa, _ := ca.GetCertificatePolicy(ctx, "c1", nil)
 	pb, _ := cb.GetCertificatePolicy(ctx, "c1", nil)
 	jsonEq(t, "certificate policy key", pa.KeyProperties, pb.KeyProperties)
