@@ -102,6 +102,24 @@ func fillVault(t *testing.T, st *testenv.Stack) {
 		}
 		waitCert(t, cc, "c1")
 	}
+	if _, err := cc.SetIssuer(ctx, "corp", azcertificates.SetIssuerParameters{Provider: to.Ptr("Test"),
+		Credentials: &azcertificates.IssuerCredentials{AccountID: to.Ptr("acct"), Password: to.Ptr("pw")}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A deleted key and a deleted certificate (with its key and secret).
+	if _, err := kc.CreateKey(ctx, "kgone", azkeys.CreateKeyParameters{Kty: to.Ptr(azkeys.KeyTypeEC), Curve: to.Ptr(azkeys.CurveNameP256)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kc.DeleteKey(ctx, "kgone", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cc.CreateCertificate(ctx, "cgone", azcertificates.CreateCertificateParameters{CertificatePolicy: &pol}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitCert(t, cc, "cgone")
+	if _, err := cc.DeleteCertificate(ctx, "cgone", nil); err != nil {
+		t.Fatal(err)
+	}
 	// Role assignments at the vault and inside it (the administrator: a
 	// principal of this deployment; the target keeps the id as it is).
 	scope := "/subscriptions/c0ffe000-0000-4000-8000-000000000000/resourceGroups/coffer/providers/Microsoft.KeyVault/vaults/src"
@@ -205,7 +223,8 @@ func exportImport(t *testing.T, a, b *testenv.Stack) {
 	keyFile, recipient := ageKey(t)
 	file := filepath.Join(dir, "src.cfx")
 	ex := jsonOut[map[string]any](t, as(t, a, "vault", "export", "--name", "src", "--file", file, "--recipient", recipient).ok(t))
-	if at(ex, "counts.secrets") != float64(2) || at(ex, "counts.deletedSecrets") != float64(3) || at(ex, "counts.keys") != float64(1) || at(ex, "counts.certificates") != float64(1) {
+	if at(ex, "counts.secrets") != float64(2) || at(ex, "counts.deletedSecrets") != float64(3) || at(ex, "counts.keys") != float64(1) ||
+		at(ex, "counts.certificates") != float64(1) || at(ex, "counts.deletedKeys") != float64(1) || at(ex, "counts.deletedCertificates") != float64(1) {
 		t.Fatalf("export summary %v", ex)
 	}
 	raw, _ := os.ReadFile(file)
@@ -362,6 +381,68 @@ func exportImport(t *testing.T, a, b *testenv.Stack) {
 	cona, _ := ca.GetContacts(ctx, nil)
 	conb, _ := cb.GetContacts(ctx, nil)
 	jsonEq(t, "contacts", cona.ContactList, conb.ContactList)
+
+	iss1, err := ca.GetIssuer(ctx, "corp", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss2, err := cb.GetIssuer(ctx, "corp", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss1.ID, iss2.ID = nil, nil
+	jsonEq(t, "issuer", iss1.Issuer, iss2.Issuer)
+
+	// Deleted keys and certificates, with their dates.
+	delKeys := func(kc *azkeys.Client) map[string]any {
+		out := map[string]any{}
+		p := kc.NewListDeletedKeyPropertiesPager(nil)
+		for p.More() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range page.Value {
+				out[d.KID.Name()] = []any{d.DeletedDate, d.ScheduledPurgeDate, d.Attributes.Created, d.Managed}
+			}
+		}
+		return out
+	}
+	if x, y := delKeys(ka), delKeys(kb); len(x) != 1 || !reflect.DeepEqual(x, y) {
+		jsonEq(t, "deleted keys", x, y)
+	}
+	delCerts := func(cc *azcertificates.Client) map[string]any {
+		out := map[string]any{}
+		p := cc.NewListDeletedCertificatePropertiesPager(nil)
+		for p.More() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range page.Value {
+				out[d.ID.Name()] = []any{d.DeletedDate, d.ScheduledPurgeDate, d.Attributes.Created, d.X509Thumbprint}
+			}
+		}
+		return out
+	}
+	if x, y := delCerts(ca), delCerts(cb); len(x) != 1 || !reflect.DeepEqual(x, y) {
+		jsonEq(t, "deleted certificates", x, y)
+	}
+	if _, err := cb.RecoverDeletedCertificate(ctx, "cgone", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kb.GetKey(ctx, "cgone", "", nil); err != nil {
+		t.Fatalf("the recovered certificate's key: %v", err)
+	}
+
+	// Purge protection is kept.
+	as(t, a, "vault", "create", "--name", "guarded", "--enable-purge-protection", "true").ok(t)
+	gfile := filepath.Join(dir, "guarded.cfx")
+	as(t, a, "vault", "export", "--name", "guarded", "--file", gfile, "--recipient", recipient).ok(t)
+	as(t, b, "vault", "import", "--file", gfile, "--name", "guarded2", "--identity", keyFile).ok(t)
+	if g := jsonOut[map[string]any](t, as(t, b, "vault", "show", "--name", "guarded2").ok(t)); at(g, "properties.enablePurgeProtection") != true {
+		t.Fatalf("purge protection lost: %v", at(g, "properties"))
+	}
 
 	// The soft-delete lifecycle on the import: recover one, purge the other.
 	if _, err := sb.RecoverDeletedSecret(ctx, "gone1", nil); err != nil {
