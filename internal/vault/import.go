@@ -533,3 +533,34 @@ func checkNotImporting(tx storage.Tx, name string, now time.Time) error {
 	}
 	return nil
 }
+
+// clearDeadImports removes, at start-up, the staging of imports whose marker has not been
+// renewed for importLease: their server died, or lost its connection for that long.
+func (s *Service) clearDeadImports(ctx context.Context) error {
+	var dead []string
+	err := s.st.View(ctx, func(tx storage.Tx) error {
+		dead = dead[:0]
+		es, err := tx.Scan("importing/", "", 0)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			var m importMarker
+			if json.Unmarshal(e.Value, &m) != nil || s.clk.Now().Sub(m.Heartbeat) >= importLease {
+				dead = append(dead, strings.TrimPrefix(e.Key, "importing/"))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range dead {
+		s.log.Warn("clearing the staging of an import that did not finish", "vault", name)
+		im := &importer{s: s.Internal(), name: name}
+		if err := im.clear(ctx, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -104,3 +104,59 @@ func TestImportAllOrNothing(t *testing.T) {
 		t.Fatalf("imported deleted s07: %v", err)
 	}
 }
+
+// TestDeadImportCleared: the staging of an import whose server died is cleared when a
+// server starts after its lease, and a create of the name clears it too.
+func TestDeadImportCleared(t *testing.T) {
+	vault.SetImportBatch(t, 5)
+	h := newHarness(t)
+	ctx := context.Background()
+	h.vault("src", 7, false)
+	r := h.s.Internal()
+	for i := range 20 {
+		if _, err := r.SetSecret(ctx, "src", fmt.Sprintf("s%02d", i), vault.SecretParams{Value: "v"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := r.Export(ctx, "src", "", &buf); err != nil {
+		t.Fatal(err)
+	}
+	// An import that stalls half-way, as one whose server died (its stream never ends).
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Import(ctx, "dst", pr, vault.ImportOptions{})
+		done <- err
+	}()
+	pw.Write(buf.Bytes()[:buf.Len()/2])
+	for range 500 {
+		if len(h.keys("v/dst/")) > 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(h.keys("v/dst/")) == 0 {
+		t.Fatal("nothing was staged")
+	}
+	// Within the lease the name is held; past it, a new server clears the staging.
+	if _, _, err := r.CreateOrUpdateVault(ctx, "dst", vault.VaultParams{}); !errors.Is(err, vault.ErrVaultNameTaken) {
+		t.Fatalf("a create during an import: %v", err)
+	}
+	h.advance(6 * time.Minute)
+	if _, err := vault.Open(ctx, vault.Options{Storage: h.st, Clock: h.clk, Log: discardLogger()}); err != nil {
+		t.Fatal(err)
+	}
+	if ks := append(h.keys("v/dst/"), h.keys("importing/")...); len(ks) != 0 {
+		t.Fatalf("a dead import's staging survived a start: %v", ks)
+	}
+	// The stalled import, resumed, finds its name no longer held and stops.
+	pw.Write(buf.Bytes()[buf.Len()/2:])
+	pw.Close()
+	if err := <-done; !errors.Is(err, vault.ErrVaultNameTaken) {
+		t.Fatalf("the dead import carried on: %v", err)
+	}
+	if ks := h.keys("v/dst/"); len(ks) != 0 {
+		t.Fatalf("the dead import wrote after it was cleared: %v", ks)
+	}
+}
