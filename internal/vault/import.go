@@ -32,8 +32,8 @@ import (
 // scheduler's entries (purges of the deleted objects, rotations and renewals), the role
 // assignments and the ledger entry, and remove the marker: the vault appears whole, at
 // once. A failure, a cut stream or a damaged one removes what was staged; a server that
-// died mid-import leaves a marker that stops being renewed, and the next import or
-// create of that name (after importLease) clears it.
+// died mid-import leaves a marker that stops being renewed: after importLease, a server
+// starting (clearDeadImports) or the next import or create of that name clears it.
 
 // importBatch is how many records one staging transaction writes.
 var importBatch = 2000
