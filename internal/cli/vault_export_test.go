@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
+	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/server"
 	"github.com/coffer/coffer/internal/storage/postgres/pgtest"
 	"github.com/coffer/coffer/internal/testenv"
@@ -222,6 +223,13 @@ func exportImport(t *testing.T, a, b *testenv.Stack) {
 	dir := t.TempDir()
 	keyFile, recipient := ageKey(t)
 	file := filepath.Join(dir, "src.cfx")
+	// Only the administrator exports, even a principal with every access policy right.
+	var other identity.Credentials
+	json.Unmarshal([]byte(as(t, a, "principal", "create", "--name", "other").ok(t).out), &other)
+	as(t, a, "vault", "set-policy", "--name", "src", "--object-id", other.ObjectID, "--secret-permissions", "all", "--key-permissions", "all").ok(t)
+	if status, body := send(t, a, "GET", a.Server.URL()+"/admin/export/src", token(t, a, other, "https://management.azure.com"), ""); status != http.StatusForbidden {
+		t.Fatalf("a principal other than the administrator exported: %d %.200s", status, body)
+	}
 	ex := jsonOut[map[string]any](t, as(t, a, "vault", "export", "--name", "src", "--file", file, "--recipient", recipient).ok(t))
 	if at(ex, "counts.secrets") != float64(2) || at(ex, "counts.deletedSecrets") != float64(3) || at(ex, "counts.keys") != float64(1) ||
 		at(ex, "counts.certificates") != float64(1) || at(ex, "counts.deletedKeys") != float64(1) || at(ex, "counts.deletedCertificates") != float64(1) {
