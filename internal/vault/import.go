@@ -110,7 +110,7 @@ func (s Request) Import(ctx context.Context, name string, r io.Reader, opts Impo
 		return sum, importBad(name, "The export cannot be read: %v.", cmpErr(err, "it does not start with the vault's record"))
 	}
 	var src Vault
-	if err := json.Unmarshal(first.Data, &src); err != nil {
+	if err := json.Unmarshal(first.Data, &src); err != nil || src.RetentionDays < MinRetentionDays || src.RetentionDays > MaxRetentionDays {
 		return sum, importBad(name, "The export's vault record is malformed.")
 	}
 	im := &importer{s: s, name: name, sum: &sum, dry: opts.DryRun, skip: map[string]bool{}}
@@ -129,12 +129,8 @@ func (s Request) Import(ctx context.Context, name string, r io.Reader, opts Impo
 		if !opts.DryRun {
 			im.abort(context.WithoutCancel(ctx))
 		}
-		var ve *Error
 		if errors.Is(err, vaultfile.ErrTruncated) || errors.Is(err, vaultfile.ErrDamaged) {
 			return sum, importBad(name, "The export cannot be read: %v.", err)
-		}
-		if errors.As(err, &ve) {
-			return sum, err
 		}
 		return sum, err
 	}
