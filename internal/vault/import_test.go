@@ -130,11 +130,14 @@ func TestDeadImportCleared(t *testing.T) {
 		done <- err
 	}()
 	pw.Write(buf.Bytes()[:buf.Len()/2])
-	for range 500 {
-		if len(h.keys("v/dst/")) > 0 {
+	// Wait until the import has staged what it had and waits for more.
+	for n := -1; ; {
+		time.Sleep(100 * time.Millisecond)
+		m := len(h.keys("v/dst/"))
+		if m > 0 && m == n {
 			break
 		}
-		time.Sleep(5 * time.Millisecond)
+		n = m
 	}
 	if len(h.keys("v/dst/")) == 0 {
 		t.Fatal("nothing was staged")
