@@ -484,7 +484,12 @@ func (cp *copier) certificate(name string) error {
 			params.CertificateAttributes = &azcertificates.CertificateAttributes{Enabled: a.Enabled}
 		}
 		if _, err := cp.dst.certs.ImportCertificate(cp.ctx, name, params, nil); err != nil {
-			return fmt.Errorf("import certificate %s: %w", name, err)
+			if cp.ctx.Err() != nil {
+				return err
+			}
+			// A policy this server refuses (another issuer, say) fails this certificate only.
+			cp.sum.Failed = append(cp.sum.Failed, fmt.Sprintf("certificate %s version %s: %s", name, v.ID.Version(), firstLine(err.Error())))
+			return nil
 		}
 		cp.sum.CertVersionsCopied++
 	}

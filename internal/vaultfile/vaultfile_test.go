@@ -12,7 +12,7 @@ import (
 	"github.com/coffer/coffer/internal/vaultfile"
 )
 
-func stream(t *testing.T, n int) []byte {
+func stream(t testing.TB, n int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w, err := vaultfile.NewWriter(&buf, vaultfile.Header{Vault: "v", ExportedAt: time.Unix(1, 0)})
