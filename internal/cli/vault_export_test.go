@@ -240,6 +240,12 @@ func exportImport(t *testing.T, a, b *testenv.Stack) {
 		t.Fatal("the export file is not age-encrypted")
 	}
 	as(t, a, "vault", "export", "--name", "src", "--file", file, "--recipient", recipient).usage(t, "exists")
+	if log, _ := os.ReadFile(filepath.Join(a.DataDir, "audit", "audit.log")); !bytes.Contains(log, []byte(`"operation":"VaultExport"`)) {
+		t.Fatal("the export is not in the audit log")
+	}
+	if log, _ := os.ReadFile(filepath.Join(a.DataDir, "audit", "audit.log")); bytes.Contains(log, []byte("v-live2")) {
+		t.Fatal("the audit log holds a secret value")
+	}
 	ledger := as(t, a, "ledger", "--vault-name", "src").ok(t).out
 	if !strings.Contains(ledger, `"action": "export"`) {
 		t.Fatalf("no export in the ledger: %s", ledger)
