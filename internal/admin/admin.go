@@ -82,6 +82,8 @@ var routes = []route{
 	{http.MethodPost, "/admin/webhooks", "WebhookCreate", false, webhooksMisuse, (*Admin).createWebhook},
 	{http.MethodPost, "/admin/console-link", "ConsoleLinkCreate", true, "Use POST /admin/console-link to get a single-use sign-in link to the console for yourself.", (*Admin).consoleLink},
 	{http.MethodDelete, "/admin/webhooks/", "WebhookDelete", false, "Use DELETE /admin/webhooks/{id} to delete a webhook subscription.", (*Admin).deleteWebhook},
+	{http.MethodGet, "/admin/export/", "VaultExport", false, "Use GET /admin/export/{vault} to export a vault.", (*Admin).exportVault},
+	{http.MethodPost, "/admin/import/", "VaultImport", false, "Use POST /admin/import/{vault}[?dryRun=true] with an export as the body to import it as a new vault.", (*Admin).importVault},
 }
 
 const (

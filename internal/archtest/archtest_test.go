@@ -16,7 +16,11 @@ var forbidden = map[string][]struct{ dep, why string }{
 		{mod + "barrier", "storage knows no encryption"},
 		{mod + "vault", "storage knows no domain"},
 	},
-	"clock":    {{mod, "clock is a leaf"}},
+	"clock": {{mod, "clock is a leaf"}},
+	"vaultfile": {
+		{mod, "vaultfile, the whole-vault export format, is a leaf: the server and the CLI both use it"},
+		{"net/http", "vaultfile is a format, not a transport"},
+	},
 	"audit":    {{mod, "audit is a leaf"}},
 	"wiretext": {{mod, "wiretext is a leaf: every plane uses it"}},
 	"pki":      {{mod + "storage", "pki is pure certificate logic"}, {mod + "vault", "pki knows no vaults"}},

@@ -33,7 +33,11 @@ func TestClientFilesImportNoServerPackage(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, im := range af.Imports {
-			if strings.HasPrefix(strings.Trim(im.Path.Value, `"`), "github.com/coffer/coffer/") {
+			path := strings.Trim(im.Path.Value, `"`)
+			if path == "github.com/coffer/coffer/internal/vaultfile" {
+				continue // the export file format: a leaf both sides speak, no server code (archtest)
+			}
+			if strings.HasPrefix(path, "github.com/coffer/coffer/") {
 				t.Errorf("%s imports %s: client commands reach the server only through the Azure SDK", f, im.Path.Value)
 			}
 		}

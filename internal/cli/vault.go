@@ -21,7 +21,8 @@ func newVaultCommand() *cobra.Command {
 	return newGroup("vault", cmdHelp{short: "Manage vaults and their access policies (as az keyvault)"},
 		newVaultCreateCommand(), newVaultShowCommand(), newVaultListCommand(), newVaultUpdateCommand(),
 		newVaultDeleteCommand(), newVaultListDeletedCommand(), newVaultShowDeletedCommand(), newVaultRecoverCommand(),
-		newVaultPurgeCommand(), newVaultSetPolicyCommand(), newVaultDeletePolicyCommand())
+		newVaultPurgeCommand(), newVaultSetPolicyCommand(), newVaultDeletePolicyCommand(),
+		newVaultExportCommand(), newVaultImportCommand(), newVaultCopyCommand())
 }
 
 // vaultSpec is a command of the management plane (coffer vault VERB), for

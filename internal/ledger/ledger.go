@@ -1,8 +1,8 @@
 // Package ledger is the deletion ledger: an append-only record, kept in storage, of every
-// delete, recover, purge and automatic purge of a vault, secret, key or certificate —
-// who, when, the deletion's dates, and how late an automatic purge came. It outlives the
-// objects it names (its own retention, [Prune]), so "who deleted this, when, and when
-// was it gone?" has an answer after the purge.
+// delete, recover, purge and automatic purge of a vault, secret, key or certificate (and
+// of every whole-vault export and import) — who, when, the deletion's dates, and how late
+// an automatic purge came. It outlives the objects it names (its own retention, [Prune]),
+// so "who deleted this, when, and when was it gone?" has an answer after the purge.
 //
 // It is a leaf over [storage.Tx]: callers append in the same transaction as the change
 // they record, so a change and its entry commit together or not at all. It must not
@@ -61,6 +61,10 @@ const (
 	ActionPurge     = "purge"      // by hand
 	ActionAutoPurge = "auto-purge" // the retention ended: by the sweeper, or when the name was taken again
 	ActionPrune     = "prune"      // the ledger's own retention removed older entries
+	// ActionExport and ActionImport: a whole vault was exported (a copy of every secret
+	// and key in it left the server) or imported as a new vault.
+	ActionExport = "export"
+	ActionImport = "import"
 )
 
 // Sweeper is the principal of automatic actions.

@@ -20,7 +20,8 @@
 //     and each operation reads its vault once, inside its transaction, and hands it to the
 //     request's access decision first.
 //   - sweeper.go (and ledger.go, webhooks.go): the scheduler's index and its actions.
-//   - layout.go: the storage keys; backup.go: sealed backup blobs.
+//   - layout.go: the storage keys; backup.go: sealed backup blobs; export.go, import.go:
+//     the whole-vault export stream and its all-or-nothing, staged import.
 //
 // # Invariants
 //

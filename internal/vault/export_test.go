@@ -8,3 +8,11 @@ func SetPageSkipLimit(t testing.TB, n int) {
 	pageSkipLimit = n
 	t.Cleanup(func() { pageSkipLimit = old })
 }
+
+// SetImportBatch sets how many records one import staging transaction writes, until the
+// test ends.
+func SetImportBatch(t testing.TB, n int) {
+	old := importBatch
+	importBatch = n
+	t.Cleanup(func() { importBatch = old })
+}

@@ -15,6 +15,7 @@ import (
 //	v/<vault>/<kind>/deleted/<name>              Object, soft-deleted
 //	v/<vault>/<kind>/ver/<name>/<version>        version record (kind-specific)
 //	due/<unix seconds, 12 digits>/<action>/<vault>/<kind>/<name>   the scheduler's index, in time order
+//	importing/<vault>                            an import staging under v/<vault>/ (import.go)
 //	sys/backup-key                               the deployment's backup key
 //	sys/webhooks/…, sys/outbox/…                 webhook subscriptions and outbox (package webhook)
 const (

@@ -176,6 +176,11 @@ func (s Request) CreateOrUpdateVault(ctx context.Context, name string, p VaultPa
 				}
 			}
 		}
+		if created {
+			if err := checkNotImporting(tx, name, s.clk.Now()); err != nil {
+				return err
+			}
+		}
 		if created && p.MustExist {
 			return &Error{Kind: ErrVaultNotFound, ObjectKind: kindVault, Name: name}
 		}
