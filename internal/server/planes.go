@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"time"
 
@@ -50,6 +51,12 @@ func (s *Server) newAdminPlane() (*plane.Plane, *admin.Admin) {
 			}
 			return out
 		},
+	}
+	if _, ok := s.store.Snapshotter(); ok {
+		opts.Snapshot = func(ctx context.Context, w io.Writer) (int64, error) {
+			sum, err := s.WriteSnapshot(ctx, w)
+			return sum.Records, err
+		}
 	}
 	if s.cfg.AllowTimeShift {
 		opts.ShiftTime = func(r *http.Request, seconds int64) (time.Duration, time.Time, error) {
