@@ -11,17 +11,18 @@
 // a million creates over HTTP would take most of an hour on a small machine); starts
 // coffer again as a subprocess and then measures, one after the other:
 //
-//	base         gets (GET /secrets/{random one of the objects}) at -c for -d
-//	snapshot     the same gets while one snapshot streams into a file (fsynced)
-//	base+w       gets, and sets at -writers concurrency (overwriting random secrets)
-//	snapshot+w   the same while a snapshot streams
+//	base           gets (GET /secrets/{random one of the objects}) at -c for -d
+//	snapshot@R     the same gets while one snapshot paced at R MiB/s (?rate=R; 0:
+//	               unpaced) streams into a file (fsynced), for each R of -rates
+//	base+w         gets, and sets at -writers concurrency (overwriting random secrets)
+//	snapshot@R+w   the same while a snapshot streams
 //
 // For each: ops/s and the p50, p99 and max latency of the gets, and for the snapshot
 // phases its duration, size and records. The target: the snapshot under 60 s, get p99
 // during it under twice the p99 without it. With writers, pages freed during the
 // snapshot cannot be reused until it ends, so the file grows; a commit that needs more
 // of the file than bbolt maps must remap, which waits for the snapshot's read
-// transaction (see internal/storage/bbolt/snapshot.go): the base+w / snapshot+w pair
+// transaction (see internal/storage/bbolt/snapshot.go): the +w phases
 // shows what that costs.
 //
 // This is a main package without tests: `go test ./...` never runs it.
@@ -59,7 +60,7 @@ import (
 type config struct {
 	objects, valueSize, c, writers, fillC int
 	d                                     time.Duration
-	coffer                                string
+	coffer, rates                         string
 	keep                                  bool
 }
 
@@ -73,6 +74,7 @@ func main() {
 	flag.DurationVar(&cfg.d, "d", 20*time.Second, "length of the base phases")
 	flag.StringVar(&cfg.coffer, "coffer", "", "prebuilt coffer binary (default: go build)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temp dir (data, log, snapshot)")
+	flag.StringVar(&cfg.rates, "rates", "64,0", "the snapshot phases run once for each pace, in MiB/s (0: unpaced)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, cfg)
@@ -160,38 +162,46 @@ func run(ctx context.Context, cfg *config) error {
 	fmt.Println("|---|---|---|---|---|---|---|---|")
 
 	snapFile := filepath.Join(tmp, "coffer.snapshot")
-	snapshot := func(ctx context.Context) (string, error) {
-		os.Remove(snapFile)
-		t0 := time.Now()
-		n, err := saveSnapshot(ctx, p.URL(), armTok, newClient(1), snapFile)
-		if err != nil {
-			return "", err
+	snapshot := func(rate string) func(ctx context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) {
+			os.Remove(snapFile)
+			t0 := time.Now()
+			n, err := saveSnapshot(ctx, p.URL()+"/admin/snapshot?rate="+rate, armTok, newClient(1), snapFile)
+			if err != nil {
+				return "", err
+			}
+			el := time.Since(t0)
+			return fmt.Sprintf("%.1f s, %.0f MiB, %.0f MiB/s", el.Seconds(), float64(n)/(1<<20), float64(n)/(1<<20)/el.Seconds()), nil
 		}
-		el := time.Since(t0)
-		return fmt.Sprintf("%.1f s, %.0f MiB, %.0f MiB/s", el.Seconds(), float64(n)/(1<<20), float64(n)/(1<<20)/el.Seconds()), nil
 	}
-	phases := []struct {
+	type phase struct {
 		name    string
 		writers int
-		snap    bool
-	}{{"base", 0, false}, {"snapshot", 0, true}}
-	if cfg.writers > 0 {
-		phases = append(phases, struct {
-			name    string
-			writers int
-			snap    bool
-		}{"base+w", cfg.writers, false}, struct {
-			name    string
-			writers int
-			snap    bool
-		}{"snapshot+w", cfg.writers, true})
+		rate    string // "": no snapshot
+	}
+	var phases []phase
+	for _, w := range []int{0, cfg.writers} {
+		if w == 0 && len(phases) > 0 {
+			continue
+		}
+		suffix := ""
+		if w > 0 {
+			suffix = "+w"
+		}
+		phases = append(phases, phase{"base" + suffix, w, ""})
+		for _, r := range strings.Split(cfg.rates, ",") {
+			phases = append(phases, phase{"snapshot@" + r + suffix, w, r})
+		}
+		if cfg.writers == 0 {
+			break
+		}
 	}
 	// A short warm-up: connections, the page cache.
 	b.load(ctx, 0, 3*time.Second, nil)
 	for _, ph := range phases {
 		var r phaseResult
-		if ph.snap {
-			r = b.load(ctx, ph.writers, 0, snapshot)
+		if ph.rate != "" {
+			r = b.load(ctx, ph.writers, 0, snapshot(ph.rate))
 		} else {
 			r = b.load(ctx, ph.writers, cfg.d, nil)
 		}
@@ -370,8 +380,8 @@ func (b *bench) do(ctx context.Context, c *http.Client, method, name, body strin
 }
 
 // saveSnapshot streams GET /admin/snapshot into path, fsynced, and returns its size.
-func saveSnapshot(ctx context.Context, base, token string, c *http.Client, path string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/admin/snapshot", nil)
+func saveSnapshot(ctx context.Context, url, token string, c *http.Client, path string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
 	}

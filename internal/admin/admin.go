@@ -41,10 +41,13 @@ type Options struct {
 	// Anchors are the ledger heads the server trusts (copied into the audit log), checked
 	// by ledger verification besides those the caller sends.
 	Anchors func() []ledger.Anchor
-	// Snapshot streams an online snapshot of the whole storage to w (GET /admin/snapshot,
-	// snapshot.go) and returns how many records it holds; nil turns the route off (404).
-	Snapshot func(ctx context.Context, w io.Writer) (records int64, err error)
-	Log      *slog.Logger
+	// Snapshot streams an online snapshot of the whole storage to w at most rate bytes a
+	// second (0: unpaced; GET /admin/snapshot, snapshot.go) and returns how many records
+	// it holds; nil turns the route off (404).
+	Snapshot func(ctx context.Context, w io.Writer, rate int64) (records int64, err error)
+	// SnapshotRate is the pace of a snapshot whose request names none, in bytes a second.
+	SnapshotRate int64
+	Log          *slog.Logger
 }
 
 // Admin serves the admin routes.
@@ -81,7 +84,7 @@ var routes = []route{
 	{http.MethodGet, "/admin/webhooks", "WebhookList", false, webhooksMisuse, (*Admin).listWebhooks},
 	{http.MethodPost, "/admin/webhooks", "WebhookCreate", false, webhooksMisuse, (*Admin).createWebhook},
 	{http.MethodDelete, "/admin/webhooks/", "WebhookDelete", false, "Use DELETE /admin/webhooks/{id} to delete a webhook subscription.", (*Admin).deleteWebhook},
-	{http.MethodGet, "/admin/snapshot", "SnapshotSave", false, "Use GET /admin/snapshot to stream an online snapshot of the whole storage (coffer snapshot save).", (*Admin).snapshot},
+	{http.MethodGet, "/admin/snapshot", "SnapshotSave", false, "Use GET /admin/snapshot[?rate=MiB/s] to stream an online snapshot of the whole storage (coffer snapshot save).", (*Admin).snapshot},
 }
 
 const (

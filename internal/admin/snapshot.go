@@ -10,7 +10,8 @@ import (
 
 // snapshot streams an online snapshot of the whole deployment's storage (GET
 // /admin/snapshot): every key with its value as stored, still sealed, from one consistent
-// view, in storage/snapfile's format. The request record is written to the audit log
+// view, in storage/snapfile's format, paced to ?rate=MiB/s (Options.SnapshotRate by
+// default; 0: unpaced) so that it does not crowd out the requests served meanwhile. The request record is written to the audit log
 // before the first byte leaves, as for a change: a snapshot is a copy of everything.
 //
 // The status goes out with the first bytes; a failure after them cannot change it. The
@@ -21,6 +22,14 @@ func (a *Admin) snapshot(w http.ResponseWriter, r *http.Request, c *plane.Call, 
 		return errorf(http.StatusNotFound, "NotFound", "This server's storage cannot take online snapshots.")
 	}
 	c.Event.ObjectID = "snapshot"
+	rate := a.opts.SnapshotRate
+	if q := r.URL.Query(); q.Has("rate") {
+		mib, err := strconv.ParseInt(q.Get("rate"), 10, 64)
+		if err != nil || mib < 0 || mib > 1<<20 {
+			return errorf(http.StatusBadRequest, "BadParameter", "rate is the snapshot's pace in MiB a second: a whole number from 1 to 1048576, or 0 for as fast as the server goes.")
+		}
+		rate = mib << 20
+	}
 	if err := c.BeforeChange(r.Context()); err != nil {
 		return err
 	}
@@ -29,7 +38,7 @@ func (a *Admin) snapshot(w http.ResponseWriter, r *http.Request, c *plane.Call, 
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Disposition", `attachment; filename="coffer.snapshot"`)
 	h.Set("Cache-Control", "no-store")
-	n, err := a.opts.Snapshot(r.Context(), cw)
+	n, err := a.opts.Snapshot(r.Context(), cw, rate)
 	if err == nil {
 		c.Event.Decision += "; " + strconv.FormatInt(n, 10) + " records"
 		return nil

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/spf13/cobra"
@@ -14,7 +15,7 @@ import (
 )
 
 func newSnapshotSaveCommand() *cobra.Command {
-	opts, file := &clientOptions{}, ""
+	opts, file, rate := &clientOptions{}, "", -1
 	return newClientCommand(cmdSpec{
 		use: "save", opts: opts,
 		help: cmdHelp{
@@ -23,7 +24,9 @@ func newSnapshotSaveCommand() *cobra.Command {
 while the server keeps serving: the embedded store is read in one read transaction,
 PostgreSQL in one REPEATABLE READ transaction. The file is written next to --file,
 flushed to disk, checked whole (record count and SHA-256), and only then renamed to
---file (mode 0600), replacing any file there: a failed save leaves what was there.
+--file (mode 0600), replacing any file there: a failed save leaves what was there. The
+server paces the snapshot (64 MiB a second unless --rate says otherwise) so that the
+requests it serves meanwhile keep their latency.
 
 The snapshot holds the stored values as they are, sealed by the master key: it is not
 decrypted, and is of no use without the master key (DIR/master.key or COFFER_MASTER_KEY).
@@ -32,10 +35,14 @@ Keep the master key, apart from the snapshot. coffer snapshot restore brings it 
 		},
 		flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&file, "file", "", "file to write the snapshot to")
+			fs.IntVar(&rate, "rate", -1, "pace of the snapshot in MiB a second, so that it does not crowd out the requests served meanwhile (default: the server's, 64; 0: as fast as the server goes)")
 		},
 		require: func([]string) error {
 			if file == "" {
 				return usageError(errors.New("--file is required"), "give the file to write: --file coffer.snapshot")
+			}
+			if rate < -1 || rate > 1<<20 {
+				return usageError(errors.New("--rate must be a whole number of MiB a second, from 0 (no limit) to 1048576"))
 			}
 			return nil
 		},
@@ -45,7 +52,7 @@ Keep the master key, apart from the snapshot. coffer snapshot restore brings it 
 				return err
 			}
 			defer os.Remove(tmp.Name()) // gone once renamed
-			err = saveSnapshot(cmd, c, tmp)
+			err = saveSnapshot(cmd, c, tmp, rate)
 			if cerr := tmp.Close(); err == nil {
 				err = cerr
 			}
@@ -70,11 +77,15 @@ Keep the master key, apart from the snapshot. coffer snapshot restore brings it 
 }
 
 // saveSnapshot streams GET /admin/snapshot into f and flushes it to disk.
-func saveSnapshot(cmd *cobra.Command, c *client, f *os.File) error {
+func saveSnapshot(cmd *cobra.Command, c *client, f *os.File, rate int) error {
 	if err := f.Chmod(0o600); err != nil {
 		return err
 	}
-	req, err := runtime.NewRequest(cmd.Context(), http.MethodGet, c.server.String()+"/admin/snapshot")
+	path := "/admin/snapshot"
+	if rate >= 0 {
+		path += "?rate=" + strconv.Itoa(rate)
+	}
+	req, err := runtime.NewRequest(cmd.Context(), http.MethodGet, c.server.String()+path)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func (s *Server) newAdminPlane() (*plane.Plane, *admin.Admin) {
 	p := plane.New(plane.Config{Name: "admin", Verify: s.verifier(identity.ARM), Unauthorized: armUnauthorized,
 		Denied: "denied: no valid management-plane token", Audit: s.auditAdmin, Clock: s.cfg.Clock, Log: s.log})
 	opts := admin.Options{
-		Vaults: s.vaults, Principals: s.id, PublicURL: s.publicURL.String(), Log: s.log,
+		Vaults: s.vaults, Principals: s.id, PublicURL: s.publicURL.String(), Log: s.log, SnapshotRate: DefaultSnapshotRate,
 		VaultURL: func(name string) string { return vaultURL(s.publicURL, name, s.cfg.VaultDomain) },
 		Anchors: func() []ledger.Anchor {
 			var out []ledger.Anchor
@@ -53,8 +53,8 @@ func (s *Server) newAdminPlane() (*plane.Plane, *admin.Admin) {
 		},
 	}
 	if _, ok := s.store.Snapshotter(); ok {
-		opts.Snapshot = func(ctx context.Context, w io.Writer) (int64, error) {
-			sum, err := s.WriteSnapshot(ctx, w)
+		opts.Snapshot = func(ctx context.Context, w io.Writer, rate int64) (int64, error) {
+			sum, err := s.WriteSnapshot(ctx, w, rate)
 			return sum.Records, err
 		}
 	}
