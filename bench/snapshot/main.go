@@ -61,7 +61,7 @@ type config struct {
 	objects, valueSize, c, writers, fillC int
 	d                                     time.Duration
 	coffer, rates                         string
-	keep                                  bool
+	keep, discard                         bool
 }
 
 func main() {
@@ -74,6 +74,7 @@ func main() {
 	flag.DurationVar(&cfg.d, "d", 20*time.Second, "length of the base phases")
 	flag.StringVar(&cfg.coffer, "coffer", "", "prebuilt coffer binary (default: go build)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temp dir (data, log, snapshot)")
+	flag.BoolVar(&cfg.discard, "discard", false, "throw the snapshot away instead of writing it to a file on the data dir's disk")
 	flag.StringVar(&cfg.rates, "rates", "64,0", "the snapshot phases run once for each pace, in MiB/s (0: unpaced)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -166,7 +167,7 @@ func run(ctx context.Context, cfg *config) error {
 		return func(ctx context.Context) (string, error) {
 			os.Remove(snapFile)
 			t0 := time.Now()
-			n, err := saveSnapshot(ctx, p.URL()+"/admin/snapshot?rate="+rate, armTok, newClient(1), snapFile)
+			n, err := saveSnapshot(ctx, p.URL()+"/admin/snapshot?rate="+rate, armTok, newClient(1), snapFile, cfg.discard)
 			if err != nil {
 				return "", err
 			}
@@ -379,8 +380,9 @@ func (b *bench) do(ctx context.Context, c *http.Client, method, name, body strin
 	return nil
 }
 
-// saveSnapshot streams GET /admin/snapshot into path, fsynced, and returns its size.
-func saveSnapshot(ctx context.Context, url, token string, c *http.Client, path string) (int64, error) {
+// saveSnapshot streams GET /admin/snapshot into path, fsynced (or, with discard, nowhere),
+// and returns its size.
+func saveSnapshot(ctx context.Context, url, token string, c *http.Client, path string, discard bool) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, err
@@ -394,6 +396,9 @@ func saveSnapshot(ctx context.Context, url, token string, c *http.Client, path s
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
 		return 0, fmt.Errorf("snapshot: %s %s", resp.Status, b)
+	}
+	if discard {
+		return io.Copy(io.Discard, resp.Body)
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {

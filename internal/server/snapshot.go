@@ -374,8 +374,8 @@ func restoreToPostgres(ctx context.Context, file string, want snapfile.Summary, 
 		return err // postgres never puts the password in its errors
 	}
 	defer db.Close()
-	if err := db.View(ctx, checkEmpty); err != nil {
-		return fmt.Errorf("%w: %w", ErrNotEmptyTarget, err)
+	if err := db.View(ctx, checkRestoreEmpty); err != nil {
+		return err
 	}
 	wrote := false
 	defer func() {
@@ -394,8 +394,8 @@ func restoreToPostgres(ctx context.Context, file string, want snapfile.Summary, 
 			first = false
 			// Again inside the first transaction: a server may have started on it meanwhile.
 			err := db.Update(ctx, func(tx storage.Tx) error {
-				if err := checkEmpty(tx); err != nil {
-					return fmt.Errorf("%w: %w", ErrNotEmptyTarget, err)
+				if err := checkRestoreEmpty(tx); err != nil {
+					return err
 				}
 				return tx.Put(e.Key, e.Value)
 			})
@@ -418,6 +418,18 @@ func restoreToPostgres(ctx context.Context, file string, want snapfile.Summary, 
 		return fmt.Errorf("verify the restore: %w", err)
 	}
 	return compare(src, dst)
+}
+
+// checkRestoreEmpty fails with ErrNotEmptyTarget when the database holds any key.
+func checkRestoreEmpty(tx storage.Tx) error {
+	some, err := tx.Scan("", "", 1)
+	if err != nil {
+		return fmt.Errorf("read the target database: %w", err)
+	}
+	if len(some) > 0 {
+		return fmt.Errorf("%w: the PostgreSQL database holds Coffer data already: restore into an empty database (a new one, or a new schema named by search_path in the URL); a restore never replaces or merges into a deployment's storage", ErrNotEmptyTarget)
+	}
+	return nil
 }
 
 // emptyDatabase deletes every key, in batches.

@@ -224,6 +224,12 @@ func TestSnapshotUnderWriteLoad(t *testing.T) {
 		t.Fatalf("start without the master key: %v, want a refusal naming master.key", err)
 	}
 	copyFile(t, st.Path("master.key"), filepath.Join(dir, "master.key"))
+	// coffer check finds the restored dir sound: structure, txid record, every value opens,
+	// the records agree.
+	rep, err := server.Check(t.Context(), dir, server.CheckOptions{})
+	if err != nil || len(rep.Problems) != 0 || !rep.RecordFound || rep.Recorded != rep.Txid {
+		t.Fatalf("check the restored dir: %v, %+v", err, rep)
+	}
 	st2 := testenv.NewStack(t, testenv.Options{DataDir: dir})
 	c2 := st2.Secrets(t, "default")
 	for i, w := range ws {
@@ -284,6 +290,15 @@ func TestSnapshotDamagedRefused(t *testing.T) {
 		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: the refused restore made %s", name, dir)
 		}
+	}
+	// Only the administrator may take one.
+	creds := newPrincipal(t, st, "reader", "get", "list")
+	status, body := call(t, st, http.MethodGet, st.Server.URL()+"/admin/snapshot", token(t, testenv.Credential(t, creds, st.HTTP), "https://management.azure.com"), "")
+	if status != http.StatusForbidden || strings.Contains(body, "coffer-snapshot") {
+		t.Errorf("a snapshot by another principal: %d %.80q", status, body)
+	}
+	if status, _ := call(t, st, http.MethodGet, st.Server.URL()+"/admin/snapshot?rate=fast", st.ARMToken(t), ""); status != http.StatusBadRequest {
+		t.Errorf("?rate=fast: %d, want 400", status)
 	}
 	// Into the running server's own data dir: refused, the server serves on.
 	if _, err := server.RestoreSnapshot(t.Context(), file, server.RestoreTarget{DataDir: st.DataDir}); !errors.Is(err, server.ErrNotEmptyTarget) {
