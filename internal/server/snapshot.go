@@ -307,6 +307,13 @@ func restoreToDir(ctx context.Context, file string, want snapfile.Summary, dir s
 			return fmt.Errorf("%w: %s already holds %s: restore into a new, empty data dir (a master.key may be there already); a restore never replaces or merges into a deployment's storage", ErrNotEmptyTarget, dir, name)
 		}
 	}
+	// As a first start does: a dir made by hand (0755 with the usual umask) that holds no
+	// secret yet is made private, since it is about to hold the whole deployment.
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 && !holdsSecrets(dir) {
+		if err := os.Chmod(dir, fi.Mode().Perm()&0o700); err != nil {
+			return fmt.Errorf("data dir: make it private: %w", err)
+		}
+	}
 	tmp := final + ".restoring"
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
