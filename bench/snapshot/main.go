@@ -52,6 +52,7 @@ import (
 
 	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/clock"
+	"github.com/coffer/coffer/internal/server"
 	"github.com/coffer/coffer/internal/storage/bbolt"
 	"github.com/coffer/coffer/internal/testenv/cofferproc"
 	"github.com/coffer/coffer/internal/vault"
@@ -159,8 +160,8 @@ func run(ctx context.Context, cfg *config) error {
 	fmt.Printf("- %d secrets (%d-byte values) filled offline in %v (%.0f creates/s); coffer.db %.0f MiB\n",
 		cfg.objects, cfg.valueSize, fillTime.Round(time.Second), float64(cfg.objects)/fillTime.Seconds(), float64(fi.Size())/(1<<20))
 	fmt.Printf("- gets at c=%d on random secrets; sets at c=%d in the +w phases; %d CPUs\n\n", cfg.c, cfg.writers, nprocs())
-	fmt.Println("| phase | duration | gets/s | get p50 | get p99 | get max | sets/s | snapshot |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| phase | duration | gets/s | get p50 | get p99 | get max | sets/s | snapshot | load avg (1 min) |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 
 	snapFile := filepath.Join(tmp, "coffer.snapshot")
 	snapshot := func(rate string) func(ctx context.Context) (string, error) {
@@ -209,8 +210,17 @@ func run(ctx context.Context, cfg *config) error {
 		if r.err != nil {
 			return fmt.Errorf("%s: %w", ph.name, r.err)
 		}
-		fmt.Printf("| %s | %.1f s | %.0f | %v | %v | %v | %.0f | %s |\n", ph.name, r.dur.Seconds(), float64(len(r.lat))/r.dur.Seconds(),
-			pct(r.lat, 50), pct(r.lat, 99), pct(r.lat, 100), float64(r.sets)/r.dur.Seconds(), r.snap)
+		fmt.Printf("| %s | %.1f s | %.0f | %v | %v | %v | %.0f | %s | %s |\n", ph.name, r.dur.Seconds(), float64(len(r.lat))/r.dur.Seconds(),
+			pct(r.lat, 50), pct(r.lat, 99), pct(r.lat, 100), float64(r.sets)/r.dur.Seconds(), r.snap, loadavg())
+	}
+	if !cfg.discard {
+		// The last snapshot, restored offline into a new data dir (the server keeps running).
+		t0 := time.Now()
+		res, err := server.RestoreSnapshot(ctx, snapFile, server.RestoreTarget{DataDir: filepath.Join(tmp, "restored")})
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		fmt.Printf("\n- restored the last snapshot (%d keys) into a new data dir, checked twice, in %.1f s\n", res.Records, time.Since(t0).Seconds())
 	}
 	return nil
 }
@@ -419,6 +429,16 @@ func pct(l []time.Duration, p int) time.Duration {
 	slices.Sort(l)
 	i := min(len(l)-1, len(l)*p/100)
 	return l[i].Round(10 * time.Microsecond)
+}
+
+// loadavg is the machine's load average over the last minute: other processes (other
+// people's test runs) depress the figures.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func nprocs() int {
