@@ -4,7 +4,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
+	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/plane"
 )
 
@@ -33,7 +35,8 @@ func (a *Admin) snapshot(w http.ResponseWriter, r *http.Request, c *plane.Call, 
 	if err := c.BeforeChange(r.Context()); err != nil {
 		return err
 	}
-	cw := &countingWriter{w: w}
+	cw := &countingWriter{w: w, rc: http.NewResponseController(w)}
+	defer cw.rc.SetWriteDeadline(time.Time{}) // the connection may serve further requests
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Disposition", `attachment; filename="coffer.snapshot"`)
@@ -53,13 +56,24 @@ func (a *Admin) snapshot(w http.ResponseWriter, r *http.Request, c *plane.Call, 
 	return nil
 }
 
-// countingWriter tells whether anything was sent yet.
+// snapshotWriteTimeout bounds each write of a snapshot to the client. A client that stops
+// reading would otherwise keep the snapshot's transaction open for as long as it likes,
+// and with it (on bbolt) the pages writers free from being reused.
+const snapshotWriteTimeout = 15 * time.Second
+
+// wall is the clock network deadlines are set against: the real time, which the network
+// compares them with, never the server's clock (which tests replace).
+var wall clock.Clock = clock.Real{}
+
+// countingWriter tells whether anything was sent yet, and gives each write a deadline.
 type countingWriter struct {
-	w io.Writer
-	n int64
+	w  io.Writer
+	rc *http.ResponseController
+	n  int64
 }
 
 func (c *countingWriter) Write(b []byte) (int, error) {
+	_ = c.rc.SetWriteDeadline(wall.Now().Add(snapshotWriteTimeout)) // best effort: unsupported, no deadline
 	n, err := c.w.Write(b)
 	c.n += int64(n)
 	return n, err
