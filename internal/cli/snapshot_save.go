@@ -61,7 +61,9 @@ Keep the master key, apart from the snapshot. coffer snapshot restore brings it 
 			}
 			records, sum, err := checkSnapshot(tmp.Name())
 			if err != nil {
-				return fmt.Errorf("the snapshot received is not whole, so it was not kept: %w", err)
+				return &hintError{err: fmt.Errorf("the snapshot received is not whole, so it was not kept: %w", err), hints: []string{
+					"the server's log says why it stopped; under heavy writes an embedded store's snapshot gives way so that the growing file can be remapped: save again",
+				}}
 			}
 			if err := os.Rename(tmp.Name(), file); err != nil {
 				return err
