@@ -38,16 +38,16 @@ type Options struct {
 	// ShiftTime moves the vault clock forward by seconds and answers the total shift and
 	// the vault clock's new time; nil turns the time-shift route off (404).
 	ShiftTime func(r *http.Request, seconds int64) (total time.Duration, now time.Time, err error)
-	// Anchors are the ledger heads the server trusts (copied into the audit log), checked
-	// by ledger verification besides those the caller sends.
-	Anchors func() []ledger.Anchor
 	// Snapshot streams an online snapshot of the whole storage to w at most rate bytes a
 	// second (0: unpaced; GET /admin/snapshot, snapshot.go) and returns how many records
 	// it holds; nil turns the route off (404).
 	Snapshot func(ctx context.Context, w io.Writer, rate int64) (records int64, err error)
 	// SnapshotRate is the pace of a snapshot whose request names none, in bytes a second.
 	SnapshotRate int64
-	Log          *slog.Logger
+	// Anchors are the ledger heads the server trusts (copied into the audit log), checked
+	// by ledger verification besides those the caller sends.
+	Anchors func() []ledger.Anchor
+	Log     *slog.Logger
 }
 
 // Admin serves the admin routes.
@@ -75,6 +75,7 @@ type route struct {
 
 var routes = []route{
 	{http.MethodPost, "/admin/time-shift", "TimeShift", false, `Use POST with {"seconds": N}.`, (*Admin).timeShift},
+	{http.MethodGet, "/admin/snapshot", "SnapshotSave", false, "Use GET /admin/snapshot[?rate=MiB/s] to stream an online snapshot of the whole storage (coffer snapshot save).", (*Admin).snapshot},
 	{http.MethodGet, "/admin/recycle-bin", "RecycleBinList", true, "Use GET /admin/recycle-bin[?vault=V] to list the soft-deleted vaults and objects.", (*Admin).recycleBin},
 	{http.MethodGet, "/admin/principals", "PrincipalList", false, principalsMisuse, (*Admin).listPrincipals},
 	{http.MethodPost, "/admin/principals", "PrincipalCreate", false, principalsMisuse, (*Admin).createPrincipal},
@@ -84,7 +85,6 @@ var routes = []route{
 	{http.MethodGet, "/admin/webhooks", "WebhookList", false, webhooksMisuse, (*Admin).listWebhooks},
 	{http.MethodPost, "/admin/webhooks", "WebhookCreate", false, webhooksMisuse, (*Admin).createWebhook},
 	{http.MethodDelete, "/admin/webhooks/", "WebhookDelete", false, "Use DELETE /admin/webhooks/{id} to delete a webhook subscription.", (*Admin).deleteWebhook},
-	{http.MethodGet, "/admin/snapshot", "SnapshotSave", false, "Use GET /admin/snapshot[?rate=MiB/s] to stream an online snapshot of the whole storage (coffer snapshot save).", (*Admin).snapshot},
 }
 
 const (
