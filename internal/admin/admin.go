@@ -5,7 +5,8 @@
 // authenticated the request with a management-plane token; every route but the recycle
 // bin is for the administrator only.
 //
-// Start reading at [Admin.Serve] and the route table below it.
+// Start reading at [Admin.Serve] and the route table below it. GET /admin/snapshot, an
+// online snapshot of the whole storage streamed to the administrator, is in snapshot.go.
 package admin
 
 import (
