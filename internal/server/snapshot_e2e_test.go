@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
@@ -211,7 +212,7 @@ func snapshotUnderWriteLoad(t *testing.T, st *testenv.Stack, source string) {
 	}
 	// Some writes before; the snapshot while they go on; some after.
 	waitAcked := func(n int) {
-		pollUntil(t, 60e9, "writers to make progress", func() bool {
+		pollUntil(t, 60*time.Second, "writers to make progress", func() bool {
 			for _, w := range ws {
 				if a, _ := w.state(); a < n {
 					return len(errs) > 0
