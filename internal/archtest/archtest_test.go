@@ -16,11 +16,10 @@ var forbidden = map[string][]struct{ dep, why string }{
 		{mod + "barrier", "storage knows no encryption"},
 		{mod + "vault", "storage knows no domain"},
 	},
-	"clock":            {{mod, "clock is a leaf"}},
-	"storage/snapfile": {{mod, "the snapshot file format is a leaf: bytes only, no backend, no server"}},
-	"audit":            {{mod, "audit is a leaf"}},
-	"wiretext":         {{mod, "wiretext is a leaf: every plane uses it"}},
-	"pki":              {{mod + "storage", "pki is pure certificate logic"}, {mod + "vault", "pki knows no vaults"}},
+	"clock":    {{mod, "clock is a leaf"}},
+	"audit":    {{mod, "audit is a leaf"}},
+	"wiretext": {{mod, "wiretext is a leaf: every plane uses it"}},
+	"pki":      {{mod + "storage", "pki is pure certificate logic"}, {mod + "vault", "pki knows no vaults"}},
 	"barrier": {
 		{mod + "vault", "barrier knows no vaults"},
 		{mod + "identity", "barrier knows no principals"},
@@ -100,6 +99,9 @@ var forbidden = map[string][]struct{ dep, why string }{
 		{mod + "server", "lower never imports higher"},
 		{mod + "barrier", "azapi is above the domain"},
 		{mod + "storage/bbolt", "azapi is above the domain"},
+	},
+	"storage/snapfile": {
+		{mod, "the snapshot file format is a leaf: bytes only, no backend, no server"},
 	},
 }
 
