@@ -5,7 +5,8 @@
 // authenticated the request with a management-plane token; every route but the recycle
 // bin is for the administrator only.
 //
-// Start reading at [Admin.Serve] and the route table below it.
+// Start reading at [Admin.Serve] and the route table below it. GET /admin/snapshot, an
+// online snapshot of the whole storage streamed to the administrator, is in snapshot.go.
 package admin
 
 import (
@@ -38,6 +39,12 @@ type Options struct {
 	// ShiftTime moves the vault clock forward by seconds and answers the total shift and
 	// the vault clock's new time; nil turns the time-shift route off (404).
 	ShiftTime func(r *http.Request, seconds int64) (total time.Duration, now time.Time, err error)
+	// Snapshot streams an online snapshot of the whole storage to w at most rate bytes a
+	// second (0: unpaced; GET /admin/snapshot, snapshot.go) and returns how many records
+	// it holds; nil turns the route off (404).
+	Snapshot func(ctx context.Context, w io.Writer, rate int64) (records int64, err error)
+	// SnapshotRate is the pace of a snapshot whose request names none, in bytes a second.
+	SnapshotRate int64
 	// Anchors are the ledger heads the server trusts (copied into the audit log), checked
 	// by ledger verification besides those the caller sends.
 	Anchors func() []ledger.Anchor
@@ -72,6 +79,7 @@ type route struct {
 
 var routes = []route{
 	{http.MethodPost, "/admin/time-shift", "TimeShift", false, `Use POST with {"seconds": N}.`, (*Admin).timeShift},
+	{http.MethodGet, "/admin/snapshot", "SnapshotSave", false, "Use GET /admin/snapshot[?rate=MiB/s] to stream an online snapshot of the whole storage (coffer snapshot save).", (*Admin).snapshot},
 	{http.MethodGet, "/admin/recycle-bin", "RecycleBinList", true, "Use GET /admin/recycle-bin[?vault=V] to list the soft-deleted vaults and objects.", (*Admin).recycleBin},
 	{http.MethodGet, "/admin/principals", "PrincipalList", false, principalsMisuse, (*Admin).listPrincipals},
 	{http.MethodPost, "/admin/principals", "PrincipalCreate", false, principalsMisuse, (*Admin).createPrincipal},

@@ -113,6 +113,9 @@ var forbidden = map[string][]struct{ dep, why string }{
 		{mod + "barrier", "azapi is above the domain"},
 		{mod + "storage/bbolt", "azapi is above the domain"},
 	},
+	"storage/snapfile": {
+		{mod, "the snapshot file format is a leaf: bytes only, no backend, no server"},
+	},
 }
 
 func TestDependencyDirection(t *testing.T) {

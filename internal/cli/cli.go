@@ -255,6 +255,7 @@ Exit codes:
 		newKeyringCommand(),
 		newMasterKeyCommand(),
 		newStorageCommand(),
+		newSnapshotCommand(),
 		newCheckCommand(),
 		newLoginCommand(),
 		newPrincipalCommand(),

@@ -253,6 +253,9 @@ func (w *StatusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// Unwrap gives http.ResponseController the writer underneath (write deadlines, flushes).
+func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // Code is the status sent, 200 when the handler wrote nothing.
 func (w *StatusWriter) Code() int {
 	if w.status == 0 {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"time"
 
@@ -39,13 +40,19 @@ func (s *Server) newAdminPlane() (*plane.Plane, *admin.Admin) {
 	p := plane.New(plane.Config{Name: "admin", Verify: s.verifier(identity.ARM), Unauthorized: armUnauthorized,
 		Denied: "denied: no valid management-plane token", Audit: s.auditAdmin, Clock: s.cfg.Clock, Log: s.log})
 	opts := admin.Options{
-		Vaults: s.vaults, Principals: s.id, PublicURL: s.publicURL.String(), Log: s.log,
+		Vaults: s.vaults, Principals: s.id, PublicURL: s.publicURL.String(), Log: s.log, SnapshotRate: DefaultSnapshotRate,
 		VaultURL: func(name string) string { return vaultURL(s.publicURL, name, s.cfg.VaultDomain) },
 		Anchors:  s.anchors,
 		ConsoleLink: func(ctx context.Context, p plane.Principal) (string, time.Time, error) {
 			tok, expires, err := s.console.CreateLink(ctx, p.ClientID)
 			return s.ConsoleURL() + "link?t=" + tok, expires, err
 		},
+	}
+	if _, ok := s.store.Snapshotter(); ok {
+		opts.Snapshot = func(ctx context.Context, w io.Writer, rate int64) (int64, error) {
+			sum, err := s.WriteSnapshot(ctx, w, rate)
+			return sum.Records, err
+		}
 	}
 	if s.cfg.AllowTimeShift {
 		opts.ShiftTime = func(r *http.Request, seconds int64) (time.Duration, time.Time, error) {

@@ -216,3 +216,28 @@ func (t *memTx) Scan(prefix, after string, limit int) ([]storage.Entry, error) {
 	}
 	return out, nil
 }
+
+var _ storage.Snapshotter = (*Memory)(nil)
+
+// ReadSnapshot implements [storage.Snapshotter]: it copies the data under the read lock
+// (a test store is small), then calls fn without holding it, so Updates go on meanwhile.
+func (m *Memory) ReadSnapshot(ctx context.Context, fn func(key string, value []byte) error) error {
+	unlock, err := m.enter(ctx, false)
+	if err != nil {
+		return err
+	}
+	data := make(map[string][]byte, len(m.data))
+	for k, v := range m.data {
+		data[k] = bytes.Clone(v)
+	}
+	unlock()
+	for _, k := range slices.Sorted(maps.Keys(data)) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(k, data[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -47,6 +47,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) storage.Backend) {
 	t.Run("fail/view-is-read-only", s.viewReadOnly)
 	t.Run("fail/canceled-context", s.canceled)
 	t.Run("fail/closed", s.closed)
+	runSnapshot(t, s)
 }
 
 type suite struct {
