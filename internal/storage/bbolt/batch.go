@@ -2,7 +2,9 @@ package bbolt
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"slices"
 
 	"github.com/coffer/coffer/internal/storage"
@@ -79,7 +81,7 @@ func (db *DB) commit(batch []*request) {
 		failed := -1
 		var failure outcome
 		var txid uint64
-		err := db.bolt.Update(func(btx *bolt.Tx) error {
+		err := db.update(func(btx *bolt.Tx) error {
 			txid = uint64(btx.ID())
 			b := btx.Bucket(bucket)
 			for i := range batch {
@@ -114,7 +116,7 @@ func (db *DB) commit(batch []*request) {
 // caller, and starts a new committer for the rest of the batch, which waits for the write
 // lock until bolt's deferred rollback releases it while this goroutine unwinds.
 func (db *DB) call(batch []*request, i int, b *bolt.Bucket) (out outcome, ok bool) {
-	t := &tx{b: b, writable: true}
+	t := &tx{b: b, writable: true, path: db.path}
 	returned := false
 	defer func() {
 		t.invalidate()
@@ -160,4 +162,17 @@ func (db *DB) record(txid uint64) {
 func (db *DB) landed(txid uint64) bool {
 	cur, err := db.Txid()
 	return err == nil && cur >= txid
+}
+
+// update is bolt's Update with a panic or memory fault that bbolt raises outside the
+// batch's functions (writing back a damaged page it read) turned into an error wrapping
+// ErrCorrupt for the whole batch, rolled back, instead of the committer's end.
+func (db *DB) update(fn func(*bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = &CorruptError{Path: db.path, Panic: fmt.Sprint(p)}
+		}
+	}()
+	return db.bolt.Update(fn)
 }

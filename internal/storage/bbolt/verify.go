@@ -27,20 +27,70 @@ import (
 // its order: the barrier (values are sealed with their key) and the domain's own check
 // find those.
 func Verify(path string) (*Report, error) {
+	return verify(path, 0)
+}
+
+// VerifyTop is [Verify] bounded to about maxPages page reads, whatever the size of the
+// file: both meta pages, the freelist page, and the B+trees from their roots down as many
+// whole levels as fit in maxPages (a level is walked entirely or not at all). A file
+// whose trees fit is checked completely ([Report.Complete]); in a larger one the upper
+// levels are — the pages whose damage would cost the most keys — and the references to
+// the pages below are checked to lie within the file, once each. [Open] runs it, so a
+// start reads a bounded part of the file; the rest is [DB.VerifyFull]'s, which the server
+// runs in the background once it serves, and `coffer check`'s.
+func VerifyTop(path string, maxPages int) (*Report, error) {
+	if maxPages <= 0 {
+		return Verify(path)
+	}
+	// Deepen one level at a time while the next level still fits: a level's page count is
+	// the number of references the level above it holds, known once that level is walked.
+	// The levels above are read again each time, a bounded cost (they are the fewest).
+	var rep *Report
+	for depth := 1; ; depth++ {
+		r, cut, err := verifyDepth(path, depth)
+		if err != nil {
+			return nil, err
+		}
+		rep = r
+		if cut == 0 || len(r.Problems) > 0 && !onlyMeta(r) || r.Pages+cut > maxPages {
+			return rep, nil
+		}
+	}
+}
+
+func onlyMeta(r *Report) bool {
+	for _, p := range r.Problems {
+		if !p.Meta {
+			return false
+		}
+	}
+	return true
+}
+
+func verify(path string, depth int) (*Report, error) {
+	r, _, err := verifyDepth(path, depth)
+	return r, err
+}
+
+// verifyDepth walks the trees down to depth levels (0: all of them); cut is how many
+// page references below that were left unread.
+func verifyDepth(path string, depth int) (*Report, int, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	v := &verifier{f: f, size: fi.Size(), rep: &Report{Path: path}, visited: map[uint64]bool{}}
+	v := &verifier{f: f, size: fi.Size(), rep: &Report{Path: path}, visited: map[uint64]bool{}, depthCap: depth}
 	if err := v.run(); err != nil {
-		return nil, fmt.Errorf("verify %s: %w", path, err)
+		return nil, 0, fmt.Errorf("verify %s: %w", path, err)
 	}
-	return v.rep, nil
+	v.rep.Complete = v.cut == 0
+	v.rep.Unread = v.cut
+	return v.rep, v.cut, nil
 }
 
 // Report is what [Verify] found.
@@ -51,8 +101,12 @@ type Report struct {
 	// neither meta page is valid). Each commit adds one.
 	Txid  uint64
 	Metas [2]MetaPage
-	Pages int // pages reachable from the meta page in use
-	Keys  int // keys in Coffer's bucket
+	Pages int // pages reachable from the meta page in use (read, when not Complete)
+	Keys  int // keys in Coffer's bucket (found, when not Complete)
+	// Complete is set when every page reachable from the meta page in use was checked;
+	// [VerifyTop] leaves the lower levels of a large file unread (Unread references).
+	Complete bool
+	Unread   int
 	// Problems is empty when the structure is sound.
 	Problems []Problem
 }
@@ -131,6 +185,10 @@ type verifier struct {
 	hw       uint64 // the high-water mark: pages at or above it are not in use
 	rep      *Report
 	visited  map[uint64]bool
+	// depthCap, when not 0, stops the walk of each tree after that many levels; cut
+	// counts the references below it, which are checked to lie in the file but not read.
+	depthCap int
+	cut      int
 }
 
 // fail records a problem with page id.
@@ -177,7 +235,7 @@ func (v *verifier) run() error {
 			v.rep.Keys++
 		})
 	})
-	v.rep.Pages = len(v.visited)
+	v.rep.Pages = len(v.visited) - v.cut
 	return nil
 }
 
@@ -324,6 +382,16 @@ func (v *verifier) tree(id uint64, r keyRange, depth int, fn entryFunc) []byte {
 		v.fail(id, r, "the tree is deeper than %d levels at page %d", maxDepth, id)
 		return nil
 	}
+	if v.depthCap > 0 && depth >= v.depthCap {
+		v.cut++
+		if id < 2 || id >= v.hw {
+			v.fail(id, r, "a reference to page %d, outside the pages in use (2 to %d)", id, v.hw-1)
+		} else if v.visited[id] {
+			v.fail(id, r, "page %d is referenced twice", id)
+		}
+		v.visited[id] = true
+		return nil
+	}
 	p := v.page(id, r)
 	if p == nil {
 		return nil
@@ -460,8 +528,9 @@ func (v *verifier) bucket(id uint64, value []byte, r keyRange, fn entryFunc) {
 	v.leaf(id, inline, r, fn)
 }
 
-// freelist checks the freelist page a meta page names (Coffer's files have none: bbolt
-// rebuilds the list at open; a file written by another tool may).
+// freelist checks the freelist page a meta page names: bbolt reads the free list from it
+// at open (files written before Coffer kept a synced free list have none: bbolt then
+// rebuilds it by reading every page, once, and writes it).
 func (v *verifier) freelist(id uint64) {
 	all := keyRange{whole: true}
 	p := v.page(id, all)
