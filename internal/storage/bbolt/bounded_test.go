@@ -107,4 +107,3 @@ func TestOpenReadsBoundedPages(t *testing.T) {
 		t.Fatalf("open read %d pages of a file of %d (limit 64)", bigTop, bigFull)
 	}
 }
-
