@@ -19,5 +19,9 @@ func OpenStoreForTest(ctx context.Context, dataDir string) (storage.Backend, err
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	return openStorage(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b, _, err := openStorage(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return nil, err // a nil *Barrier is not a nil Backend
+	}
+	return b, nil
 }

@@ -40,7 +40,7 @@ type metrics struct {
 	connCut             *prometheus.CounterVec
 }
 
-func newMetrics(vaults *vault.Service) *metrics {
+func newMetrics(vaults *vault.Service, check *storageCheck) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -95,6 +95,19 @@ func newMetrics(vaults *vault.Service) *metrics {
 	for _, r := range []string{"success", "failure", "dropped"} {
 		m.webhookDeliveries.WithLabelValues(r) // shown at 0 before the first delivery
 	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "coffer_storage_problems",
+		Help: "Damage the background check of the embedded database file found (pages that do not verify); /healthz answers 503 while it is not 0. Always 0 on PostgreSQL.",
+	}, func() float64 { return float64(check.problems.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "coffer_storage_check_done",
+			Help: "1 once the background check of the embedded database file (its structure, then every value) has finished since the start, else 0.",
+		}, func() float64 {
+			if check.finished.Load() {
+				return 1
+			}
+			return 0
+		}))
 	m.reg.MustRegister(m.requests, m.duration, m.auditFailures, m.webhookDeliveries, m.webhookFailures, m.tokenThrottled,
 		m.connOpen, m.connLimit, m.connRefused, m.connCut, &vaultCollector{vaults: vaults, manualPurges: &m.manualPurges})
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/storage"
@@ -88,20 +89,19 @@ func explainOpenError(dataDir string, err error) error {
 // maxUnopenableLogged bounds the log lines of reportUnopenable; a summary counts the rest.
 const maxUnopenableLogged = 10
 
-// reportUnopenable opens every value of the embedded store through the barrier once, at
-// start, and logs each one that does not open: a byte changed in a value or in its key
+// reportUnopenable opens every value of the embedded store through the barrier once,
+// after the start (in the background, see storagecheck.go), and logs each one that does not open: a byte changed in a value or in its key
 // (the barrier seals each value with its key, so a key that changed no longer opens its
 // value). Nothing else would say so — the object would answer 404, or a list would fail.
 // It does not stop the start (the rest is served) and costs a read and an AES-GCM open
 // of every value; `coffer check` says more. PostgreSQL is left alone (several servers
 // share it, and it has its own integrity).
-func reportUnopenable(ctx context.Context, db storage.Backend, b *barrier.Barrier, log *slog.Logger) {
-	raw, ok := db.(*bbolt.DB)
-	if !ok {
-		return
-	}
+func reportUnopenable(ctx context.Context, raw *bbolt.DB, b *barrier.Barrier, log *slog.Logger, pace time.Duration) {
 	bad, after := 0, ""
 	for {
+		if ctx.Err() != nil {
+			return
+		}
 		var keys []string
 		err := raw.View(ctx, func(tx storage.Tx) error {
 			page, err := tx.Scan("", after, 1000)
@@ -126,13 +126,20 @@ func reportUnopenable(ctx context.Context, db storage.Backend, b *barrier.Barrie
 			})
 		}
 		if err != nil {
-			log.Error("the start's check of the stored values stopped", "err", err)
+			if ctx.Err() == nil {
+				log.Error("the check of the stored values stopped", "err", err)
+			}
 			return
 		}
 		if len(keys) < 1000 {
 			break
 		}
 		after = keys[len(keys)-1]
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pace):
+		}
 	}
 	if bad > maxUnopenableLogged {
 		log.Error("more stored values do not open under the keyring; coffer check lists them all", "count", bad)

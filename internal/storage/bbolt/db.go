@@ -322,8 +322,9 @@ func (db *DB) Verified() *Report { return db.verified }
 // repeated with a read transaction held, which keeps every page of the transactions it
 // sees from reuse (and holds off a remap of the growing file meanwhile): only damage that
 // walk confirms is reported.
-func (db *DB) VerifyFull() (*Report, error) {
-	rep, err := Verify(db.path)
+// It stops with ctx's error when ctx ends.
+func (db *DB) VerifyFull(ctx context.Context) (*Report, error) {
+	rep, _, err := verifyDepth(ctx, db.path, 0)
 	if err != nil || onlyMeta(rep) {
 		return rep, err
 	}
@@ -332,7 +333,8 @@ func (db *DB) VerifyFull() (*Report, error) {
 		return nil, err
 	}
 	defer btx.Rollback()
-	return Verify(db.path)
+	rep, _, err = verifyDepth(ctx, db.path, 0)
+	return rep, err
 }
 
 // View runs fn in a read-only bbolt transaction. Puts and Deletes in fn fail.

@@ -2,6 +2,7 @@ package bbolt
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -47,7 +48,7 @@ func VerifyTop(path string, maxPages int) (*Report, error) {
 	// The levels above are read again each time, a bounded cost (they are the fewest).
 	var rep *Report
 	for depth := 1; ; depth++ {
-		r, cut, err := verifyDepth(path, depth)
+		r, cut, err := verifyDepth(context.Background(), path, depth)
 		if err != nil {
 			return nil, err
 		}
@@ -68,13 +69,13 @@ func onlyMeta(r *Report) bool {
 }
 
 func verify(path string, depth int) (*Report, error) {
-	r, _, err := verifyDepth(path, depth)
+	r, _, err := verifyDepth(context.Background(), path, depth)
 	return r, err
 }
 
 // verifyDepth walks the trees down to depth levels (0: all of them); cut is how many
-// page references below that were left unread.
-func verifyDepth(path string, depth int) (*Report, int, error) {
+// page references below that were left unread. It stops with ctx's error when ctx ends.
+func verifyDepth(ctx context.Context, path string, depth int) (*Report, int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, err
@@ -84,7 +85,7 @@ func verifyDepth(path string, depth int) (*Report, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	v := &verifier{f: f, size: fi.Size(), rep: &Report{Path: path}, visited: map[uint64]bool{}, depthCap: depth}
+	v := &verifier{f: f, size: fi.Size(), rep: &Report{Path: path}, visited: map[uint64]bool{}, depthCap: depth, ctx: ctx}
 	if err := v.run(); err != nil {
 		return nil, 0, fmt.Errorf("verify %s: %w", path, err)
 	}
@@ -189,6 +190,8 @@ type verifier struct {
 	// counts the references below it, which are checked to lie in the file but not read.
 	depthCap int
 	cut      int
+	ctx      context.Context
+	stopped  error // ctx's error, once it has ended: the walk unwinds
 }
 
 // fail records a problem with page id.
@@ -236,7 +239,7 @@ func (v *verifier) run() error {
 		})
 	})
 	v.rep.Pages = len(v.visited) - v.cut
-	return nil
+	return v.stopped
 }
 
 // metas reads both meta pages and returns the one in use, or nil (with a problem) when
@@ -332,6 +335,12 @@ func (v *verifier) meta(off int64) (meta, string, error) {
 
 // page reads page id with its overflow pages, or records why it cannot and returns nil.
 func (v *verifier) page(id uint64, r keyRange) []byte {
+	if v.stopped != nil {
+		return nil
+	} else if err := v.ctx.Err(); err != nil {
+		v.stopped = err
+		return nil
+	}
 	if id < 2 || id >= v.hw {
 		v.fail(id, r, "a reference to page %d, outside the pages in use (2 to %d)", id, v.hw-1)
 		return nil

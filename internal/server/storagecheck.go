@@ -1,0 +1,96 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+)
+
+// A start reads a bounded part of the embedded store's file (bbolt's VerifyTop: the meta
+// pages, the free list, the upper levels of the tree — all of a small file), so that it
+// takes the same time at any size. What it leaves unread is checked here, in the
+// background, once the server serves:
+//
+//   - the structure of the whole file (bbolt's VerifyFull). Damage it finds is logged as
+//     an error naming the pages, the keys they affect and `coffer check`, counted in
+//     coffer_storage_problems, and turns /healthz to 503: the server stays up for what
+//     it can still read (a read that meets a damaged page fails with an error, never a
+//     crash), but a load balancer takes it out of service, as a start would have refused
+//     it before the check was bounded;
+//   - then every value, opened under the keyring (reportUnopenable): a damaged value or
+//     key is logged by name.
+//
+// PostgreSQL is left alone (several servers share it, and it has its own integrity).
+type storageCheck struct {
+	done     chan struct{} // closed when the check has finished (or was never started)
+	problems atomic.Int64  // structural problems found (meta pages aside)
+	finished atomic.Bool
+	once     sync.Once
+}
+
+// startCheckPace is the pause between two pages of values the background check opens,
+// so that it leaves the disk and a core to the requests.
+const startCheckPace = time.Millisecond
+
+func (c *storageCheck) start(ctx context.Context, s *Server) {
+	c.once.Do(func() { c.done = make(chan struct{}) })
+	if s.embedded == nil {
+		c.finished.Store(true)
+		close(c.done)
+		return
+	}
+	go func() {
+		defer close(c.done)
+		defer c.finished.Store(true)
+		rep, err := s.embedded.VerifyFull(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("the background check of the database file's structure failed", "err", err)
+			}
+			return
+		}
+		var n int64
+		for _, p := range rep.Problems {
+			if p.Meta {
+				continue
+			}
+			if n++; n <= maxUnopenableLogged {
+				s.log.Error("the database file is damaged: a read that meets this page fails, and /healthz answers 503; with the server stopped, run coffer check to list every problem, then restore the file from a backup",
+					"path", rep.Path, "page", p.Page, "affects", p.Affects(), "problem", p.Text)
+			}
+		}
+		c.problems.Store(n)
+		if n > 0 {
+			return // bbolt cannot be trusted to read every value
+		}
+		s.log.Debug("the database file's structure is sound", "pages", rep.Pages, "keys", rep.Keys)
+		reportUnopenable(ctx, s.embedded, s.store, s.log, startCheckPace)
+	}()
+}
+
+// wait returns once the check has finished (Close waits before it closes the storage).
+func (c *storageCheck) wait() {
+	if c.done != nil {
+		<-c.done
+	}
+}
+
+// damaged reports whether the check found the file's structure damaged.
+func (c *storageCheck) damaged() bool { return c.problems.Load() > 0 }
+
+// WaitStorageCheck waits until the background check of the embedded store (structure,
+// then every value) has finished, or ctx ends (tests).
+func (s *Server) WaitStorageCheck(ctx context.Context) error {
+	if s.storageChk.done == nil {
+		return nil
+	}
+	select {
+	case <-s.storageChk.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
