@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
 )
 
 // A start reads a bounded part of the embedded store's file (bbolt's VerifyTop: the meta
@@ -93,4 +92,3 @@ func (s *Server) WaitStorageCheck(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
