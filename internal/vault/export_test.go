@@ -8,3 +8,11 @@ func SetPageSkipLimit(t testing.TB, n int) {
 	pageSkipLimit = n
 	t.Cleanup(func() { pageSkipLimit = old })
 }
+
+// SetSweepBatch sets how many purges one sweep transaction carries out, until the test
+// ends.
+func SetSweepBatch(t testing.TB, n int) {
+	old := sweepBatch
+	sweepBatch = n
+	t.Cleanup(func() { sweepBatch = old })
+}
