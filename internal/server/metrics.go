@@ -9,17 +9,19 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/vault"
 )
 
-// metrics is what GET /metrics shows (Prometheus text format, names prefixed coffer_),
-// on a registry of its own: no Go runtime or process collectors, whose names are not
-// Coffer's. Request counts and latencies come from the audit outcome records (every
-// plane writes one per request), so the two never disagree; the deleted-object gauges
-// and the scheduler counts are read from the vault service when scraped.
+// metrics is what GET /metrics shows (Prometheus text format): Coffer's own, prefixed
+// coffer_, and the standard Go runtime (go_…) and process (process_…) collectors. Request
+// counts and latencies come from the audit outcome records (every plane writes one per
+// request), so the two never disagree; the deleted-object gauges and the scheduler
+// counts are read from the vault service when scraped, from counts it keeps (a scrape
+// costs the same at any number of deleted objects).
 type metrics struct {
 	reg           *prometheus.Registry
 	handler       http.Handler
@@ -108,6 +110,7 @@ func newMetrics(vaults *vault.Service, check *storageCheck) *metrics {
 			}
 			return 0
 		}))
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reg.MustRegister(m.requests, m.duration, m.auditFailures, m.webhookDeliveries, m.webhookFailures, m.tokenThrottled,
 		m.connOpen, m.connLimit, m.connRefused, m.connCut, &vaultCollector{vaults: vaults, manualPurges: &m.manualPurges})
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

@@ -72,6 +72,9 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		return nil, fmt.Errorf("vault: backup key has %d bytes, want 32", len(key))
 	}
 	s.backupKey = key
+	if err := s.backfillStats(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
