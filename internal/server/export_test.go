@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/bbolt"
 )
 
 // StoreOf exposes a server's storage (behind the barrier) to the external tests, which
@@ -25,3 +26,6 @@ func OpenStoreForTest(ctx context.Context, dataDir string) (storage.Backend, err
 	}
 	return b, nil
 }
+
+// StartCheckReport is what the start's bounded check of the embedded store read.
+func StartCheckReport(s *Server) *bbolt.Report { return s.embedded.Verified() }

@@ -78,14 +78,15 @@ func (s *Service) sweepDue(ctx context.Context) (int, error) {
 		if err != nil || len(due) == 0 {
 			return acted, err
 		}
-		// Purges of objects go many to a transaction; every other action (a vault's
-		// purge, a rotation, a renewal: heavier, and rarer) in one of its own. Each
+		// Purges of objects and purge warnings go many to a transaction; every other
+		// action (a vault's purge, a rotation, a renewal: heavier, and rarer) in one of
+		// its own. Each
 		// action re-checks its object in the transaction, as it did alone, so the
 		// batch changes nothing to what is done once: a batch that fails is rolled back
 		// whole, and is done again by the next sweep (this process's or another's).
 		for i := 0; i < len(due); {
 			j := i + 1
-			for j < len(due) && due[i].action == actionPurge && due[j].action == actionPurge {
+			for j < len(due) && bulk(due[i].action) && bulk(due[j].action) {
 				j++
 			}
 			group := due[i:j]
@@ -125,6 +126,9 @@ func (s *Service) sweepDue(ctx context.Context) (int, error) {
 		after = due[len(due)-1].key
 	}
 }
+
+// bulk says whether action is light enough to share a transaction with many others.
+func bulk(action string) bool { return action == actionPurge || action == actionWarn }
 
 // duePurge purges a deleted object whose scheduledPurgeDate has come.
 func (s *Service) duePurge(tx storage.Tx, e dueEntry, now time.Time) (bool, error) {
