@@ -33,8 +33,15 @@ type storageCheck struct {
 // so that it leaves the disk and a core to the requests.
 const startCheckPace = time.Millisecond
 
-func (c *storageCheck) start(ctx context.Context, s *Server) {
+// init makes the done channel, whichever comes first: the check's start (in Serve) or a
+// wait for it (which may come before Serve has begun).
+func (c *storageCheck) init() chan struct{} {
 	c.once.Do(func() { c.done = make(chan struct{}) })
+	return c.done
+}
+
+func (c *storageCheck) start(ctx context.Context, s *Server) {
+	c.init()
 	if s.embedded == nil {
 		c.finished.Store(true)
 		close(c.done)
@@ -69,24 +76,18 @@ func (c *storageCheck) start(ctx context.Context, s *Server) {
 	}()
 }
 
-// wait returns once the check has finished (Close waits before it closes the storage).
-func (c *storageCheck) wait() {
-	if c.done != nil {
-		<-c.done
-	}
-}
+// wait returns once the check has finished (Close, after Serve, waits before it closes
+// the storage).
+func (c *storageCheck) wait() { <-c.init() }
 
 // damaged reports whether the check found the file's structure damaged.
 func (c *storageCheck) damaged() bool { return c.problems.Load() > 0 }
 
 // WaitStorageCheck waits until the background check of the embedded store (structure,
-// then every value) has finished, or ctx ends (tests).
+// then every value), which Serve starts, has finished, or ctx ends (tests).
 func (s *Server) WaitStorageCheck(ctx context.Context) error {
-	if s.storageChk.done == nil {
-		return nil
-	}
 	select {
-	case <-s.storageChk.done:
+	case <-s.storageChk.init():
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
