@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"github.com/coffer/coffer/internal/ledger"
@@ -93,7 +94,14 @@ func (s *Service) sweepDue(ctx context.Context) (int, error) {
 			var done []string
 			err := s.st.Update(ctx, func(tx storage.Tx) error {
 				done = done[:0]
-				for _, e := range group {
+				for k, e := range group {
+					if k%32 == 31 {
+						// A batch is CPU work of tens of milliseconds on one core: let
+						// requests waiting for a processor run between purges, rather than
+						// at the scheduler's next preemption (up to 10 ms later): it keeps
+						// the latency of reads during a sweep near what it is without.
+						runtime.Gosched()
+					}
 					act := actions[e.action]
 					if act == nil {
 						if err := tx.Delete(e.key); err != nil { // malformed or from a newer binary: not ours to keep
