@@ -16,7 +16,12 @@ func StoreOf(s *Server) storage.Backend { return s.store }
 // OpenStoreForTest opens a stopped server's storage (behind the barrier), as someone
 // holding the data dir and its key could.
 func OpenStoreForTest(ctx context.Context, dataDir string) (storage.Backend, error) {
-	cfg := Config{DataDir: dataDir}
+	return OpenStoreForTestOn(ctx, dataDir, "")
+}
+
+// OpenStoreForTestOn is OpenStoreForTest with --storage st ("" → the embedded file).
+func OpenStoreForTestOn(ctx context.Context, dataDir, st string) (storage.Backend, error) {
+	cfg := Config{DataDir: dataDir, Storage: st}
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}

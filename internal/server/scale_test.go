@@ -87,6 +87,10 @@ func TestDeletedPagerEndsDuringBacklog(t *testing.T) {
 	if !slices.Equal(got, recoverable) {
 		t.Fatalf("listed %v, want %v", got, recoverable)
 	}
+	// Exact to the second whatever the backlog: an overdue secret reads as purged.
+	if _, err := c.GetDeletedSecret(t.Context(), "m0007", nil); !strings.Contains(fmt.Sprint(err), "404") {
+		t.Fatalf("an overdue deleted secret, not yet swept: %v, want 404", err)
+	}
 }
 
 // residentPages is how many pages of the file at path are in the page cache, and how
