@@ -105,7 +105,7 @@ func Check(ctx context.Context, dataDir string, opts CheckOptions) (*CheckReport
 	}
 	defer db.Close()
 	// Open checked a bounded part of the file; check says what the whole of it holds.
-	rep, err := db.VerifyFull(ctx)
+	rep, err := db.VerifyFull(ctx, nil)
 	if err != nil {
 		return nil, err
 	}

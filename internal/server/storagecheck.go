@@ -2,9 +2,9 @@ package server
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // A start reads a bounded part of the embedded store's file (bbolt's VerifyTop: the meta
@@ -18,8 +18,13 @@ import (
 //     it can still read (a read that meets a damaged page fails with an error, never a
 //     crash), but a load balancer takes it out of service, as a start would have refused
 //     it before the check was bounded;
-//   - then every value, opened under the keyring (reportUnopenable): a damaged value or
-//     key is logged by name.
+//   - every value, opened under the keyring as the walk reads it (barrier.Opens): one that
+//     does not open is read again through the store (the walk does not hold a transaction,
+//     so a page reused meanwhile is no proof), and each that still does not is logged by
+//     name (reportUnopenable).
+//
+// The walk reads the file with plain reads, not through the memory map: the server's
+// resident memory does not grow to the size of the file.
 //
 // PostgreSQL is left alone (several servers share it, and it has its own integrity).
 type storageCheck struct {
@@ -28,10 +33,6 @@ type storageCheck struct {
 	finished atomic.Bool
 	once     sync.Once
 }
-
-// startCheckPace is the pause between two pages of values the background check opens,
-// so that it leaves the disk and a core to the requests.
-const startCheckPace = time.Millisecond
 
 // init makes the done channel, whichever comes first: the check's start (in Serve) or a
 // wait for it (which may come before Serve has begun).
@@ -50,10 +51,20 @@ func (c *storageCheck) start(ctx context.Context, s *Server) {
 	go func() {
 		defer close(c.done)
 		defer c.finished.Store(true)
-		rep, err := s.embedded.VerifyFull(ctx)
+		// One walk of the file does both: each value is opened as its page is read.
+		var suspects []string
+		rep, err := s.embedded.VerifyFull(ctx, func(key, value []byte) {
+			k := string(key)
+			if strings.HasPrefix(k, "barrier/") || strings.HasPrefix(k, "meta/") {
+				return // the keyring opened; meta/ is kept in clear
+			}
+			if s.store.Opens(k, value) != nil {
+				suspects = append(suspects, k)
+			}
+		})
 		if err != nil {
 			if ctx.Err() == nil {
-				s.log.Error("the background check of the database file's structure failed", "err", err)
+				s.log.Error("the background check of the database file failed", "err", err)
 			}
 			return
 		}
@@ -69,10 +80,10 @@ func (c *storageCheck) start(ctx context.Context, s *Server) {
 		}
 		c.problems.Store(n)
 		if n > 0 {
-			return // bbolt cannot be trusted to read every value
+			return
 		}
 		s.log.Debug("the database file's structure is sound", "pages", rep.Pages, "keys", rep.Keys)
-		reportUnopenable(ctx, s.embedded, s.store, s.log, startCheckPace)
+		reportUnopenable(ctx, s.store, suspects, s.log)
 	}()
 }
 

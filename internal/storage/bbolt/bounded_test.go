@@ -44,7 +44,7 @@ func TestOpenBoundedCheck(t *testing.T) {
 	if v := db.Verified(); v == nil || v.Complete || len(v.Problems) != 0 {
 		t.Fatalf("Verified: %+v", v)
 	}
-	rep, err := db.VerifyFull(t.Context())
+	rep, err := db.VerifyFull(t.Context(), nil)
 	if err != nil || len(rep.Problems) == 0 || !strings.Contains(rep.Problems[0].Affects(), "k/1") {
 		t.Fatalf("VerifyFull does not find the damaged page: %+v, %v", rep, err)
 	}
@@ -94,7 +94,7 @@ func TestOpenReadsBoundedPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		rep, err := db.VerifyFull(t.Context())
+		rep, err := db.VerifyFull(t.Context(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

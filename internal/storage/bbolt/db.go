@@ -321,14 +321,17 @@ func (db *DB) Verified() *Report { return db.verified }
 
 // VerifyFull checks the structure of the whole open file ([Verify]) while it is in use:
 // what Open's bounded check left unread. It reads the file with plain reads, not through
-// bbolt, so damage is a problem in the report, never a panic. Pages a concurrent commit
+// bbolt (nor its memory map, so the process's resident memory does not grow with the
+// file), so damage is a problem in the report, never a panic. Pages a concurrent commit
 // frees and reuses during the walk would look like damage, so a walk that finds any is
 // repeated with a read transaction held, which keeps every page of the transactions it
 // sees from reuse (and holds off a remap of the growing file meanwhile): only damage that
-// walk confirms is reported.
-// It stops with ctx's error when ctx ends.
-func (db *DB) VerifyFull(ctx context.Context) (*Report, error) {
-	rep, _, err := verifyDepth(ctx, db.path, 0)
+// walk confirms is reported. each, when not nil, receives every key and value the first
+// walk reads (valid during the call only; a page reused meanwhile may hand it a pair no
+// transaction holds, so a caller must confirm what it finds through [DB.View]). It stops
+// with ctx's error when ctx ends.
+func (db *DB) VerifyFull(ctx context.Context, each func(key, value []byte)) (*Report, error) {
+	rep, _, err := verifyDepth(ctx, db.path, 0, each)
 	if err != nil || onlyMeta(rep) {
 		return rep, err
 	}
@@ -337,7 +340,7 @@ func (db *DB) VerifyFull(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	defer btx.Rollback()
-	rep, _, err = verifyDepth(ctx, db.path, 0)
+	rep, _, err = verifyDepth(ctx, db.path, 0, nil)
 	return rep, err
 }
 

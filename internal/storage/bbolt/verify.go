@@ -48,7 +48,7 @@ func VerifyTop(path string, maxPages int) (*Report, error) {
 	// The levels above are read again each time, a bounded cost (they are the fewest).
 	var rep *Report
 	for depth := 1; ; depth++ {
-		r, cut, err := verifyDepth(context.Background(), path, depth)
+		r, cut, err := verifyDepth(context.Background(), path, depth, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -69,13 +69,13 @@ func onlyMeta(r *Report) bool {
 }
 
 func verify(path string, depth int) (*Report, error) {
-	r, _, err := verifyDepth(context.Background(), path, depth)
+	r, _, err := verifyDepth(context.Background(), path, depth, nil)
 	return r, err
 }
 
 // verifyDepth walks the trees down to depth levels (0: all of them); cut is how many
 // page references below that were left unread. It stops with ctx's error when ctx ends.
-func verifyDepth(ctx context.Context, path string, depth int) (*Report, int, error) {
+func verifyDepth(ctx context.Context, path string, depth int, each func(key, value []byte)) (*Report, int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, err
@@ -85,7 +85,7 @@ func verifyDepth(ctx context.Context, path string, depth int) (*Report, int, err
 	if err != nil {
 		return nil, 0, err
 	}
-	v := &verifier{f: f, size: fi.Size(), rep: &Report{Path: path}, visited: map[uint64]bool{}, depthCap: depth, ctx: ctx}
+	v := &verifier{f: f, size: fi.Size(), rep: &Report{Path: path}, depthCap: depth, ctx: ctx, each: each}
 	if err := v.run(); err != nil {
 		return nil, 0, fmt.Errorf("verify %s: %w", path, err)
 	}
@@ -185,13 +185,34 @@ type verifier struct {
 	pageSize int
 	hw       uint64 // the high-water mark: pages at or above it are not in use
 	rep      *Report
-	visited  map[uint64]bool
+	visited  pageSet
 	// depthCap, when not 0, stops the walk of each tree after that many levels; cut
 	// counts the references below it, which are checked to lie in the file but not read.
 	depthCap int
 	cut      int
 	ctx      context.Context
 	stopped  error // ctx's error, once it has ended: the walk unwinds
+	// each, when set, receives every key and value of Coffer's bucket (valid during the
+	// call only): the server opens each value while the walk reads it.
+	each func(key, value []byte)
+}
+
+// pageSet is the pages a walk has seen: a bit per page id (a million pages: 128 KB).
+type pageSet struct {
+	bits []uint64
+	n    int
+}
+
+func (s *pageSet) has(id uint64) bool {
+	return id/64 < uint64(len(s.bits)) && s.bits[id/64]&(1<<(id%64)) != 0
+}
+
+func (s *pageSet) add(id uint64) {
+	if w := id / 64; w >= uint64(len(s.bits)) {
+		s.bits = append(s.bits, make([]uint64, int(w)+1-len(s.bits))...)
+	}
+	s.bits[id/64] |= 1 << (id % 64)
+	s.n++
 }
 
 // fail records a problem with page id.
@@ -236,9 +257,12 @@ func (v *verifier) run() error {
 				return
 			}
 			v.rep.Keys++
+			if v.each != nil {
+				v.each(key, value)
+			}
 		})
 	})
-	v.rep.Pages = len(v.visited) - v.cut
+	v.rep.Pages = v.visited.n - v.cut
 	return v.stopped
 }
 
@@ -345,7 +369,7 @@ func (v *verifier) page(id uint64, r keyRange) []byte {
 		v.fail(id, r, "a reference to page %d, outside the pages in use (2 to %d)", id, v.hw-1)
 		return nil
 	}
-	if v.visited[id] {
+	if v.visited.has(id) {
 		v.fail(id, r, "page %d is referenced twice", id)
 		return nil
 	}
@@ -364,11 +388,11 @@ func (v *verifier) page(id uint64, r keyRange) []byte {
 		return nil
 	}
 	for i := uint64(0); i <= overflow; i++ {
-		if v.visited[id+i] {
+		if v.visited.has(id + i) {
 			v.fail(id, r, "page %d is referenced twice", id+i)
 			return nil
 		}
-		v.visited[id+i] = true
+		v.visited.add(id + i)
 	}
 	if overflow == 0 {
 		return head
@@ -395,10 +419,11 @@ func (v *verifier) tree(id uint64, r keyRange, depth int, fn entryFunc) []byte {
 		v.cut++
 		if id < 2 || id >= v.hw {
 			v.fail(id, r, "a reference to page %d, outside the pages in use (2 to %d)", id, v.hw-1)
-		} else if v.visited[id] {
+		} else if v.visited.has(id) {
 			v.fail(id, r, "page %d is referenced twice", id)
+		} else {
+			v.visited.add(id)
 		}
-		v.visited[id] = true
 		return nil
 	}
 	p := v.page(id, r)
