@@ -81,6 +81,7 @@ func (db *DB) commit(batch []*request) {
 		failed := -1
 		var failure outcome
 		var txid uint64
+		db.freelistPolicy()
 		err := db.update(func(btx *bolt.Tx) error {
 			txid = uint64(btx.ID())
 			b := btx.Bucket(bucket)
@@ -99,6 +100,7 @@ func (db *DB) commit(batch []*request) {
 				if db.full.Swap(false) {
 					db.log.Info("the database file can be written again: writes succeed", "path", db.path)
 				}
+				db.unsynced = db.bolt.NoFreelistSync
 				db.record(txid)
 			}
 			for _, r := range batch {
@@ -175,4 +177,42 @@ func (db *DB) update(fn func(*bolt.Tx) error) (err error) {
 		}
 	}()
 	return db.bolt.Update(fn)
+}
+
+// freelistPolicy decides whether the next commit writes bbolt's free list. A commit that
+// writes it writes the whole list: a page for the few free pages of a file in steady use,
+// but megabytes after a mass purge (a million purged secrets free a million pages, eight
+// bytes each), which would make every commit that much slower until the space is reused or
+// the file compacted. So the list is written while it is small (up to maxSyncedFreePages
+// ids), and while it is larger only by Close (syncFreelist): a start after a clean stop
+// then reads it, whatever its size, instead of reading every page. After a crash while the
+// list is large, the next start rebuilds it by reading every page, once (bbolt's own
+// behaviour without a written list), and writes it.
+func (db *DB) freelistPolicy() {
+	if noFreelistSync {
+		db.bolt.NoFreelistSync = true
+		return
+	}
+	st := db.bolt.Stats()
+	db.bolt.NoFreelistSync = st.FreePageN+st.PendingPageN > maxSyncedFreePages
+}
+
+// syncFreelist writes the free list in one last commit when the last one left it
+// unwritten (see freelistPolicy), and records that commit in the txid record.
+func (db *DB) syncFreelist() {
+	if db.readOnly || !db.unsynced || noFreelistSync {
+		return
+	}
+	db.bolt.NoFreelistSync = false
+	var txid uint64
+	err := db.update(func(btx *bolt.Tx) error {
+		txid = uint64(btx.ID())
+		return nil
+	})
+	if err != nil {
+		db.log.Warn("the free list could not be written at close: the next start rebuilds it by reading the whole file", "path", db.path, "err", err)
+		return
+	}
+	db.unsynced = false
+	db.record(txid)
 }

@@ -1,14 +1,17 @@
 package bbolt_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/storage/bbolt"
+	"github.com/coffer/coffer/internal/storage/storagetest"
 )
 
 // TestOpenBoundedCheck: Open reads at most Options.StartPages pages of a file larger than
@@ -105,5 +108,78 @@ func TestOpenReadsBoundedPages(t *testing.T) {
 	t.Logf("2k keys: %d of %d pages read at open; 20k keys: %d of %d", smallTop, smallFull, bigTop, bigFull)
 	if bigTop > 64 || bigFull < 5*smallFull {
 		t.Fatalf("open read %d pages of a file of %d (limit 64)", bigTop, bigFull)
+	}
+}
+
+// freelistWritten reports whether the newest meta page of the file at path names a
+// written free list.
+func freelistWritten(t *testing.T, path string) bool {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := int(binary.NativeEndian.Uint32(b[metaPageSizeAt:]))
+	return binary.NativeEndian.Uint64(b[newestMeta(b, ps)+16+32:]) != ^uint64(0)
+}
+
+// TestFreelistPolicy: a small free list is written with every commit; a large one (after
+// a mass delete) is not — each commit would write all of it — but Close writes it, so the
+// next start reads it instead of every page, and the txid record follows that last commit.
+func TestFreelistPolicy(t *testing.T) {
+	dir := t.TempDir()
+	path, rec := filepath.Join(dir, "coffer.db"), filepath.Join(dir, "coffer.db.txid")
+	db, err := bbolt.Open(path, bbolt.Options{TxidFile: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(n int, del bool) {
+		for i := 0; i < n; i += 1000 {
+			if err := db.Update(t.Context(), func(tx storage.Tx) error {
+				for j := i; j < i+1000; j++ {
+					k := fmt.Sprintf("k/%08d", j)
+					if del {
+						if err := tx.Delete(k); err != nil {
+							return err
+						}
+					} else if err := tx.Put(k, make([]byte, 1024)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	put(3000, false)
+	if !freelistWritten(t, path) {
+		t.Fatal("a small free list is not written with the commit")
+	}
+	put(20000, false)
+	put(20000, true) // ~7,000 pages free
+	storagetest.Put(t, db, "after", "the purge")
+	if freelistWritten(t, path) {
+		t.Fatal("a large free list is written with every commit")
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !freelistWritten(t, path) {
+		t.Fatal("Close did not write the large free list")
+	}
+	db, err = bbolt.Open(path, bbolt.Options{TxidFile: rec})
+	if err != nil {
+		t.Fatalf("Open after Close wrote the free list: %v", err)
+	}
+	defer db.Close()
+	if err := db.View(t.Context(), func(tx storage.Tx) error {
+		v, err := tx.Get("after")
+		if err == nil && string(v) != "the purge" {
+			t.Errorf("after = %q", v)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -60,6 +60,10 @@ const initialMmapSize = 256 << 20
 // what writing the free list costs against the rebuild at open.
 var noFreelistSync = false
 
+// maxSyncedFreePages is the largest free list written with every commit (see
+// freelistPolicy): 2,048 page ids, 16 KiB, four pages more per commit at most.
+var maxSyncedFreePages = 2048
+
 // bucket is the one bucket that holds every key.
 var bucket = []byte("coffer")
 
@@ -116,6 +120,9 @@ type DB struct {
 	// full is set while commits fail for want of disk space (see commitError); recFailed
 	// while the txid record cannot be written (see record).
 	full, recFailed atomic.Bool
+	// unsynced is set while the last commit left the free list unwritten (a large one,
+	// see freelistPolicy): Close writes it. Only the committer, then Close, touch it.
+	unsynced bool
 	// beforeRecord, when set (by tests), runs between a commit and its record.
 	beforeRecord func(txid uint64)
 }
@@ -158,11 +165,10 @@ func Open(path string, opts Options) (*DB, error) {
 	bdb, err := openBolt(path, &bolt.Options{
 		Timeout:  timeout,
 		ReadOnly: opts.ReadOnly,
-		// The free list is written with every commit (a page or a few) rather than
-		// rebuilt at open by reading every page of the file, which made a start cost
-		// grow with the file (22 s for a 1.2 GB file out of the page cache). A file
-		// written without it has none: bbolt rebuilds it once, at that first open, and
-		// writes it.
+		// The free list is written (see freelistPolicy in batch.go) rather than rebuilt
+		// at open by reading every page of the file, which made a start cost grow with
+		// the file (22 s for a 1.2 GB file out of the page cache). A file written
+		// without it has none: bbolt rebuilds it once, at that first open, and writes it.
 		NoFreelistSync:  noFreelistSync,
 		FreelistType:    bolt.FreelistMapType,
 		InitialMmapSize: initialMmapSize,
@@ -410,6 +416,7 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.quit)
 		<-db.done
+		db.syncFreelist()
 		if err := db.bolt.Close(); err != nil {
 			db.closeErr = fmt.Errorf("bbolt: close: %w", err)
 		}
