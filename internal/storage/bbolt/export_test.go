@@ -9,3 +9,11 @@ func SetNoFreelistSync(tb testing.TB, on bool) {
 	noFreelistSync = on
 	tb.Cleanup(func() { noFreelistSync = old })
 }
+
+// SetMaxSyncedFreePages sets the largest free list written with every commit until the
+// test ends.
+func SetMaxSyncedFreePages(tb testing.TB, n int) {
+	old := maxSyncedFreePages
+	maxSyncedFreePages = n
+	tb.Cleanup(func() { maxSyncedFreePages = old })
+}
