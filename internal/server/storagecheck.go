@@ -53,6 +53,7 @@ func (c *storageCheck) start(ctx context.Context, s *Server) {
 		defer c.finished.Store(true)
 		// One walk of the file does both: each value is opened as its page is read.
 		var suspects []string
+		opened := 0
 		rep, err := s.embedded.VerifyFull(ctx, func(key, value []byte) {
 			k := string(key)
 			if strings.HasPrefix(k, "barrier/") || strings.HasPrefix(k, "meta/") {
@@ -60,6 +61,8 @@ func (c *storageCheck) start(ctx context.Context, s *Server) {
 			}
 			if s.store.Opens(k, value) != nil {
 				suspects = append(suspects, k)
+			} else {
+				opened++
 			}
 		})
 		if err != nil {
@@ -82,7 +85,7 @@ func (c *storageCheck) start(ctx context.Context, s *Server) {
 		if n > 0 {
 			return
 		}
-		s.log.Debug("the database file's structure is sound", "pages", rep.Pages, "keys", rep.Keys)
+		s.log.Info("checked the database file in the background: its structure is sound", "pages", rep.Pages, "keys", rep.Keys, "valuesOpened", opened, "toConfirm", len(suspects))
 		reportUnopenable(ctx, s.store, suspects, s.log)
 	}()
 }

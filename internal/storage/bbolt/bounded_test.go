@@ -47,7 +47,18 @@ func TestOpenBoundedCheck(t *testing.T) {
 	if v := db.Verified(); v == nil || v.Complete || len(v.Problems) != 0 {
 		t.Fatalf("Verified: %+v", v)
 	}
-	rep, err := db.VerifyFull(t.Context(), nil)
+	seen := map[string]bool{}
+	rep, err := db.VerifyFull(t.Context(), func(k, v []byte) {
+		// Every key with its own value: damageDB's values are the key's number's low byte.
+		var n int
+		if _, err := fmt.Sscanf(string(k), "k/%d", &n); err == nil && (len(v) != 100 || v[0] != byte(n)) {
+			t.Errorf("VerifyFull handed %s a value of %d bytes starting %d", k, len(v), v[0])
+		}
+		seen[string(k)] = true
+	})
+	if len(seen) < 1000 {
+		t.Errorf("VerifyFull handed %d keys over, want the keys it read", len(seen))
+	}
 	if err != nil || len(rep.Problems) == 0 || !strings.Contains(rep.Problems[0].Affects(), "k/1") {
 		t.Fatalf("VerifyFull does not find the damaged page: %+v, %v", rep, err)
 	}

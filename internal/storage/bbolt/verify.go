@@ -251,7 +251,7 @@ func (v *verifier) run() error {
 			v.fail(id, all, "the top level holds %q, which is not Coffer's bucket", key)
 			return
 		}
-		v.bucket(id, value, keyRange{}, func(key, _ []byte, flags uint32, id uint64) {
+		v.bucket(id, value, keyRange{}, func(key, value []byte, flags uint32, id uint64) {
 			if flags&bucketLeafFlag != 0 {
 				v.fail(id, keyRange{lo: key}, "key %q is a nested bucket, which Coffer never makes", key)
 				return
