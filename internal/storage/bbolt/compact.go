@@ -91,6 +91,7 @@ func Compact(path, txidFile string) (*CompactResult, error) {
 		}
 	}
 	srcOpen = false
+	src.unsynced = false // no last commit of the free list: the old file is gone, and the record is the new one's
 	if err := src.Close(); err != nil {
 		return nil, err
 	}
