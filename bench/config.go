@@ -36,6 +36,7 @@ type config struct {
 	serverEnv   string // -server-env, space-separated KEY=VALUE
 	storage     string // -storage; "": the embedded bbolt file
 	servers     int    // -servers
+	scale       int    // -scale: run the scale benchmarks (scale.go) at this many deleted secrets instead
 }
 
 // The workloads: the default ones, then the signing ones (only when -only names them).
@@ -74,6 +75,7 @@ func parseConfig(name string, args []string) (*config, error) {
 	fs.StringVar(&c.serverEnv, "server-env", "", "extra environment of the coffer process, space-separated KEY=VALUE (e.g. GOGC=400)")
 	fs.StringVar(&c.storage, "storage", "", "run coffer on this storage (--storage), e.g. postgres://USER@HOST:PORT/DB?sslmode=disable; the database must be empty (default: the embedded bbolt file)")
 	fs.IntVar(&c.servers, "servers", 1, "coffer processes on the same -storage, behind one public URL; workers alternate between them (more than 1 needs -storage)")
+	fs.IntVar(&c.scale, "scale", 0, "instead of the workloads, run the scale benchmarks at this many deleted secrets: start-up with the file out of the page cache, /metrics scrape, sweep (purges/s, get p99 during it); uses -value-size and -prepop-c (writers of the population)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./bench [flags]\n\n"+
 			"Measures Coffer (subprocess, real storage, TLS) against a bare net/http TLS server.\n\n"+
@@ -146,5 +148,5 @@ func (c *config) needSecrets() bool { return c.only["get"] || c.only["set"] || c
 
 // needCoffer says whether a selected workload talks to Coffer.
 func (c *config) needCoffer() bool {
-	return c.needSecrets() || c.only["sign-rs256"] || c.only["sign-es256"]
+	return c.scale > 0 || c.needSecrets() || c.only["sign-rs256"] || c.only["sign-es256"]
 }

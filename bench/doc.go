@@ -9,6 +9,7 @@
 //	go run ./bench -c 16,64 -only sign  # key signing (RS256, ES256) against in-process
 //	go run ./bench -c 64 -only set,get -storage postgres://postgres@127.0.0.1:5432/bench
 //	go run ./bench -c 64 -only set,get -storage postgres://… -servers 2
+//	go run ./bench -scale 1000000       # start-up, /metrics and sweep at a million (scale.go)
 //
 // Coffer runs as a subprocess (`coffer server`) on a temporary data directory and a free
 // port: the real server, real bbolt, every write fsynced. The ceiling is this program
@@ -68,6 +69,17 @@
 // worker i talks to server i mod N, on a transport of that server's — and the server CPU
 // column is the sum of the N processes.
 //
+// -scale N runs, instead of the workloads, what must not grow with the data (scale.go):
+// a data dir is filled with N secrets set then deleted (and 1,000 live ones), written
+// straight through the storage, the barrier and the vault service with -prepop-c writers;
+// then the time from exec to /healthz with coffer.db evicted from the page cache
+// (posix_fadvise DONTNEED) and the server's RSS then, warm and for an empty data dir; how
+// long the background check takes after /healthz; a /metrics scrape at N deleted; and a
+// sweep of the N secrets once the vault clock is moved past their retention (purges per
+// second, and the p50/p99 of a get at c=1 during it against the same without). Each figure
+// comes with the "other" CPU of the machine meanwhile. About 4 KB of file per deleted
+// secret with 1 KiB values: check the free space for large N.
+//
 // The server has no profiling endpoint; to see where its time goes, build a copy of
 // cmd/coffer that imports net/http/pprof, pass it with -coffer, and fetch
 // /debug/pprof/profile during a long (-d 12s) single workload.
@@ -78,5 +90,5 @@
 // command line; servers.go starts the Coffer processes (through
 // internal/testenv/cofferproc, the start-up the tests use too); ceiling.go is the bare
 // TLS server; loadgen.go drives the workers and records latencies; workloads.go and
-// sign.go are the requests; cpu.go reads /proc; report.go prints.
+// sign.go are the requests; cpu.go reads /proc; report.go prints; scale.go is -scale.
 package main

@@ -60,6 +60,9 @@ func run(ctx context.Context, cfg *config) (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	if cfg.scale > 0 {
+		return 0, runScale(ctx, cfg, bin, tmp)
+	}
 	roots := x509.NewCertPool()
 	srv := &servers{}
 	defer srv.stop()

@@ -20,6 +20,7 @@
 package barrier
 
 import (
+	"bytes"
 	"context"
 	"crypto/cipher"
 	"crypto/rand"
@@ -218,6 +219,29 @@ func (b *Barrier) Update(ctx context.Context, fn func(storage.Tx) error) error {
 
 // Close closes the wrapped backend.
 func (b *Barrier) Close() error { return b.inner.Close() }
+
+// Opens reports why sealed, as stored at key in the wrapped backend, does not open under
+// the keyring (nil when it does): a value changed, or moved from another key. It is for
+// a check that reads the stored bytes by other means (the server's background check of
+// the embedded file reads its pages directly), and hands back nothing of the plaintext.
+// A term the cached keyring lacks is reported too: the caller confirms through View,
+// which reloads the keyring.
+func (b *Barrier) Opens(key string, sealed []byte) error {
+	term, err := header(sealed)
+	if err != nil {
+		return fmt.Errorf("barrier: value at %q: %s", key, err)
+	}
+	aead := b.ring.Load().aeads[term]
+	if aead == nil {
+		return fmt.Errorf("barrier: value at %q: unknown key term %d", key, term)
+	}
+	pt, err := open(aead, bytes.Clone(sealed), []byte(key))
+	clear(pt)
+	if err != nil {
+		return fmt.Errorf("barrier: value at %q does not open (altered, or moved from another key)", key)
+	}
+	return nil
+}
 
 func (b *Barrier) run(ctx context.Context, do func(context.Context, func(storage.Tx) error) error, fn func(storage.Tx) error) error {
 	t := new(tx)

@@ -645,3 +645,29 @@ func FuzzOpenValue(f *testing.F) {
 		}
 	})
 }
+
+// TestOpens: Opens accepts a stored value at its own key, refuses it at another key, with
+// a byte changed or cut short, and leaves the bytes it was given as they were.
+func TestOpens(t *testing.T) {
+	b, inner, _ := newBarrier(t)
+	put(t, b, "v/a/secret/one", []byte("one"))
+	sealed := inner.Raw("v/a/secret/one")
+	keep := bytes.Clone(sealed)
+	if err := b.Opens("v/a/secret/one", sealed); err != nil {
+		t.Fatalf("Opens of a sound value: %v", err)
+	}
+	if !bytes.Equal(sealed, keep) {
+		t.Fatal("Opens changed the bytes it was given")
+	}
+	if err := b.Opens("v/a/secret/two", sealed); err == nil {
+		t.Fatal("Opens accepted a value at another key")
+	}
+	flipped := bytes.Clone(sealed)
+	flipped[len(flipped)-1] ^= 1
+	if err := b.Opens("v/a/secret/one", flipped); err == nil {
+		t.Fatal("Opens accepted a changed value")
+	}
+	if err := b.Opens("v/a/secret/one", sealed[:3]); err == nil {
+		t.Fatal("Opens accepted a truncated value")
+	}
+}

@@ -61,5 +61,25 @@ keyring or master-key commands on DIR (they work on that old file).`,
 		},
 	}
 	o.AddFlags(cp.Flags())
-	return newGroup("storage", cmdHelp{short: "Move a server's storage to another backend"}, cp)
+	compact := offlineCommand("compact", cmdHelp{
+		short: "Give back the space of purged data: rewrite a stopped server's coffer.db with only what is live",
+		long: `Rewrite the embedded storage of a stopped server (DATA-DIR/coffer.db) into a new file
+holding only what is live, and put it in the old file's place. The database file never
+shrinks by itself: space freed by deletes and purges is reused by later writes, but the
+file keeps the size of the most it ever held. After a mass purge, compact gives it back.
+
+Every page is checked first (a damaged file is refused: restore it from a backup). The
+new file is written beside the old one (free space for what is live is needed), the txid
+record (DATA-DIR/coffer.db.txid) is set to it, then it is renamed over the old one: a
+crash at any point leaves the old file or the new one, whole. Nothing is decrypted.`,
+		example: `  coffer storage compact --data-dir ./coffer-data`,
+	}, func(cmd *cobra.Command, dataDir string) error {
+		res, err := server.CompactStorage(dataDir)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "compacted %s: %d → %d bytes\n", filepath.Join(dataDir, "coffer.db"), res.Before, res.After)
+		return nil
+	})
+	return newGroup("storage", cmdHelp{short: "Move a server's storage to another backend, or compact it"}, cp, compact)
 }

@@ -69,6 +69,11 @@ type Config struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes is --max-header-bytes: larger request headers are answered 431.
 	MaxHeaderBytes int
+
+	// StartCheckPages bounds the pages of the embedded store's file a start checks before
+	// serving (bbolt.Options.StartPages; 0 → bbolt.DefaultStartPages): the rest is checked
+	// in the background once the server serves (storagecheck.go). Tests make it small.
+	StartCheckPages int
 }
 
 // Defaults for the flags.

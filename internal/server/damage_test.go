@@ -3,11 +3,15 @@ package server_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
 	"github.com/coffer/coffer/internal/server"
 	"github.com/coffer/coffer/internal/testenv"
@@ -146,8 +150,9 @@ func TestStartOnDamagedDatabase(t *testing.T) {
 }
 
 // TestStartExplainsDamagedKey: a key byte flipped in a way that keeps the file's order is
-// invisible to the file's structure, so the start goes on — and says, naming the key, that
-// its value does not open (the secret would otherwise answer 404 with nothing logged).
+// invisible to the file's structure, so the start goes on — and the check of every value,
+// which runs in the background once the server serves, says, naming the key, that its
+// value does not open (the secret would otherwise answer 404 with nothing logged).
 func TestStartExplainsDamagedKey(t *testing.T) {
 	dir := damagedDataDir(t)
 	flipKey("v/default/secret/live/victim")(t, dir)
@@ -156,9 +161,68 @@ func TestStartExplainsDamagedKey(t *testing.T) {
 		c.Log = slog.New(slog.NewTextHandler(logw, nil))
 	}})
 	wantSecret(t, st, "last", "the last acknowledged write")
+	if err := st.Server.WaitStorageCheck(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	log := logged()
 	if !strings.Contains(log, "a stored value does not open under the keyring") || !strings.Contains(log, "key=v/default/secret/live/victiu") || !strings.Contains(log, "coffer check") {
 		t.Errorf("the start's log does not name the damaged key:\n%s", log)
+	}
+}
+
+// TestStartOnDeepDamage: the start checks a bounded part of the file (here, as in a file
+// larger than the bound, only its upper levels), so a leaf page damaged below them does
+// not stop it. The background check then finds it: the log names the page, what it
+// affects and coffer check; /healthz answers 503 (a load balancer takes the server out,
+// as a refused start did before); coffer_storage_problems counts it; a read that meets
+// the page fails with 500 and the server stays up; nothing damaged is served as data.
+func TestStartOnDeepDamage(t *testing.T) {
+	dir := t.TempDir()
+	st := testenv.NewStack(t, testenv.Options{DataDir: dir})
+	sc := st.Secrets(t, "default")
+	for i := range 60 { // enough for a tree of more than one level
+		setValue(t, sc, fmt.Sprintf("filler-%03d", i), strings.Repeat("x", 1000))
+	}
+	setValue(t, sc, "victim", "sealed-value")
+	st.Stop()
+	flipPageHeader("v/default/secret/live/victim")(t, dir)
+
+	logw, logged := logFile(t)
+	st = testenv.NewStack(t, testenv.Options{DataDir: dir, Config: func(c *server.Config) {
+		c.Log = slog.New(slog.NewTextHandler(logw, nil))
+		c.StartCheckPages = 2 // the root levels only
+	}})
+	if err := st.Server.WaitStorageCheck(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	log := logged()
+	for _, w := range []string{"the database file is damaged", "not a branch or leaf page", "coffer check"} {
+		if !strings.Contains(log, w) {
+			t.Errorf("the background check's log does not say %q:\n%s", w, log)
+		}
+	}
+	resp, err := st.HTTP.Get(st.Server.URL() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/healthz answers %d on a damaged file, want 503", resp.StatusCode)
+	}
+	if n := scrape(t, st)["coffer_storage_problems"]; n < 1 {
+		t.Errorf("coffer_storage_problems is %v, want the damage counted", n)
+	}
+	opts := testenv.ClientOptions(st.Creds, st.HTTP)
+	opts.Retry.MaxRetries = -1 // a 500 is the answer here, not a reason to wait and retry
+	sc, err = azsecrets.NewClient(st.Server.VaultURL("default"), st.Cred, &azsecrets.ClientOptions{ClientOptions: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.GetSecret(t.Context(), "victim", "", nil); err == nil {
+		t.Errorf("a secret on the damaged page was served")
+	}
+	if _, err := sc.GetSecret(t.Context(), "filler-001", "", nil); err != nil && !strings.Contains(err.Error(), "500") {
+		t.Errorf("reading another secret: %v\n%s", err, logged())
 	}
 }
 

@@ -148,36 +148,38 @@ func shellQuote(path string) string {
 // openStorage opens the embedded store, checks that it is the storage this data dir
 // was made with and in a format this binary knows, and opens the barrier over it with
 // the KEK — creating keyring and KEK only for storage that is brand new.
-func openStorage(ctx context.Context, cfg Config, log *slog.Logger) (*barrier.Barrier, error) {
+func openStorage(ctx context.Context, cfg Config, log *slog.Logger) (*barrier.Barrier, *bbolt.DB, error) {
 	var db storage.Backend
+	var embedded *bbolt.DB
 	if cfg.postgres() {
 		lock, err := lockDataDir(cfg.DataDir)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		pg, err := postgres.Open(ctx, cfg.Storage)
 		if err != nil {
 			lock.Close()
-			return nil, err // postgres never puts the password in its errors
+			return nil, nil, err // postgres never puts the password in its errors
 		}
 		db = lockedBackend{Backend: pg, lock: lock}
 	} else {
-		bb, err := bbolt.Open(filepath.Join(cfg.DataDir, storageFile), embeddedOptions(cfg.DataDir, log))
+		opts := embeddedOptions(cfg.DataDir, log)
+		opts.StartPages = cfg.StartCheckPages
+		bb, err := bbolt.Open(filepath.Join(cfg.DataDir, storageFile), opts)
 		if err != nil {
 			if errors.Is(err, bbolt.ErrInUse) {
-				return nil, fmt.Errorf("data dir in use: another coffer server has %s open", cfg.DataDir)
+				return nil, nil, fmt.Errorf("data dir in use: another coffer server has %s open", cfg.DataDir)
 			}
-			return nil, explainOpenError(cfg.DataDir, err)
+			return nil, nil, explainOpenError(cfg.DataDir, err)
 		}
-		db = bb
+		db, embedded = bb, bb
 	}
 	b, err := openBarrier(ctx, db, cfg, log)
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	reportUnopenable(ctx, db, b, log)
-	return b, nil
+	return b, embedded, nil
 }
 
 // lockDataDir takes DIR/lock so that a second server on the same DIR fails at once

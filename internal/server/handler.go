@@ -42,6 +42,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "/healthz":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if s.storageChk.damaged() {
+			// The background check found the database file damaged (storagecheck.go).
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "the database file is damaged: see the log, and run coffer check with the server stopped\n")
+			return
+		}
 		io.WriteString(w, "ok\n")
 	case p == "/metrics":
 		s.metrics.handler.ServeHTTP(w, r)

@@ -226,8 +226,8 @@ func scrape(t *testing.T, st *testenv.Stack) map[string]float64 {
 	}
 	out := map[string]float64{}
 	for name, f := range fams {
-		if !strings.HasPrefix(name, "coffer_") {
-			t.Errorf("metric %s lacks the coffer_ prefix", name)
+		if !strings.HasPrefix(name, "coffer_") && !strings.HasPrefix(name, "go_") && !strings.HasPrefix(name, "process_") {
+			t.Errorf("metric %s lacks the coffer_ prefix (or go_, process_ of the standard collectors)", name)
 		}
 		for _, m := range f.GetMetric() {
 			var labels []string
@@ -292,10 +292,19 @@ func TestMetrics(t *testing.T) {
 		`coffer_scheduler_actions_total{action="purge"}`: 0,
 		`coffer_audit_write_failures_total`:              0,
 		`coffer_ledger_entries`:                          3,
+		// Every vault and kind has its series, at zero too: none comes and goes.
+		`coffer_deleted_objects{kind="key",vault="default"}`:         0,
+		`coffer_deleted_objects{kind="certificate",vault="default"}`: 0,
+		`coffer_deleted_objects{kind="vault",vault="default"}`:       0,
 	} {
 		got, ok := m[key]
 		if !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
+		}
+	}
+	for _, std := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes", "process_start_time_seconds"} {
+		if _, ok := m[std]; !ok {
+			t.Errorf("/metrics lacks %s (the standard Go and process collectors)", std)
 		}
 	}
 	// A day past m2's retention, before the sweeper: the lag shows; after it, the purge

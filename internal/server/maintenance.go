@@ -95,3 +95,23 @@ func openOffline(dataDir string) (*bbolt.DB, error) {
 	}
 	return db, nil
 }
+
+// CompactStorage rewrites the embedded store of the stopped server at dataDir into a new
+// file holding only what is live, and puts it in the old one's place (bbolt.Compact: the
+// txid record follows, a crash at any point loses nothing). A bbolt file never shrinks by
+// itself; after a mass purge this gives the space back and makes later starts and
+// background checks read less.
+func CompactStorage(dataDir string) (*bbolt.CompactResult, error) {
+	path := filepath.Join(dataDir, storageFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no Coffer storage at %s: %w", path, err)
+	}
+	res, err := bbolt.Compact(path, filepath.Join(dataDir, txidFile))
+	if errors.Is(err, bbolt.ErrInUse) {
+		return nil, fmt.Errorf("data dir in use: stop the coffer server on %s first (this command works offline)", dataDir)
+	}
+	if err != nil {
+		return nil, explainOpenError(dataDir, err)
+	}
+	return res, nil
+}

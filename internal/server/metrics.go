@@ -9,17 +9,19 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/vault"
 )
 
-// metrics is what GET /metrics shows (Prometheus text format, names prefixed coffer_),
-// on a registry of its own: no Go runtime or process collectors, whose names are not
-// Coffer's. Request counts and latencies come from the audit outcome records (every
-// plane writes one per request), so the two never disagree; the deleted-object gauges
-// and the scheduler counts are read from the vault service when scraped.
+// metrics is what GET /metrics shows (Prometheus text format): Coffer's own, prefixed
+// coffer_, and the standard Go runtime (go_…) and process (process_…) collectors. Request
+// counts and latencies come from the audit outcome records (every plane writes one per
+// request), so the two never disagree; the deleted-object gauges and the scheduler
+// counts are read from the vault service when scraped, from counts it keeps (a scrape
+// costs the same at any number of deleted objects).
 type metrics struct {
 	reg           *prometheus.Registry
 	handler       http.Handler
@@ -40,7 +42,7 @@ type metrics struct {
 	connCut             *prometheus.CounterVec
 }
 
-func newMetrics(vaults *vault.Service) *metrics {
+func newMetrics(vaults *vault.Service, check *storageCheck) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -95,6 +97,20 @@ func newMetrics(vaults *vault.Service) *metrics {
 	for _, r := range []string{"success", "failure", "dropped"} {
 		m.webhookDeliveries.WithLabelValues(r) // shown at 0 before the first delivery
 	}
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "coffer_storage_problems",
+		Help: "Damage the background check of the embedded database file found (pages that do not verify); /healthz answers 503 while it is not 0. Always 0 on PostgreSQL.",
+	}, func() float64 { return float64(check.problems.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "coffer_storage_check_done",
+			Help: "1 once the background check of the embedded database file (its structure, then every value) has finished since the start, else 0.",
+		}, func() float64 {
+			if check.finished.Load() {
+				return 1
+			}
+			return 0
+		}))
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reg.MustRegister(m.requests, m.duration, m.auditFailures, m.webhookDeliveries, m.webhookFailures, m.tokenThrottled,
 		m.connOpen, m.connLimit, m.connRefused, m.connCut, &vaultCollector{vaults: vaults, manualPurges: &m.manualPurges})
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

@@ -37,6 +37,7 @@ import (
 	"github.com/coffer/coffer/internal/pki"
 	"github.com/coffer/coffer/internal/plane"
 	"github.com/coffer/coffer/internal/rbac"
+	"github.com/coffer/coffer/internal/storage/bbolt"
 	"github.com/coffer/coffer/internal/vault"
 )
 
@@ -47,6 +48,8 @@ type Server struct {
 	ln          net.Listener
 	publicURL   *url.URL
 	store       *barrier.Barrier
+	embedded    *bbolt.DB // the store under the barrier when it is the embedded one, else nil
+	storageChk  storageCheck
 	vclock      *clock.Shifted
 	id          *identity.Service
 	vaults      *vault.Service
@@ -109,7 +112,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.store, err = openStorage(ctx, cfg, s.log); err != nil {
+	if s.store, s.embedded, err = openStorage(ctx, cfg, s.log); err != nil {
 		return nil, err
 	}
 	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -142,7 +145,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.vaults, err = vault.Open(ctx, vault.Options{Storage: s.store, Clock: s.vclock, Log: s.log, TenantID: s.id.TenantID(), LedgerRetention: cfg.LedgerRetention}); err != nil {
 		return nil, err
 	}
-	s.metrics = newMetrics(s.vaults)
+	s.metrics = newMetrics(s.vaults, &s.storageChk)
 	plane := func(name string) audit.Sink { return &observedSink{plane: name, next: base, m: s.metrics} }
 	s.auditData, s.auditARM, s.auditIdentity, s.auditAdmin, s.auditLedger = plane("data"), plane("arm"), plane("identity"), plane("admin"), plane("ledger")
 	s.auditConsole = plane("console")
@@ -204,6 +207,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			Result:   s.metrics.webhookResult})
 	}()
 	go s.checkpointLedgerEvery(sctx, s.cfg.LedgerCheckpointInterval)
+	s.storageChk.start(sctx, s)
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.ServeTLS(s.ln, "", "") }()
 	select {
@@ -229,6 +233,7 @@ func (s *Server) Close() {
 			s.stopSweeper()
 			<-s.sweeperDone
 			<-s.webhookDone // it writes to storage, closed below
+			s.storageChk.wait()
 		}
 		if s.http != nil {
 			s.http.Close()

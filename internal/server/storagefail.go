@@ -88,51 +88,27 @@ func explainOpenError(dataDir string, err error) error {
 // maxUnopenableLogged bounds the log lines of reportUnopenable; a summary counts the rest.
 const maxUnopenableLogged = 10
 
-// reportUnopenable opens every value of the embedded store through the barrier once, at
-// start, and logs each one that does not open: a byte changed in a value or in its key
-// (the barrier seals each value with its key, so a key that changed no longer opens its
-// value). Nothing else would say so — the object would answer 404, or a list would fail.
-// It does not stop the start (the rest is served) and costs a read and an AES-GCM open
-// of every value; `coffer check` says more. PostgreSQL is left alone (several servers
+// reportUnopenable reads each suspect key (one whose stored bytes did not open as the
+// background check read them, see storagecheck.go) through the barrier, and logs each that
+// still does not open: a byte changed in a value or in its key (the barrier seals each value
+// with its key, so a key that changed no longer opens its value). Nothing else would say
+// so — the object would answer 404, or a list would fail. It does not stop the server (the
+// rest is served); `coffer check` says more. PostgreSQL is left alone (several servers
 // share it, and it has its own integrity).
-func reportUnopenable(ctx context.Context, db storage.Backend, b *barrier.Barrier, log *slog.Logger) {
-	raw, ok := db.(*bbolt.DB)
-	if !ok {
-		return
-	}
-	bad, after := 0, ""
-	for {
-		var keys []string
-		err := raw.View(ctx, func(tx storage.Tx) error {
-			page, err := tx.Scan("", after, 1000)
-			for _, e := range page {
-				keys = append(keys, e.Key)
-			}
-			return err
-		})
-		if err == nil {
-			err = b.View(ctx, func(tx storage.Tx) error {
-				for _, k := range keys {
-					if strings.HasPrefix(k, "barrier/") || strings.HasPrefix(k, "meta/") {
-						continue // the keyring opened; meta/ is kept in clear
-					}
-					if _, err := tx.Get(k); err != nil {
-						if bad++; bad <= maxUnopenableLogged {
-							log.Error("a stored value does not open under the keyring: it, or its key, is damaged, and what it holds answers as missing; with the server stopped, run coffer check to see what it affects", "key", k, "err", err)
-						}
-					}
+func reportUnopenable(ctx context.Context, b *barrier.Barrier, suspects []string, log *slog.Logger) {
+	bad := 0
+	err := b.View(ctx, func(tx storage.Tx) error {
+		for _, k := range suspects {
+			if _, err := tx.Get(k); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				if bad++; bad <= maxUnopenableLogged {
+					log.Error("a stored value does not open under the keyring: it, or its key, is damaged, and what it holds answers as missing; with the server stopped, run coffer check to see what it affects", "key", k, "err", err)
 				}
-				return nil
-			})
+			}
 		}
-		if err != nil {
-			log.Error("the start's check of the stored values stopped", "err", err)
-			return
-		}
-		if len(keys) < 1000 {
-			break
-		}
-		after = keys[len(keys)-1]
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		log.Error("the check of the stored values stopped", "err", err)
 	}
 	if bad > maxUnopenableLogged {
 		log.Error("more stored values do not open under the keyring; coffer check lists them all", "count", bad)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -184,7 +185,9 @@ type checker struct {
 	due         map[string]dueEntry    // by key
 	certItems   map[string]string      // key → vault/certificate it belongs to ("vault/" for contacts and issuers)
 	subIndex    []string
-	staging     map[string]bool // vaults an import is staging (importing/<vault>): their records have no vault yet
+	staging     map[string]bool  // vaults an import is staging (importing/<vault>): their records have no vault yet
+	counts      map[string]int64 // kept deleted counts (stats.go), by "vault/kind"
+	countsKept  bool             // stats/ready is present
 }
 
 // fail reports a problem with the record at key (or the records it begins).
@@ -247,6 +250,19 @@ func (c *checker) read(key string, val []byte) {
 		c.staging[strings.TrimPrefix(key, "importing/")] = true
 	case strings.HasPrefix(key, "rbac/"):
 		// package rbac's role definitions and assignments (its own tests check them).
+	case key == statsReady:
+		c.countsKept = true
+	case strings.HasPrefix(key, statsPrefix):
+		p := strings.Split(strings.TrimPrefix(key, statsPrefix), "/")
+		n, err := strconv.ParseInt(string(val), 10, 64)
+		if len(p) != 3 || err != nil || n <= 0 {
+			c.fail(key, "a malformed count of deleted objects")
+			return
+		}
+		if c.counts == nil {
+			c.counts = map[string]int64{}
+		}
+		c.counts[p[0]+"/"+p[1]] += n
 	default:
 		c.fail(key, "a key the layout does not know")
 	}
@@ -417,6 +433,39 @@ func (c *checker) relate() {
 	}
 	for key, e := range c.due {
 		c.checkDue(key, e)
+	}
+	c.relateCounts()
+}
+
+// relateCounts compares the kept counts of deleted objects (stats.go) with the deleted
+// vaults and objects stored.
+func (c *checker) relateCounts() {
+	if !c.countsKept {
+		if len(c.counts) > 0 {
+			c.fail(statsReady, "missing, while counts of deleted objects are stored")
+		}
+		return
+	}
+	want := map[string]int64{}
+	for key, v := range c.vaults {
+		if !v.DeletedDate.IsZero() {
+			want[key+"/"+string(kindVault)]++
+		}
+	}
+	for _, h := range c.heads {
+		if h.deleted && !h.o.backsCertificate() {
+			want[h.vault+"/"+string(h.o.Kind)]++
+		}
+	}
+	for k, n := range want {
+		if c.counts[k] != n {
+			c.fail(statsPrefix+k+"/", "count %d deleted, %d are stored", c.counts[k], n)
+		}
+	}
+	for k, n := range c.counts {
+		if _, ok := want[k]; !ok {
+			c.fail(statsPrefix+k+"/", "count %d deleted, none are stored", n)
+		}
 	}
 }
 

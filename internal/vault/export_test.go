@@ -16,3 +16,11 @@ func SetImportBatch(t testing.TB, n int) {
 	importBatch = n
 	t.Cleanup(func() { importBatch = old })
 }
+
+// SetSweepBatch sets how many purges one sweep transaction carries out, until the test
+// ends.
+func SetSweepBatch(t testing.TB, n int) {
+	old := sweepBatch
+	sweepBatch = n
+	t.Cleanup(func() { sweepBatch = old })
+}

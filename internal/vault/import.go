@@ -158,6 +158,7 @@ type importer struct {
 	size  int
 	// After the stream: what the last transaction schedules and puts in force.
 	purges     []ImportItem // deleted objects (and the key and secret behind a certificate)
+	counted    []ImportItem // deleted objects the metrics count (stats.go): not the managed ones
 	reschedule []ImportItem // live keys and certificates with a version
 	roles      []rbac.Assignment
 	// cur is the object whose versions are being read, for the dry run's list.
@@ -313,6 +314,9 @@ func (im *importer) object(rec vaultfile.Record, now time.Time) error {
 		}
 		if item.Deleted {
 			im.purges = append(im.purges, item)
+			if !o.Managed {
+				im.counted = append(im.counted, item)
+			}
 		} else if o.Latest != "" && (o.Kind == KindKey || o.Kind == KindCertificate) {
 			im.reschedule = append(im.reschedule, item)
 		}
@@ -403,6 +407,11 @@ func (im *importer) commit(ctx context.Context, src Vault, h vaultfile.Header) e
 		}
 		for _, it := range im.purges {
 			if err := tx.Put(purgeKey(it.ScheduledPurgeDate, im.name, it.Kind, it.Name), nil); err != nil {
+				return err
+			}
+		}
+		for _, it := range im.counted {
+			if err := addCount(tx, statsKey(im.name, it.Kind, it.Name), 1); err != nil {
 				return err
 			}
 		}

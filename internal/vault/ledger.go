@@ -2,7 +2,6 @@ package vault
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -73,64 +72,4 @@ func (s *Service) SchedulerCounts() map[string]uint64 {
 		actionPurgeVault: s.counts.purgeVault.Load(),
 		"other":          s.counts.other.Load(),
 	}
-}
-
-// PendingPurge counts the deleted objects (or vaults) of one kind in one vault that
-// await their purge.
-type PendingPurge struct {
-	Vault string
-	Kind  string // vault, secret, key or certificate
-	Count int
-}
-
-// PendingPurges returns the deleted vaults and objects awaiting purge (the sweeper's
-// work, read from its index) and how far past its scheduledPurgeDate the most overdue
-// one is (0 when none is): the sweeper's lag.
-func (s *Service) PendingPurges(ctx context.Context) (out []PendingPurge, lag time.Duration, err error) {
-	err = s.st.View(ctx, func(tx storage.Tx) error {
-		now := s.Now()
-		out, lag = out[:0], 0
-		idx := map[[2]string]int{}
-		es, err := tx.Scan(duePrefix, "", 0)
-		if err != nil {
-			return err
-		}
-		for _, kv := range es {
-			e, ok := parseDueKey(kv.Key)
-			if !ok || e.action != actionPurge && e.action != actionPurgeVault {
-				continue
-			}
-			kind, vaultName := string(e.kind), e.vault
-			if e.action == actionPurgeVault {
-				v, err := getVaultRecord(tx, e.vault)
-				if err != nil || v.ScheduledPurgeDate.Unix() != e.at {
-					continue // stale: recovered or purged meanwhile
-				}
-				kind, vaultName = string(kindVault), v.Name
-			} else {
-				var o Object
-				if err := getJSON(tx, deletedKey(e.vault, e.kind, e.name), &o); err != nil || o.ScheduledPurgeDate.Unix() != e.at || o.backsCertificate() {
-					continue // stale, or a certificate's key or secret (counted with it)
-				}
-				if v, err := getVaultRecord(tx, e.vault); err == nil {
-					vaultName = v.Name
-				}
-			}
-			if d := now.Sub(time.Unix(e.at, 0)); d > lag {
-				lag = d
-			}
-			k := [2]string{vaultName, kind}
-			if i, ok := idx[k]; ok {
-				out[i].Count++
-				continue
-			}
-			idx[k] = len(out)
-			out = append(out, PendingPurge{Vault: vaultName, Kind: kind, Count: 1})
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("pending purges: %w", err)
-	}
-	return out, lag, nil
 }

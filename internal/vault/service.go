@@ -72,6 +72,9 @@ func Open(ctx context.Context, opts Options) (*Service, error) {
 		return nil, fmt.Errorf("vault: backup key has %d bytes, want 32", len(key))
 	}
 	s.backupKey = key
+	if err := s.backfillStats(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.clearDeadImports(ctx); err != nil {
 		s.log.Error("could not clear the staging of imports that did not finish; the next import or create of their names clears it", "err", err)
 	}

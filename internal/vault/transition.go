@@ -21,7 +21,8 @@ import (
 //   - the webhook events (package webhook): a delete schedules the warnings before its
 //     purge, a purge writes the Purged notices (a vault's, also for the objects inside);
 //   - a vault's role assignments (package rbac): a delete sets them aside, a recover
-//     brings them back, a purge removes them.
+//     brings them back, a purge removes them;
+//   - the counts of deleted objects the metrics show (stats.go).
 //
 // The key and secret behind a certificate have purge entries of their own (the sweeper
 // purges each), but no ledger entries or events: the certificate's speak for them.
@@ -53,6 +54,9 @@ func (c change) after(tx storage.Tx, now time.Time) error {
 		return err
 	}
 	if err := c.roles(tx); err != nil {
+		return err
+	}
+	if err := c.count(tx); err != nil { // stats.go
 		return err
 	}
 	if c.backing {

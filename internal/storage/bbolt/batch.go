@@ -2,7 +2,9 @@ package bbolt
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"slices"
 
 	"github.com/coffer/coffer/internal/storage"
@@ -79,7 +81,8 @@ func (db *DB) commit(batch []*request) {
 		failed := -1
 		var failure outcome
 		var txid uint64
-		err := db.bolt.Update(func(btx *bolt.Tx) error {
+		db.freelistPolicy()
+		err := db.update(func(btx *bolt.Tx) error {
 			txid = uint64(btx.ID())
 			b := btx.Bucket(bucket)
 			for i := range batch {
@@ -97,6 +100,7 @@ func (db *DB) commit(batch []*request) {
 				if db.full.Swap(false) {
 					db.log.Info("the database file can be written again: writes succeed", "path", db.path)
 				}
+				db.unsynced = db.bolt.NoFreelistSync
 				db.record(txid)
 			}
 			for _, r := range batch {
@@ -114,7 +118,7 @@ func (db *DB) commit(batch []*request) {
 // caller, and starts a new committer for the rest of the batch, which waits for the write
 // lock until bolt's deferred rollback releases it while this goroutine unwinds.
 func (db *DB) call(batch []*request, i int, b *bolt.Bucket) (out outcome, ok bool) {
-	t := &tx{b: b, writable: true}
+	t := &tx{b: b, writable: true, path: db.path}
 	returned := false
 	defer func() {
 		t.invalidate()
@@ -160,4 +164,55 @@ func (db *DB) record(txid uint64) {
 func (db *DB) landed(txid uint64) bool {
 	cur, err := db.Txid()
 	return err == nil && cur >= txid
+}
+
+// update is bolt's Update with a panic or memory fault that bbolt raises outside the
+// batch's functions (writing back a damaged page it read) turned into an error wrapping
+// ErrCorrupt for the whole batch, rolled back, instead of the committer's end.
+func (db *DB) update(fn func(*bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = &CorruptError{Path: db.path, Panic: fmt.Sprint(p)}
+		}
+	}()
+	return db.bolt.Update(fn)
+}
+
+// freelistPolicy decides whether the next commit writes bbolt's free list. A commit that
+// writes it writes the whole list: a page for the few free pages of a file in steady use,
+// but megabytes after a mass purge (a million purged secrets free a million pages, eight
+// bytes each), which would make every commit that much slower until the space is reused or
+// the file compacted. So the list is written while it is small (up to maxSyncedFreePages
+// ids), and while it is larger only by Close (syncFreelist): a start after a clean stop
+// then reads it, whatever its size, instead of reading every page. After a crash while the
+// list is large, the next start rebuilds it by reading every page, once (bbolt's own
+// behaviour without a written list), and writes it.
+func (db *DB) freelistPolicy() {
+	if noFreelistSync {
+		db.bolt.NoFreelistSync = true
+		return
+	}
+	st := db.bolt.Stats()
+	db.bolt.NoFreelistSync = st.FreePageN+st.PendingPageN > maxSyncedFreePages
+}
+
+// syncFreelist writes the free list in one last commit when the last one left it
+// unwritten (see freelistPolicy), and records that commit in the txid record.
+func (db *DB) syncFreelist() {
+	if db.readOnly || !db.unsynced || noFreelistSync {
+		return
+	}
+	db.bolt.NoFreelistSync = false
+	var txid uint64
+	err := db.update(func(btx *bolt.Tx) error {
+		txid = uint64(btx.ID())
+		return nil
+	})
+	if err != nil {
+		db.log.Warn("the free list could not be written at close: the next start rebuilds it by reading the whole file", "path", db.path, "err", err)
+		return
+	}
+	db.unsynced = false
+	db.record(txid)
 }

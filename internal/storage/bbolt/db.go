@@ -56,6 +56,14 @@ const maxBatch = 1024
 // waits for every open read transaction. It reserves address space, not memory or disk.
 const initialMmapSize = 256 << 20
 
+// noFreelistSync is false: see Open. A variable only so that a benchmark can measure
+// what writing the free list costs against the rebuild at open.
+var noFreelistSync = false
+
+// maxSyncedFreePages is the largest free list written with every commit (see
+// freelistPolicy): 2,048 page ids, 16 KiB, four pages more per commit at most.
+var maxSyncedFreePages = 2048
+
 // bucket is the one bucket that holds every key.
 var bucket = []byte("coffer")
 
@@ -84,7 +92,15 @@ type Options struct {
 	// open it too, a writer may not): Update fails, nothing is written, and the txid
 	// record is neither compared nor written (see [ReadTxidRecord]).
 	ReadOnly bool
+	// StartPages bounds the pages Open's structural check reads ([VerifyTop]): zero
+	// means [DefaultStartPages], a negative value every page ([Verify]).
+	StartPages int
 }
+
+// DefaultStartPages is how many pages Open's check reads at most when
+// [Options.StartPages] is zero: 4 MiB of 4 KiB pages, the whole of a small file, the
+// upper levels of a large one, so that a start costs the same at any size.
+const DefaultStartPages = 1024
 
 // DB is a [storage.Backend] stored in one bbolt file. It is safe for concurrent use.
 type DB struct {
@@ -104,6 +120,9 @@ type DB struct {
 	// full is set while commits fail for want of disk space (see commitError); recFailed
 	// while the txid record cannot be written (see record).
 	full, recFailed atomic.Bool
+	// unsynced is set while the last commit left the free list unwritten (a large one,
+	// see freelistPolicy): Close writes it. Only the committer, then Close, touch it.
+	unsynced bool
 	// beforeRecord, when set (by tests), runs between a commit and its record.
 	beforeRecord func(txid uint64)
 }
@@ -131,6 +150,9 @@ func Open(path string, opts Options) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if opts.StartPages == 0 {
+		opts.StartPages = DefaultStartPages
+	}
 	rep, err := preflight(path, opts, timeout)
 	if err != nil {
 		return nil, err
@@ -143,9 +165,11 @@ func Open(path string, opts Options) (*DB, error) {
 	bdb, err := openBolt(path, &bolt.Options{
 		Timeout:  timeout,
 		ReadOnly: opts.ReadOnly,
-		// The freelist is rebuilt by scanning at open instead of written on every
-		// commit: fewer pages per commit, a slower open on a very large file.
-		NoFreelistSync:  true,
+		// The free list is written (see freelistPolicy in batch.go) rather than rebuilt
+		// at open by reading every page of the file, which made a start cost grow with
+		// the file (22 s for a 1.2 GB file out of the page cache). A file written
+		// without it has none: bbolt rebuilds it once, at that first open, and writes it.
+		NoFreelistSync:  noFreelistSync,
 		FreelistType:    bolt.FreelistMapType,
 		InitialMmapSize: initialMmapSize,
 	})
@@ -201,7 +225,7 @@ func preflight(path string, opts Options, timeout time.Duration) (*Report, error
 	} else if fi.Size() == 0 {
 		return nil, checkNoFile(path, opts) // bbolt initialises an empty file
 	}
-	rep, err := Verify(path)
+	rep, err := VerifyTop(path, opts.StartPages)
 	if err != nil {
 		return nil, fmt.Errorf("bbolt: open: %w", err)
 	}
@@ -297,23 +321,59 @@ func (db *DB) Txid() (uint64, error) {
 }
 
 // Verified returns what Open's structural check found in an existing file: nil for a new
-// file, else a report whose problems are meta pages that do not validate, at most.
+// file, else a report whose problems are meta pages that do not validate, at most. The
+// check is bounded ([Options.StartPages]): see Report.Complete.
 func (db *DB) Verified() *Report { return db.verified }
+
+// VerifyFull checks the structure of the whole open file ([Verify]) while it is in use:
+// what Open's bounded check left unread. It reads the file with plain reads, not through
+// bbolt (nor its memory map, so the process's resident memory does not grow with the
+// file), so damage is a problem in the report, never a panic. Pages a concurrent commit
+// frees and reuses during the walk would look like damage, so a walk that finds any is
+// repeated with a read transaction held, which keeps every page of the transactions it
+// sees from reuse (and holds off a remap of the growing file meanwhile): only damage that
+// walk confirms is reported. each, when not nil, receives every key and value the first
+// walk reads (valid during the call only; a page reused meanwhile may hand it a pair no
+// transaction holds, so a caller must confirm what it finds through [DB.View]). It stops
+// with ctx's error when ctx ends.
+func (db *DB) VerifyFull(ctx context.Context, each func(key, value []byte)) (*Report, error) {
+	rep, _, err := verifyDepth(ctx, db.path, 0, each)
+	if err != nil || onlyMeta(rep) {
+		return rep, err
+	}
+	btx, err := db.bolt.Begin(false)
+	if err != nil {
+		return nil, err
+	}
+	defer btx.Rollback()
+	rep, _, err = verifyDepth(ctx, db.path, 0, nil)
+	return rep, err
+}
 
 // View runs fn in a read-only bbolt transaction. Puts and Deletes in fn fail.
 func (db *DB) View(ctx context.Context, fn func(storage.Tx) error) error {
 	if err := db.check(ctx); err != nil {
 		return err
 	}
-	err := db.bolt.View(func(btx *bolt.Tx) error {
-		t := &tx{b: btx.Bucket(bucket)}
-		defer t.invalidate()
-		return fn(t)
-	})
+	err := db.view(fn)
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
 	return err
+}
+
+// view runs fn in a bbolt read transaction. Open's check is bounded, so a page below the
+// levels it read may be damaged (DB.VerifyFull finds it); a read that meets it must fail,
+// not bring the process down: the tx methods turn bbolt's panics into errors wrapping
+// [ErrCorrupt] (tx.go), and a memory fault (a page id beyond the mapping) into a panic
+// they can recover, for the length of the transaction.
+func (db *DB) view(fn func(storage.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	return db.bolt.View(func(btx *bolt.Tx) error {
+		t := &tx{b: btx.Bucket(bucket), path: db.path}
+		defer t.invalidate()
+		return fn(t)
+	})
 }
 
 // Update runs fn in a write transaction shared with concurrent Updates (see the package
@@ -356,6 +416,7 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.quit)
 		<-db.done
+		db.syncFreelist()
 		if err := db.bolt.Close(); err != nil {
 			db.closeErr = fmt.Errorf("bbolt: close: %w", err)
 		}

@@ -22,15 +22,26 @@ var errReadOnly = errors.New("bbolt: write in a read-only transaction")
 type tx struct {
 	b        *bolt.Bucket // nil once the function has returned
 	writable bool
+	path     string // the file, for a CorruptError
+}
+
+// contain turns a panic raised while bbolt reads a damaged page (it asserts rather than
+// checks) into an error wrapping ErrCorrupt, so that one damaged page fails the requests
+// that read it instead of the process. Every method defers it around its bbolt calls.
+func (t *tx) contain(err *error) {
+	if p := recover(); p != nil {
+		*err = &CorruptError{Path: t.path, Panic: fmt.Sprint(p)}
+	}
 }
 
 func (t *tx) invalidate() { t.b = nil }
 
 // Get implements [storage.Tx].
-func (t *tx) Get(key string) ([]byte, error) {
+func (t *tx) Get(key string) (_ []byte, err error) {
 	if t.b == nil {
 		return nil, errTxDone
 	}
+	defer t.contain(&err)
 	k := []byte(key)
 	// A cursor (rather than Bucket.Get) tells an empty value from an absent key.
 	gotKey, v := t.b.Cursor().Seek(k)
@@ -41,10 +52,11 @@ func (t *tx) Get(key string) ([]byte, error) {
 }
 
 // Put implements [storage.Tx].
-func (t *tx) Put(key string, value []byte) error {
+func (t *tx) Put(key string, value []byte) (err error) {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
+	defer t.contain(&err)
 	// One allocation for both: bolt keeps key and value until the commit.
 	buf := make([]byte, len(key)+len(value))
 	copy(buf, key)
@@ -56,10 +68,11 @@ func (t *tx) Put(key string, value []byte) error {
 }
 
 // Delete implements [storage.Tx].
-func (t *tx) Delete(key string) error {
+func (t *tx) Delete(key string) (err error) {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
+	defer t.contain(&err)
 	if err := t.b.Delete([]byte(key)); err != nil {
 		return fmt.Errorf("bbolt: delete: %w", err)
 	}
@@ -67,10 +80,11 @@ func (t *tx) Delete(key string) error {
 }
 
 // Scan implements [storage.Tx] with one cursor Seek to the later of prefix and after.
-func (t *tx) Scan(prefix, after string, limit int) ([]storage.Entry, error) {
+func (t *tx) Scan(prefix, after string, limit int) (_ []storage.Entry, err error) {
 	if t.b == nil {
 		return nil, errTxDone
 	}
+	defer t.contain(&err)
 	start := prefix
 	if after > start {
 		start = after

@@ -2,6 +2,7 @@ package bbolt
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -27,20 +28,70 @@ import (
 // its order: the barrier (values are sealed with their key) and the domain's own check
 // find those.
 func Verify(path string) (*Report, error) {
+	return verify(path, 0)
+}
+
+// VerifyTop is [Verify] bounded to about maxPages page reads, whatever the size of the
+// file: both meta pages, the freelist page, and the B+trees from their roots down as many
+// whole levels as fit in maxPages (a level is walked entirely or not at all). A file
+// whose trees fit is checked completely ([Report.Complete]); in a larger one the upper
+// levels are — the pages whose damage would cost the most keys — and the references to
+// the pages below are checked to lie within the file, once each. [Open] runs it, so a
+// start reads a bounded part of the file; the rest is [DB.VerifyFull]'s, which the server
+// runs in the background once it serves, and `coffer check`'s.
+func VerifyTop(path string, maxPages int) (*Report, error) {
+	if maxPages <= 0 {
+		return Verify(path)
+	}
+	// Deepen one level at a time while the next level still fits: a level's page count is
+	// the number of references the level above it holds, known once that level is walked.
+	// The levels above are read again each time, a bounded cost (they are the fewest).
+	var rep *Report
+	for depth := 1; ; depth++ {
+		r, cut, err := verifyDepth(context.Background(), path, depth, nil)
+		if err != nil {
+			return nil, err
+		}
+		rep = r
+		if cut == 0 || len(r.Problems) > 0 && !onlyMeta(r) || r.Pages+cut > maxPages {
+			return rep, nil
+		}
+	}
+}
+
+func onlyMeta(r *Report) bool {
+	for _, p := range r.Problems {
+		if !p.Meta {
+			return false
+		}
+	}
+	return true
+}
+
+func verify(path string, depth int) (*Report, error) {
+	r, _, err := verifyDepth(context.Background(), path, depth, nil)
+	return r, err
+}
+
+// verifyDepth walks the trees down to depth levels (0: all of them); cut is how many
+// page references below that were left unread. It stops with ctx's error when ctx ends.
+func verifyDepth(ctx context.Context, path string, depth int, each func(key, value []byte)) (*Report, int, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	v := &verifier{f: f, size: fi.Size(), rep: &Report{Path: path}, visited: map[uint64]bool{}}
+	v := &verifier{f: f, size: fi.Size(), rep: &Report{Path: path}, depthCap: depth, ctx: ctx, each: each}
 	if err := v.run(); err != nil {
-		return nil, fmt.Errorf("verify %s: %w", path, err)
+		return nil, 0, fmt.Errorf("verify %s: %w", path, err)
 	}
-	return v.rep, nil
+	v.rep.Complete = v.cut == 0
+	v.rep.Unread = v.cut
+	return v.rep, v.cut, nil
 }
 
 // Report is what [Verify] found.
@@ -51,8 +102,12 @@ type Report struct {
 	// neither meta page is valid). Each commit adds one.
 	Txid  uint64
 	Metas [2]MetaPage
-	Pages int // pages reachable from the meta page in use
-	Keys  int // keys in Coffer's bucket
+	Pages int // pages reachable from the meta page in use (read, when not Complete)
+	Keys  int // keys in Coffer's bucket (found, when not Complete)
+	// Complete is set when every page reachable from the meta page in use was checked;
+	// [VerifyTop] leaves the lower levels of a large file unread (Unread references).
+	Complete bool
+	Unread   int
 	// Problems is empty when the structure is sound.
 	Problems []Problem
 }
@@ -130,7 +185,34 @@ type verifier struct {
 	pageSize int
 	hw       uint64 // the high-water mark: pages at or above it are not in use
 	rep      *Report
-	visited  map[uint64]bool
+	visited  pageSet
+	// depthCap, when not 0, stops the walk of each tree after that many levels; cut
+	// counts the references below it, which are checked to lie in the file but not read.
+	depthCap int
+	cut      int
+	ctx      context.Context
+	stopped  error // ctx's error, once it has ended: the walk unwinds
+	// each, when set, receives every key and value of Coffer's bucket (valid during the
+	// call only): the server opens each value while the walk reads it.
+	each func(key, value []byte)
+}
+
+// pageSet is the pages a walk has seen: a bit per page id (a million pages: 128 KB).
+type pageSet struct {
+	bits []uint64
+	n    int
+}
+
+func (s *pageSet) has(id uint64) bool {
+	return id/64 < uint64(len(s.bits)) && s.bits[id/64]&(1<<(id%64)) != 0
+}
+
+func (s *pageSet) add(id uint64) {
+	if w := id / 64; w >= uint64(len(s.bits)) {
+		s.bits = append(s.bits, make([]uint64, int(w)+1-len(s.bits))...)
+	}
+	s.bits[id/64] |= 1 << (id % 64)
+	s.n++
 }
 
 // fail records a problem with page id.
@@ -169,16 +251,19 @@ func (v *verifier) run() error {
 			v.fail(id, all, "the top level holds %q, which is not Coffer's bucket", key)
 			return
 		}
-		v.bucket(id, value, keyRange{}, func(key, _ []byte, flags uint32, id uint64) {
+		v.bucket(id, value, keyRange{}, func(key, value []byte, flags uint32, id uint64) {
 			if flags&bucketLeafFlag != 0 {
 				v.fail(id, keyRange{lo: key}, "key %q is a nested bucket, which Coffer never makes", key)
 				return
 			}
 			v.rep.Keys++
+			if v.each != nil {
+				v.each(key, value)
+			}
 		})
 	})
-	v.rep.Pages = len(v.visited)
-	return nil
+	v.rep.Pages = v.visited.n - v.cut
+	return v.stopped
 }
 
 // metas reads both meta pages and returns the one in use, or nil (with a problem) when
@@ -274,11 +359,17 @@ func (v *verifier) meta(off int64) (meta, string, error) {
 
 // page reads page id with its overflow pages, or records why it cannot and returns nil.
 func (v *verifier) page(id uint64, r keyRange) []byte {
+	if v.stopped != nil {
+		return nil
+	} else if err := v.ctx.Err(); err != nil {
+		v.stopped = err
+		return nil
+	}
 	if id < 2 || id >= v.hw {
 		v.fail(id, r, "a reference to page %d, outside the pages in use (2 to %d)", id, v.hw-1)
 		return nil
 	}
-	if v.visited[id] {
+	if v.visited.has(id) {
 		v.fail(id, r, "page %d is referenced twice", id)
 		return nil
 	}
@@ -297,11 +388,11 @@ func (v *verifier) page(id uint64, r keyRange) []byte {
 		return nil
 	}
 	for i := uint64(0); i <= overflow; i++ {
-		if v.visited[id+i] {
+		if v.visited.has(id + i) {
 			v.fail(id, r, "page %d is referenced twice", id+i)
 			return nil
 		}
-		v.visited[id+i] = true
+		v.visited.add(id + i)
 	}
 	if overflow == 0 {
 		return head
@@ -322,6 +413,17 @@ type entryFunc func(key, value []byte, flags uint32, page uint64)
 func (v *verifier) tree(id uint64, r keyRange, depth int, fn entryFunc) []byte {
 	if depth > maxDepth {
 		v.fail(id, r, "the tree is deeper than %d levels at page %d", maxDepth, id)
+		return nil
+	}
+	if v.depthCap > 0 && depth >= v.depthCap {
+		v.cut++
+		if id < 2 || id >= v.hw {
+			v.fail(id, r, "a reference to page %d, outside the pages in use (2 to %d)", id, v.hw-1)
+		} else if v.visited.has(id) {
+			v.fail(id, r, "page %d is referenced twice", id)
+		} else {
+			v.visited.add(id)
+		}
 		return nil
 	}
 	p := v.page(id, r)
@@ -460,8 +562,9 @@ func (v *verifier) bucket(id uint64, value []byte, r keyRange, fn entryFunc) {
 	v.leaf(id, inline, r, fn)
 }
 
-// freelist checks the freelist page a meta page names (Coffer's files have none: bbolt
-// rebuilds the list at open; a file written by another tool may).
+// freelist checks the freelist page a meta page names: bbolt reads the free list from it
+// at open (files written before Coffer kept a synced free list have none: bbolt then
+// rebuilds it by reading every page, once, and writes it).
 func (v *verifier) freelist(id uint64) {
 	all := keyRange{whole: true}
 	p := v.page(id, all)

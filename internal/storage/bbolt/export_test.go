@@ -1,0 +1,19 @@
+package bbolt
+
+import "testing"
+
+// SetNoFreelistSync opens files with bbolt's NoFreelistSync until the test ends: the free
+// list rebuilt at open instead of written with every commit.
+func SetNoFreelistSync(tb testing.TB, on bool) {
+	old := noFreelistSync
+	noFreelistSync = on
+	tb.Cleanup(func() { noFreelistSync = old })
+}
+
+// SetMaxSyncedFreePages sets the largest free list written with every commit until the
+// test ends.
+func SetMaxSyncedFreePages(tb testing.TB, n int) {
+	old := maxSyncedFreePages
+	maxSyncedFreePages = n
+	tb.Cleanup(func() { maxSyncedFreePages = old })
+}
