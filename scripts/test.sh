@@ -96,6 +96,8 @@ test_status=$?
 set -e
 # Package results, failures and their messages; the full log only on failure.
 grep -E '^(ok|FAIL|panic)|^\s*--- FAIL|^\s+\S+_test\.go:[0-9]+:' "$log" || true
+# Skipped tests and why (the line after each SKIP is its reason).
+grep -A1 -E '^\s*--- SKIP' "$log" | grep -vE '^--$' || true
 [ "$test_status" -eq 0 ] || status=$test_status
 [ "$js_status" -eq 0 ] || status=$js_status
 passed=$(grep -cE '^\s*--- PASS' "$log" || true)
