@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coffer/coffer/internal/clock"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
@@ -73,13 +74,15 @@ func (o *purgeFlags) confirm(cmd *cobra.Command, what, name string) error {
 type progress struct {
 	w     io.Writer
 	on    bool
+	clock clock.Clock
 	start time.Time
 	shown bool
 }
 
 func newProgress(cmd *cobra.Command) *progress {
 	w := cmd.ErrOrStderr()
-	return &progress{w: w, on: isTerminal(w), start: time.Now()}
+	c := clock.Real{}
+	return &progress{w: w, on: isTerminal(w), clock: c, start: c.Now()}
 }
 
 // update rewrites the progress line.
@@ -87,7 +90,7 @@ func (p *progress) update(format string, args ...any) {
 	if p == nil || !p.on {
 		return
 	}
-	fmt.Fprintf(p.w, "\r\x1b[K%s … %ds", fmt.Sprintf(format, args...), int(time.Since(p.start).Seconds()))
+	fmt.Fprintf(p.w, "\r\x1b[K%s … %ds", fmt.Sprintf(format, args...), int(p.clock.Now().Sub(p.start).Seconds()))
 	p.shown = true
 }
 
