@@ -153,6 +153,19 @@ func (s *Service) Internal() Request { return Request{Service: s} }
 // found, as the data plane sees it.
 func (r Request) vault(tx storage.Tx, name string) (Vault, error) {
 	v, err := getVaultRecord(tx, name)
+	return r.decideVault(name, v, err)
+}
+
+// sharedVault is vault for a transaction that changes what is inside the vault but not
+// the vault's record: it reads the record under a shared lock
+// ([storage.GetShared]), so that changes to different objects of one vault do not
+// queue behind each other, while a change to the vault itself waits for them.
+func (r Request) sharedVault(tx storage.Tx, name string) (Vault, error) {
+	v, err := getVaultRecordWith(tx, name, storage.GetShared)
+	return r.decideVault(name, v, err)
+}
+
+func (r Request) decideVault(name string, v Vault, err error) (Vault, error) {
 	if err == nil && !v.DeletedDate.IsZero() {
 		return v, &Error{Kind: ErrVaultNotFound, Name: name}
 	}
@@ -171,7 +184,7 @@ func (r Request) inVault(ctx context.Context, write bool, vaultName string, fn f
 		run = r.st.Update
 	}
 	return run(ctx, func(tx storage.Tx) error {
-		vlt, err := r.vault(tx, vaultName)
+		vlt, err := r.sharedVault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -181,8 +194,13 @@ func (r Request) inVault(ctx context.Context, write bool, vaultName string, fn f
 
 // getVaultRecord returns a vault's record whatever its state.
 func getVaultRecord(tx storage.Tx, name string) (Vault, error) {
+	return getVaultRecordWith(tx, name, storage.Tx.Get)
+}
+
+// getVaultRecordWith is getVaultRecord reading with get (Tx.Get or storage.GetShared).
+func getVaultRecordWith(tx storage.Tx, name string, get func(storage.Tx, string) ([]byte, error)) (Vault, error) {
 	key := vaultKey(name)
-	b, err := tx.Get(key)
+	b, err := get(tx, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return Vault{}, &Error{Kind: ErrVaultNotFound, Name: name}
 	}

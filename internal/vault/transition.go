@@ -107,7 +107,8 @@ func (c change) schedule(tx storage.Tx) error {
 	return nil
 }
 
-// record appends the deletion ledger's entry.
+// record appends the deletion ledger's entry, pending: a change does not wait for the
+// chain's head, which every other change would wait for too.
 func (c change) record(tx storage.Tx, now time.Time) error {
 	e := c.who
 	e.Time, e.Action, e.Kind, e.Vault, e.Name = now, c.action, string(c.kind), c.vault.Name, c.name
@@ -115,8 +116,7 @@ func (c change) record(tx storage.Tx, now time.Time) error {
 	if c.action == ledger.ActionAutoPurge {
 		e.LateBySeconds = lateBy(now, c.dates.ScheduledPurgeDate)
 	}
-	_, err := ledger.Append(tx, e)
-	return err
+	return ledger.AppendPending(tx, e) // linked into the chain later: see linkLedger
 }
 
 // notify schedules a delete's warnings, or writes a purge's notices.

@@ -146,7 +146,7 @@ func ensureSyncCommit(ctx context.Context, c *pgx.Conn) error {
 
 var (
 	viewOptions   = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
-	updateOptions = pgx.TxOptions{IsoLevel: pgx.Serializable, AccessMode: pgx.ReadWrite}
+	updateOptions = pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}
 )
 
 // View runs fn in a REPEATABLE READ READ ONLY transaction: one snapshot of the database.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/coffer/coffer/internal/storage"
@@ -24,8 +25,23 @@ const rollbackTimeout = 5 * time.Second
 // The statements, prepared and cached per connection by pgx. Keys and values are bytea
 // (see the package comment). LIMIT NULL means no limit.
 const (
-	sqlGet    = `SELECT value FROM coffer_kv WHERE key = $1`
-	sqlPut    = `INSERT INTO coffer_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`
+	sqlGet = `SELECT value FROM coffer_kv WHERE key = $1`
+	// In an Update, Get locks the row it reads (see "Isolation" in the package comment);
+	// GetShared shares the lock with other readers.
+	sqlGetForUpdate = `SELECT value FROM coffer_kv WHERE key = $1 FOR UPDATE`
+	sqlGetForShare  = `SELECT value FROM coffer_kv WHERE key = $1 FOR SHARE`
+	// A key that is absent has no row to lock: its absence is locked by a
+	// transaction-scoped advisory lock on (absentLockClass, hash of the key), exclusive
+	// for Get, shared for GetShared, taken by a Put that creates the key too.
+	sqlLockAbsent       = `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`
+	sqlLockAbsentShared = `SELECT pg_advisory_xact_lock_shared($1::int4, $2::int4)`
+	sqlPut              = `INSERT INTO coffer_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`
+	// sqlPutLocking is the Put of an Update: when the row is new (xmax = 0: no update
+	// happened), it also takes the key's advisory lock, after the insert, in the same
+	// statement — one round trip.
+	sqlPutLocking = `WITH w AS (INSERT INTO coffer_kv (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value RETURNING xmax = 0 AS inserted)
+		SELECT CASE WHEN inserted THEN (SELECT true FROM pg_advisory_xact_lock($3::int4, $4::int4)) ELSE false END FROM w`
 	sqlDelete = `DELETE FROM coffer_kv WHERE key = $1`
 	// Scan: $1 is the lower bound (the prefix, inclusive, or `after`, exclusive), $2 the
 	// prefix's successor (exclusive), $3 the limit.
@@ -43,6 +59,23 @@ type tx struct {
 	ptx      pgx.Tx          // nil once the function has returned
 	writable bool
 	err      error
+	// absent holds the advisory locks this Update took (true: exclusive), so that a key
+	// locked once is not locked again.
+	absent map[int32]bool
+}
+
+// absentLockClass is the first key of every advisory lock taken for an absent key
+// ("coff" in ASCII); the second is the key's hash. It keeps them apart from the
+// migration lock (a single bigint key: a separate space) and, by convention, from
+// other applications' two-key locks in the same database.
+const absentLockClass int32 = 0x636f6666
+
+// keyHash is the second key of an absent key's advisory lock. Two keys with one hash
+// share a lock: a collision only makes one transaction wait for another.
+func keyHash(key string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int32(h.Sum32())
 }
 
 // end invalidates t and rolls back its transaction unless it was committed.
@@ -82,14 +115,57 @@ func (t *tx) checkWrite() error {
 	return nil
 }
 
-// Get implements [storage.Tx]. pgx copies the value out of its read buffer, so the
-// returned bytes are the caller's; an empty value is non-nil.
+// Get implements [storage.Tx]. In an Update it locks the key until the commit: the row
+// FOR UPDATE, or, when there is none, the key's advisory lock (and then it reads again,
+// in a new statement, so that a row committed while it waited is seen). pgx copies the
+// value out of its read buffer, so the returned bytes are the caller's; an empty value
+// is non-nil.
 func (t *tx) Get(key string) ([]byte, error) {
+	if !t.writable {
+		return t.get(sqlGet, "", key)
+	}
+	return t.get(sqlGetForUpdate, sqlLockAbsent, key)
+}
+
+// GetShared implements [storage.SharedGetter]: in an Update, Get under a shared lock
+// (FOR SHARE, or the absent key's advisory lock in shared mode), which the many
+// transactions that read one record (a vault's) hold together and its writer waits for.
+func (t *tx) GetShared(key string) ([]byte, error) {
+	if !t.writable {
+		return t.get(sqlGet, "", key)
+	}
+	return t.get(sqlGetForShare, sqlLockAbsentShared, key)
+}
+
+// get reads key with the statement sel; when there is no row and lockAbsent is set, it
+// takes that advisory lock on the key and reads once more, both in one round trip.
+func (t *tx) get(sel, lockAbsent, key string) ([]byte, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
 	var v []byte
-	err := t.ptx.QueryRow(t.ctx, sqlGet, []byte(key)).Scan(&v)
+	err := t.ptx.QueryRow(t.ctx, sel, []byte(key)).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) && lockAbsent != "" {
+		h := keyHash(key)
+		exclusive := lockAbsent == sqlLockAbsent
+		if held, ok := t.absent[h]; ok && (held || !exclusive) {
+			return nil, storage.ErrNotFound // locked earlier in this transaction: still absent
+		}
+		var b pgx.Batch
+		b.Queue(lockAbsent, absentLockClass, h)
+		b.Queue(sel, []byte(key))
+		br := t.ptx.SendBatch(t.ctx, &b)
+		_, err = br.Exec()
+		if err == nil {
+			err = br.QueryRow().Scan(&v)
+		}
+		if cerr := br.Close(); err == nil || errors.Is(err, pgx.ErrNoRows) && cerr != nil {
+			err = cerr
+		}
+		if err == nil || errors.Is(err, pgx.ErrNoRows) {
+			t.lockedAbsent(h, exclusive)
+		}
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, storage.ErrNotFound
 	}
@@ -99,8 +175,18 @@ func (t *tx) Get(key string) ([]byte, error) {
 	return v, nil
 }
 
-// Put implements [storage.Tx] as an upsert. pgx encodes value before Put returns and
-// keeps no reference to it.
+// lockedAbsent notes that the transaction holds the advisory lock h.
+func (t *tx) lockedAbsent(h int32, exclusive bool) {
+	if t.absent == nil {
+		t.absent = make(map[int32]bool)
+	}
+	t.absent[h] = t.absent[h] || exclusive
+}
+
+// Put implements [storage.Tx] as an upsert. A row it creates is locked by the
+// key's advisory lock too, so that a transaction that read the key as absent is
+// ordered before this one. pgx encodes value before Put returns and keeps no
+// reference to it.
 func (t *tx) Put(key string, value []byte) error {
 	if err := t.checkWrite(); err != nil {
 		return err
@@ -108,8 +194,19 @@ func (t *tx) Put(key string, value []byte) error {
 	if value == nil {
 		value = []byte{} // pgx encodes a nil slice as NULL; the column is NOT NULL
 	}
-	if _, err := t.ptx.Exec(t.ctx, sqlPut, []byte(key), value); err != nil {
+	h := keyHash(key)
+	if t.absent[h] {
+		if _, err := t.ptx.Exec(t.ctx, sqlPut, []byte(key), value); err != nil {
+			return t.fail("put", err)
+		}
+		return nil
+	}
+	var inserted bool
+	if err := t.ptx.QueryRow(t.ctx, sqlPutLocking, []byte(key), value, absentLockClass, h).Scan(&inserted); err != nil {
 		return t.fail("put", err)
+	}
+	if inserted {
+		t.lockedAbsent(h, true)
 	}
 	return nil
 }
