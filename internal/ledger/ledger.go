@@ -17,6 +17,7 @@
 //	ledger/head                     Head: seq, count and hash of the last entry
 //	ledger/checkpoint               Checkpoint: the last entry pruned (absent before any prune)
 //	ledger/pending/<time>/<n>       Entry recorded with its change, not yet in the chain
+//	ledger/tail/<kind>/<vault>/<name>   where the subject's newest pending entry was placed
 //
 // # Pending entries
 //
@@ -25,8 +26,9 @@
 // keep every other change from committing until it had (with several servers on
 // PostgreSQL, the head's row lock is held through the commit's WAL flush, which capped
 // deletes at a few hundred a second). [Link] moves pending entries into the chain,
-// many in one transaction, in the order of their keys (the entry's time, then the
-// order of the AppendPending calls in the process); readers of the ledger link first,
+// many in one transaction, in the order of their keys (the entry's time, moved after
+// the subject's previous entry where needed — see tailKey — then the order of the
+// AppendPending calls in the process); readers of the ledger link first,
 // and the server links whenever it copies the head into the audit log. An entry is
 // durable exactly when its change is; it is covered by the hash chain from its link on.
 //
@@ -70,6 +72,10 @@ const (
 	pendingPrefix = "ledger/pending/"
 )
 
+// PendingPrefix is where pending entries are stored: a transaction that puts a key
+// under it has recorded a change ([AppendPending]).
+const PendingPrefix = pendingPrefix
+
 // pendingSeq orders the AppendPending calls of this process that share a time (a
 // transaction that records several changes at once). It only has to grow: a
 // transaction that runs again takes new numbers, and the keys of the run that commits
@@ -84,10 +90,21 @@ var pendingNonce = func() string {
 	return hex.EncodeToString(b[:])
 }()
 
-// pendingKey is where an entry timed t waits for its link: time order first (unix
-// nanoseconds, 20 digits), then this process's call order.
-func pendingKey(t time.Time) string {
-	return fmt.Sprintf("%s%020d/%016d-%s", pendingPrefix, t.UnixNano(), pendingSeq.Add(1), pendingNonce)
+// pendingKey is where an entry waits for its link: at (unix nanoseconds, 20 digits)
+// first, then this process's call order.
+func pendingKey(at int64) string {
+	return fmt.Sprintf("%s%020d/%016d-%s", pendingPrefix, at, pendingSeq.Add(1), pendingNonce)
+}
+
+// tailKey holds, for one subject (a vault, or an object in a vault), the position
+// (pendingKey's at) of its newest pending entry. Transitions of one subject are
+// ordered by the transactions themselves (each reads and writes the subject's records,
+// which locks them), but the time a transaction took from its clock is not: it may have
+// read the clock before it waited for another, and servers' clocks differ. Reading the
+// tail in the same transaction, and placing the entry after it, keeps each subject's
+// entries in the order its transitions committed.
+func tailKey(e Entry) string {
+	return "ledger/tail/" + strings.ToLower(e.Kind) + "/" + strings.ToLower(e.Vault) + "/" + strings.ToLower(e.Name)
 }
 
 // Actions.
@@ -228,7 +245,20 @@ func AppendPending(tx storage.Tx, e Entry) error {
 	if err != nil {
 		return err
 	}
-	return tx.Put(pendingKey(e.Time), b)
+	at := e.Time.UnixNano()
+	tail := tailKey(e)
+	switch v, err := tx.Get(tail); {
+	case err == nil:
+		if last, perr := strconv.ParseInt(string(v), 10, 64); perr == nil && last >= at {
+			at = last + 1
+		}
+	case !errors.Is(err, storage.ErrNotFound):
+		return err
+	}
+	if err := tx.Put(tail, strconv.AppendInt(nil, at, 10)); err != nil {
+		return err
+	}
+	return tx.Put(pendingKey(at), b)
 }
 
 // Link moves up to max pending entries (0 → 1000) into the chain, in key order, and

@@ -44,7 +44,7 @@ type Service struct {
 
 // Open returns a Service over st, creating the deployment's backup key on first use.
 func Open(ctx context.Context, opts Options) (*Service, error) {
-	s := &Service{st: opts.Storage, clk: opts.Clock, log: opts.Log, tenant: opts.TenantID, ledgerRetention: opts.LedgerRetention}
+	s := &Service{st: &linkingStore{Backend: opts.Storage}, clk: opts.Clock, log: opts.Log, tenant: opts.TenantID, ledgerRetention: opts.LedgerRetention}
 	if s.ledgerRetention <= 0 {
 		s.ledgerRetention = DefaultLedgerRetention
 	}
