@@ -129,6 +129,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
+	if s.auditFile != nil {
+		s.auditFile.SetTenant(s.id.TenantID()) // its principals' records leave the tenant out
+	}
 	if err := writeCredentials(filepath.Join(cfg.DataDir, credentialsFile), s.id.AdminCredentials()); err != nil {
 		return nil, err
 	}

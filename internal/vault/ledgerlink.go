@@ -55,11 +55,8 @@ func (l *linkingStore) awaitLink(ctx context.Context, want uint64) error {
 		var n int
 		var gen uint64
 		err := l.Backend.Update(ctx, func(tx storage.Tx) error {
-			// The head first (Link reads it before it lists the pending entries), then the
-			// generation: entries committed before it are listed.
-			if _, err := ledger.ReadHead(tx); err != nil {
-				return err
-			}
+			// Link lists the pending entries after this: every entry committed before the
+			// generation is taken is listed.
 			gen = l.started.Add(1)
 			var err error
 			n, err = ledger.Link(tx, 1000)
