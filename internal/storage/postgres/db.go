@@ -161,11 +161,7 @@ func (db *DB) View(ctx context.Context, fn func(storage.Tx) error) error {
 	if err := db.check(ctx); err != nil {
 		return err
 	}
-	ptx, err := db.pool.BeginTx(ctx, viewOptions)
-	if err != nil {
-		return markUnavailable(db.beginError(err))
-	}
-	t := &tx{ctx: ctx, ptx: ptx}
+	t := &tx{ctx: ctx, db: db, opts: viewOptions}
 	defer t.end()
 	if err := fn(t); err != nil {
 		return markUnavailable(err)
@@ -174,8 +170,8 @@ func (db *DB) View(ctx context.Context, fn func(storage.Tx) error) error {
 		// fn ignored a failed statement; its result may rest on a read that never happened.
 		return markUnavailable(t.err)
 	}
-	if err := ptx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: view: commit: %w", err)
+	if err := t.commit(); err != nil {
+		return markUnavailable(fmt.Errorf("postgres: view: commit: %w", err))
 	}
 	return nil
 }
@@ -215,11 +211,7 @@ func (db *DB) Update(ctx context.Context, fn func(storage.Tx) error) error {
 // attempt runs fn once in a new transaction. retry reports that the
 // transaction failed in a way that running fn again may cure.
 func (db *DB) attempt(ctx context.Context, fn func(storage.Tx) error) (retry bool, err error) {
-	ptx, err := db.pool.BeginTx(ctx, updateOptions)
-	if err != nil {
-		return retryable(err), db.beginError(err)
-	}
-	t := &tx{ctx: ctx, ptx: ptx, writable: true}
+	t := &tx{ctx: ctx, db: db, opts: updateOptions, writable: true}
 	defer t.end()
 	fnErr := fn(t)
 	switch {
@@ -231,7 +223,7 @@ func (db *DB) attempt(ctx context.Context, fn func(storage.Tx) error) (retry boo
 		// fn ignored a failed statement: PostgreSQL has aborted the transaction.
 		return false, t.err
 	}
-	if err := ptx.Commit(ctx); err != nil {
+	if err := t.commit(); err != nil {
 		return retryable(err), fmt.Errorf("postgres: update: commit: %w", err)
 	}
 	return false, nil
@@ -269,15 +261,6 @@ func unavailable(err error) bool {
 	}
 	var connectErr *pgconn.ConnectError
 	return errors.As(err, &connectErr)
-}
-
-// beginError reports a failure to start a transaction, as ErrClosed when Close won the
-// race against this call.
-func (db *DB) beginError(err error) error {
-	if db.closed.Load() {
-		return ErrClosed
-	}
-	return fmt.Errorf("postgres: begin: %w", err)
 }
 
 // Close waits for the transactions in progress to return their connections, then closes

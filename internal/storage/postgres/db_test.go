@@ -161,25 +161,27 @@ func TestUpdateErrors(t *testing.T) {
 
 	t.Run("fail/ignored-statement-error", func(t *testing.T) {
 		// An incompressible 10 KiB key exceeds a B-tree index entry: PostgreSQL fails the
-		// INSERT and aborts the transaction. fn ignores that and returns nil.
+		// INSERT and aborts the transaction. fn ignores that and returns nil. (Puts are
+		// queued and sent with the next read or the commit; the failure shows there.)
 		huge := make([]byte, 10<<10)
 		for i := range huge {
 			huge[i] = byte(rand.N(256))
 		}
 		before := postgres.Retries(db)
 		runs := 0
-		var laterPut error
+		var laterGet error
 		err := db.Update(t.Context(), func(tx storage.Tx) error {
 			runs++
-			_ = tx.Put(string(huge), nil)
-			laterPut = tx.Put("after-failure", []byte("x"))
+			_ = tx.Put(string(huge), nil) // queued: its failure shows at the next read
+			_ = tx.Put("after-failure", []byte("x"))
+			_, laterGet = tx.Get("after-failure")
 			return nil
 		})
 		if err == nil {
 			t.Errorf("Update whose fn ignored a failed Put: no error")
 		}
-		if laterPut == nil {
-			t.Errorf("Put after a failed statement: no error")
+		if laterGet == nil || errors.Is(laterGet, storage.ErrNotFound) {
+			t.Errorf("Get after a failed statement: %v, want the failure", laterGet)
 		}
 		if runs != 1 || postgres.Retries(db) != before {
 			t.Errorf("fn ran %d times, want 1 (not a serialization failure)", runs)

@@ -54,14 +54,63 @@ const (
 // tx adapts one pgx transaction to [storage.Tx]. It keeps the first statement error:
 // after it PostgreSQL has aborted the transaction, every later call returns it again, and
 // the Update or View that owns the tx decides from it whether to retry.
+//
+// # Round trips
+//
+// Statements travel in pipelined batches, so that a transaction costs about one round
+// trip per read rather than one per statement: BEGIN goes with the first statement
+// (nothing is sent for a function that runs none), and Put and Delete are queued and
+// sent with the next read, or before the commit. A queued write that fails therefore
+// reports its error from that later call (or from Update), never silently: nothing of
+// the transaction is committed.
 type tx struct {
 	ctx      context.Context // the View's or Update's; lives only as long as the call
-	ptx      pgx.Tx          // nil once the function has returned
+	db       *DB
+	opts     pgx.TxOptions
+	ptx      pgx.Tx    // nil until the first batch has begun the transaction
+	queued   pgx.Batch // writes not yet sent
+	done     bool      // the function has returned
 	writable bool
 	err      error
 	// absent holds the advisory locks this Update took (true: exclusive), so that a key
 	// locked once is not locked again.
 	absent map[int32]bool
+}
+
+// send sends the queued writes and then what last queues (when not nil), beginning
+// the transaction with them when this is its first batch, and returns the first error.
+func (t *tx) send(last func(b *pgx.Batch)) error {
+	var b pgx.Batch
+	if t.ptx == nil {
+		b.BeginTx(t.opts)
+	}
+	b.QueuedQueries = append(b.QueuedQueries, t.queued.QueuedQueries...)
+	t.queued.QueuedQueries = t.queued.QueuedQueries[:0]
+	if last != nil {
+		last(&b)
+	}
+	if len(b.QueuedQueries) == 0 {
+		return nil
+	}
+	var br pgx.BatchResults
+	if t.ptx == nil {
+		br = t.db.pool.SendBatch(t.ctx, &b)
+		t.ptx = br.Tx() // nil when BEGIN never ran: the pool could not give a connection
+	} else {
+		br = t.ptx.SendBatch(t.ctx, &b)
+	}
+	return br.Close()
+}
+
+// flush sends the queued writes (for a commit).
+func (t *tx) flush() error {
+	if t.err != nil || len(t.queued.QueuedQueries) == 0 {
+		return t.err
+	}
+	if err := t.send(nil); err != nil {
+		return t.fail("write", err)
+	}
+	return nil
 }
 
 // absentLockClass is the first key of every advisory lock taken for an absent key
@@ -80,16 +129,35 @@ func keyHash(key string) int32 {
 
 // end invalidates t and rolls back its transaction unless it was committed.
 func (t *tx) end() {
+	t.done = true
 	ptx := t.ptx
-	t.ptx = nil
+	if ptx == nil {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), rollbackTimeout)
 	defer cancel()
 	_ = ptx.Rollback(ctx) // after Commit: pgx.ErrTxClosed, nothing to do
 }
 
-// fail records err as the transaction's first failure and returns it, wrapped.
+// commit sends the queued writes and commits; a transaction that never began has
+// nothing to commit.
+func (t *tx) commit() error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if t.ptx == nil {
+		return nil
+	}
+	return t.ptx.Commit(t.ctx)
+}
+
+// fail records err as the transaction's first failure and returns it, wrapped; a
+// failure to begin that Close caused is ErrClosed.
 func (t *tx) fail(op string, err error) error {
 	if t.err == nil {
+		if t.ptx == nil && t.db.closed.Load() {
+			err = ErrClosed
+		}
 		t.err = fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	return t.err
@@ -97,7 +165,7 @@ func (t *tx) fail(op string, err error) error {
 
 func (t *tx) check() error {
 	switch {
-	case t.ptx == nil:
+	case t.done:
 		return errTxDone
 	case t.err != nil:
 		return t.err
@@ -138,39 +206,43 @@ func (t *tx) GetShared(key string) ([]byte, error) {
 }
 
 // get reads key with the statement sel; when there is no row and lockAbsent is set, it
-// takes that advisory lock on the key and reads once more, both in one round trip.
+// takes that advisory lock on the key and reads once more, in one more round trip.
 func (t *tx) get(sel, lockAbsent, key string) ([]byte, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
 	var v []byte
-	err := t.ptx.QueryRow(t.ctx, sel, []byte(key)).Scan(&v)
-	if errors.Is(err, pgx.ErrNoRows) && lockAbsent != "" {
+	found := false
+	read := func(b *pgx.Batch) {
+		b.Queue(sel, []byte(key)).QueryRow(func(r pgx.Row) error {
+			err := r.Scan(&v)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			found = err == nil
+			return err
+		})
+	}
+	if err := t.send(read); err != nil {
+		return nil, t.fail("get", err)
+	}
+	if !found && lockAbsent != "" {
 		h := keyHash(key)
 		exclusive := lockAbsent == sqlLockAbsent
 		if held, ok := t.absent[h]; ok && (held || !exclusive) {
 			return nil, storage.ErrNotFound // locked earlier in this transaction: still absent
 		}
-		var b pgx.Batch
-		b.Queue(lockAbsent, absentLockClass, h)
-		b.Queue(sel, []byte(key))
-		br := t.ptx.SendBatch(t.ctx, &b)
-		_, err = br.Exec()
-		if err == nil {
-			err = br.QueryRow().Scan(&v)
+		err := t.send(func(b *pgx.Batch) {
+			b.Queue(lockAbsent, absentLockClass, h)
+			read(b)
+		})
+		if err != nil {
+			return nil, t.fail("get", err)
 		}
-		if cerr := br.Close(); err == nil || errors.Is(err, pgx.ErrNoRows) && cerr != nil {
-			err = cerr
-		}
-		if err == nil || errors.Is(err, pgx.ErrNoRows) {
-			t.lockedAbsent(h, exclusive)
-		}
+		t.lockedAbsent(h, exclusive)
 	}
-	if errors.Is(err, pgx.ErrNoRows) {
+	if !found {
 		return nil, storage.ErrNotFound
-	}
-	if err != nil {
-		return nil, t.fail("get", err)
 	}
 	return v, nil
 }
@@ -183,31 +255,31 @@ func (t *tx) lockedAbsent(h int32, exclusive bool) {
 	t.absent[h] = t.absent[h] || exclusive
 }
 
-// Put implements [storage.Tx] as an upsert. A row it creates is locked by the
-// key's advisory lock too, so that a transaction that read the key as absent is
-// ordered before this one. pgx encodes value before Put returns and keeps no
-// reference to it.
+// Put implements [storage.Tx] as an upsert, queued (see tx). A row it creates is
+// locked by the key's advisory lock too, so that a transaction that read the key as
+// absent is ordered before this one. Put keeps a copy of value, not value.
 func (t *tx) Put(key string, value []byte) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	if value == nil {
-		value = []byte{} // pgx encodes a nil slice as NULL; the column is NOT NULL
-	}
+	// A copy: pgx encodes the value when the batch is sent, after Put has returned.
+	// (Never nil: pgx encodes a nil slice as NULL; the column is NOT NULL.)
+	value = append(make([]byte, 0, len(value)), value...)
 	h := keyHash(key)
 	if t.absent[h] {
-		if _, err := t.ptx.Exec(t.ctx, sqlPut, []byte(key), value); err != nil {
-			return t.fail("put", err)
-		}
+		t.queued.Queue(sqlPut, []byte(key), value)
 		return nil
 	}
-	var inserted bool
-	if err := t.ptx.QueryRow(t.ctx, sqlPutLocking, []byte(key), value, absentLockClass, h).Scan(&inserted); err != nil {
-		return t.fail("put", err)
-	}
-	if inserted {
-		t.lockedAbsent(h, true)
-	}
+	t.queued.Queue(sqlPutLocking, []byte(key), value, absentLockClass, h).QueryRow(func(r pgx.Row) error {
+		var inserted bool
+		if err := r.Scan(&inserted); err != nil {
+			return err
+		}
+		if inserted {
+			t.lockedAbsent(h, true)
+		}
+		return nil
+	})
 	return nil
 }
 
@@ -216,9 +288,7 @@ func (t *tx) Delete(key string) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	if _, err := t.ptx.Exec(t.ctx, sqlDelete, []byte(key)); err != nil {
-		return t.fail("delete", err)
-	}
+	t.queued.Queue(sqlDelete, []byte(key))
 	return nil
 }
 
@@ -237,30 +307,30 @@ func (t *tx) Scan(prefix, after string, limit int) ([]storage.Entry, error) {
 		l := int64(limit)
 		lim = &l
 	}
-	var (
-		rows pgx.Rows
-		err  error
-	)
 	upper, bounded := successor(prefix)
+	var sql string
+	var args []any
 	switch {
 	case bounded && from:
-		rows, err = t.ptx.Query(t.ctx, sqlScanFrom, []byte(lower), upper, lim)
+		sql, args = sqlScanFrom, []any{[]byte(lower), upper, lim}
 	case bounded:
-		rows, err = t.ptx.Query(t.ctx, sqlScanAfter, []byte(lower), upper, lim)
+		sql, args = sqlScanAfter, []any{[]byte(lower), upper, lim}
 	case from:
-		rows, err = t.ptx.Query(t.ctx, sqlScanFromNoUpper, []byte(lower), lim)
+		sql, args = sqlScanFromNoUpper, []any{[]byte(lower), lim}
 	default:
-		rows, err = t.ptx.Query(t.ctx, sqlScanAfterNoUpper, []byte(lower), lim)
-	}
-	if err != nil {
-		return nil, t.fail("scan", err)
+		sql, args = sqlScanAfterNoUpper, []any{[]byte(lower), lim}
 	}
 	var out []storage.Entry
-	var k, v []byte
-	_, err = pgx.ForEachRow(rows, []any{&k, &v}, func() error {
-		// Scan into []byte allocates a fresh copy for every row.
-		out = append(out, storage.Entry{Key: string(k), Value: v})
-		return nil
+	err := t.send(func(b *pgx.Batch) {
+		b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+			var k, v []byte
+			_, err := pgx.ForEachRow(rows, []any{&k, &v}, func() error {
+				// Scan into []byte allocates a fresh copy for every row.
+				out = append(out, storage.Entry{Key: string(k), Value: v})
+				return nil
+			})
+			return err
+		})
 	})
 	if err != nil {
 		return nil, t.fail("scan", err)
