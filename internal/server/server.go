@@ -139,7 +139,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.vaults, err = vault.Open(ctx, vault.Options{Storage: s.store, Clock: s.vclock, Log: s.log, TenantID: s.id.TenantID(), LedgerRetention: cfg.LedgerRetention}); err != nil {
+	if s.vaults, err = vault.Open(ctx, vault.Options{Storage: s.store, Clock: s.vclock, Log: s.log, TenantID: s.id.TenantID(), LedgerRetention: cfg.LedgerRetention,
+		ConcurrentWriters: cfg.postgres()}); err != nil {
 		return nil, err
 	}
 	s.metrics = newMetrics(s.vaults)

@@ -15,7 +15,10 @@ import (
 // so that the ledger's order agrees with real time: a change acknowledged before
 // another began has the smaller seq. Linking is a group commit: one Link moves every
 // entry pending when it starts, and the changes that committed before it began need
-// no Link of their own. linkingStore does this for every Update of the Service.
+// no Link of their own. linkingStore does this for every Update of the Service, on
+// storage with concurrent writers (Options.ConcurrentWriters); on storage that runs
+// Updates one after the other a change appends to the chain itself, which costs no
+// waiting there.
 
 // linkingStore is the Service's storage: after an Update that recorded pending ledger
 // entries commits, it returns only once a Link that began after that commit has

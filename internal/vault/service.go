@@ -27,6 +27,12 @@ type Options struct {
 	// LedgerRetention is how long deletion-ledger entries are kept; 0 →
 	// DefaultLedgerRetention.
 	LedgerRetention time.Duration
+	// ConcurrentWriters says that Storage runs Updates side by side, locking what they
+	// touch (PostgreSQL), rather than one after the other (bbolt). A change then records
+	// its ledger entry pending and has it linked into the chain, in groups, before it is
+	// acknowledged (ledgerlink.go), since appending to the chain in every change would
+	// make all changes queue on its head. One after the other, a change appends itself.
+	ConcurrentWriters bool
 }
 
 // Service carries out every operation on vaults and their objects.
@@ -44,7 +50,11 @@ type Service struct {
 
 // Open returns a Service over st, creating the deployment's backup key on first use.
 func Open(ctx context.Context, opts Options) (*Service, error) {
-	s := &Service{st: &linkingStore{Backend: opts.Storage}, clk: opts.Clock, log: opts.Log, tenant: opts.TenantID, ledgerRetention: opts.LedgerRetention}
+	st := opts.Storage
+	if opts.ConcurrentWriters {
+		st = &linkingStore{Backend: st}
+	}
+	s := &Service{st: st, clk: opts.Clock, log: opts.Log, tenant: opts.TenantID, ledgerRetention: opts.LedgerRetention}
 	if s.ledgerRetention <= 0 {
 		s.ledgerRetention = DefaultLedgerRetention
 	}

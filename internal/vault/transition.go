@@ -107,7 +107,8 @@ func (c change) schedule(tx storage.Tx) error {
 	return nil
 }
 
-// record appends the deletion ledger's entry, pending: a change does not wait for the
+// record appends the deletion ledger's entry: to the chain, or, on storage with
+// concurrent writers, pending (ledgerlink.go), so that a change does not wait for the
 // chain's head, which every other change would wait for too.
 func (c change) record(tx storage.Tx, now time.Time) error {
 	e := c.who
@@ -116,7 +117,11 @@ func (c change) record(tx storage.Tx, now time.Time) error {
 	if c.action == ledger.ActionAutoPurge {
 		e.LateBySeconds = lateBy(now, c.dates.ScheduledPurgeDate)
 	}
-	return ledger.AppendPending(tx, e) // linked into the chain later: see linkLedger
+	if _, pending := tx.(*pendingWatch); pending {
+		return ledger.AppendPending(tx, e) // linked before the change is acknowledged: ledgerlink.go
+	}
+	_, err := ledger.Append(tx, e)
+	return err
 }
 
 // notify schedules a delete's warnings, or writes a purge's notices.
