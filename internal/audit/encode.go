@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -105,15 +106,23 @@ func (w wireEvent) event(tenant string) Event {
 func (e Event) MarshalJSON() ([]byte, error) { return json.Marshal(toWire(e, "", false)) }
 
 // UnmarshalJSON reads one audit line as it stands: a brief outcome stays brief and a
-// missing tenant stays empty ([ReadLog] fills both in).
+// missing tenant stays empty ([ReadLog] fills both in). A line of the earlier format
+// (long keys: "time", "phase", "operation", …), as logs written before this one hold,
+// is read too: the server looks for its last ledger checkpoint in the log at start.
 func (e *Event) UnmarshalJSON(b []byte) error {
 	var w wireEvent
 	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
+	if w.Phase == "" && bytes.Contains(b, []byte(`"phase"`)) {
+		return json.Unmarshal(b, (*legacyEvent)(e))
+	}
 	*e = w.event("")
 	return nil
 }
+
+// legacyEvent is Event without its JSON methods: the field tags are the earlier format.
+type legacyEvent Event
 
 // appendLine appends e's line (with its newline) to b: without the tenant when it is
 // tenant, and, when brief, only what an outcome adds to its request record.
@@ -152,6 +161,14 @@ func ReadLog(r io.Reader) ([]Event, error) {
 		var w wireEvent
 		if err := json.Unmarshal(sc.Bytes(), &w); err != nil {
 			return out, fmt.Errorf("audit line %d: %w", n, err)
+		}
+		if w.Phase == "" { // the earlier format
+			var e Event
+			if err := e.UnmarshalJSON(sc.Bytes()); err != nil {
+				return out, fmt.Errorf("audit line %d: %w", n, err)
+			}
+			out = append(out, e)
+			continue
 		}
 		if w.Phase == phaseLog {
 			tenant = w.Tenant

@@ -126,3 +126,20 @@ func BenchmarkFileRecordSet(b *testing.B) {
 		}
 	})
 }
+
+// TestReadsEarlierFormat: a line written before the compact format (long keys) still
+// reads, as the server's search for its last ledger checkpoint needs after an upgrade.
+func TestReadsEarlierFormat(t *testing.T) {
+	line := `{"time":"2026-12-06T03:56:49.855Z","phase":"checkpoint","requestId":"r1","principal":{},"operation":"LedgerCheckpoint","objectId":"ledger","plane":"ledger","ledger":{"seq":5,"count":5,"hash":"ab"}}`
+	var e audit.Event
+	if err := e.UnmarshalJSON([]byte(line)); err != nil {
+		t.Fatal(err)
+	}
+	if e.Operation != "LedgerCheckpoint" || e.Phase != "checkpoint" || e.Ledger == nil || e.Ledger.Seq != 5 || e.Time.IsZero() {
+		t.Errorf("read %+v", e)
+	}
+	es, err := audit.ReadLog(bytes.NewReader([]byte(line + "\n")))
+	if err != nil || len(es) != 1 || es[0].Operation != "LedgerCheckpoint" {
+		t.Errorf("ReadLog = %+v, %v", es, err)
+	}
+}
