@@ -162,7 +162,7 @@ func (s *Service) Internal() Request { return Request{Service: s} }
 // vault returns a live vault that passes the request's decision: a deleted one is not
 // found, as the data plane sees it.
 func (r Request) vault(tx storage.Tx, name string) (Vault, error) {
-	v, err := getVaultRecord(tx, name)
+	v, err := getVaultRecordForUpdate(tx, name)
 	return r.decideVault(name, v, err)
 }
 
@@ -171,7 +171,7 @@ func (r Request) vault(tx storage.Tx, name string) (Vault, error) {
 // ([storage.GetShared]), so that changes to different objects of one vault do not
 // queue behind each other, while a change to the vault itself waits for them.
 func (r Request) sharedVault(tx storage.Tx, name string) (Vault, error) {
-	v, err := getVaultRecordWith(tx, name, storage.GetShared)
+	v, err := getVaultRecord(tx, name)
 	return r.decideVault(name, v, err)
 }
 
@@ -203,7 +203,18 @@ func (r Request) inVault(ctx context.Context, write bool, vaultName string, fn f
 }
 
 // getVaultRecord returns a vault's record whatever its state.
+//
+// In a write transaction it reads under a shared lock (storage.GetShared): the
+// transaction must not change the vault's record, and changes of different objects in
+// one vault, and the sweeper's purges, do not queue behind each other. A transaction
+// that changes the record reads it with getVaultRecordForUpdate.
 func getVaultRecord(tx storage.Tx, name string) (Vault, error) {
+	return getVaultRecordWith(tx, name, storage.GetShared)
+}
+
+// getVaultRecordForUpdate is getVaultRecord for a transaction that may change the
+// vault's record: it locks it for itself.
+func getVaultRecordForUpdate(tx storage.Tx, name string) (Vault, error) {
 	return getVaultRecordWith(tx, name, storage.Tx.Get)
 }
 
