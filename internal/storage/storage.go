@@ -18,7 +18,7 @@
 //     key is not an error.
 //   - [Backend.Update] commits durably before it returns nil, and may run its function
 //     more than once (bbolt re-runs a batch after one member fails; PostgreSQL re-runs a
-//     transaction it aborted for a serialization conflict). A function must therefore
+//     transaction it aborted for a deadlock). A function must therefore
 //     have no effect outside its Tx but overwriting its own result variables.
 //   - Isolation: an Update sees every key it reads with [Tx.Get] (or [GetShared]) and
 //     every key it writes as if no other Update ran between that access and its commit
