@@ -12,8 +12,17 @@ import (
 // through a raw transaction. Each links the pending entries first (ledger.Link), so
 // that what it reads includes every change committed before it was called.
 
-// linkLedger moves every pending entry into the chain, a thousand per transaction.
+// linkLedger moves every pending entry into the chain, a thousand per transaction. It
+// writes nothing when none is pending (always so on bbolt, where changes append).
 func (s *Service) linkLedger(ctx context.Context) error {
+	var n int64
+	if err := s.st.View(ctx, func(tx storage.Tx) error {
+		var err error
+		n, err = ledger.PendingCount(tx)
+		return err
+	}); err != nil || n == 0 {
+		return err
+	}
 	for {
 		var n int
 		if err := s.st.Update(ctx, func(tx storage.Tx) error {
