@@ -98,15 +98,26 @@ type Tx interface {
 // without queueing behind each other. Call it through [GetShared].
 type SharedGetter interface {
 	GetShared(key string) ([]byte, error)
+	GetExclusive(key string) ([]byte, error)
 }
 
 // GetShared reads key as [Tx.Get] does, under a shared lock where tx's backend has one
-// ([SharedGetter]). A transaction must not write a key it read with GetShared: two that
-// did so at once would each wait for the other's lock (the backend then aborts one and
-// runs it again).
+// ([SharedGetter]). A transaction must not write a key it read with GetShared, and a
+// transaction that changes a key others read with GetShared must read it with
+// [GetExclusive] first: a plain Get does not wait for shared readers on every backend.
 func GetShared(tx Tx, key string) ([]byte, error) {
 	if s, ok := tx.(SharedGetter); ok {
 		return s.GetShared(key)
+	}
+	return tx.Get(key)
+}
+
+// GetExclusive reads key as [Tx.Get] does, and also waits for the transactions that
+// read it with [GetShared] and keeps new ones out until the commit: the read of a
+// transaction that will change such a key.
+func GetExclusive(tx Tx, key string) ([]byte, error) {
+	if s, ok := tx.(SharedGetter); ok {
+		return s.GetExclusive(key)
 	}
 	return tx.Get(key)
 }

@@ -89,5 +89,9 @@ func (w *pendingWatch) Put(key string, value []byte) error {
 	return w.Tx.Put(key, value)
 }
 
-// GetShared keeps the shared read of the storage under it.
+// GetShared and GetExclusive keep the locking reads of the storage under it.
 func (w *pendingWatch) GetShared(key string) ([]byte, error) { return storage.GetShared(w.Tx, key) }
+
+func (w *pendingWatch) GetExclusive(key string) ([]byte, error) {
+	return storage.GetExclusive(w.Tx, key)
+}

@@ -213,12 +213,13 @@ func getVaultRecord(tx storage.Tx, name string) (Vault, error) {
 }
 
 // getVaultRecordForUpdate is getVaultRecord for a transaction that may change the
-// vault's record: it locks it for itself.
+// vault's record: it locks it for itself, waiting for the shared readers
+// (storage.GetExclusive).
 func getVaultRecordForUpdate(tx storage.Tx, name string) (Vault, error) {
-	return getVaultRecordWith(tx, name, storage.Tx.Get)
+	return getVaultRecordWith(tx, name, storage.GetExclusive)
 }
 
-// getVaultRecordWith is getVaultRecord reading with get (Tx.Get or storage.GetShared).
+// getVaultRecordWith is getVaultRecord reading with get (storage.GetShared or GetExclusive).
 func getVaultRecordWith(tx storage.Tx, name string, get func(storage.Tx, string) ([]byte, error)) (Vault, error) {
 	key := vaultKey(name)
 	b, err := get(tx, key)

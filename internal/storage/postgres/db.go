@@ -25,8 +25,9 @@
 //   - Get reads the row FOR UPDATE; when there is none it takes a transaction-scoped
 //     advisory lock on the key's hash (two-key form, class [absentLockClass]) and reads
 //     again in a new statement, so the absence it reports holds until the commit;
-//   - GetShared ([storage.SharedGetter]) reads FOR SHARE, or takes that advisory lock
-//     shared: for a record many transactions depend on without changing it;
+//   - GetShared ([storage.SharedGetter]) takes the key's advisory lock shared, then
+//     reads: for a record many transactions depend on without changing it; GetExclusive
+//     takes it exclusive, then reads FOR UPDATE, for the transaction that changes it;
 //   - Put and Delete lock the rows they write, and a Put that creates a row takes the
 //     key's advisory lock too, in the same statement.
 //

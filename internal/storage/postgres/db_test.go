@@ -141,6 +141,7 @@ func TestTwoServers(t *testing.T) {
 	retries := postgres.Retries(dbs[0]) + postgres.Retries(dbs[1])
 	t.Logf("%d increments, %d retried attempts (row locks make them wait, not fail)", goroutines*increments, retries)
 	storagetest.WriteSkew(t, 40, dbs[0], dbs[1])
+	storagetest.SharedReaders(t, 8, 10, dbs[0], dbs[1])
 	t.Logf("after the write-skew rounds (which deadlock and retry at times): %d retried attempts", postgres.Retries(dbs[0])+postgres.Retries(dbs[1]))
 }
 

@@ -42,6 +42,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) storage.Backend) {
 	t.Run("ok/concurrent-updates", s.concurrentUpdates)
 	t.Run("ok/concurrent-read-modify-write", s.concurrentCounter)
 	t.Run("ok/no-write-skew", s.noWriteSkew)
+	t.Run("ok/shared-readers", s.sharedReaders)
 	t.Run("fail/update-error-rolls-back", s.rollbackError)
 	t.Run("fail/update-panic-rolls-back", s.rollbackPanic)
 	t.Run("fail/concurrent-failing-updates", s.concurrentFailures)
@@ -583,6 +584,67 @@ func WriteSkew(t *testing.T, rounds int, backends ...storage.Backend) {
 			t.Errorf("round %d: x and y both 0: two Updates both saw both at 1", r)
 		}
 	}
+}
+
+func (s *suite) sharedReaders(t *testing.T) {
+	b := s.open(t)
+	SharedReaders(t, 8, 5, b)
+}
+
+// SharedReaders checks [storage.GetShared] against [storage.GetExclusive], through
+// backends in turn: writers read "shared" exclusively and add 1 to it, each also
+// writing "shared-log/<new value>"; readers, at the same time, read it shared and then
+// list shared-log/. A reader must list exactly as many entries as the value it read: no
+// writer committed between its read and its commit.
+func SharedReaders(t *testing.T, goroutines, rounds int, backends ...storage.Backend) {
+	t.Helper()
+	Put(t, backends[0], "shared", "0")
+	var wg sync.WaitGroup
+	for g := range 2 * goroutines {
+		b := backends[g%len(backends)]
+		wg.Go(func() {
+			for range rounds {
+				var err error
+				if g%2 == 0 {
+					err = b.Update(t.Context(), func(tx storage.Tx) error {
+						v, err := storage.GetExclusive(tx, "shared")
+						if err != nil {
+							return err
+						}
+						var n int
+						if _, err := fmt.Sscan(string(v), &n); err != nil {
+							return err
+						}
+						if err := tx.Put("shared", fmt.Append(nil, n+1)); err != nil {
+							return err
+						}
+						return tx.Put(fmt.Sprintf("shared-log/%06d", n+1), nil)
+					})
+				} else {
+					err = b.Update(t.Context(), func(tx storage.Tx) error {
+						v, err := storage.GetShared(tx, "shared")
+						if err != nil {
+							return err
+						}
+						es, err := tx.Scan("shared-log/", "", 0)
+						if err != nil {
+							return err
+						}
+						if string(v) != fmt.Sprint(len(es)) {
+							t.Errorf("a reader read shared = %s under its shared lock, then listed %d log entries: a writer committed in between", v, len(es))
+						}
+						return tx.Put(fmt.Sprintf("reader/%d", g), v)
+					})
+				}
+				if err != nil {
+					t.Errorf("Update: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	WantValue(t, backends[0], "shared", fmt.Sprint(goroutines*rounds))
 }
 
 // Increment has goroutines goroutines add 1 to the decimal number stored under "counter",
