@@ -151,10 +151,10 @@ func (t *tx) commit() error {
 }
 
 // fail records err as the transaction's first failure and returns it, wrapped; a
-// failure to begin that Close caused is ErrClosed.
+// failure that Close caused (the pool closed under the transaction) is ErrClosed.
 func (t *tx) fail(op string, err error) error {
 	if t.err == nil {
-		if t.ptx == nil && t.db.closed.Load() {
+		if t.db.closed.Load() {
 			err = ErrClosed
 		}
 		t.err = fmt.Errorf("postgres: %s: %w", op, err)
