@@ -74,6 +74,9 @@ type tx struct {
 	// absent holds the advisory locks this Update took (true: exclusive), so that a key
 	// locked once is not locked again.
 	absent map[int32]bool
+	// rows are the keys whose rows this Update read FOR UPDATE: a Put of one cannot
+	// create it, so it needs no advisory lock.
+	rows map[string]struct{}
 }
 
 // send sends the queued writes and then what last queues (when not nil), beginning
@@ -241,6 +244,9 @@ func (t *tx) getAfterLock(sel, lock string, exclusive bool, key string) ([]byte,
 		return nil, t.fail("get", err)
 	}
 	t.lockedAbsent(h, exclusive)
+	if found && sel == sqlGetForUpdate {
+		t.lockedRow(key)
+	}
 	if !found {
 		return nil, storage.ErrNotFound
 	}
@@ -268,6 +274,9 @@ func (t *tx) get(sel, lockAbsent, key string) ([]byte, error) {
 	if err := t.send(read); err != nil {
 		return nil, t.fail("get", err)
 	}
+	if found && sel == sqlGetForUpdate {
+		t.lockedRow(key)
+	}
 	if !found && lockAbsent != "" {
 		h := keyHash(key)
 		exclusive := lockAbsent == sqlLockAbsent
@@ -282,11 +291,22 @@ func (t *tx) get(sel, lockAbsent, key string) ([]byte, error) {
 			return nil, t.fail("get", err)
 		}
 		t.lockedAbsent(h, exclusive)
+		if found && sel == sqlGetForUpdate {
+			t.lockedRow(key)
+		}
 	}
 	if !found {
 		return nil, storage.ErrNotFound
 	}
 	return v, nil
+}
+
+// lockedRow notes that the transaction holds key's row FOR UPDATE.
+func (t *tx) lockedRow(key string) {
+	if t.rows == nil {
+		t.rows = make(map[string]struct{})
+	}
+	t.rows[key] = struct{}{}
 }
 
 // lockedAbsent notes that the transaction holds the advisory lock h.
@@ -308,7 +328,7 @@ func (t *tx) Put(key string, value []byte) error {
 	// (Never nil: pgx encodes a nil slice as NULL; the column is NOT NULL.)
 	value = append(make([]byte, 0, len(value)), value...)
 	h := keyHash(key)
-	if t.absent[h] {
+	if _, row := t.rows[key]; row || t.absent[h] {
 		t.queued.Queue(sqlPut, []byte(key), value)
 		return nil
 	}
