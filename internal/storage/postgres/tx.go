@@ -201,7 +201,7 @@ func (t *tx) Get(key string) ([]byte, error) {
 // key's advisory lock in shared mode, which the many transactions that read one record
 // (a vault's) hold together and GetExclusive waits for. An advisory lock rather than FOR
 // SHARE: a row share-locked by many transactions at once gets a new MultiXact for every
-// one that joins, which cost a fifth of the delete rate at 64 clients.
+// one that joins, which cost about a sixth of the delete rate at 64 clients.
 func (t *tx) GetShared(key string) ([]byte, error) {
 	if !t.writable {
 		return t.get(sqlGet, "", key)
