@@ -264,6 +264,15 @@ func unavailable(err error) bool {
 	return errors.As(err, &connectErr)
 }
 
+// beginError reports a failure to start a transaction, as ErrClosed when Close won the
+// race against this call.
+func (db *DB) beginError(err error) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	return fmt.Errorf("postgres: begin: %w", err)
+}
+
 // Close waits for the transactions in progress to return their connections, then closes
 // every connection. Later View and Update calls fail with [ErrClosed]; later calls of
 // Close do nothing.
