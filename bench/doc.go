@@ -9,7 +9,6 @@
 //	go run ./bench -c 16,64 -only sign  # key signing (RS256, ES256) against in-process
 //	go run ./bench -c 64 -only set,get -storage postgres://postgres@127.0.0.1:5432/bench
 //	go run ./bench -c 64 -only set,get -storage postgres://… -servers 2
-//	go run ./bench -c 64 -server-args "--audit-log off"   # the same without the audit log
 //
 // Coffer runs as a subprocess (`coffer server`) on a temporary data directory and a free
 // port: the real server, real bbolt, every write fsynced. The ceiling is this program
