@@ -29,7 +29,8 @@ type Principal struct {
 	ObjectID string `json:"objectId,omitempty"`
 }
 
-// Event is one audit record.
+// Event is one audit record. Its JSON is the audit log's line format (encode.go: short
+// keys, unix-millisecond time, microsecond duration), not these field names.
 type Event struct {
 	Time      time.Time     `json:"time"`
 	Phase     string        `json:"phase"` // "request", "outcome", or "checkpoint" (LedgerCheckpoint)

@@ -3,7 +3,6 @@ package audit
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -82,11 +81,67 @@ type File struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
+	// tenant is the log's tenant (SetTenant): records of its principals leave it out.
+	tenant atomic.Pointer[string]
+	// requests are the request records whose outcome is not yet recorded, by request
+	// id: an outcome that agrees with its request record is written brief (encode.go).
+	reqMu    sync.Mutex
+	requests map[string]briefKey
+
 	// Owned by the committer goroutine.
 	f    *os.File
 	fi   os.FileInfo
 	size int64
 	buf  []byte
+	// headed is the file that got the "log" line naming the tenant (for stdout, any
+	// non-nil value once it did).
+	headed any
+}
+
+// briefKey is what a brief outcome leaves to its request record.
+type briefKey struct {
+	principal                                    Principal
+	source, vault, op, objectID, decision, plane string
+}
+
+func keyOf(e Event) briefKey {
+	return briefKey{e.Principal, e.Source, e.Vault, e.Operation, e.ObjectID, e.Decision, e.Plane}
+}
+
+// maxOpenRequests bounds the request records remembered for their outcome: past it
+// they are forgotten, and outcomes are written whole.
+const maxOpenRequests = 1 << 16
+
+// SetTenant names the server's tenant: from now on records of its principals leave it
+// out, and every file starts with a "log" line that names it (see encode.go).
+func (l *File) SetTenant(tenant string) { l.tenant.Store(&tenant) }
+
+func (l *File) tenantName() string {
+	if t := l.tenant.Load(); t != nil {
+		return *t
+	}
+	return ""
+}
+
+// brief reports whether e is an outcome whose request record, already recorded, says
+// everything else it would say; it remembers request records for that.
+func (l *File) brief(e Event) bool {
+	switch e.Phase {
+	case "request":
+		l.reqMu.Lock()
+		if l.requests == nil || len(l.requests) >= maxOpenRequests {
+			l.requests = make(map[string]briefKey)
+		}
+		l.requests[e.RequestID] = keyOf(e)
+		l.reqMu.Unlock()
+	case "outcome":
+		l.reqMu.Lock()
+		k, ok := l.requests[e.RequestID]
+		delete(l.requests, e.RequestID)
+		l.reqMu.Unlock()
+		return ok && k == keyOf(e)
+	}
+	return false
 }
 
 type fileReq struct {
@@ -133,22 +188,22 @@ func OpenFile(opts FileOptions) (*File, error) {
 // Path is the log file ("-" for stdout).
 func (l *File) Path() string { return l.path }
 
-// Record writes e as one JSON line and returns once it is durable.
+// Record writes e as one JSON line (encode.go) and returns once it is durable.
 func (l *File) Record(_ context.Context, e Event) error {
-	b, err := json.Marshal(e)
+	b, err := appendLine(nil, e, l.tenantName(), l.brief(e))
 	if err != nil {
 		return err
 	}
 	if l.handOff && e.Phase == "outcome" {
 		select {
-		case l.outcomes <- &fileReq{line: append(b, '\n'), seq: l.seq.Add(1)}:
+		case l.outcomes <- &fileReq{line: b, seq: l.seq.Add(1)}:
 			return nil
 		case <-l.quit:
 			return ErrClosed
 		}
 	}
 	r := reqPool.Get().(*fileReq)
-	r.line, r.seq = append(b, '\n'), l.seq.Add(1)
+	r.line, r.seq = b, l.seq.Add(1)
 	select {
 	case l.reqs <- r:
 	case <-l.quit:
@@ -246,7 +301,14 @@ func (l *File) next(batch []*fileReq) []*fileReq {
 // write appends b (whole lines) durably, rotating first when b would take the file past
 // maxSize.
 func (l *File) write(b []byte) error {
+	tenant := l.tenantName()
 	if l.out != nil {
+		if tenant != "" && l.headed == nil {
+			if _, err := l.out.Write(logLine(tenant)); err != nil {
+				return err
+			}
+			l.headed = l.out
+		}
 		_, err := l.out.Write(b)
 		return err
 	}
@@ -257,6 +319,11 @@ func (l *File) write(b []byte) error {
 		if err := l.rotate(); err != nil {
 			return err
 		}
+	}
+	if tenant != "" && l.headed != l.f {
+		// Records without a tenant follow it in this file (encode.go).
+		b = append(logLine(tenant), b...)
+		l.headed = l.f
 	}
 	n, err := l.f.Write(b)
 	l.size += int64(n)

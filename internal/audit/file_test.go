@@ -184,7 +184,7 @@ func TestFileStdoutAndClose(t *testing.T) {
 	l := openFile(t, audit.FileOptions{Path: "-", Stdout: &buf})
 	record(t, l, 7)
 	l.Close()
-	if !strings.Contains(buf.String(), `"requestId":"req-00007"`) || !strings.HasSuffix(buf.String(), "\n") {
+	if !strings.Contains(buf.String(), `"id":"req-00007"`) || !strings.HasSuffix(buf.String(), "\n") {
 		t.Fatalf("stdout %q", buf.String())
 	}
 	if err := l.Record(t.Context(), event(8)); !errors.Is(err, audit.ErrClosed) {
@@ -227,12 +227,12 @@ func TestFileHandsOffOutcomes(t *testing.T) {
 	}
 	// The request record is durable when Record returns.
 	b, _ := os.ReadFile(path)
-	if !strings.Contains(string(b), `"operation":"SetSecret"`) {
+	if !strings.Contains(string(b), `"op":"SetSecret"`) {
 		t.Fatalf("request record not on disk: %s", b)
 	}
 	l.Close()
 	b, _ = os.ReadFile(path)
-	if n := strings.Count(string(b), `"operation":"GetSecret"`); n != 100 {
+	if n := strings.Count(string(b), `"op":"GetSecret"`); n != 100 {
 		t.Fatalf("%d of 100 outcome records written by Close", n)
 	}
 }

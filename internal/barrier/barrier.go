@@ -284,6 +284,30 @@ func (t *tx) Get(key string) ([]byte, error) {
 	return t.open(key, v)
 }
 
+// GetShared is Get under the inner backend's shared lock ([storage.GetShared]).
+func (t *tx) GetShared(key string) ([]byte, error) {
+	if reserved(key) {
+		return nil, errReserved(key)
+	}
+	v, err := storage.GetShared(t.inner, key)
+	if err != nil {
+		return nil, err
+	}
+	return t.open(key, v)
+}
+
+// GetExclusive is Get under the inner backend's exclusive lock ([storage.GetExclusive]).
+func (t *tx) GetExclusive(key string) ([]byte, error) {
+	if reserved(key) {
+		return nil, errReserved(key)
+	}
+	v, err := storage.GetExclusive(t.inner, key)
+	if err != nil {
+		return nil, err
+	}
+	return t.open(key, v)
+}
+
 func (t *tx) Put(key string, value []byte) error {
 	if reserved(key) {
 		return errReserved(key)

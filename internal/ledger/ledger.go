@@ -8,14 +8,29 @@
 // they record, so a change and its entry commit together or not at all. It must not
 // import any other Coffer package but storage (and storage/kvjson, its JSON records).
 //
-// Start with [Append] (what the vault domain calls) and [Verify] (what POST
-// /admin/ledger/verify runs).
+// Start with [AppendPending] (what the vault domain calls), [Link] and [Verify] (what
+// POST /admin/ledger/verify runs).
 //
 // # Layout and hash chain
 //
 //	ledger/entry/<seq, 16 digits>   Entry, seq from 1, in order
 //	ledger/head                     Head: seq, count and hash of the last entry
 //	ledger/checkpoint               Checkpoint: the last entry pruned (absent before any prune)
+//	ledger/pending/<time>/<n>       Entry recorded with its change, not yet in the chain
+//	ledger/tail/<kind>/<vault>/<name>   where the subject's newest pending entry was placed
+//
+// # Pending entries
+//
+// A change records its entry with [AppendPending], under a key of its own, not by
+// extending the chain: a chain has one head, and a transaction that moved it would
+// keep every other change from committing until it had (with several servers on
+// PostgreSQL, the head's row lock is held through the commit's WAL flush, which capped
+// deletes at a few hundred a second). [Link] moves pending entries into the chain,
+// many in one transaction, in the order of their keys (the entry's time, moved after
+// the subject's previous entry where needed — see tailKey — then the order of the
+// AppendPending calls in the process); readers of the ledger link first,
+// and the server links whenever it copies the head into the audit log. An entry is
+// durable exactly when its change is; it is covered by the hash chain from its link on.
 //
 // Each entry's Hash is SHA-256(previous entry's hash || the entry's canonical JSON),
 // hex; the canonical JSON is the entry marshalled by encoding/json with Hash empty (so
@@ -34,6 +49,7 @@
 package ledger
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -41,6 +57,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coffer/coffer/internal/storage"
@@ -52,7 +69,43 @@ const (
 	entryPrefix   = "ledger/entry/"
 	headKey       = "ledger/head"
 	checkpointKey = "ledger/checkpoint"
+	pendingPrefix = "ledger/pending/"
 )
+
+// PendingPrefix is where pending entries are stored: a transaction that puts a key
+// under it has recorded a change ([AppendPending]).
+const PendingPrefix = pendingPrefix
+
+// pendingSeq orders the AppendPending calls of this process that share a time (a
+// transaction that records several changes at once). It only has to grow: a
+// transaction that runs again takes new numbers, and the keys of the run that commits
+// keep their order.
+var pendingSeq atomic.Uint64
+
+// pendingNonce keeps the keys of two processes apart when their entries share a time
+// and a number.
+var pendingNonce = func() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}()
+
+// pendingKey is where an entry waits for its link: at (unix nanoseconds, 20 digits)
+// first, then this process's call order.
+func pendingKey(at int64) string {
+	return fmt.Sprintf("%s%020d/%016d-%s", pendingPrefix, at, pendingSeq.Add(1), pendingNonce)
+}
+
+// tailKey holds, for one subject (a vault, or an object in a vault), the position
+// (pendingKey's at) of its newest pending entry. Transitions of one subject are
+// ordered by the transactions themselves (each reads and writes the subject's records,
+// which locks them), but the time a transaction took from its clock is not: it may have
+// read the clock before it waited for another, and servers' clocks differ. Reading the
+// tail in the same transaction, and placing the entry after it, keeps each subject's
+// entries in the order its transitions committed.
+func tailKey(e Entry) string {
+	return "ledger/tail/" + strings.ToLower(e.Kind) + "/" + strings.ToLower(e.Vault) + "/" + strings.ToLower(e.Name)
+}
 
 // Actions.
 const (
@@ -154,24 +207,110 @@ func readCheckpoint(tx storage.Tx) (Checkpoint, bool, error) {
 }
 
 // Append adds e after the head (Seq, PrevHash and Hash are set here) and returns it as
-// stored. Call it in the transaction that makes the change e records.
+// stored, first linking the pending entries (it takes the head, as Link does). A change
+// records its entry with [AppendPending] instead, which does not take the head.
 func Append(tx storage.Tx, e Entry) (Entry, error) {
+	if _, err := Link(tx, 0); err != nil {
+		return e, err
+	}
 	h, err := ReadHead(tx)
 	if err != nil {
 		return e, err
 	}
+	e, h, err = chain(tx, h, e)
+	if err != nil {
+		return e, err
+	}
+	return e, kvjson.Put(tx, headKey, h)
+}
+
+// chain stores e as the entry after h and returns it and the new head (not stored).
+func chain(tx storage.Tx, h Head, e Entry) (Entry, Head, error) {
 	e.Time, e.DeletedDate, e.ScheduledPurgeDate = e.Time.UTC(), e.DeletedDate.UTC(), e.ScheduledPurgeDate.UTC()
 	e.Seq, e.PrevHash = h.Seq+1, h.Hash
 	e.Hash = hash(e)
 	b, err := json.Marshal(e)
 	if err != nil {
-		return e, err
+		return e, h, err
 	}
 	if err := tx.Put(entryKey(e.Seq), b); err != nil {
-		return e, err
+		return e, h, err
 	}
-	h = Head{Seq: e.Seq, Count: h.Count + 1, Hash: e.Hash}
-	return e, kvjson.Put(tx, headKey, h)
+	return e, Head{Seq: e.Seq, Count: h.Count + 1, Hash: e.Hash}, nil
+}
+
+// AppendPending records e in the transaction that makes the change e records, as a
+// pending entry (see "Pending entries" above): it gets its seq and hash when [Link]
+// puts it in the chain. It reads and writes no key that another change writes.
+func AppendPending(tx storage.Tx, e Entry) error {
+	e.Seq, e.PrevHash, e.Hash = 0, "", ""
+	e.Time, e.DeletedDate, e.ScheduledPurgeDate = e.Time.UTC(), e.DeletedDate.UTC(), e.ScheduledPurgeDate.UTC()
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	at := e.Time.UnixNano()
+	tail := tailKey(e)
+	switch v, err := tx.Get(tail); {
+	case err == nil:
+		if last, perr := strconv.ParseInt(string(v), 10, 64); perr == nil && last >= at {
+			at = last + 1
+		}
+	case !errors.Is(err, storage.ErrNotFound):
+		return err
+	}
+	if err := tx.Put(tail, strconv.AppendInt(nil, at, 10)); err != nil {
+		return err
+	}
+	return tx.Put(pendingKey(at), b)
+}
+
+// Link moves up to max pending entries (0 → 1000) into the chain, in key order, and
+// returns how many it moved; fewer than max means none are left. It reads the head
+// first: a Tx that locks what it reads (PostgreSQL) thereby keeps any other Link from
+// linking the same entries, and lists the pending entries only once it holds the head.
+func Link(tx storage.Tx, max int) (int, error) {
+	if max <= 0 {
+		max = 1000
+	}
+	h, err := ReadHead(tx)
+	if err != nil {
+		return 0, err
+	}
+	es, err := tx.Scan(pendingPrefix, "", max)
+	if err != nil || len(es) == 0 {
+		return 0, err
+	}
+	for _, kv := range es {
+		var e Entry
+		if err := json.Unmarshal(kv.Value, &e); err != nil {
+			return 0, fmt.Errorf("ledger: decode %s: %w", kv.Key, err)
+		}
+		if _, h, err = chain(tx, h, e); err != nil {
+			return 0, err
+		}
+		if err := tx.Delete(kv.Key); err != nil {
+			return 0, err
+		}
+	}
+	return len(es), kvjson.Put(tx, headKey, h)
+}
+
+// PendingCount returns how many entries wait for [Link].
+func PendingCount(tx storage.Tx) (int64, error) {
+	var n int64
+	after := ""
+	for {
+		es, err := tx.Scan(pendingPrefix, after, 1000)
+		if err != nil {
+			return n, err
+		}
+		n += int64(len(es))
+		if len(es) < 1000 {
+			return n, nil
+		}
+		after = es[len(es)-1].Key
+	}
 }
 
 // Filter selects entries for [List]; empty fields match everything. Vault and Name
@@ -237,6 +376,9 @@ type Result struct {
 	Head       Head        `json:"head"`
 	Count      int64       `json:"count"` // entries walked
 	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
+	// Pending counts the entries recorded but not yet linked into the chain
+	// ([AppendPending]); the chain does not cover them yet.
+	Pending int64 `json:"pending,omitempty"`
 }
 
 // Verify walks the chain from the checkpoint to the head. A broken chain is a
@@ -317,7 +459,8 @@ func Verify(tx storage.Tx, anchors ...Anchor) (Result, error) {
 	for seq := range want {
 		return res, &TamperError{Seq: seq, Problem: "an entry recorded outside storage is missing"}
 	}
-	return res, nil
+	res.Pending, err = PendingCount(tx)
+	return res, err
 }
 
 // Prune removes up to max entries (0 → 1000) older than before, oldest first, and,
@@ -327,6 +470,9 @@ func Verify(tx storage.Tx, anchors ...Anchor) (Result, error) {
 func Prune(tx storage.Tx, before, now time.Time, max int) (int, error) {
 	if max <= 0 {
 		max = 1000
+	}
+	if _, err := Link(tx, 0); err != nil {
+		return 0, err
 	}
 	es, err := tx.Scan(entryPrefix, "", max)
 	if err != nil {

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,22 +17,16 @@ import (
 	"github.com/coffer/coffer/internal/testenv"
 )
 
-// readAudit parses every line of an audit log file.
+// readAudit reads an audit log file into whole records (audit.ReadLog).
 func readAudit(t *testing.T, path string) ([]audit.Event, string) {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []audit.Event
-	sc := bufio.NewScanner(strings.NewReader(string(raw)))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var e audit.Event
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("audit line %q: %v", sc.Text(), err)
-		}
-		out = append(out, e)
+	out, err := audit.ReadLog(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out, string(raw)
 }

@@ -135,6 +135,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
+	if s.auditFile != nil {
+		s.auditFile.SetTenant(s.id.TenantID()) // its principals' records leave the tenant out
+	}
 	if err := writeCredentials(filepath.Join(cfg.DataDir, credentialsFile), s.id.AdminCredentials()); err != nil {
 		return nil, err
 	}
@@ -142,7 +145,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.vaults, err = vault.Open(ctx, vault.Options{Storage: s.store, Clock: s.vclock, Log: s.log, TenantID: s.id.TenantID(), LedgerRetention: cfg.LedgerRetention}); err != nil {
+	if s.vaults, err = vault.Open(ctx, vault.Options{Storage: s.store, Clock: s.vclock, Log: s.log, TenantID: s.id.TenantID(), LedgerRetention: cfg.LedgerRetention,
+		ConcurrentWriters: cfg.postgres()}); err != nil {
 		return nil, err
 	}
 	s.metrics = newMetrics(s.vaults, &s.storageChk)

@@ -4,8 +4,8 @@
 //
 // Start with [Backend] and [Tx]. The implementations are storage/bbolt (the embedded
 // default, one file DIR/coffer.db, with group commit) and storage/postgres (one table in
-// a PostgreSQL database, SERIALIZABLE transactions retried on conflict, for several
-// servers sharing one database). The barrier (internal/barrier) is a Backend too: it
+// a PostgreSQL database, READ COMMITTED transactions that lock every key they read or
+// write, for several servers sharing one database). The barrier (internal/barrier) is a Backend too: it
 // wraps one of them and seals every value; the vault domain and identity are handed that
 // wrapper and never learn it is one. storage/storagetest is the conformance suite all of them pass;
 // storage/kvjson keeps JSON records in a [Tx] for the packages built on storage.
@@ -18,8 +18,17 @@
 //     key is not an error.
 //   - [Backend.Update] commits durably before it returns nil, and may run its function
 //     more than once (bbolt re-runs a batch after one member fails; PostgreSQL re-runs a
-//     transaction it aborted for a serialization conflict). A function must therefore
+//     transaction it aborted for a deadlock). A function must therefore
 //     have no effect outside its Tx but overwriting its own result variables.
+//   - Isolation: an Update sees every key it reads with [Tx.Get] (or [GetShared]) and
+//     every key it writes as if no other Update ran between that access and its commit
+//     — a Get, found or not, keeps the key from being changed, a write keeps it from being
+//     read or written, until the commit (bbolt runs Updates one after the other;
+//     PostgreSQL locks). [Tx.Scan] in an Update is not so protected: a range it
+//     returned may gain or lose keys before the commit. An Update that decides from a
+//     Scan (is this name free, which versions are there) must first Get a key that every
+//     writer of that range Gets or writes too (the object's or vault's record), so that
+//     the writers it depends on are ordered before or after it as a whole.
 //   - A backend that keeps losing to concurrent writers gives up with an error wrapping
 //     [ErrBusy]: nothing was written and the request may be retried.
 //   - A backend that cannot write for a reason that passes without Coffer's help (its
@@ -79,6 +88,38 @@ type Tx interface {
 	// `after` (byte order), in ascending key order. after == "" starts at the prefix.
 	// limit <= 0 means no limit. Returned values belong to the caller.
 	Scan(prefix, after string, limit int) ([]Entry, error)
+}
+
+// SharedGetter is implemented by the Tx of a backend whose write transactions lock what
+// they read (PostgreSQL: [Tx.Get] in an Update locks the key against every other writer
+// until the commit). GetShared reads a key that the transaction will not change, under a
+// lock that other readers share and a writer of that key waits for: many concurrent
+// transactions may depend on one record (every object's change reads its vault's)
+// without queueing behind each other. Call it through [GetShared].
+type SharedGetter interface {
+	GetShared(key string) ([]byte, error)
+	GetExclusive(key string) ([]byte, error)
+}
+
+// GetShared reads key as [Tx.Get] does, under a shared lock where tx's backend has one
+// ([SharedGetter]). A transaction must not write a key it read with GetShared, and a
+// transaction that changes a key others read with GetShared must read it with
+// [GetExclusive] first: a plain Get does not wait for shared readers on every backend.
+func GetShared(tx Tx, key string) ([]byte, error) {
+	if s, ok := tx.(SharedGetter); ok {
+		return s.GetShared(key)
+	}
+	return tx.Get(key)
+}
+
+// GetExclusive reads key as [Tx.Get] does, and also waits for the transactions that
+// read it with [GetShared] and keeps new ones out until the commit: the read of a
+// transaction that will change such a key.
+func GetExclusive(tx Tx, key string) ([]byte, error) {
+	if s, ok := tx.(SharedGetter); ok {
+		return s.GetExclusive(key)
+	}
+	return tx.Get(key)
 }
 
 // Entry is one key and its value, as returned by [Tx.Scan].

@@ -21,6 +21,9 @@ const DefaultLedgerRetention = 365 * 24 * time.Hour
 func (s *Service) pruneLedger(ctx context.Context) error {
 	now := s.Now()
 	before := now.Add(-s.ledgerRetention)
+	if err := s.linkLedger(ctx); err != nil { // the oldest entries may still be pending
+		return err
+	}
 	for {
 		var old bool
 		if err := s.st.View(ctx, func(tx storage.Tx) error {

@@ -263,3 +263,56 @@ func TestLedgerRetention(t *testing.T) {
 		t.Fatalf("verify after prune: %+v", res)
 	}
 }
+
+// TestLedgerPendingLinkedBeforeAck: on storage with concurrent writers a change records
+// its entry pending, and the change returns only once the entry is in the chain: after
+// each one nothing is pending, and the chain holds the changes in order and verifies.
+func TestLedgerPendingLinkedBeforeAck(t *testing.T) {
+	h := newHarness(t)
+	h.vault("v", 7, false)
+	s, err := vault.Open(t.Context(), vault.Options{Storage: h.st, Clock: h.clk, Log: discardLogger(), ConcurrentWriters: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	as := s.As(vault.Actor{Principal: alice.ObjectID, ClientID: alice.ClientID, RequestID: "req-1"}, nil)
+	pending := func(after string) {
+		t.Helper()
+		if err := h.st.View(ctx, func(tx storage.Tx) error {
+			n, err := ledger.PendingCount(tx)
+			if err == nil && n != 0 {
+				t.Errorf("after %s: %d entries pending; want every entry linked before the change returns", after, n)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"set", func() error { _, err := as.SetSecret(ctx, "v", "s", vault.SecretParams{Value: "x"}); return err }},
+		{"delete", func() error { _, err := as.Secrets().Delete(ctx, "v", "s"); return err }},
+		{"recover", func() error { _, err := as.Secrets().Recover(ctx, "v", "s"); return err }},
+		{"delete again", func() error { _, err := as.Secrets().Delete(ctx, "v", "s"); return err }},
+		{"purge", func() error { return as.Secrets().Purge(ctx, "v", "s") }},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		pending(st.name)
+	}
+	if tails := h.keys("ledger/tail/"); len(tails) != 1 {
+		t.Errorf("tail keys %v: want the secret's (the changes went through the pending path)", tails)
+	}
+	got := summary(ledgerEntries(t, s, ledger.Filter{}))
+	want := "delete secret s by oid-alice\nrecover secret s by oid-alice\ndelete secret s by oid-alice\npurge secret s by oid-alice"
+	if got != want {
+		t.Errorf("ledger:\n%s\nwant:\n%s", got, want)
+	}
+	if res := verifyLedger(t, s); res.Count != 4 || res.Pending != 0 {
+		t.Errorf("verify: %+v", res)
+	}
+}

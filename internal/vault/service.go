@@ -27,6 +27,12 @@ type Options struct {
 	// LedgerRetention is how long deletion-ledger entries are kept; 0 →
 	// DefaultLedgerRetention.
 	LedgerRetention time.Duration
+	// ConcurrentWriters says that Storage runs Updates side by side, locking what they
+	// touch (PostgreSQL), rather than one after the other (bbolt). A change then records
+	// its ledger entry pending and has it linked into the chain, in groups, before it is
+	// acknowledged (ledgerlink.go), since appending to the chain in every change would
+	// make all changes queue on its head. One after the other, a change appends itself.
+	ConcurrentWriters bool
 }
 
 // Service carries out every operation on vaults and their objects.
@@ -44,7 +50,11 @@ type Service struct {
 
 // Open returns a Service over st, creating the deployment's backup key on first use.
 func Open(ctx context.Context, opts Options) (*Service, error) {
-	s := &Service{st: opts.Storage, clk: opts.Clock, log: opts.Log, tenant: opts.TenantID, ledgerRetention: opts.LedgerRetention}
+	st := opts.Storage
+	if opts.ConcurrentWriters {
+		st = &linkingStore{Backend: st}
+	}
+	s := &Service{st: st, clk: opts.Clock, log: opts.Log, tenant: opts.TenantID, ledgerRetention: opts.LedgerRetention}
 	if s.ledgerRetention <= 0 {
 		s.ledgerRetention = DefaultLedgerRetention
 	}
@@ -158,7 +168,20 @@ func (s *Service) Internal() Request { return Request{Service: s} }
 // vault returns a live vault that passes the request's decision: a deleted one is not
 // found, as the data plane sees it.
 func (r Request) vault(tx storage.Tx, name string) (Vault, error) {
+	v, err := getVaultRecordForUpdate(tx, name)
+	return r.decideVault(name, v, err)
+}
+
+// sharedVault is vault for a transaction that changes what is inside the vault but not
+// the vault's record: it reads the record under a shared lock
+// ([storage.GetShared]), so that changes to different objects of one vault do not
+// queue behind each other, while a change to the vault itself waits for them.
+func (r Request) sharedVault(tx storage.Tx, name string) (Vault, error) {
 	v, err := getVaultRecord(tx, name)
+	return r.decideVault(name, v, err)
+}
+
+func (r Request) decideVault(name string, v Vault, err error) (Vault, error) {
 	if err == nil && !v.DeletedDate.IsZero() {
 		return v, &Error{Kind: ErrVaultNotFound, Name: name}
 	}
@@ -177,7 +200,7 @@ func (r Request) inVault(ctx context.Context, write bool, vaultName string, fn f
 		run = r.st.Update
 	}
 	return run(ctx, func(tx storage.Tx) error {
-		vlt, err := r.vault(tx, vaultName)
+		vlt, err := r.sharedVault(tx, vaultName)
 		if err != nil {
 			return err
 		}
@@ -186,9 +209,26 @@ func (r Request) inVault(ctx context.Context, write bool, vaultName string, fn f
 }
 
 // getVaultRecord returns a vault's record whatever its state.
+//
+// In a write transaction it reads under a shared lock (storage.GetShared): the
+// transaction must not change the vault's record, and changes of different objects in
+// one vault, and the sweeper's purges, do not queue behind each other. A transaction
+// that changes the record reads it with getVaultRecordForUpdate.
 func getVaultRecord(tx storage.Tx, name string) (Vault, error) {
+	return getVaultRecordWith(tx, name, storage.GetShared)
+}
+
+// getVaultRecordForUpdate is getVaultRecord for a transaction that may change the
+// vault's record: it locks it for itself, waiting for the shared readers
+// (storage.GetExclusive).
+func getVaultRecordForUpdate(tx storage.Tx, name string) (Vault, error) {
+	return getVaultRecordWith(tx, name, storage.GetExclusive)
+}
+
+// getVaultRecordWith is getVaultRecord reading with get (storage.GetShared or GetExclusive).
+func getVaultRecordWith(tx storage.Tx, name string, get func(storage.Tx, string) ([]byte, error)) (Vault, error) {
 	key := vaultKey(name)
-	b, err := tx.Get(key)
+	b, err := get(tx, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return Vault{}, &Error{Kind: ErrVaultNotFound, Name: name}
 	}

@@ -111,13 +111,18 @@ func (c change) schedule(tx storage.Tx) error {
 	return nil
 }
 
-// record appends the deletion ledger's entry.
+// record appends the deletion ledger's entry: to the chain, or, on storage with
+// concurrent writers, pending (ledgerlink.go), so that a change does not wait for the
+// chain's head, which every other change would wait for too.
 func (c change) record(tx storage.Tx, now time.Time) error {
 	e := c.who
 	e.Time, e.Action, e.Kind, e.Vault, e.Name = now, c.action, string(c.kind), c.vault.Name, c.name
 	e.DeletedDate, e.ScheduledPurgeDate = c.dates.DeletedDate, c.dates.ScheduledPurgeDate
 	if c.action == ledger.ActionAutoPurge {
 		e.LateBySeconds = lateBy(now, c.dates.ScheduledPurgeDate)
+	}
+	if _, pending := tx.(*pendingWatch); pending {
+		return ledger.AppendPending(tx, e) // linked before the change is acknowledged: ledgerlink.go
 	}
 	_, err := ledger.Append(tx, e)
 	return err

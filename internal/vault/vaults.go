@@ -155,7 +155,7 @@ func (s Request) CreateOrUpdateVault(ctx context.Context, name string, p VaultPa
 	}
 	err = s.st.Update(ctx, func(tx storage.Tx) error {
 		now := s.Now()
-		cur, err := getVaultRecord(tx, name)
+		cur, err := getVaultRecordForUpdate(tx, name)
 		created = errors.Is(err, ErrVaultNotFound)
 		if err != nil && !created {
 			return err
@@ -254,7 +254,7 @@ func (s *Service) GetDeletedVault(ctx context.Context, name string) (Vault, erro
 }
 
 func deletedVault(tx storage.Tx, name string, now time.Time) (Vault, error) {
-	v, err := getVaultRecord(tx, name)
+	v, err := getVaultRecordForUpdate(tx, name)
 	if err == nil && v.State(now) != Deleted {
 		err = &Error{Kind: ErrVaultNotFound, ObjectKind: kindVault, Name: name, Detail: "deleted"}
 	}
@@ -354,7 +354,7 @@ func purgeVaultTx(tx storage.Tx, action string, who ledger.Entry, v Vault, now t
 
 // duePurgeVault purges a deleted vault whose retention has ended.
 func (s *Service) duePurgeVault(tx storage.Tx, e dueEntry, now time.Time) (bool, error) {
-	v, err := getVaultRecord(tx, e.vault)
+	v, err := getVaultRecordForUpdate(tx, e.vault)
 	if errors.Is(err, ErrVaultNotFound) || err == nil && v.ScheduledPurgeDate.Unix() != e.at {
 		return false, tx.Delete(e.key) // recovered, purged by hand, or re-deleted later
 	}

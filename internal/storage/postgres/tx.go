@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/coffer/coffer/internal/storage"
@@ -24,8 +25,22 @@ const rollbackTimeout = 5 * time.Second
 // The statements, prepared and cached per connection by pgx. Keys and values are bytea
 // (see the package comment). LIMIT NULL means no limit.
 const (
-	sqlGet    = `SELECT value FROM coffer_kv WHERE key = $1`
-	sqlPut    = `INSERT INTO coffer_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`
+	sqlGet = `SELECT value FROM coffer_kv WHERE key = $1`
+	// In an Update, Get locks the row it reads (see "Isolation" in the package comment).
+	sqlGetForUpdate = `SELECT value FROM coffer_kv WHERE key = $1 FOR UPDATE`
+	// A key that is absent has no row to lock: its absence is locked by a
+	// transaction-scoped advisory lock on (absentLockClass, hash of the key), exclusive
+	// for Get, taken by a Put that creates the key too. GetShared and GetExclusive take
+	// it whether the key is there or not.
+	sqlLockAbsent       = `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`
+	sqlLockAbsentShared = `SELECT pg_advisory_xact_lock_shared($1::int4, $2::int4)`
+	sqlPut              = `INSERT INTO coffer_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`
+	// sqlPutLocking is the Put of an Update: when the row is new (xmax = 0: no update
+	// happened), it also takes the key's advisory lock, after the insert, in the same
+	// statement — one round trip.
+	sqlPutLocking = `WITH w AS (INSERT INTO coffer_kv (key, value) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value RETURNING xmax = 0 AS inserted)
+		SELECT CASE WHEN inserted THEN (SELECT true FROM pg_advisory_xact_lock($3::int4, $4::int4)) ELSE false END FROM w`
 	sqlDelete = `DELETE FROM coffer_kv WHERE key = $1`
 	// Scan: $1 is the lower bound (the prefix, inclusive, or `after`, exclusive), $2 the
 	// prefix's successor (exclusive), $3 the limit.
@@ -38,25 +53,113 @@ const (
 // tx adapts one pgx transaction to [storage.Tx]. It keeps the first statement error:
 // after it PostgreSQL has aborted the transaction, every later call returns it again, and
 // the Update or View that owns the tx decides from it whether to retry.
+//
+// # Round trips
+//
+// Statements travel in pipelined batches, so that a transaction costs about one round
+// trip per read rather than one per statement: BEGIN goes with the first statement
+// (nothing is sent for a function that runs none), and Put and Delete are queued and
+// sent with the next read, or before the commit. A queued write that fails therefore
+// reports its error from that later call (or from Update), never silently: nothing of
+// the transaction is committed.
 type tx struct {
 	ctx      context.Context // the View's or Update's; lives only as long as the call
-	ptx      pgx.Tx          // nil once the function has returned
+	db       *DB
+	opts     pgx.TxOptions
+	ptx      pgx.Tx    // nil until the first batch has begun the transaction
+	queued   pgx.Batch // writes not yet sent
+	done     bool      // the function has returned
 	writable bool
 	err      error
+	// absent holds the advisory locks this Update took (true: exclusive), so that a key
+	// locked once is not locked again.
+	absent map[int32]bool
+	// rows are the keys whose rows this Update read FOR UPDATE: a Put of one cannot
+	// create it, so it needs no advisory lock.
+	rows map[string]struct{}
+}
+
+// send sends the queued writes and then what last queues (when not nil), beginning
+// the transaction with them when this is its first batch, and returns the first error.
+func (t *tx) send(last func(b *pgx.Batch)) error {
+	var b pgx.Batch
+	if t.ptx == nil {
+		b.BeginTx(t.opts)
+	}
+	b.QueuedQueries = append(b.QueuedQueries, t.queued.QueuedQueries...)
+	t.queued.QueuedQueries = t.queued.QueuedQueries[:0]
+	if last != nil {
+		last(&b)
+	}
+	if len(b.QueuedQueries) == 0 {
+		return nil
+	}
+	var br pgx.BatchResults
+	if t.ptx == nil {
+		br = t.db.pool.SendBatch(t.ctx, &b)
+		t.ptx = br.Tx() // nil when BEGIN never ran: the pool could not give a connection
+	} else {
+		br = t.ptx.SendBatch(t.ctx, &b)
+	}
+	return br.Close()
+}
+
+// flush sends the queued writes (for a commit).
+func (t *tx) flush() error {
+	if t.err != nil || len(t.queued.QueuedQueries) == 0 {
+		return t.err
+	}
+	if err := t.send(nil); err != nil {
+		return t.fail("write", err)
+	}
+	return nil
+}
+
+// absentLockClass is the first key of every advisory lock taken for an absent key
+// ("coff" in ASCII); the second is the key's hash. It keeps them apart from the
+// migration lock (a single bigint key: a separate space) and, by convention, from
+// other applications' two-key locks in the same database.
+const absentLockClass int32 = 0x636f6666
+
+// keyHash is the second key of an absent key's advisory lock. Two keys with one hash
+// share a lock: a collision only makes one transaction wait for another.
+func keyHash(key string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int32(h.Sum32())
 }
 
 // end invalidates t and rolls back its transaction unless it was committed.
 func (t *tx) end() {
+	t.done = true
 	ptx := t.ptx
-	t.ptx = nil
+	if ptx == nil {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.ctx), rollbackTimeout)
 	defer cancel()
 	_ = ptx.Rollback(ctx) // after Commit: pgx.ErrTxClosed, nothing to do
 }
 
-// fail records err as the transaction's first failure and returns it, wrapped.
+// commit sends the queued writes and commits; a transaction that never began has
+// nothing to commit.
+func (t *tx) commit() error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if t.ptx == nil {
+		return nil
+	}
+	return t.ptx.Commit(t.ctx)
+}
+
+// fail records err as the transaction's first failure and returns it, wrapped; a
+// failure that Close caused (the pool closed under the transaction) is ErrClosed.
 func (t *tx) fail(op string, err error) error {
 	if t.err == nil {
+		if t.db.closed.Load() {
+			err = ErrClosed
+		}
 		t.err = fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	return t.err
@@ -64,7 +167,7 @@ func (t *tx) fail(op string, err error) error {
 
 func (t *tx) check() error {
 	switch {
-	case t.ptx == nil:
+	case t.done:
 		return errTxDone
 	case t.err != nil:
 		return t.err
@@ -82,35 +185,163 @@ func (t *tx) checkWrite() error {
 	return nil
 }
 
-// Get implements [storage.Tx]. pgx copies the value out of its read buffer, so the
-// returned bytes are the caller's; an empty value is non-nil.
+// Get implements [storage.Tx]. In an Update it locks the key until the commit: the row
+// FOR UPDATE, or, when there is none, the key's advisory lock (and then it reads again,
+// in a new statement, so that a row committed while it waited is seen). pgx copies the
+// value out of its read buffer, so the returned bytes are the caller's; an empty value
+// is non-nil.
 func (t *tx) Get(key string) ([]byte, error) {
+	if !t.writable {
+		return t.get(sqlGet, "", key)
+	}
+	return t.get(sqlGetForUpdate, sqlLockAbsent, key)
+}
+
+// GetShared implements [storage.SharedGetter]: in an Update, a plain read after the
+// key's advisory lock in shared mode, which the many transactions that read one record
+// (a vault's) hold together and GetExclusive waits for. An advisory lock rather than FOR
+// SHARE: a row share-locked by many transactions at once gets a new MultiXact for every
+// one that joins, which cost about a sixth of the delete rate at 64 clients.
+func (t *tx) GetShared(key string) ([]byte, error) {
+	if !t.writable {
+		return t.get(sqlGet, "", key)
+	}
+	return t.getAfterLock(sqlGet, sqlLockAbsentShared, false, key)
+}
+
+// GetExclusive implements [storage.SharedGetter]: Get after the key's advisory lock in
+// exclusive mode, which waits for the GetShared readers.
+func (t *tx) GetExclusive(key string) ([]byte, error) {
+	if !t.writable {
+		return t.get(sqlGet, "", key)
+	}
+	return t.getAfterLock(sqlGetForUpdate, sqlLockAbsent, true, key)
+}
+
+// getAfterLock takes the key's advisory lock (unless this transaction holds it in that
+// mode or a stronger one) and then reads with sel, in one round trip.
+func (t *tx) getAfterLock(sel, lock string, exclusive bool, key string) ([]byte, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
+	h := keyHash(key)
 	var v []byte
-	err := t.ptx.QueryRow(t.ctx, sqlGet, []byte(key)).Scan(&v)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, storage.ErrNotFound
-	}
+	found := false
+	err := t.send(func(b *pgx.Batch) {
+		if held, ok := t.absent[h]; !ok || exclusive && !held {
+			b.Queue(lock, absentLockClass, h)
+		}
+		b.Queue(sel, []byte(key)).QueryRow(func(r pgx.Row) error {
+			err := r.Scan(&v)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			found = err == nil
+			return err
+		})
+	})
 	if err != nil {
 		return nil, t.fail("get", err)
+	}
+	t.lockedAbsent(h, exclusive)
+	if found && sel == sqlGetForUpdate {
+		t.lockedRow(key)
+	}
+	if !found {
+		return nil, storage.ErrNotFound
 	}
 	return v, nil
 }
 
-// Put implements [storage.Tx] as an upsert. pgx encodes value before Put returns and
-// keeps no reference to it.
+// get reads key with the statement sel; when there is no row and lockAbsent is set, it
+// takes that advisory lock on the key and reads once more, in one more round trip.
+func (t *tx) get(sel, lockAbsent, key string) ([]byte, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	var v []byte
+	found := false
+	read := func(b *pgx.Batch) {
+		b.Queue(sel, []byte(key)).QueryRow(func(r pgx.Row) error {
+			err := r.Scan(&v)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			found = err == nil
+			return err
+		})
+	}
+	if err := t.send(read); err != nil {
+		return nil, t.fail("get", err)
+	}
+	if found && sel == sqlGetForUpdate {
+		t.lockedRow(key)
+	}
+	if !found && lockAbsent != "" {
+		h := keyHash(key)
+		exclusive := lockAbsent == sqlLockAbsent
+		if held, ok := t.absent[h]; ok && (held || !exclusive) {
+			return nil, storage.ErrNotFound // locked earlier in this transaction: still absent
+		}
+		err := t.send(func(b *pgx.Batch) {
+			b.Queue(lockAbsent, absentLockClass, h)
+			read(b)
+		})
+		if err != nil {
+			return nil, t.fail("get", err)
+		}
+		t.lockedAbsent(h, exclusive)
+		if found && sel == sqlGetForUpdate {
+			t.lockedRow(key)
+		}
+	}
+	if !found {
+		return nil, storage.ErrNotFound
+	}
+	return v, nil
+}
+
+// lockedRow notes that the transaction holds key's row FOR UPDATE.
+func (t *tx) lockedRow(key string) {
+	if t.rows == nil {
+		t.rows = make(map[string]struct{})
+	}
+	t.rows[key] = struct{}{}
+}
+
+// lockedAbsent notes that the transaction holds the advisory lock h.
+func (t *tx) lockedAbsent(h int32, exclusive bool) {
+	if t.absent == nil {
+		t.absent = make(map[int32]bool)
+	}
+	t.absent[h] = t.absent[h] || exclusive
+}
+
+// Put implements [storage.Tx] as an upsert, queued (see tx). A row it creates is
+// locked by the key's advisory lock too, so that a transaction that read the key as
+// absent is ordered before this one. Put keeps a copy of value, not value.
 func (t *tx) Put(key string, value []byte) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	if value == nil {
-		value = []byte{} // pgx encodes a nil slice as NULL; the column is NOT NULL
+	// A copy: pgx encodes the value when the batch is sent, after Put has returned.
+	// (Never nil: pgx encodes a nil slice as NULL; the column is NOT NULL.)
+	value = append(make([]byte, 0, len(value)), value...)
+	h := keyHash(key)
+	if _, row := t.rows[key]; row || t.absent[h] {
+		t.queued.Queue(sqlPut, []byte(key), value)
+		return nil
 	}
-	if _, err := t.ptx.Exec(t.ctx, sqlPut, []byte(key), value); err != nil {
-		return t.fail("put", err)
-	}
+	t.queued.Queue(sqlPutLocking, []byte(key), value, absentLockClass, h).QueryRow(func(r pgx.Row) error {
+		var inserted bool
+		if err := r.Scan(&inserted); err != nil {
+			return err
+		}
+		if inserted {
+			t.lockedAbsent(h, true)
+		}
+		return nil
+	})
 	return nil
 }
 
@@ -119,9 +350,7 @@ func (t *tx) Delete(key string) error {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	if _, err := t.ptx.Exec(t.ctx, sqlDelete, []byte(key)); err != nil {
-		return t.fail("delete", err)
-	}
+	t.queued.Queue(sqlDelete, []byte(key))
 	return nil
 }
 
@@ -140,30 +369,30 @@ func (t *tx) Scan(prefix, after string, limit int) ([]storage.Entry, error) {
 		l := int64(limit)
 		lim = &l
 	}
-	var (
-		rows pgx.Rows
-		err  error
-	)
 	upper, bounded := successor(prefix)
+	var sql string
+	var args []any
 	switch {
 	case bounded && from:
-		rows, err = t.ptx.Query(t.ctx, sqlScanFrom, []byte(lower), upper, lim)
+		sql, args = sqlScanFrom, []any{[]byte(lower), upper, lim}
 	case bounded:
-		rows, err = t.ptx.Query(t.ctx, sqlScanAfter, []byte(lower), upper, lim)
+		sql, args = sqlScanAfter, []any{[]byte(lower), upper, lim}
 	case from:
-		rows, err = t.ptx.Query(t.ctx, sqlScanFromNoUpper, []byte(lower), lim)
+		sql, args = sqlScanFromNoUpper, []any{[]byte(lower), lim}
 	default:
-		rows, err = t.ptx.Query(t.ctx, sqlScanAfterNoUpper, []byte(lower), lim)
-	}
-	if err != nil {
-		return nil, t.fail("scan", err)
+		sql, args = sqlScanAfterNoUpper, []any{[]byte(lower), lim}
 	}
 	var out []storage.Entry
-	var k, v []byte
-	_, err = pgx.ForEachRow(rows, []any{&k, &v}, func() error {
-		// Scan into []byte allocates a fresh copy for every row.
-		out = append(out, storage.Entry{Key: string(k), Value: v})
-		return nil
+	err := t.send(func(b *pgx.Batch) {
+		b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+			var k, v []byte
+			_, err := pgx.ForEachRow(rows, []any{&k, &v}, func() error {
+				// Scan into []byte allocates a fresh copy for every row.
+				out = append(out, storage.Entry{Key: string(k), Value: v})
+				return nil
+			})
+			return err
+		})
 	})
 	if err != nil {
 		return nil, t.fail("scan", err)

@@ -41,6 +41,8 @@ func Run(t *testing.T, newBackend func(t *testing.T) storage.Backend) {
 	t.Run("ok/update-commits-visibly", s.commitVisible)
 	t.Run("ok/concurrent-updates", s.concurrentUpdates)
 	t.Run("ok/concurrent-read-modify-write", s.concurrentCounter)
+	t.Run("ok/no-write-skew", s.noWriteSkew)
+	t.Run("ok/shared-readers", s.sharedReaders)
 	t.Run("fail/update-error-rolls-back", s.rollbackError)
 	t.Run("fail/update-panic-rolls-back", s.rollbackPanic)
 	t.Run("fail/concurrent-failing-updates", s.concurrentFailures)
@@ -504,6 +506,146 @@ func (s *suite) concurrentCounter(t *testing.T) {
 	Put(t, b, "counter", "0")
 	Increment(t, counterWriters, incrementsPerOne, b)
 	WantValue(t, b, "counter", fmt.Sprint(counterWriters*incrementsPerOne))
+}
+
+func (s *suite) noWriteSkew(t *testing.T) {
+	b := s.open(t)
+	WriteSkew(t, 40, b)
+}
+
+// WriteSkew checks that Updates that decide from keys they read and then write other
+// keys behave as if they ran one after the other, through backends in turn (one store,
+// or several views of one database). Each of rounds rounds runs two Updates at once:
+//
+//   - absent: each reads keys a and b and, when both are absent, creates its own; one
+//     after the other, exactly one of a and b exists at the end;
+//   - present: x and y are "1"; each reads both and, when both are "1", sets its own to
+//     "0"; one after the other, at most one is "0" at the end (the "on-call" write skew,
+//     which snapshot isolation without locks allows).
+func WriteSkew(t *testing.T, rounds int, backends ...storage.Backend) {
+	t.Helper()
+	for r := range rounds {
+		x, y := fmt.Sprintf("skew/%d/x", r), fmt.Sprintf("skew/%d/y", r)
+		Put(t, backends[0], x, "1", y, "1")
+	}
+	decide := func(r, i int) func(storage.Tx) error {
+		return func(tx storage.Tx) error {
+			a, b := fmt.Sprintf("skew/%d/a", r), fmt.Sprintf("skew/%d/b", r)
+			_, errA := tx.Get(a)
+			_, errB := tx.Get(b)
+			for _, err := range []error{errA, errB} {
+				if err != nil && !errors.Is(err, storage.ErrNotFound) {
+					return err
+				}
+			}
+			if errA != nil && errB != nil {
+				if err := tx.Put([]string{a, b}[i], []byte("mine")); err != nil {
+					return err
+				}
+			}
+			x, y := fmt.Sprintf("skew/%d/x", r), fmt.Sprintf("skew/%d/y", r)
+			vx, err := tx.Get(x)
+			if err != nil {
+				return err
+			}
+			vy, err := tx.Get(y)
+			if err != nil {
+				return err
+			}
+			if string(vx) == "1" && string(vy) == "1" {
+				return tx.Put([]string{x, y}[i], []byte("0"))
+			}
+			return nil
+		}
+	}
+	var wg sync.WaitGroup
+	for r := range rounds {
+		start := make(chan struct{})
+		for i := range 2 {
+			b := backends[(r+i)%len(backends)]
+			wg.Go(func() {
+				<-start
+				if err := b.Update(t.Context(), decide(r, i)); err != nil {
+					t.Errorf("Update(round %d, %d): %v", r, i, err)
+				}
+			})
+		}
+		close(start)
+	}
+	wg.Wait()
+	for r := range rounds {
+		_, okA := get(t, backends[0], fmt.Sprintf("skew/%d/a", r))
+		_, okB := get(t, backends[0], fmt.Sprintf("skew/%d/b", r))
+		if okA == okB {
+			t.Errorf("round %d: a exists %v, b exists %v: want exactly one (two Updates both saw neither)", r, okA, okB)
+		}
+		vx, _ := get(t, backends[0], fmt.Sprintf("skew/%d/x", r))
+		vy, _ := get(t, backends[0], fmt.Sprintf("skew/%d/y", r))
+		if string(vx) == "0" && string(vy) == "0" {
+			t.Errorf("round %d: x and y both 0: two Updates both saw both at 1", r)
+		}
+	}
+}
+
+func (s *suite) sharedReaders(t *testing.T) {
+	b := s.open(t)
+	SharedReaders(t, 8, 5, b)
+}
+
+// SharedReaders checks [storage.GetShared] against [storage.GetExclusive], through
+// backends in turn: writers read "shared" exclusively and add 1 to it, each also
+// writing "shared-log/<new value>"; readers, at the same time, read it shared and then
+// list shared-log/. A reader must list exactly as many entries as the value it read: no
+// writer committed between its read and its commit.
+func SharedReaders(t *testing.T, goroutines, rounds int, backends ...storage.Backend) {
+	t.Helper()
+	Put(t, backends[0], "shared", "0")
+	var wg sync.WaitGroup
+	for g := range 2 * goroutines {
+		b := backends[g%len(backends)]
+		wg.Go(func() {
+			for range rounds {
+				var err error
+				if g%2 == 0 {
+					err = b.Update(t.Context(), func(tx storage.Tx) error {
+						v, err := storage.GetExclusive(tx, "shared")
+						if err != nil {
+							return err
+						}
+						var n int
+						if _, err := fmt.Sscan(string(v), &n); err != nil {
+							return err
+						}
+						if err := tx.Put("shared", fmt.Append(nil, n+1)); err != nil {
+							return err
+						}
+						return tx.Put(fmt.Sprintf("shared-log/%06d", n+1), nil)
+					})
+				} else {
+					err = b.Update(t.Context(), func(tx storage.Tx) error {
+						v, err := storage.GetShared(tx, "shared")
+						if err != nil {
+							return err
+						}
+						es, err := tx.Scan("shared-log/", "", 0)
+						if err != nil {
+							return err
+						}
+						if string(v) != fmt.Sprint(len(es)) {
+							t.Errorf("a reader read shared = %s under its shared lock, then listed %d log entries: a writer committed in between", v, len(es))
+						}
+						return tx.Put(fmt.Sprintf("reader/%d", g), v)
+					})
+				}
+				if err != nil {
+					t.Errorf("Update: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	WantValue(t, backends[0], "shared", fmt.Sprint(goroutines*rounds))
 }
 
 // Increment has goroutines goroutines add 1 to the decimal number stored under "counter",
