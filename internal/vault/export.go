@@ -36,8 +36,7 @@ func (s Request) Export(ctx context.Context, name, server string, w io.Writer) (
 		vlt = v
 		e := s.actor.entry()
 		e.Time, e.Action, e.Kind, e.Vault, e.Name = now, ledger.ActionExport, string(kindVault), v.Name, v.Name
-		_, err := ledger.Append(tx, e)
-		return err
+		return appendEntry(tx, e)
 	})
 	if err != nil {
 		return vaultfile.Trailer{}, err

@@ -441,7 +441,7 @@ func (im *importer) commit(ctx context.Context, src Vault, h vaultfile.Header) e
 		if h.Server != "" {
 			e.Note += " from " + h.Server
 		}
-		if _, err := ledger.Append(tx, e); err != nil {
+		if err := appendEntry(tx, e); err != nil {
 			return err
 		}
 		return tx.Delete(importingKey(im.name))

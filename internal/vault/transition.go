@@ -121,6 +121,12 @@ func (c change) record(tx storage.Tx, now time.Time) error {
 	if c.action == ledger.ActionAutoPurge {
 		e.LateBySeconds = lateBy(now, c.dates.ScheduledPurgeDate)
 	}
+	return appendEntry(tx, e)
+}
+
+// appendEntry appends e to the deletion ledger the way every change of this Service
+// does: to the chain, or pending on storage with concurrent writers.
+func appendEntry(tx storage.Tx, e ledger.Entry) error {
 	if _, pending := tx.(*pendingWatch); pending {
 		return ledger.AppendPending(tx, e) // linked before the change is acknowledged: ledgerlink.go
 	}
