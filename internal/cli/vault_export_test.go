@@ -240,7 +240,7 @@ func exportImport(t *testing.T, a, b *testenv.Stack) {
 		t.Fatal("the export file is not age-encrypted")
 	}
 	as(t, a, "vault", "export", "--name", "src", "--file", file, "--recipient", recipient).usage(t, "exists")
-	if log, _ := os.ReadFile(filepath.Join(a.DataDir, "audit", "audit.log")); !bytes.Contains(log, []byte(`"operation":"VaultExport"`)) {
+	if log, _ := os.ReadFile(filepath.Join(a.DataDir, "audit", "audit.log")); !bytes.Contains(log, []byte(`"op":"VaultExport"`)) {
 		t.Fatal("the export is not in the audit log")
 	}
 	if log, _ := os.ReadFile(filepath.Join(a.DataDir, "audit", "audit.log")); bytes.Contains(log, []byte("v-live2")) {
