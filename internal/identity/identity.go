@@ -336,13 +336,20 @@ func newGUID() (string, error) {
 	return u.String(), nil // lower case
 }
 
-// newSecret returns 32 random bytes as unpadded base64url text (43 characters).
+// newSecret returns 32 random bytes as unpadded base64url text (43 characters) that
+// does not start with '-': command lines read such a value as an option (`az login -p
+// -abc…` fails with "expected one argument"), so one secret in 64 would not work there.
+// Drawing again costs under a bit of the secret's 256.
 func newSecret() (string, error) {
 	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("identity: random secret: %w", err)
+	for {
+		if _, err := rand.Read(b); err != nil {
+			return "", fmt.Errorf("identity: random secret: %w", err)
+		}
+		if s := base64.RawURLEncoding.EncodeToString(b); s[0] != '-' {
+			return s, nil
+		}
 	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 func newTokenKey(now time.Time) (tokenKey, error) {
