@@ -77,6 +77,44 @@ type tx struct {
 	// rows are the keys whose rows this Update read FOR UPDATE: a Put of one cannot
 	// create it, so it needs no advisory lock.
 	rows map[string]struct{}
+	// pre are the reads of a View that Prefetch queued (in queued), by key, until a Get
+	// takes them.
+	pre map[string]*prefetched
+}
+
+// prefetched is the result of a read that [tx.Prefetch] queued, once its batch is back.
+type prefetched struct {
+	v           []byte
+	found, done bool
+}
+
+// Prefetch implements [storage.Prefetcher]: in a View, the reads of keys are queued and
+// travel with the next round trip (the first one begins the transaction too), and Get
+// takes their results. In an Update it does nothing: a Get there locks the key, and the
+// order in which a function locks keys is its own.
+func (t *tx) Prefetch(keys ...string) {
+	if t.writable || t.check() != nil {
+		return
+	}
+	for _, key := range keys {
+		if _, ok := t.pre[key]; ok {
+			continue
+		}
+		if t.pre == nil {
+			t.pre = make(map[string]*prefetched)
+		}
+		p := &prefetched{}
+		t.pre[key] = p
+		t.queued.Queue(sqlGet, []byte(key)).QueryRow(func(r pgx.Row) error {
+			p.done = true
+			err := r.Scan(&p.v)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			p.found = err == nil
+			return err
+		})
+	}
 }
 
 // send sends the queued writes and then what last queues (when not nil), beginning
@@ -142,8 +180,12 @@ func (t *tx) end() {
 }
 
 // commit sends the queued writes and commits; a transaction that never began has
-// nothing to commit.
+// nothing to commit. A View's queue holds only prefetched reads that no Get took: they
+// are dropped.
 func (t *tx) commit() error {
+	if !t.writable {
+		t.queued.QueuedQueries = nil
+	}
 	if err := t.flush(); err != nil {
 		return err
 	}
@@ -257,10 +299,24 @@ func (t *tx) getAfterLock(sel, lock string, exclusive bool, key string) ([]byte,
 	return v, nil
 }
 
-// get reads key without a lock: the read of a View, in its snapshot.
+// get reads key without a lock: the read of a View, in its snapshot. A prefetched key
+// is taken from its prefetch (sent now if it has not been yet), once: the bytes are the
+// caller's.
 func (t *tx) get(key string) ([]byte, error) {
 	if err := t.check(); err != nil {
 		return nil, err
+	}
+	if p, ok := t.pre[key]; ok {
+		delete(t.pre, key)
+		if !p.done {
+			if err := t.send(nil); err != nil {
+				return nil, t.fail("get", err)
+			}
+		}
+		if !p.found {
+			return nil, storage.ErrNotFound
+		}
+		return p.v, nil
 	}
 	var v []byte
 	found := false
