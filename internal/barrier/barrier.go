@@ -295,6 +295,10 @@ func (t *tx) Prefetch(keys ...string) {
 	storage.Prefetch(t.inner, keys...)
 }
 
+// ReadsNeedNoSnapshot passes the hint on ([storage.NoSnapshot]). A keyring this
+// transaction reloads is then read by itself too; the keyring only gains terms.
+func (t *tx) ReadsNeedNoSnapshot() { storage.NoSnapshot(t.inner) }
+
 // GetShared is Get under the inner backend's shared lock ([storage.GetShared]).
 func (t *tx) GetShared(key string) ([]byte, error) {
 	if reserved(key) {

@@ -142,6 +142,25 @@ func Prefetch(tx Tx, keys ...string) {
 	}
 }
 
+// Unsnapshotted is implemented by the Tx of a backend whose snapshot costs more than a
+// read (PostgreSQL: BEGIN and COMMIT, one more round trip than the reads): after
+// ReadsNeedNoSnapshot, each read of the View is consistent by itself but two reads may
+// see different commits. Call it through [NoSnapshot].
+type Unsnapshotted interface {
+	ReadsNeedNoSnapshot()
+}
+
+// NoSnapshot tells tx's backend, before the first read of a View, that the View's reads
+// need not come from one snapshot — a View that reads one record (a request's check
+// that its vault exists, before a change reads it again in its own transaction) — so
+// that a backend where a snapshot costs a round trip can do without ([Unsnapshotted]).
+// Elsewhere, and in an Update, it does nothing.
+func NoSnapshot(tx Tx) {
+	if u, ok := tx.(Unsnapshotted); ok {
+		u.ReadsNeedNoSnapshot()
+	}
+}
+
 // Entry is one key and its value, as returned by [Tx.Scan].
 type Entry struct {
 	Key   string

@@ -64,3 +64,52 @@ func TestPrefetch(t *testing.T) {
 		t.Fatalf("Update: %v", err)
 	}
 }
+
+// TestNoSnapshot checks a View whose reads need no snapshot: each read sees what was
+// committed when it ran (a change between two reads shows), an absent key is
+// ErrNotFound, writes still fail, and NoSnapshot after the first read changes nothing.
+func TestNoSnapshot(t *testing.T) {
+	db := open(t, freshDSN(t))
+	ctx := t.Context()
+	put := func(k, v string) {
+		t.Helper()
+		if err := db.Update(ctx, func(tx storage.Tx) error { return tx.Put(k, []byte(v)) }); err != nil {
+			t.Fatalf("put %s: %v", k, err)
+		}
+	}
+	put("a", "1")
+	err := db.View(ctx, func(tx storage.Tx) error {
+		storage.NoSnapshot(tx)
+		if v, err := tx.Get("a"); err != nil || string(v) != "1" {
+			t.Errorf("Get(a) = %q, %v; want 1", v, err)
+		}
+		put("a", "2")
+		if v, err := tx.Get("a"); err != nil || string(v) != "2" {
+			t.Errorf("Get(a) after a change = %q, %v; want 2 (no snapshot)", v, err)
+		}
+		if _, err := tx.Get("absent"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("Get(absent) err = %v; want ErrNotFound", err)
+		}
+		if err := tx.Put("b", []byte("x")); err == nil {
+			t.Error("Put in a View succeeded")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+	err = db.View(ctx, func(tx storage.Tx) error {
+		if _, err := tx.Get("a"); err != nil {
+			return err
+		}
+		storage.NoSnapshot(tx) // too late: the snapshot has begun
+		put("a", "3")
+		if v, err := tx.Get("a"); err != nil || string(v) != "2" {
+			t.Errorf("Get(a) = %q, %v; want 2 (the snapshot's)", v, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+}

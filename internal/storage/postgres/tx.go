@@ -77,6 +77,9 @@ type tx struct {
 	// rows are the keys whose rows this Update read FOR UPDATE: a Put of one cannot
 	// create it, so it needs no advisory lock.
 	rows map[string]struct{}
+	// apart: the View's reads need no snapshot (ReadsNeedNoSnapshot), so each is sent
+	// by itself, with no transaction around it.
+	apart bool
 	// pre are the reads of a View that Prefetch queued (in queued), by key, until a Get
 	// takes them.
 	pre map[string]*prefetched
@@ -86,6 +89,16 @@ type tx struct {
 type prefetched struct {
 	v           []byte
 	found, done bool
+}
+
+// ReadsNeedNoSnapshot implements [storage.Unsnapshotted]: before a View's first read, it
+// makes every read of the View a statement of its own, outside any transaction (each
+// one sees the rows committed when it starts), which saves BEGIN and COMMIT and the
+// commit's round trip. In an Update, or once the View has begun, it does nothing.
+func (t *tx) ReadsNeedNoSnapshot() {
+	if !t.writable && t.ptx == nil {
+		t.apart = true
+	}
 }
 
 // Prefetch implements [storage.Prefetcher]: in a View, the reads of keys are queued and
@@ -121,7 +134,7 @@ func (t *tx) Prefetch(keys ...string) {
 // the transaction with them when this is its first batch, and returns the first error.
 func (t *tx) send(last func(b *pgx.Batch)) error {
 	var b pgx.Batch
-	if t.ptx == nil {
+	if t.ptx == nil && !t.apart {
 		b.BeginTx(t.opts)
 	}
 	b.QueuedQueries = append(b.QueuedQueries, t.queued.QueuedQueries...)
@@ -133,10 +146,13 @@ func (t *tx) send(last func(b *pgx.Batch)) error {
 		return nil
 	}
 	var br pgx.BatchResults
-	if t.ptx == nil {
+	switch {
+	case t.apart:
+		br = t.db.pool.SendBatch(t.ctx, &b) // no transaction: the connection goes back at Close
+	case t.ptx == nil:
 		br = t.db.pool.SendBatch(t.ctx, &b)
 		t.ptx = br.Tx() // nil when BEGIN never ran: the pool could not give a connection
-	} else {
+	default:
 		br = t.ptx.SendBatch(t.ctx, &b)
 	}
 	return br.Close()
