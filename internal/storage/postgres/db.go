@@ -47,7 +47,12 @@
 // exponential backoff; [storage.Backend] allows this.
 //
 // [DB.View] runs in a REPEATABLE READ READ ONLY transaction: one consistent snapshot, no
-// locks, never aborted.
+// locks, never aborted. Two hints make Views cheaper: [storage.Prefetch] queues reads
+// that travel with the next round trip (a get reads its vault's record and the object
+// together), and [storage.NoSnapshot], before the first read, runs each read as a
+// statement of its own with no transaction around it, for a View whose reads need not
+// share a snapshot (one statement and one round trip instead of BEGIN, the read and
+// COMMIT in two).
 //
 // # Durability
 //
