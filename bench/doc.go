@@ -35,7 +35,7 @@
 //	get-embedded  get against a second coffer on the embedded bbolt file, started with
 //	              -compare-embedded (which adds it when get runs) next to the -storage
 //	              one, with the same names; the targets compare the two gets
-
+//
 //	sign-rs256    POST /keys/bench-rs256/sign {"alg":"RS256","value":D}: an RSA-2048 key,
 //	              its latest version
 //	inproc-rs256  the same operation in this process: c goroutines calling
