@@ -37,6 +37,8 @@ type config struct {
 	storage     string // -storage; "": the embedded bbolt file
 	servers     int    // -servers
 	scale       int    // -scale: run the scale benchmarks (scale.go) at this many deleted secrets instead
+	delNames    int    // -del-names: secrets pre-created for the del workload (0: enough for 5,000 deletes/s)
+	compareEmb  bool   // -compare-embedded: get also against a coffer on the embedded storage
 }
 
 // The workloads: the default ones, then the signing ones (only when -only names them).
@@ -46,7 +48,12 @@ func defaultWorkloads() []string { return []string{"ceiling", "get", "set", "del
 func signWorkloads() []string {
 	return []string{"sign-rs256", "inproc-rs256", "sign-es256", "inproc-es256"}
 }
-func knownWorkloads() []string { return slices.Concat(defaultWorkloads(), signWorkloads()) }
+
+// del (deletes only) and get-embedded (-compare-embedded) run only when asked for;
+// knownWorkloads is also the order the runners are made in.
+func knownWorkloads() []string {
+	return slices.Concat([]string{"ceiling", "get", "get-embedded", "set", "delrec", "del"}, signWorkloads())
+}
 
 // inProcess says whether a workload runs in this process rather than against a server.
 func inProcess(w string) bool { return strings.HasPrefix(w, "inproc-") }
@@ -62,7 +69,7 @@ func parseConfig(name string, args []string) (*config, error) {
 	fs.DurationVar(&c.dur, "d", 5*time.Second, "measured duration of each workload at each concurrency")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "uncounted warm-up before each measurement")
 	fs.StringVar(&concs, "c", "1,16,64", "concurrencies, comma-separated")
-	only := fs.String("only", "", "workloads to run, comma-separated from ceiling,get,set,delrec (default: these four) and sign-rs256,inproc-rs256,sign-es256,inproc-es256 (\"sign\": these four)")
+	only := fs.String("only", "", "workloads to run, comma-separated from ceiling,get,set,delrec (default: these four), del (deletes only) and sign-rs256,inproc-rs256,sign-es256,inproc-es256 (\"sign\": these four)")
 	fs.IntVar(&c.names, "names", 10000, "number of secret names")
 	fs.IntVar(&c.valueSize, "value-size", 1024, "bytes of each secret value")
 	fs.BoolVar(&c.h2, "h2", false, "also run every workload over HTTP/2")
@@ -76,6 +83,8 @@ func parseConfig(name string, args []string) (*config, error) {
 	fs.StringVar(&c.storage, "storage", "", "run coffer on this storage (--storage), e.g. postgres://USER@HOST:PORT/DB?sslmode=disable; the database must be empty (default: the embedded bbolt file)")
 	fs.IntVar(&c.servers, "servers", 1, "coffer processes on the same -storage, behind one public URL; workers alternate between them (more than 1 needs -storage)")
 	fs.IntVar(&c.scale, "scale", 0, "instead of the workloads, run the scale benchmarks at this many deleted secrets: start-up with the file out of the page cache, /metrics scrape, sweep (purges/s, get p99 during it); uses -value-size and -prepop-c (writers of the population)")
+	fs.IntVar(&c.delNames, "del-names", 0, "secrets pre-created for the del workload, each deleted once (default: enough for 5,000 deletes/s over every -c, warm-up included)")
+	fs.BoolVar(&c.compareEmb, "compare-embedded", false, "with -storage: also start a coffer on the embedded bbolt file and run get against it as get-embedded, interleaved with get in the same run")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: go run ./bench [flags]\n\n"+
 			"Measures Coffer (subprocess, real storage, TLS) against a bare net/http TLS server.\n\n"+
@@ -102,6 +111,18 @@ func parseConfig(name string, args []string) (*config, error) {
 	}
 	if c.servers > 1 && c.storage == "" {
 		return nil, errors.New("-servers > 1 needs -storage postgres://…: the servers share that database")
+	}
+	if c.only["get-embedded"] {
+		c.compareEmb = true
+	}
+	if c.compareEmb && c.storage == "" {
+		return nil, errors.New("-compare-embedded needs -storage: it compares that storage with the embedded one")
+	}
+	if c.compareEmb && c.only["get"] {
+		c.only["get-embedded"] = true
+	}
+	if c.delNames == 0 {
+		c.delNames = int(5000 * (c.warmup + c.dur).Seconds() * float64(len(c.concs)))
 	}
 	return &c, nil
 }
@@ -144,7 +165,9 @@ func parseOnly(s string) (map[string]bool, error) {
 }
 
 // needSecrets says whether a selected workload needs the pre-populated secrets.
-func (c *config) needSecrets() bool { return c.only["get"] || c.only["set"] || c.only["delrec"] }
+func (c *config) needSecrets() bool {
+	return c.only["get"] || c.only["set"] || c.only["delrec"] || c.only["del"]
+}
 
 // needCoffer says whether a selected workload talks to Coffer.
 func (c *config) needCoffer() bool {

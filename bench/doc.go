@@ -9,6 +9,7 @@
 //	go run ./bench -c 16,64 -only sign  # key signing (RS256, ES256) against in-process
 //	go run ./bench -c 64 -only set,get -storage postgres://postgres@127.0.0.1:5432/bench
 //	go run ./bench -c 64 -only set,get -storage postgres://… -servers 2
+//	go run ./bench -c 64 -only get,del -storage postgres://… -compare-embedded -rounds 4
 //	go run ./bench -scale 1000000       # start-up, /metrics and sweep at a million (scale.go)
 //
 // Coffer runs as a subprocess (`coffer server`) on a temporary data directory and a free
@@ -28,6 +29,12 @@
 //	         counts pairs
 //
 // and, only when -only names them (or "sign", which means all four), these:
+//
+//	del           DELETE /secrets/{name}, each of -del-names secrets (bench-del-000000, …)
+//	              created before the measurements, deleted once; ops/s counts deletes
+//	get-embedded  get against a second coffer on the embedded bbolt file, started with
+//	              -compare-embedded (which adds it when get runs) next to the -storage
+//	              one, with the same names; the targets compare the two gets
 //
 //	sign-rs256    POST /keys/bench-rs256/sign {"alg":"RS256","value":D}: an RSA-2048 key,
 //	              its latest version

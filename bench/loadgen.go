@@ -17,6 +17,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coffer/coffer/internal/testenv/cofferproc"
@@ -35,6 +36,9 @@ type bench struct {
 	serverAddrs []string // 127.0.0.1:PORT of each coffer process
 	ceilingPID  int
 	sign        signState
+	delNames    []string     // the del workload's secrets, each deleted once
+	delNext     atomic.Int64 // the next of delNames to delete
+	embedded    *bench       // -compare-embedded: the coffer on the embedded storage
 }
 
 // result is one workload at one concurrency over one protocol, as the report prints it.
@@ -158,6 +162,9 @@ type runner struct {
 
 // newRunner makes the transports and the c workers of workload over proto.
 func (b *bench) newRunner(workload, proto string, c int) *runner {
+	if workload == "get-embedded" && b.embedded != nil {
+		return b.embedded.newRunner(workload, proto, c) // its workers talk to that server
+	}
 	r := &runner{workload: workload, proto: proto, c: c, pids: b.serverPIDs,
 		lat: make([][]time.Duration, c), errs: make([]int64, c), firstErr: make([]error, c), others: map[string]float64{}}
 	clients := []*http.Client{nil}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -74,6 +75,17 @@ func run(ctx context.Context, cfg *config) (int, error) {
 			return 1, err
 		}
 	}
+	var emb *servers // -compare-embedded
+	if cfg.compareEmb {
+		emb, err = startEmbedded(ctx, cfg, bin, tmp)
+		defer emb.stop()
+		if err != nil {
+			return 1, err
+		}
+		if err := emb.trustIn(roots); err != nil {
+			return 1, err
+		}
+	}
 	var ceiling *ceilingProc
 	if cfg.only["ceiling"] {
 		if ceiling, err = startCeiling(ctx, tmp); err != nil {
@@ -97,6 +109,23 @@ func run(ctx context.Context, cfg *config) (int, error) {
 	for i := range b.names {
 		b.names[i] = fmt.Sprintf("bench-%05d", i)
 	}
+	if cfg.only["del"] {
+		b.delNames = make([]string, cfg.delNames)
+		for i := range b.delNames {
+			b.delNames[i] = fmt.Sprintf("bench-del-%06d", i)
+		}
+	}
+	if emb != nil {
+		eb := &bench{cfg: cfg, roots: roots, names: b.names, vaultURL: emb.vaultURL()}
+		if eb.token, err = emb.token(ctx); err != nil {
+			return 1, err
+		}
+		for _, p := range emb.procs {
+			eb.serverPIDs = append(eb.serverPIDs, p.PID())
+			eb.serverAddrs = append(eb.serverAddrs, p.Addr)
+		}
+		b.embedded = eb
+	}
 	for _, p := range srv.procs {
 		b.serverPIDs = append(b.serverPIDs, p.PID())
 		b.serverAddrs = append(b.serverAddrs, p.Addr)
@@ -119,8 +148,16 @@ func run(ctx context.Context, cfg *config) (int, error) {
 			return 1, fmt.Errorf("pre-populate: %w", err)
 		}
 		el := time.Since(start)
+		n := cfg.names + len(b.delNames)
 		fmt.Printf("- pre-populated %d secrets (%d-byte values) at c=%d in %v (%.0f creates/s)\n",
-			cfg.names, cfg.valueSize, cfg.prepopC, el.Round(time.Millisecond), float64(cfg.names)/el.Seconds())
+			n, cfg.valueSize, cfg.prepopC, el.Round(time.Millisecond), float64(n)/el.Seconds())
+		if b.embedded != nil {
+			fmt.Fprintf(os.Stderr, "pre-populating %d secrets on the embedded coffer …\n", cfg.names)
+			if err := b.embedded.create(ctx, cfg.prepopC, b.names); err != nil {
+				keep = true
+				return 1, fmt.Errorf("pre-populate the embedded coffer: %w", err)
+			}
+		}
 	}
 	if err := b.setupSign(ctx); err != nil {
 		return 1, fmt.Errorf("signing keys: %w", err)
@@ -149,7 +186,7 @@ func run(ctx context.Context, cfg *config) (int, error) {
 				fmt.Printf("- %s %s c=%d: %d errors; first: %s\n", r.workload, r.proto, r.c, r.errs, r.firstErr)
 			}
 		}
-		for _, log := range srv.logs {
+		for _, log := range slices.Concat(srv.logs, emb.logFiles()) {
 			keep = true // for the server's log
 			fmt.Printf("- coffer log: %s (kept)\n", log.Name())
 		}

@@ -127,6 +127,16 @@ func printTargets(rs []result) int {
 			perCore(api, in)
 		}
 	}
+	if del := find("del"); del != nil {
+		ok := del.opsPerS >= 2000 && del.p99 < 100*time.Millisecond && del.errs == 0
+		fmt.Printf("- delete = %.0f/s, p99 %s, %d errors (PostgreSQL target ≥ 2000/s, p99 < 100ms, no errors): %s\n",
+			del.opsPerS, fmtDur(del.p99), del.errs, verdict(ok))
+	}
+	if get, emb := find("get"), find("get-embedded"); get != nil && emb != nil && emb.opsPerS > 0 {
+		ratio := get.opsPerS / emb.opsPerS
+		fmt.Printf("- get on -storage / get embedded = %.0f / %.0f = %.1f%% (target ≥ 60%%): %s\n",
+			get.opsPerS, emb.opsPerS, 100*ratio, verdict(ratio >= 0.6))
+	}
 	if !ran(defaultWorkloads()) {
 		return missed
 	}

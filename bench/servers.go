@@ -43,6 +43,16 @@ type servers struct {
 	procs      []*cofferproc.Process
 	logs       []*os.File // each process's stdout and stderr
 	publicPort int        // the port of the public URL (vault and token URLs)
+	tag        string     // names its data dirs and logs apart from another run's (data-TAG, coffer-TAG.log)
+}
+
+// startEmbedded starts, for -compare-embedded, one coffer of bin on the embedded bbolt
+// file with the run's other flags, its data dir and log tagged "embedded".
+func startEmbedded(ctx context.Context, cfg *config, bin, tmp string) (*servers, error) {
+	c := *cfg
+	c.storage, c.servers = "", 1
+	s := &servers{tag: "embedded"}
+	return s, s.start(ctx, &c, bin, tmp)
 }
 
 // start starts cfg.servers processes of bin, one after the other, each with a data dir
@@ -68,9 +78,11 @@ func (s *servers) start(ctx context.Context, cfg *config, bin, tmp string) error
 		args = append(args, "--public-url", fmt.Sprintf("https://127.0.0.1:%d", port))
 	}
 	for i := range cfg.servers {
-		fmt.Fprintf(os.Stderr, "starting coffer %d/%d …\n", i+1, cfg.servers)
+		fmt.Fprintf(os.Stderr, "starting coffer %d/%d %s…\n", i+1, cfg.servers, s.tag)
 		dataDir, logPath := filepath.Join(tmp, "data"), filepath.Join(tmp, "coffer.log")
-		if i > 0 {
+		if s.tag != "" {
+			dataDir, logPath = filepath.Join(tmp, "data-"+s.tag), filepath.Join(tmp, "coffer-"+s.tag+".log")
+		} else if i > 0 {
 			dataDir, logPath = filepath.Join(tmp, fmt.Sprintf("data-%d", i+1)), filepath.Join(tmp, fmt.Sprintf("coffer-%d.log", i+1))
 		}
 		logf, err := os.Create(logPath)
@@ -132,4 +144,12 @@ func (s *servers) stop() {
 		p.Stop(15 * time.Second)
 		s.logs[i].Close()
 	}
+}
+
+// logFiles returns the processes' logs; none for a nil s (no such servers in the run).
+func (s *servers) logFiles() []*os.File {
+	if s == nil {
+		return nil
+	}
+	return s.logs
 }

@@ -2,8 +2,8 @@ package main
 
 // The secret workloads and what every HTTP workload shares: a worker (its client, its
 // random source, its request body), one request that fails on any non-2xx, and the
-// operations of ceiling, get, set and delete+recover. Also the pre-population the secret
-// workloads read and overwrite.
+// operations of ceiling, get, set, delete+recover and delete. Also the pre-population the
+// secret workloads read, overwrite and delete.
 
 import (
 	"bytes"
@@ -21,6 +21,7 @@ import (
 // worker is one of a workload's c concurrent clients. Each has its own random source
 // and body buffer, so that the hot loop shares nothing with the other workers.
 type worker struct {
+	b      *bench // whose server it measures (get-embedded: the embedded coffer's)
 	id, c  int
 	client *http.Client
 	rng    *mrand.Rand
@@ -29,7 +30,7 @@ type worker struct {
 }
 
 func (b *bench) newWorker(id, c int, client *http.Client) *worker {
-	w := &worker{id: id, c: c, client: client, rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(id)))}
+	w := &worker{b: b, id: id, c: c, client: client, rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(id)))}
 	w.body = make([]byte, 0, b.cfg.valueSize+16)
 	w.body = append(w.body, `{"value":"`...)
 	w.body = append(w.body, make([]byte, b.cfg.valueSize)...)
@@ -108,13 +109,14 @@ func (b *bench) secretURL(name string) string {
 
 // op runs one operation of workload (a pair for delrec).
 func (b *bench) op(ctx context.Context, workload string, w *worker) error {
+	b = w.b // the server, token and vault URL of the worker's runner
 	switch workload {
 	case "ceiling":
 		if b.cfg.tinyCeiling {
 			return b.doTiny(ctx, w, b.ceilingURL+"/")
 		}
 		return b.do(ctx, w, http.MethodGet, b.ceilingURL+"/secrets/"+b.names[w.rng.IntN(len(b.names))]+"?api-version=7.6", nil)
-	case "get":
+	case "get", "get-embedded":
 		return b.do(ctx, w, http.MethodGet, b.secretURL(b.names[w.rng.IntN(len(b.names))]), nil)
 	case "set":
 		w.fillValue()
@@ -136,6 +138,13 @@ func (b *bench) op(ctx context.Context, workload string, w *worker) error {
 		// The pair is finished even when ctx ends in between: a name left deleted would
 		// fail every later workload.
 		return b.do(context.WithoutCancel(ctx), w, http.MethodPost, b.vaultURL+"/deletedsecrets/"+name+"/recover?api-version=7.6", nil)
+	case "del":
+		i := int(b.delNext.Add(1) - 1)
+		if i >= len(b.delNames) {
+			time.Sleep(10 * time.Millisecond) // an error, counted; no need to spin on it
+			return fmt.Errorf("del: all %d pre-created secrets are deleted; raise -del-names", len(b.delNames))
+		}
+		return b.do(ctx, w, http.MethodDelete, b.secretURL(b.delNames[i]), nil)
 	case "sign-rs256", "sign-es256", "inproc-rs256", "inproc-es256":
 		return b.signOp(ctx, workload, w)
 	}
@@ -143,8 +152,20 @@ func (b *bench) op(ctx context.Context, workload string, w *worker) error {
 }
 
 // prepopulate creates every name of -names with c workers taking the next name in turn,
-// so that get reads and set overwrites an existing secret from the first request on.
+// so that get reads and set overwrites an existing secret from the first request on;
+// and, when del runs, the -del-names secrets it deletes.
 func (b *bench) prepopulate(ctx context.Context, c int) error {
+	if err := b.create(ctx, c, b.names); err != nil {
+		return err
+	}
+	return b.create(ctx, c, b.delNames)
+}
+
+// create creates the secrets names with c workers.
+func (b *bench) create(ctx context.Context, c int, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
 	clients, trs := b.cofferClients("h1", c)
 	defer func() {
 		for _, tr := range trs {
@@ -162,11 +183,11 @@ func (b *bench) prepopulate(ctx context.Context, c int) error {
 			w := b.newWorker(id, c, clients[id%len(clients)])
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(b.names) || ctx.Err() != nil {
+				if i >= len(names) || ctx.Err() != nil {
 					return
 				}
 				w.fillValue()
-				if err := b.do(ctx, w, http.MethodPut, b.secretURL(b.names[i]), w.body); err != nil {
+				if err := b.do(ctx, w, http.MethodPut, b.secretURL(names[i]), w.body); err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err

@@ -284,6 +284,21 @@ func (t *tx) Get(key string) ([]byte, error) {
 	return t.open(key, v)
 }
 
+// Prefetch passes the hint on ([storage.Prefetch]): keys are stored as they are, only
+// values are sealed, so a prefetched value is opened by the Get that takes it.
+func (t *tx) Prefetch(keys ...string) {
+	for _, k := range keys {
+		if reserved(k) {
+			return
+		}
+	}
+	storage.Prefetch(t.inner, keys...)
+}
+
+// ReadsNeedNoSnapshot passes the hint on ([storage.NoSnapshot]). A keyring this
+// transaction reloads is then read by itself too; the keyring only gains terms.
+func (t *tx) ReadsNeedNoSnapshot() { storage.NoSnapshot(t.inner) }
+
 // GetShared is Get under the inner backend's shared lock ([storage.GetShared]).
 func (t *tx) GetShared(key string) ([]byte, error) {
 	if reserved(key) {

@@ -122,6 +122,45 @@ func GetExclusive(tx Tx, key string) ([]byte, error) {
 	return tx.Get(key)
 }
 
+// Prefetcher is implemented by the Tx of a backend whose every read is a round trip to a
+// server (PostgreSQL): in a View, Prefetch sends the reads of keys along with the
+// transaction's next round trip, so that a later [Tx.Get] of one of them costs none. It
+// is a hint and changes no result: a Get returns what it would have returned without it,
+// and a prefetched key never read costs a wasted read, nothing else. Call it through
+// [Prefetch].
+type Prefetcher interface {
+	Prefetch(keys ...string)
+}
+
+// Prefetch asks tx's backend to read keys with its next round trip, where it can
+// ([Prefetcher]); elsewhere it does nothing. For the read of a View that knows what it
+// will read next (a request reads its vault's record, then the object it names); in an
+// Update it does nothing, since a Get there locks, and the order of locks is the caller's.
+func Prefetch(tx Tx, keys ...string) {
+	if p, ok := tx.(Prefetcher); ok {
+		p.Prefetch(keys...)
+	}
+}
+
+// Unsnapshotted is implemented by the Tx of a backend whose snapshot costs more than a
+// read (PostgreSQL: BEGIN and COMMIT, one more round trip than the reads): after
+// ReadsNeedNoSnapshot, each read of the View is consistent by itself but two reads may
+// see different commits. Call it through [NoSnapshot].
+type Unsnapshotted interface {
+	ReadsNeedNoSnapshot()
+}
+
+// NoSnapshot tells tx's backend, before the first read of a View, that the View's reads
+// need not come from one snapshot — a View that reads one record (a request's check
+// that its vault exists, before a change reads it again in its own transaction) — so
+// that a backend where a snapshot costs a round trip can do without ([Unsnapshotted]).
+// Elsewhere, and in an Update, it does nothing.
+func NoSnapshot(tx Tx) {
+	if u, ok := tx.(Unsnapshotted); ok {
+		u.ReadsNeedNoSnapshot()
+	}
+}
+
 // Entry is one key and its value, as returned by [Tx.Scan].
 type Entry struct {
 	Key   string

@@ -114,7 +114,7 @@ func (k objectKind[V, PV, R]) rules() *kindRules { return k.kindRules }
 
 // get returns a version ("" for the latest) of the live object name.
 func (k objectKind[V, PV, R]) get(s Request, ctx context.Context, vaultName, name, version string) (R, error) {
-	return k.one(s, ctx, false, vaultName, name, version, func(tx storage.Tx, vlt Vault, _ time.Time) (*Object, error) {
+	return k.oneReading(s, ctx, false, vaultName, name, version, liveKey(vaultName, k.kind, name), func(tx storage.Tx, vlt Vault, _ time.Time) (*Object, error) {
 		return shownObject(tx, vlt.Name, k.kind, name)
 	})
 }
@@ -130,11 +130,16 @@ func (k objectKind[V, PV, R]) getDeleted(s Request, ctx context.Context, vaultNa
 // and find may then change what it finds — and returns a version ("" for the latest) of
 // the object it found, as the API shows it.
 func (k objectKind[V, PV, R]) one(s Request, ctx context.Context, write bool, vaultName, name, version string, find func(storage.Tx, Vault, time.Time) (*Object, error)) (R, error) {
+	return k.oneReading(s, ctx, write, vaultName, name, version, "", find)
+}
+
+// oneReading is one for a find that reads key first (see inVaultReading).
+func (k objectKind[V, PV, R]) oneReading(s Request, ctx context.Context, write bool, vaultName, name, version, key string, find func(storage.Tx, Vault, time.Time) (*Object, error)) (R, error) {
 	var out R
 	if err := checkName(k.kind, name); err != nil {
 		return out, err
 	}
-	err := s.inVault(ctx, write, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
+	err := s.inVaultReading(ctx, write, vaultName, key, func(tx storage.Tx, vlt Vault, now time.Time) error {
 		o, err := find(tx, vlt, now)
 		if err != nil {
 			return err

@@ -411,7 +411,7 @@ func (im *importer) commit(ctx context.Context, src Vault, h vaultfile.Header) e
 			}
 		}
 		for _, it := range im.counted {
-			if err := addCount(tx, statsKey(im.name, it.Kind, it.Name), 1); err != nil {
+			if err := addCount(tx, statsKey(im.name, it.Kind), 1); err != nil {
 				return err
 			}
 		}

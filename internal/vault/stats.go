@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -19,25 +19,30 @@ import (
 // number of deleted objects, and the counts are right after a restart, on several servers
 // sharing one database, and whatever the sweeper is doing.
 //
-//	stats/deleted/<vault>/<kind>/<shard>   decimal count (kind: secret, key, certificate, vault)
+//	stats/deleted/<vault>/<kind>/<shard>   decimal count, may be negative (kind: secret, key, certificate, vault)
 //	stats/ready                            present once the counts are kept (see backfillStats)
 //
-// A count is split over statsShards records (by a hash of the object's name), so that
-// concurrent transitions in one vault on PostgreSQL rarely write the same record; a
-// scrape adds them up. The key and secret behind a certificate are not counted (the
-// certificate is). A vault's purge removes every count under it.
+// A count is split over statsShards records, each change adding to or taking from one
+// chosen at random, so that concurrent transitions in one vault on PostgreSQL rarely
+// write the same record (a change locks the record it adds to until its commit; with 16
+// records chosen by the object's name, 64 clients deleting spent most of their time
+// waiting for those locks). A record may therefore go below zero — an object deleted
+// counted on one, recovered on another — and only the sum of a vault's and kind's
+// records is its count; a scrape adds them up. A record that reaches zero is removed.
+// The key and secret behind a certificate are not counted (the certificate is). A vault's
+// purge removes every count under it.
 const (
 	statsPrefix = "stats/deleted/"
 	statsReady  = "stats/ready"
-	statsShards = 16
+	statsShards = 128
 )
 
 func statsVaultPrefix(v string) string { return statsPrefix + lower(v) + "/" }
 
-func statsKey(v string, k Kind, name string) string {
-	h := fnv.New32a()
-	h.Write([]byte(lower(name)))
-	return fmt.Sprintf("%s%s/%02d", statsVaultPrefix(v), k, h.Sum32()%statsShards)
+// statsKey is one of the count records of kind in vault v, at random. (Storage may run
+// a transaction's function again: another record then, which is as good.)
+func statsKey(v string, k Kind) string {
+	return fmt.Sprintf("%s%s/%03d", statsVaultPrefix(v), k, rand.IntN(statsShards))
 }
 
 // count updates the deleted counts for the change: +1 for a delete, -1 for a recover or
@@ -62,7 +67,7 @@ func (c change) count(tx storage.Tx) error {
 	if c.action == ledger.ActionDelete {
 		delta = 1
 	}
-	return addCount(tx, statsKey(c.vault.Name, c.kind, c.name), delta)
+	return addCount(tx, statsKey(c.vault.Name, c.kind), delta)
 }
 
 func addCount(tx storage.Tx, key string, delta int64) error {
@@ -70,8 +75,8 @@ func addCount(tx storage.Tx, key string, delta int64) error {
 	if err != nil {
 		return err
 	}
-	if n += delta; n <= 0 {
-		return tx.Delete(key) // a count never goes below zero, and zero is no record
+	if n += delta; n == 0 {
+		return tx.Delete(key) // zero is no record
 	}
 	return tx.Put(key, []byte(strconv.FormatInt(n, 10)))
 }
@@ -126,7 +131,7 @@ func (s *Service) backfillStats(ctx context.Context) error {
 			}
 			if !v.DeletedDate.IsZero() {
 				counted++
-				if err := addCount(tx, statsKey(v.Name, kindVault, v.Name), 1); err != nil {
+				if err := addCount(tx, statsKey(v.Name, kindVault), 1); err != nil {
 					return err
 				}
 			}
@@ -146,7 +151,7 @@ func (s *Service) backfillStats(ctx context.Context) error {
 							continue
 						}
 						counted++
-						if err := addCount(tx, statsKey(v.Name, kind, o.Name), 1); err != nil {
+						if err := addCount(tx, statsKey(v.Name, kind), 1); err != nil {
 							return err
 						}
 					}

@@ -22,9 +22,11 @@
 // [DB.Update] runs its function in a READ COMMITTED transaction whose [storage.Tx] locks
 // what it touches until the commit (strict two-phase locking on keys; tx.go):
 //
-//   - Get reads the row FOR UPDATE; when there is none it takes a transaction-scoped
-//     advisory lock on the key's hash (two-key form, class [absentLockClass]) and reads
-//     again in a new statement, so the absence it reports holds until the commit;
+//   - Get takes a transaction-scoped advisory lock on the key's hash (two-key form, class
+//     [absentLockClass]) in exclusive mode, then reads the row FOR UPDATE in a new
+//     statement of the same round trip: a row committed while it waited is seen and
+//     locked, and the absence it reports holds until the commit (a key with no row has
+//     nothing else to lock);
 //   - GetShared ([storage.SharedGetter]) takes the key's advisory lock shared, then
 //     reads: for a record many transactions depend on without changing it; GetExclusive
 //     takes it exclusive, then reads FOR UPDATE, for the transaction that changes it;
@@ -45,7 +47,12 @@
 // exponential backoff; [storage.Backend] allows this.
 //
 // [DB.View] runs in a REPEATABLE READ READ ONLY transaction: one consistent snapshot, no
-// locks, never aborted.
+// locks, never aborted. Two hints make Views cheaper: [storage.Prefetch] queues reads
+// that travel with the next round trip (a get reads its vault's record and the object
+// together), and [storage.NoSnapshot], before the first read, runs each read as a
+// statement of its own with no transaction around it, for a View whose reads need not
+// share a snapshot (one statement and one round trip instead of BEGIN, the read and
+// COMMIT in two).
 //
 // # Durability
 //

@@ -8,7 +8,7 @@ import (
 )
 
 // open opens dsn and closes the DB when t ends.
-func open(t *testing.T, dsn string) *postgres.DB {
+func open(t testing.TB, dsn string) *postgres.DB {
 	t.Helper()
 	db, err := postgres.Open(t.Context(), dsn)
 	if err != nil {
@@ -19,7 +19,7 @@ func open(t *testing.T, dsn string) *postgres.DB {
 }
 
 // freshDSN is the DSN of an empty schema of this test's own (see pgtest.FreshSchema).
-func freshDSN(t *testing.T) string {
+func freshDSN(t testing.TB) string {
 	t.Helper()
 	return pgtest.FreshSchema(t, "coffer_test_")
 }

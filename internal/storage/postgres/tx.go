@@ -29,9 +29,9 @@ const (
 	// In an Update, Get locks the row it reads (see "Isolation" in the package comment).
 	sqlGetForUpdate = `SELECT value FROM coffer_kv WHERE key = $1 FOR UPDATE`
 	// A key that is absent has no row to lock: its absence is locked by a
-	// transaction-scoped advisory lock on (absentLockClass, hash of the key), exclusive
-	// for Get, taken by a Put that creates the key too. GetShared and GetExclusive take
-	// it whether the key is there or not.
+	// transaction-scoped advisory lock on (absentLockClass, hash of the key), which Get,
+	// GetShared and GetExclusive take before they read, whether the key is there or not
+	// (exclusive, shared, exclusive), and a Put that creates the key takes too.
 	sqlLockAbsent       = `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`
 	sqlLockAbsentShared = `SELECT pg_advisory_xact_lock_shared($1::int4, $2::int4)`
 	sqlPut              = `INSERT INTO coffer_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`
@@ -77,13 +77,64 @@ type tx struct {
 	// rows are the keys whose rows this Update read FOR UPDATE: a Put of one cannot
 	// create it, so it needs no advisory lock.
 	rows map[string]struct{}
+	// apart: the View's reads need no snapshot (ReadsNeedNoSnapshot), so each is sent
+	// by itself, with no transaction around it.
+	apart bool
+	// pre are the reads of a View that Prefetch queued (in queued), by key, until a Get
+	// takes them.
+	pre map[string]*prefetched
+}
+
+// prefetched is the result of a read that [tx.Prefetch] queued, once its batch is back.
+type prefetched struct {
+	v           []byte
+	found, done bool
+}
+
+// ReadsNeedNoSnapshot implements [storage.Unsnapshotted]: before a View's first read, it
+// makes every read of the View a statement of its own, outside any transaction (each
+// one sees the rows committed when it starts), which saves BEGIN and COMMIT and the
+// commit's round trip. In an Update, or once the View has begun, it does nothing.
+func (t *tx) ReadsNeedNoSnapshot() {
+	if !t.writable && t.ptx == nil {
+		t.apart = true
+	}
+}
+
+// Prefetch implements [storage.Prefetcher]: in a View, the reads of keys are queued and
+// travel with the next round trip (the first one begins the transaction too), and Get
+// takes their results. In an Update it does nothing: a Get there locks the key, and the
+// order in which a function locks keys is its own.
+func (t *tx) Prefetch(keys ...string) {
+	if t.writable || t.check() != nil {
+		return
+	}
+	for _, key := range keys {
+		if _, ok := t.pre[key]; ok {
+			continue
+		}
+		if t.pre == nil {
+			t.pre = make(map[string]*prefetched)
+		}
+		p := &prefetched{}
+		t.pre[key] = p
+		t.queued.Queue(sqlGet, []byte(key)).QueryRow(func(r pgx.Row) error {
+			p.done = true
+			err := r.Scan(&p.v)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			p.found = err == nil
+			return err
+		})
+	}
 }
 
 // send sends the queued writes and then what last queues (when not nil), beginning
 // the transaction with them when this is its first batch, and returns the first error.
 func (t *tx) send(last func(b *pgx.Batch)) error {
 	var b pgx.Batch
-	if t.ptx == nil {
+	if t.ptx == nil && !t.apart {
 		b.BeginTx(t.opts)
 	}
 	b.QueuedQueries = append(b.QueuedQueries, t.queued.QueuedQueries...)
@@ -95,10 +146,13 @@ func (t *tx) send(last func(b *pgx.Batch)) error {
 		return nil
 	}
 	var br pgx.BatchResults
-	if t.ptx == nil {
+	switch {
+	case t.apart:
+		br = t.db.pool.SendBatch(t.ctx, &b) // no transaction: the connection goes back at Close
+	case t.ptx == nil:
 		br = t.db.pool.SendBatch(t.ctx, &b)
 		t.ptx = br.Tx() // nil when BEGIN never ran: the pool could not give a connection
-	} else {
+	default:
 		br = t.ptx.SendBatch(t.ctx, &b)
 	}
 	return br.Close()
@@ -142,8 +196,12 @@ func (t *tx) end() {
 }
 
 // commit sends the queued writes and commits; a transaction that never began has
-// nothing to commit.
+// nothing to commit. A View's queue holds only prefetched reads that no Get took: they
+// are dropped.
 func (t *tx) commit() error {
+	if !t.writable {
+		t.queued.QueuedQueries = nil
+	}
 	if err := t.flush(); err != nil {
 		return err
 	}
@@ -185,16 +243,20 @@ func (t *tx) checkWrite() error {
 	return nil
 }
 
-// Get implements [storage.Tx]. In an Update it locks the key until the commit: the row
-// FOR UPDATE, or, when there is none, the key's advisory lock (and then it reads again,
-// in a new statement, so that a row committed while it waited is seen). pgx copies the
-// value out of its read buffer, so the returned bytes are the caller's; an empty value
-// is non-nil.
+// Get implements [storage.Tx]. In an Update it locks the key until the commit: it takes
+// the key's advisory lock in exclusive mode and then reads the row FOR UPDATE, both in
+// one round trip (as GetExclusive). The lock comes first, so the read, a new statement,
+// sees a row committed while it waited, and an absent key stays absent: a Put that would
+// create it takes the same lock. (Reading first and locking only an absent key would
+// save a statement on present keys but cost a second round trip on absent ones, which
+// every change has: the ledger's tail of a subject, a new version, a purge entry.) pgx
+// copies the value out of its read buffer, so the returned bytes are the caller's; an
+// empty value is non-nil.
 func (t *tx) Get(key string) ([]byte, error) {
 	if !t.writable {
-		return t.get(sqlGet, "", key)
+		return t.get(key)
 	}
-	return t.get(sqlGetForUpdate, sqlLockAbsent, key)
+	return t.getAfterLock(sqlGetForUpdate, sqlLockAbsent, true, key)
 }
 
 // GetShared implements [storage.SharedGetter]: in an Update, a plain read after the
@@ -204,7 +266,7 @@ func (t *tx) Get(key string) ([]byte, error) {
 // one that joins, which cost about a sixth of the delete rate at 64 clients.
 func (t *tx) GetShared(key string) ([]byte, error) {
 	if !t.writable {
-		return t.get(sqlGet, "", key)
+		return t.get(key)
 	}
 	return t.getAfterLock(sqlGet, sqlLockAbsentShared, false, key)
 }
@@ -213,7 +275,7 @@ func (t *tx) GetShared(key string) ([]byte, error) {
 // exclusive mode, which waits for the GetShared readers.
 func (t *tx) GetExclusive(key string) ([]byte, error) {
 	if !t.writable {
-		return t.get(sqlGet, "", key)
+		return t.get(key)
 	}
 	return t.getAfterLock(sqlGetForUpdate, sqlLockAbsent, true, key)
 }
@@ -253,16 +315,29 @@ func (t *tx) getAfterLock(sel, lock string, exclusive bool, key string) ([]byte,
 	return v, nil
 }
 
-// get reads key with the statement sel; when there is no row and lockAbsent is set, it
-// takes that advisory lock on the key and reads once more, in one more round trip.
-func (t *tx) get(sel, lockAbsent, key string) ([]byte, error) {
+// get reads key without a lock: the read of a View, in its snapshot. A prefetched key
+// is taken from its prefetch (sent now if it has not been yet), once: the bytes are the
+// caller's.
+func (t *tx) get(key string) ([]byte, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
+	if p, ok := t.pre[key]; ok {
+		delete(t.pre, key)
+		if !p.done {
+			if err := t.send(nil); err != nil {
+				return nil, t.fail("get", err)
+			}
+		}
+		if !p.found {
+			return nil, storage.ErrNotFound
+		}
+		return p.v, nil
+	}
 	var v []byte
 	found := false
-	read := func(b *pgx.Batch) {
-		b.Queue(sel, []byte(key)).QueryRow(func(r pgx.Row) error {
+	err := t.send(func(b *pgx.Batch) {
+		b.Queue(sqlGet, []byte(key)).QueryRow(func(r pgx.Row) error {
 			err := r.Scan(&v)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
@@ -270,30 +345,9 @@ func (t *tx) get(sel, lockAbsent, key string) ([]byte, error) {
 			found = err == nil
 			return err
 		})
-	}
-	if err := t.send(read); err != nil {
+	})
+	if err != nil {
 		return nil, t.fail("get", err)
-	}
-	if found && sel == sqlGetForUpdate {
-		t.lockedRow(key)
-	}
-	if !found && lockAbsent != "" {
-		h := keyHash(key)
-		exclusive := lockAbsent == sqlLockAbsent
-		if held, ok := t.absent[h]; ok && (held || !exclusive) {
-			return nil, storage.ErrNotFound // locked earlier in this transaction: still absent
-		}
-		err := t.send(func(b *pgx.Batch) {
-			b.Queue(lockAbsent, absentLockClass, h)
-			read(b)
-		})
-		if err != nil {
-			return nil, t.fail("get", err)
-		}
-		t.lockedAbsent(h, exclusive)
-		if found && sel == sqlGetForUpdate {
-			t.lockedRow(key)
-		}
 	}
 	if !found {
 		return nil, storage.ErrNotFound

@@ -1,0 +1,115 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/coffer/coffer/internal/storage"
+)
+
+// TestPrefetch checks that a prefetched read returns what Get would have: the value in
+// the View's snapshot (not a change committed after the snapshot began), ErrNotFound for
+// an absent key, a fresh read when the key is read again; that a prefetch no Get takes
+// leaves the View's result alone; and that Prefetch in an Update changes nothing.
+func TestPrefetch(t *testing.T) {
+	db := open(t, freshDSN(t))
+	ctx := t.Context()
+	put := func(k, v string) {
+		t.Helper()
+		if err := db.Update(ctx, func(tx storage.Tx) error { return tx.Put(k, []byte(v)) }); err != nil {
+			t.Fatalf("put %s: %v", k, err)
+		}
+	}
+	put("a", "1")
+	put("b", "2")
+
+	err := db.View(ctx, func(tx storage.Tx) error {
+		storage.Prefetch(tx, "a", "absent", "never-read")
+		if v, err := tx.Get("b"); err != nil || string(v) != "2" { // sends the prefetches too
+			t.Errorf("Get(b) = %q, %v; want 2", v, err)
+		}
+		put("a", "changed") // after the View's snapshot began
+		for range 2 {       // prefetched, then read again: the same snapshot
+			if v, err := tx.Get("a"); err != nil || string(v) != "1" {
+				t.Errorf("Get(a) = %q, %v; want 1 (the snapshot's)", v, err)
+			}
+		}
+		if _, err := tx.Get("absent"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("Get(absent) err = %v; want ErrNotFound", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+
+	// A prefetch that is the View's only statement is dropped, not sent at the commit.
+	if err := db.View(context.WithoutCancel(ctx), func(tx storage.Tx) error {
+		storage.Prefetch(tx, "a")
+		return nil
+	}); err != nil {
+		t.Fatalf("View with an unread prefetch: %v", err)
+	}
+
+	err = db.Update(ctx, func(tx storage.Tx) error {
+		storage.Prefetch(tx, "a")
+		v, err := tx.Get("a")
+		if err != nil || string(v) != "changed" {
+			t.Errorf("Update Get(a) = %q, %v; want changed", v, err)
+		}
+		return tx.Put("a", []byte("3"))
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+// TestNoSnapshot checks a View whose reads need no snapshot: each read sees what was
+// committed when it ran (a change between two reads shows), an absent key is
+// ErrNotFound, writes still fail, and NoSnapshot after the first read changes nothing.
+func TestNoSnapshot(t *testing.T) {
+	db := open(t, freshDSN(t))
+	ctx := t.Context()
+	put := func(k, v string) {
+		t.Helper()
+		if err := db.Update(ctx, func(tx storage.Tx) error { return tx.Put(k, []byte(v)) }); err != nil {
+			t.Fatalf("put %s: %v", k, err)
+		}
+	}
+	put("a", "1")
+	err := db.View(ctx, func(tx storage.Tx) error {
+		storage.NoSnapshot(tx)
+		if v, err := tx.Get("a"); err != nil || string(v) != "1" {
+			t.Errorf("Get(a) = %q, %v; want 1", v, err)
+		}
+		put("a", "2")
+		if v, err := tx.Get("a"); err != nil || string(v) != "2" {
+			t.Errorf("Get(a) after a change = %q, %v; want 2 (no snapshot)", v, err)
+		}
+		if _, err := tx.Get("absent"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("Get(absent) err = %v; want ErrNotFound", err)
+		}
+		if err := tx.Put("b", []byte("x")); err == nil {
+			t.Error("Put in a View succeeded")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+	err = db.View(ctx, func(tx storage.Tx) error {
+		if _, err := tx.Get("a"); err != nil {
+			return err
+		}
+		storage.NoSnapshot(tx) // too late: the snapshot has begun
+		put("a", "3")
+		if v, err := tx.Get("a"); err != nil || string(v) != "2" {
+			t.Errorf("Get(a) = %q, %v; want 2 (the snapshot's)", v, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+}
