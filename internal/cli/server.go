@@ -12,8 +12,9 @@ import (
 )
 
 type serverOptions struct {
-	cfg     server.Config
-	logJSON bool
+	cfg       server.Config
+	logJSON   bool
+	pprofAddr string
 }
 
 func (o *serverOptions) AddFlags(fs *pflag.FlagSet) {
@@ -35,6 +36,7 @@ func (o *serverOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close a keep-alive connection idle this long")
 	fs.IntVar(&o.cfg.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "larger request headers are answered 431")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
+	fs.StringVar(&o.pprofAddr, "debug-pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback HOST:PORT, plain HTTP without authentication (off by default; for profiling only)")
 }
 
 func newServerCommand() *cobra.Command {
@@ -57,6 +59,11 @@ DATA-DIR/master.key. Without it the stored secrets cannot be read.`,
 				h = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
 			}
 			o.cfg.Log = slog.New(h)
+			if o.pprofAddr != "" {
+				if err := startPprof(o.pprofAddr, o.cfg.Log); err != nil {
+					return err
+				}
+			}
 			o.cfg.MasterKey = os.Getenv("COFFER_MASTER_KEY")
 			srv, err := server.New(cmd.Context(), o.cfg)
 			if err != nil {
