@@ -87,9 +87,9 @@
 // comes with the "other" CPU of the machine meanwhile. About 4 KB of file per deleted
 // secret with 1 KiB values: check the free space for large N.
 //
-// The server has no profiling endpoint; to see where its time goes, build a copy of
-// cmd/coffer that imports net/http/pprof, pass it with -coffer, and fetch
-// /debug/pprof/profile during a long (-d 12s) single workload.
+// To see where the server's time goes, pass it -server-args "--debug-pprof-addr
+// 127.0.0.1:6060" and fetch /debug/pprof/profile?seconds=9 (and /debug/pprof/allocs)
+// during a long (-d 14s) single workload.
 //
 // This is a main package without tests: `go test ./...` never runs it.
 //

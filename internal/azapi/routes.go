@@ -159,20 +159,28 @@ func (rt *route) matchSegs(segs []string) (map[string]string, bool) {
 	if len(segs) != n && !(len(segs) == n-1 && strings.HasSuffix(rt.segs[n-1], "?}")) {
 		return nil, false
 	}
-	var params map[string]string
+	// Every route is tried in turn: the map is made only once the whole path matched, so
+	// that the routes that fail on a later segment cost no allocation.
+	has := false
 	for i, ps := range rt.segs {
 		if strings.HasPrefix(ps, "{") {
 			if i >= len(segs) {
 				break // the optional last parameter, absent
 			}
-			if params == nil {
-				params = make(map[string]string, 2)
-			}
-			params[strings.Trim(ps, "{?}")] = segs[i]
+			has = true
 			continue
 		}
 		if !strings.EqualFold(ps, segs[i]) {
 			return nil, false
+		}
+	}
+	if !has {
+		return nil, true
+	}
+	params := make(map[string]string, 2)
+	for i, ps := range rt.segs {
+		if strings.HasPrefix(ps, "{") && i < len(segs) {
+			params[strings.Trim(ps, "{?}")] = segs[i]
 		}
 	}
 	return params, true

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -12,8 +13,9 @@ import (
 )
 
 type serverOptions struct {
-	cfg     server.Config
-	logJSON bool
+	cfg       server.Config
+	logJSON   bool
+	pprofAddr string
 }
 
 func (o *serverOptions) AddFlags(fs *pflag.FlagSet) {
@@ -35,6 +37,7 @@ func (o *serverOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.cfg.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "close a keep-alive connection idle this long")
 	fs.IntVar(&o.cfg.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "larger request headers are answered 431")
 	fs.BoolVar(&o.logJSON, "log-json", false, "log JSON lines instead of text")
+	fs.StringVar(&o.pprofAddr, "debug-pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback HOST:PORT, plain HTTP without authentication (off by default; for profiling only)")
 }
 
 func newServerCommand() *cobra.Command {
@@ -57,6 +60,12 @@ DATA-DIR/master.key. Without it the stored secrets cannot be read.`,
 				h = slog.NewJSONHandler(cmd.ErrOrStderr(), nil)
 			}
 			o.cfg.Log = slog.New(h)
+			setGCPercent()
+			if o.pprofAddr != "" {
+				if err := startPprof(o.pprofAddr, o.cfg.Log); err != nil {
+					return err
+				}
+			}
 			o.cfg.MasterKey = os.Getenv("COFFER_MASTER_KEY")
 			srv, err := server.New(cmd.Context(), o.cfg)
 			if err != nil {
@@ -95,4 +104,19 @@ func portOf(u string) string {
 		}
 	}
 	return "443"
+}
+
+// serverGCPercent is the server's GOGC unless the environment sets one. A request
+// allocates about 20 KB (a get) to 35 KB (a set) of short-lived memory over a small live
+// heap, so the collector ran often: at 200 it runs half as often, which cut the CPU of a
+// get by 11–23% and of a set by 17–22% (go test ./internal/server/ -bench Handler, cpu-ns/op)
+// for a few tens of MB more heap at most.
+const serverGCPercent = 200
+
+// setGCPercent applies serverGCPercent when GOGC is not set: GOGC (and GOMEMLIMIT) in the
+// environment still decide.
+func setGCPercent() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serverGCPercent)
+	}
 }
