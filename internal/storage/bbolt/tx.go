@@ -81,8 +81,24 @@ func (t *tx) Delete(key string) (err error) {
 
 // Scan implements [storage.Tx] with one cursor Seek to the later of prefix and after.
 func (t *tx) Scan(prefix, after string, limit int) (_ []storage.Entry, err error) {
+	var out []storage.Entry
+	err = t.scan(prefix, after, limit, func(k, v []byte) {
+		out = append(out, storage.Entry{Key: string(k), Value: clone(v)})
+	})
+	return out, err
+}
+
+// ScanKeys implements [storage.KeyScanner]: Scan without copying the values.
+func (t *tx) ScanKeys(prefix, after string, limit int) (_ []string, err error) {
+	var out []string
+	err = t.scan(prefix, after, limit, func(k, _ []byte) { out = append(out, string(k)) })
+	return out, err
+}
+
+// scan hands each entry Scan returns to each, its bytes valid only during the call.
+func (t *tx) scan(prefix, after string, limit int, each func(k, v []byte)) (err error) {
 	if t.b == nil {
-		return nil, errTxDone
+		return errTxDone
 	}
 	defer t.contain(&err)
 	start := prefix
@@ -95,14 +111,14 @@ func (t *tx) Scan(prefix, after string, limit int) (_ []storage.Entry, err error
 	if k != nil && string(k) == after {
 		k, v = c.Next()
 	}
-	var out []storage.Entry
-	for ; k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-		if limit > 0 && len(out) >= limit {
+	for n := 0; k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		if limit > 0 && n >= limit {
 			break
 		}
-		out = append(out, storage.Entry{Key: string(k), Value: clone(v)})
+		each(k, v)
+		n++
 	}
-	return out, nil
+	return nil
 }
 
 func (t *tx) checkWrite() error {
