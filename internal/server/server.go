@@ -195,6 +195,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 func (s *Server) Serve(ctx context.Context) error {
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stopSweeper, s.sweeperDone, s.webhookDone = stop, make(chan struct{}), make(chan struct{})
+	s.vaults.SetBusy(func() bool { return s.inFlight.Load() > 0 }) // the sweeper gives way to requests
 	go func() {
 		defer close(s.sweeperDone)
 		s.vaults.RunSweeper(sctx, s.cfg.SweepInterval, s.log)

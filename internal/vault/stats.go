@@ -62,6 +62,10 @@ func (c change) count(tx storage.Tx) error {
 	if c.action == ledger.ActionDelete {
 		delta = 1
 	}
+	if c.batch != nil {
+		c.batch.addCount(statsKey(c.vault.Name, c.kind, c.name), delta)
+		return nil
+	}
 	return addCount(tx, statsKey(c.vault.Name, c.kind, c.name), delta)
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 // before), since what the sweeper allocates is GC work taken from requests served
 // meanwhile.
 //
-// COFFER_SWEEP_N sets the backlog (default 20000); COFFER_SWEEP_CPUPROFILE names a file
+// COFFER_SWEEP_N sets the backlog (default 20000); COFFER_SWEEP_SLICE the work of one
+// transaction (sweepSlice); COFFER_SWEEP_CPUPROFILE names a file
 // for a CPU profile of the sweep alone (go test's -cpuprofile covers the backlog's
 // making too, which costs more than the sweep); COFFER_SWEEP_ALLOCS_BEFORE and _AFTER
 // name files for the allocation profile before and after the sweep (compare them with
@@ -32,6 +34,13 @@ func BenchmarkSweep(b *testing.B) {
 		if n, err = strconv.Atoi(s); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if s := os.Getenv("COFFER_SWEEP_SLICE"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		vault.SetSweepPace(b, d, 1)
 	}
 	for range b.N {
 		b.StopTimer()
@@ -73,12 +82,14 @@ func BenchmarkSweep(b *testing.B) {
 		writeAllocs(b, "COFFER_SWEEP_ALLOCS_BEFORE")
 		var ms0, ms1 runtime.MemStats
 		runtime.ReadMemStats(&ms0)
+		cpu0 := cpuTime(b)
 		b.StartTimer()
 		start := time.Now()
 		got := h.sweep()
 		took := time.Since(start)
 		b.StopTimer()
 		runtime.ReadMemStats(&ms1)
+		cpu := cpuTime(b) - cpu0
 		if os.Getenv("COFFER_SWEEP_CPUPROFILE") != "" {
 			pprof.StopCPUProfile()
 		}
@@ -90,8 +101,19 @@ func BenchmarkSweep(b *testing.B) {
 		b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/float64(n), "B/purge")
 		b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(n), "allocs/purge")
 		b.ReportMetric(float64(ms1.NumGC-ms0.NumGC), "GCs")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(n), "CPU-µs/purge")
 		b.StartTimer()
 	}
+}
+
+// cpuTime is the processor time the process has used (user and system): the sweep's
+// cost whatever else the machine runs, which its rate is not.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // writeAllocs writes the allocation profile to the file the environment variable env
