@@ -187,14 +187,7 @@ func (s *Service) SetBusy(busy func() bool) { s.pace.busy.Store(&busy) }
 // rest sleeps after a transaction that worked for worked and took took from its start to
 // its commit, for as long as keeps the sweeper to sweepShare while requests are served.
 func (p *pacer) rest(ctx context.Context, worked, took time.Duration) error {
-	now := wall.Now()
-	if b := p.busy.Load(); b != nil && (*b)() {
-		p.lastBusy = now
-	}
-	if p.lastBusy.IsZero() || now.Sub(p.lastBusy) > busyWithin || sweepShare >= 1 {
-		return nil
-	}
-	d := time.Duration(float64(worked)/sweepShare) - took // the commit's wait counts as rest
+	d := p.restFor(wall.Now(), worked, took)
 	if d <= 0 {
 		return nil
 	}
@@ -206,6 +199,17 @@ func (p *pacer) rest(ctx context.Context, worked, took time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// restFor is how long rest sleeps at now.
+func (p *pacer) restFor(now time.Time, worked, took time.Duration) time.Duration {
+	if b := p.busy.Load(); b != nil && (*b)() {
+		p.lastBusy = now
+	}
+	if p.lastBusy.IsZero() || now.Sub(p.lastBusy) > busyWithin || sweepShare >= 1 {
+		return 0
+	}
+	return max(0, time.Duration(float64(worked)/sweepShare)-took) // the commit's wait counts as rest
 }
 
 // bulk says whether action is light enough to share a transaction with many others.
