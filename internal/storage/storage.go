@@ -26,6 +26,9 @@
 //     disk or quota is full, its database is starting or out of connections) fails with
 //     an error wrapping [ErrUnavailable]: nothing was written, and the same request may
 //     succeed later.
+//   - [ScanKeys] lists what [Tx.Scan] would, keys only; a backend whose Tx can list keys
+//     without reading values implements [KeyScanner], and the rest are scanned. The
+//     conformance suite checks that both agree on every backend.
 package storage
 
 import (
