@@ -12,7 +12,8 @@ package main
 //   - a /metrics scrape with N deleted objects: its time over 20 scrapes;
 //   - a sweep: the vault clock is moved past every retention (POST /admin/time-shift),
 //     the sweeper purges the N overdue secrets; purges per second, and the p50/p99 of a
-//     get at c=1 meanwhile against the same get before.
+//     get at c=1 meanwhile against the same get before; the server's processor time per
+//     purge and its GC cycles meanwhile (from its /metrics).
 //
 // Each figure comes with the CPU the rest of the machine used meanwhile ("other"), in
 // cores: the machine is shared.
@@ -154,10 +155,12 @@ func runScale(ctx context.Context, cfg *config, bin, tmp string) error {
 		cl.getsInto(ctx, &sweepGets, tok, func(int) bool { return stop.Load() }, 10*time.Minute)
 	}()
 	c0 = sampleCPU([]int{p.PID()})
+	var gc0, cpu0 float64 // the server's GC cycles and processor seconds at the first batch seen
 	for {
 		purged := cl.metric(ctx, `coffer_scheduler_actions_total{action="purge"}`)
 		if purged > 0 && first.IsZero() {
 			first, firstCount = time.Now(), purged
+			gc0, cpu0 = cl.metric(ctx, "go_gc_duration_seconds_count"), cl.metric(ctx, "process_cpu_seconds_total")
 			sweepGets.reset() // count the gets made while the sweeper works
 		}
 		if left := cl.metric(ctx, `coffer_deleted_objects{kind="secret",vault="default"}`); left == 0 && purged > 0 {
@@ -169,6 +172,7 @@ func runScale(ctx context.Context, cfg *config, bin, tmp string) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	gcs, cpu := cl.metric(ctx, "go_gc_duration_seconds_count")-gc0, cl.metric(ctx, "process_cpu_seconds_total")-cpu0
 	stop.Store(true)
 	wg.Wait()
 	sweepOther := others(c0, []int{p.PID()})
@@ -177,6 +181,8 @@ func runScale(ctx context.Context, cfg *config, bin, tmp string) error {
 	fmt.Printf("- **sweep of %d overdue secrets: %v from the first batch seen to none left (%.0f purges/s)** (other CPU %s)\n",
 		n, sweepTook.Round(10*time.Millisecond), rate, sweepOther)
 	fmt.Printf("- **get c=1 during the sweep: %s**; p99 during / without: %.2f\n", &sweepGets, float64(sweepGets.p(99))/float64(before.p(99)))
+	fmt.Printf("- the server during the sweep: %.1f s of processor (%.1f µs a purge, the gets' included), %.0f GC cycles (%.0f a second)\n",
+		cpu, cpu/(float64(n)-firstCount)*1e6, gcs, gcs/sweepTook.Seconds())
 
 	// A start after the mass purge: the free list is large (written by the clean stop).
 	t0 = time.Now()

@@ -148,7 +148,7 @@ func (s *Service) sweepDue(ctx context.Context) (int, error) {
 				s.counts.add(a)
 			}
 			i += took
-			if err := s.pace.rest(ctx, worked, wall.Now().Sub(began)); err != nil {
+			if err := s.pace.rest(ctx, took, worked, wall.Now().Sub(began)); err != nil {
 				return acted, err
 			}
 		}
@@ -170,6 +170,12 @@ var wall clock.Clock = clock.Real{}
 // At rest between requests it takes what it can.
 var sweepShare = 0.5
 
+// sweepFloor is the rate, in actions a second, below which the sweeper's rests never take
+// it: on a machine busy with other work, where keeping to sweepShare would make a backlog
+// of a million take minutes, it rests less (a million then takes at most 40 s of rests
+// and work, if the machine can do 25,000 a second at all).
+var sweepFloor = 25000.0
+
 // busyWithin is how recently a request must have been seen for the sweeper to keep to
 // sweepShare.
 const busyWithin = 100 * time.Millisecond
@@ -184,10 +190,11 @@ type pacer struct {
 // data-plane request is in flight), so that it keeps to its share of the processor then.
 func (s *Service) SetBusy(busy func() bool) { s.pace.busy.Store(&busy) }
 
-// rest sleeps after a transaction that worked for worked and took took from its start to
-// its commit, for as long as keeps the sweeper to sweepShare while requests are served.
-func (p *pacer) rest(ctx context.Context, worked, took time.Duration) error {
-	d := p.restFor(wall.Now(), worked, took)
+// rest sleeps after a transaction of n actions that worked for worked and took took from
+// its start to its commit, for as long as keeps the sweeper to sweepShare while requests
+// are served, but not below sweepFloor.
+func (p *pacer) rest(ctx context.Context, n int, worked, took time.Duration) error {
+	d := p.restFor(wall.Now(), n, worked, took)
 	if d <= 0 {
 		return nil
 	}
@@ -202,14 +209,16 @@ func (p *pacer) rest(ctx context.Context, worked, took time.Duration) error {
 }
 
 // restFor is how long rest sleeps at now.
-func (p *pacer) restFor(now time.Time, worked, took time.Duration) time.Duration {
+func (p *pacer) restFor(now time.Time, n int, worked, took time.Duration) time.Duration {
 	if b := p.busy.Load(); b != nil && (*b)() {
 		p.lastBusy = now
 	}
 	if p.lastBusy.IsZero() || now.Sub(p.lastBusy) > busyWithin || sweepShare >= 1 {
 		return 0
 	}
-	return max(0, time.Duration(float64(worked)/sweepShare)-took) // the commit's wait counts as rest
+	share := time.Duration(float64(worked)/sweepShare) - took // the commit's wait counts as rest
+	floor := time.Duration(float64(n)/sweepFloor*float64(time.Second)) - took
+	return max(0, min(share, floor))
 }
 
 // bulk says whether action is light enough to share a transaction with many others.
