@@ -172,9 +172,9 @@ var sweepShare = 0.5
 
 // sweepFloor is the rate, in actions a second, below which the sweeper's rests never take
 // it: on a machine busy with other work, where keeping to sweepShare would make a backlog
-// of a million take minutes, it rests less (a million then takes at most 40 s of rests
-// and work, if the machine can do 25,000 a second at all).
-var sweepFloor = 25000.0
+// of a million take minutes, it rests less (a million then takes at most 50 s, if the
+// machine can do 20,000 a second at all).
+var sweepFloor = 20000.0
 
 // busyWithin is how recently a request must have been seen for the sweeper to keep to
 // sweepShare.
