@@ -105,7 +105,6 @@ func (s *Service) sweepDue(ctx context.Context) (int, error) {
 			var done []string
 			var took int // entries of group carried out (or left, not due yet)
 			var began time.Time
-			var worked time.Duration
 			err := s.st.Update(ctx, func(tx storage.Tx) error {
 				done, took, began = done[:0], len(group), wall.Now()
 				b := newPurgeBatch(tx, len(group)) // fresh on every run of the function
@@ -136,9 +135,7 @@ func (s *Service) sweepDue(ctx context.Context) (int, error) {
 						done = append(done, e.action)
 					}
 				}
-				err := b.flush()
-				worked = wall.Now().Sub(began)
-				return err
+				return b.flush()
 			})
 			if err != nil {
 				return acted, err
@@ -148,7 +145,7 @@ func (s *Service) sweepDue(ctx context.Context) (int, error) {
 				s.counts.add(a)
 			}
 			i += took
-			if err := s.pace.rest(ctx, took, worked, wall.Now().Sub(began)); err != nil {
+			if err := s.pace.rest(ctx, took, wall.Now().Sub(began)); err != nil {
 				return acted, err
 			}
 		}
@@ -163,7 +160,8 @@ func (s *Service) sweepDue(ctx context.Context) (int, error) {
 var wall clock.Clock = clock.Real{}
 
 // sweepShare is the share of one processor the sweeper takes at most while requests are
-// being served: it rests between two transactions for as long as it needs to keep to it.
+// being served: it rests between two transactions for as long as it needs to keep to it
+// (the time a transaction takes, its commit included, counting as work).
 // Its purges are CPU work (decoding, ledger hashing, the commit's page writes); on a
 // small machine a sweeper that takes a whole processor for a backlog of a million makes
 // the requests served meanwhile wait for one (the p99 of a get was 6 times its usual).
@@ -190,11 +188,11 @@ type pacer struct {
 // data-plane request is in flight), so that it keeps to its share of the processor then.
 func (s *Service) SetBusy(busy func() bool) { s.pace.busy.Store(&busy) }
 
-// rest sleeps after a transaction of n actions that worked for worked and took took from
-// its start to its commit, for as long as keeps the sweeper to sweepShare while requests
-// are served, but not below sweepFloor.
-func (p *pacer) rest(ctx context.Context, n int, worked, took time.Duration) error {
-	d := p.restFor(wall.Now(), n, worked, took)
+// rest sleeps after a transaction of n actions that took took from its start to the end
+// of its commit, for as long as keeps the sweeper to sweepShare while requests are served,
+// but not below sweepFloor.
+func (p *pacer) rest(ctx context.Context, n int, took time.Duration) error {
+	d := p.restFor(wall.Now(), n, took)
 	if d <= 0 {
 		return nil
 	}
@@ -209,14 +207,16 @@ func (p *pacer) rest(ctx context.Context, n int, worked, took time.Duration) err
 }
 
 // restFor is how long rest sleeps at now.
-func (p *pacer) restFor(now time.Time, n int, worked, took time.Duration) time.Duration {
+func (p *pacer) restFor(now time.Time, n int, took time.Duration) time.Duration {
 	if b := p.busy.Load(); b != nil && (*b)() {
 		p.lastBusy = now
 	}
 	if p.lastBusy.IsZero() || now.Sub(p.lastBusy) > busyWithin || sweepShare >= 1 {
 		return 0
 	}
-	share := time.Duration(float64(worked)/sweepShare) - took // the commit's wait counts as rest
+	// The commit counts as work: writing the pages a batch of purges dirtied is processor
+	// time too (measured: as much as the purges' own), not only a wait for the disk.
+	share := time.Duration(float64(took)/sweepShare) - took
 	floor := time.Duration(float64(n)/sweepFloor*float64(time.Second)) - took
 	return max(0, min(share, floor))
 }
