@@ -370,6 +370,36 @@ func (t *tx) Scan(prefix, after string, limit int) ([]storage.Entry, error) {
 	}
 }
 
+// ScanKeys implements [storage.KeyScanner]: the keys Scan would return (reserved ones
+// skipped), without opening a value. Keys are not secret; a value that does not open is
+// reported by what reads it.
+func (t *tx) ScanKeys(prefix, after string, limit int) ([]string, error) {
+	if reserved(prefix) {
+		return nil, nil
+	}
+	var out []string
+	want := limit
+	for {
+		ks, err := storage.ScanKeys(t.inner, prefix, after, want)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			out = ks[:0] // the keys are ours: filter in place
+		}
+		for _, k := range ks {
+			if !reserved(k) {
+				out = append(out, k)
+			}
+		}
+		if limit <= 0 || len(ks) < want || len(out) >= limit {
+			return out, nil
+		}
+		after = ks[len(ks)-1]
+		want = limit - len(out)
+	}
+}
+
 // open decrypts v, read at key, in place.
 func (t *tx) open(key string, v []byte) ([]byte, error) {
 	term, err := header(v)

@@ -49,6 +49,7 @@
 package ledger
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -57,6 +58,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -178,14 +180,36 @@ func entryKey(seq int64) string { return fmt.Sprintf("%s%016d", entryPrefix, seq
 
 // hash computes e's hash from its fields and PrevHash.
 func hash(e Entry) string {
+	h, _ := hashAndEncode(e)
+	return h
+}
+
+// hashAndEncode returns e's hash and e's JSON with that hash, as json.Marshal would
+// write it, from one marshalling: the canonical JSON (Hash empty, so omitted) is e's
+// JSON but for Hash, its last field, which is spliced in.
+func hashAndEncode(e Entry) (string, []byte) {
 	e.Hash = ""
-	b, _ := json.Marshal(e) // an Entry always marshals
+	buf := encodeBuffers.Get().(*bytes.Buffer)
+	defer encodeBuffers.Put(buf)
+	buf.Reset()
+	_ = json.NewEncoder(buf).Encode(e) // an Entry always marshals; as json.Marshal, and a newline
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	prev, _ := hex.DecodeString(e.PrevHash)
 	h := sha256.New()
 	h.Write(prev)
 	h.Write(b)
-	return hex.EncodeToString(h.Sum(nil))
+	var sum [sha256.Size]byte
+	hx := hex.EncodeToString(h.Sum(sum[:0]))
+	out := make([]byte, 0, len(b)+len(`,"hash":""`)+len(hx))
+	out = append(out, b[:len(b)-1]...) // without the closing brace
+	out = append(out, `,"hash":"`...)
+	out = append(out, hx...)
+	out = append(out, `"}`...)
+	return hx, out
 }
+
+// encodeBuffers hold the canonical JSON of entries being hashed.
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // ReadHead returns the head; an empty ledger has the zero Head.
 func ReadHead(tx storage.Tx) (Head, error) {
@@ -222,21 +246,6 @@ func Append(tx storage.Tx, e Entry) (Entry, error) {
 		return e, err
 	}
 	return e, kvjson.Put(tx, headKey, h)
-}
-
-// chain stores e as the entry after h and returns it and the new head (not stored).
-func chain(tx storage.Tx, h Head, e Entry) (Entry, Head, error) {
-	e.Time, e.DeletedDate, e.ScheduledPurgeDate = e.Time.UTC(), e.DeletedDate.UTC(), e.ScheduledPurgeDate.UTC()
-	e.Seq, e.PrevHash = h.Seq+1, h.Hash
-	e.Hash = hash(e)
-	b, err := json.Marshal(e)
-	if err != nil {
-		return e, h, err
-	}
-	if err := tx.Put(entryKey(e.Seq), b); err != nil {
-		return e, h, err
-	}
-	return e, Head{Seq: e.Seq, Count: h.Count + 1, Hash: e.Hash}, nil
 }
 
 // AppendPending records e in the transaction that makes the change e records, as a
@@ -311,6 +320,37 @@ func PendingCount(tx storage.Tx) (int64, error) {
 		}
 		after = es[len(es)-1].Key
 	}
+}
+
+// AppendAll appends es in their order, as many calls of [Append] would (linking the
+// pending entries first), but reads and writes the head once: for a transaction that records many changes (the sweeper's
+// purges).
+func AppendAll(tx storage.Tx, es []Entry) error {
+	if _, err := Link(tx, 0); err != nil {
+		return err
+	}
+	h, err := ReadHead(tx)
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		if _, h, err = chain(tx, h, e); err != nil {
+			return err
+		}
+	}
+	return kvjson.Put(tx, headKey, h)
+}
+
+// chain stores e as the entry after h and returns it and the new head (not stored).
+func chain(tx storage.Tx, h Head, e Entry) (Entry, Head, error) {
+	e.Time, e.DeletedDate, e.ScheduledPurgeDate = e.Time.UTC(), e.DeletedDate.UTC(), e.ScheduledPurgeDate.UTC()
+	e.Seq, e.PrevHash = h.Seq+1, h.Hash
+	var b []byte
+	e.Hash, b = hashAndEncode(e)
+	if err := tx.Put(entryKey(e.Seq), b); err != nil {
+		return e, h, err
+	}
+	return e, Head{Seq: e.Seq, Count: h.Count + 1, Hash: e.Hash}, nil
 }
 
 // Filter selects entries for [List]; empty fields match everything. Vault and Name

@@ -240,6 +240,7 @@ func (s *Server) serveDataPlane(w http.ResponseWriter, r *http.Request, vaultNam
 		vaultName = "-" // a host under the vault domain that cannot be a vault
 	}
 	s.dataPlane.Serve(w, r, func(w http.ResponseWriter, r *http.Request, c *plane.Call) error {
+		s.dataRequests.Add(1)
 		if s.inFlight.Add(1) > maxInFlight {
 			s.inFlight.Add(-1)
 			c.Event.Vault, c.Event.Operation, c.Event.Decision = vaultName, "Throttle", "denied: too many requests in flight"

@@ -82,6 +82,9 @@ type Server struct {
 	webhookDone chan struct{} // the webhook delivery worker (package delivery) has stopped
 	closeOnce   sync.Once
 	inFlight    atomic.Int64
+	// dataRequests counts the data-plane requests begun: the sweeper paces itself while
+	// it grows.
+	dataRequests atomic.Int64
 }
 
 // Files the data directory holds besides the storage file.
@@ -199,6 +202,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 func (s *Server) Serve(ctx context.Context) error {
 	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stopSweeper, s.sweeperDone, s.webhookDone = stop, make(chan struct{}), make(chan struct{})
+	var seen atomic.Int64 // the sweeper gives way while data-plane requests come in
+	s.vaults.SetBusy(func() bool { n := s.dataRequests.Load(); return seen.Swap(n) != n || s.inFlight.Load() > 0 })
 	go func() {
 		defer close(s.sweeperDone)
 		s.vaults.RunSweeper(sctx, s.cfg.SweepInterval, s.log)

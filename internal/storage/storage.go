@@ -35,6 +35,9 @@
 //     disk or quota is full, its database is starting or out of connections) fails with
 //     an error wrapping [ErrUnavailable]: nothing was written, and the same request may
 //     succeed later.
+//   - [ScanKeys] lists what [Tx.Scan] would, keys only; a backend whose Tx can list keys
+//     without reading values implements [KeyScanner], and the rest are scanned. The
+//     conformance suite checks that both agree on every backend.
 package storage
 
 import (
@@ -165,4 +168,32 @@ func NoSnapshot(tx Tx) {
 type Entry struct {
 	Key   string
 	Value []byte
+}
+
+// KeyScanner is implemented by the Tx of a backend that can list keys without reading
+// their values. Call it through [ScanKeys], which works on every Tx.
+type KeyScanner interface {
+	// ScanKeys returns the keys Scan(prefix, after, limit) would return, in the same order.
+	ScanKeys(prefix, after string, limit int) ([]string, error)
+}
+
+// ScanKeys returns the keys [Tx.Scan] would return for the same arguments, without their
+// values: a caller that only needs the keys — to delete them, as a purge does with an
+// object's versions, or to parse them, as the scheduler does with its index — then has no
+// value read, copied or, behind the barrier, decrypted. A value that is damaged is
+// therefore not reported by ScanKeys, only by what reads it. A Tx that does not implement
+// [KeyScanner] is scanned with Scan.
+func ScanKeys(tx Tx, prefix, after string, limit int) ([]string, error) {
+	if ks, ok := tx.(KeyScanner); ok {
+		return ks.ScanKeys(prefix, after, limit)
+	}
+	es, err := tx.Scan(prefix, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(es))
+	for i, e := range es {
+		keys[i] = e.Key
+	}
+	return keys, nil
 }

@@ -1,6 +1,9 @@
 package vault
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // SetPageSkipLimit sets how many left-out records a listing page reads, until the test ends.
 func SetPageSkipLimit(t testing.TB, n int) {
@@ -23,4 +26,12 @@ func SetSweepBatch(t testing.TB, n int) {
 	old := sweepBatch
 	sweepBatch = n
 	t.Cleanup(func() { sweepBatch = old })
+}
+
+// SetSweepPace sets the sweeper's work per transaction and its share of a processor
+// while requests are served, until the test ends.
+func SetSweepPace(t testing.TB, slice time.Duration, share float64) {
+	oldSlice, oldShare := sweepSlice, sweepShare
+	sweepSlice, sweepShare = slice, share
+	t.Cleanup(func() { sweepSlice, sweepShare = oldSlice, oldShare })
 }

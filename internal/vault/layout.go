@@ -51,7 +51,25 @@ const (
 
 // dueKey is the scheduler's index entry for action on an object at time at.
 func dueKey(at time.Time, action string, v string, k Kind, name string) string {
-	return fmt.Sprintf("%s%012d/%s/%s/%s/%s", duePrefix, at.Unix(), action, lower(v), k, lower(name))
+	t := at.Unix()
+	if t < 0 || t > 999_999_999_999 {
+		return fmt.Sprintf("%s%012d/%s/%s/%s/%s", duePrefix, t, action, lower(v), k, lower(name))
+	}
+	v, name = lower(v), lower(name)
+	// As the Sprintf above, without its cost: the sweeper makes one per purge.
+	b := make([]byte, 0, len(duePrefix)+12+len(action)+len(v)+len(k)+len(name)+5)
+	b = append(b, duePrefix...)
+	var digits [12]byte
+	for i := len(digits) - 1; i >= 0; i-- {
+		digits[i] = byte('0' + t%10)
+		t /= 10
+	}
+	b = append(b, digits[:]...)
+	for _, part := range []string{action, v, string(k), name} {
+		b = append(b, '/')
+		b = append(b, part...)
+	}
+	return string(b)
 }
 
 func purgeKey(at time.Time, v string, k Kind, name string) string {
@@ -70,10 +88,17 @@ type dueEntry struct {
 
 // parseDueKey splits a scheduler index key; ok is false for a malformed key.
 func parseDueKey(key string) (e dueEntry, ok bool) {
-	parts := strings.Split(strings.TrimPrefix(key, duePrefix), "/")
-	if len(parts) != 5 {
+	rest, found := strings.CutPrefix(key, duePrefix)
+	var parts [5]string
+	for i := range 4 {
+		if parts[i], rest, found = strings.Cut(rest, "/"); !found {
+			return e, false
+		}
+	}
+	if strings.Contains(rest, "/") {
 		return e, false
 	}
+	parts[4] = rest
 	at, err := strconv.ParseInt(parts[0], 10, 64)
 	if err != nil {
 		return e, false

@@ -174,15 +174,22 @@ func undeleteTx(tx storage.Tx, who ledger.Entry, vlt Vault, o *Object, now time.
 // purgeTx purges the deleted object o for good: its head, every version, and what its
 // kind keeps beside them.
 func purgeTx(tx storage.Tx, action string, who ledger.Entry, vlt Vault, o *Object, now time.Time) error {
-	if err := objectChange(action, who, vlt, o).after(tx, now); err != nil {
+	return purgeIn(tx, nil, action, who, vlt, o, now)
+}
+
+// purgeIn is purgeTx as one of the sweeper's batch b (nil: alone).
+func purgeIn(tx storage.Tx, b *purgeBatch, action string, who ledger.Entry, vlt Vault, o *Object, now time.Time) error {
+	c := objectChange(action, who, vlt, o)
+	c.batch = b
+	if err := c.after(tx, now); err != nil {
 		return err
 	}
-	vers, err := tx.Scan(versionPrefix(vlt.Name, o.Kind, o.Name), "", 0)
+	vers, err := storage.ScanKeys(tx, versionPrefix(vlt.Name, o.Kind, o.Name), "", 0) // deleted unread
 	if err != nil {
 		return err
 	}
-	for _, e := range vers {
-		if err := tx.Delete(e.Key); err != nil {
+	for _, k := range vers {
+		if err := tx.Delete(k); err != nil {
 			return err
 		}
 	}

@@ -48,6 +48,7 @@ type Service struct {
 	// ledgerRetention and counts: the deletion ledger and metrics (ledger.go).
 	ledgerRetention time.Duration
 	counts          schedulerCounts
+	pace            pacer // the sweeper's (sweeper.go)
 }
 
 // Open returns a Service over st, creating the deployment's backup key on first use.

@@ -67,6 +67,10 @@ func (c change) count(tx storage.Tx) error {
 	if c.action == ledger.ActionDelete {
 		delta = 1
 	}
+	if c.batch != nil {
+		c.batch.addCount(c.vault.Name, c.kind, delta)
+		return nil
+	}
 	return addCount(tx, statsKey(c.vault.Name, c.kind), delta)
 }
 

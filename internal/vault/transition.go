@@ -33,9 +33,10 @@ type change struct {
 	who    ledger.Entry // who asked; ledger.Sweeper (with a note) for an automatic purge
 	vault  Vault        // the vault the subject is in, or the vault itself
 	subject
-	backing bool      // the subject is a key or secret behind a certificate
-	dates   Lifecycle // the deletion's: new for a delete, undone for a recover, purged for a purge
-	inside  []Object  // for a vault's purge: the deleted objects purged with it
+	backing bool        // the subject is a key or secret behind a certificate
+	dates   Lifecycle   // the deletion's: new for a delete, undone for a recover, purged for a purge
+	inside  []Object    // for a vault's purge: the deleted objects purged with it
+	batch   *purgeBatch // the sweeper's batch the change is part of (sweeper.go), or nil
 }
 
 // objectChange is the change of object o in vlt; o carries the deletion's dates.
@@ -123,6 +124,10 @@ func (c change) record(tx storage.Tx, now time.Time) error {
 	if c.action == ledger.ActionAutoPurge {
 		e.LateBySeconds = lateBy(now, c.dates.ScheduledPurgeDate)
 	}
+	if c.batch != nil {
+		c.batch.record(e) // appended with the batch's others (purgeBatch.flush)
+		return nil
+	}
 	return appendEntry(tx, e)
 }
 
@@ -142,7 +147,7 @@ func (c change) notify(tx storage.Tx, now time.Time) error {
 	case ledger.ActionDelete:
 		return scheduleWarnings(tx, c.vault.Name, c.kind, c.name, c.dates.DeletedDate, c.dates.ScheduledPurgeDate)
 	case ledger.ActionPurge, ledger.ActionAutoPurge:
-		subs, err := webhook.ForVault(tx, c.vault.Name)
+		subs, err := c.subscriptions(tx)
 		if err != nil || len(subs) == 0 {
 			return err
 		}
@@ -157,6 +162,14 @@ func (c change) notify(tx storage.Tx, now time.Time) error {
 		return enqueue(tx, c.vault, purgedEvent(c.subject, c.dates), webhook.Purged, subs, now)
 	}
 	return nil
+}
+
+// subscriptions are the webhook subscriptions of the change's vault.
+func (c change) subscriptions(tx storage.Tx) ([]webhook.Subscription, error) {
+	if c.batch != nil {
+		return c.batch.subscriptions(c.vault.Name)
+	}
+	return webhook.ForVault(tx, c.vault.Name)
 }
 
 func purgedEvent(who subject, dates Lifecycle) webhook.Event {

@@ -21,6 +21,7 @@ var errReadOnly = errors.New("bbolt: write in a read-only transaction")
 // commit.
 type tx struct {
 	b        *bolt.Bucket // nil once the function has returned
+	c        *bolt.Cursor // b's, made on first use; every use starts with a Seek
 	writable bool
 	path     string // the file, for a CorruptError
 }
@@ -34,7 +35,18 @@ func (t *tx) contain(err *error) {
 	}
 }
 
-func (t *tx) invalidate() { t.b = nil }
+func (t *tx) invalidate() { t.b, t.c = nil, nil }
+
+// cursor returns the transaction's cursor: one for every Get, Delete and Scan, rather
+// than one each (a bbolt cursor and its stack are allocated; the sweeper's transactions
+// make thousands of calls). Every user positions it with Seek first, and none calls
+// another method while it walks, so a Put or Delete in between never leaves it astray.
+func (t *tx) cursor() *bolt.Cursor {
+	if t.c == nil {
+		t.c = t.b.Cursor()
+	}
+	return t.c
+}
 
 // Get implements [storage.Tx].
 func (t *tx) Get(key string) (_ []byte, err error) {
@@ -44,7 +56,7 @@ func (t *tx) Get(key string) (_ []byte, err error) {
 	defer t.contain(&err)
 	k := []byte(key)
 	// A cursor (rather than Bucket.Get) tells an empty value from an absent key.
-	gotKey, v := t.b.Cursor().Seek(k)
+	gotKey, v := t.cursor().Seek(k)
 	if gotKey == nil || !bytes.Equal(gotKey, k) {
 		return nil, storage.ErrNotFound
 	}
@@ -73,7 +85,12 @@ func (t *tx) Delete(key string) (err error) {
 		return err
 	}
 	defer t.contain(&err)
-	if err := t.b.Delete([]byte(key)); err != nil {
+	// Bucket.Delete, with the transaction's cursor rather than a new one.
+	c := t.cursor()
+	if k, _ := c.Seek([]byte(key)); k == nil || string(k) != key {
+		return nil
+	}
+	if err := c.Delete(); err != nil {
 		return fmt.Errorf("bbolt: delete: %w", err)
 	}
 	return nil
@@ -81,8 +98,24 @@ func (t *tx) Delete(key string) (err error) {
 
 // Scan implements [storage.Tx] with one cursor Seek to the later of prefix and after.
 func (t *tx) Scan(prefix, after string, limit int) (_ []storage.Entry, err error) {
+	var out []storage.Entry
+	err = t.scan(prefix, after, limit, func(k, v []byte) {
+		out = append(out, storage.Entry{Key: string(k), Value: clone(v)})
+	})
+	return out, err
+}
+
+// ScanKeys implements [storage.KeyScanner]: Scan without copying the values.
+func (t *tx) ScanKeys(prefix, after string, limit int) (_ []string, err error) {
+	var out []string
+	err = t.scan(prefix, after, limit, func(k, _ []byte) { out = append(out, string(k)) })
+	return out, err
+}
+
+// scan hands each entry Scan returns to each, its bytes valid only during the call.
+func (t *tx) scan(prefix, after string, limit int, each func(k, v []byte)) (err error) {
 	if t.b == nil {
-		return nil, errTxDone
+		return errTxDone
 	}
 	defer t.contain(&err)
 	start := prefix
@@ -90,19 +123,19 @@ func (t *tx) Scan(prefix, after string, limit int) (_ []storage.Entry, err error
 		start = after
 	}
 	p := []byte(prefix)
-	c := t.b.Cursor()
+	c := t.cursor()
 	k, v := c.Seek([]byte(start))
 	if k != nil && string(k) == after {
 		k, v = c.Next()
 	}
-	var out []storage.Entry
-	for ; k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-		if limit > 0 && len(out) >= limit {
+	for n := 0; k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		if limit > 0 && n >= limit {
 			break
 		}
-		out = append(out, storage.Entry{Key: string(k), Value: clone(v)})
+		each(k, v)
+		n++
 	}
-	return out, nil
+	return nil
 }
 
 func (t *tx) checkWrite() error {

@@ -37,6 +37,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) storage.Backend) {
 	t.Run("ok/scan", s.scan)
 	t.Run("ok/scan-returns-copies", s.scanCopy)
 	t.Run("ok/scan-pages", s.scanPages)
+	t.Run("ok/scan-keys", s.scanKeys) // scankeys.go
 	t.Run("ok/read-your-writes", s.readYourWrites)
 	t.Run("ok/update-commits-visibly", s.commitVisible)
 	t.Run("ok/concurrent-updates", s.concurrentUpdates)
