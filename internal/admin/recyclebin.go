@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -58,7 +57,7 @@ func (a *Admin) recycleBin(w http.ResponseWriter, r *http.Request, c *plane.Call
 	for _, d := range bin {
 		it := recycleBinItem{Kind: string(d.Kind), Vault: d.Vault.Name, Name: d.Name,
 			DeletedDate: d.DeletedDate, ScheduledPurgeDate: d.ScheduledPurgeDate,
-			TimeLeft: timeLeft(d.ScheduledPurgeDate.Sub(now))}
+			TimeLeft: vault.TimeLeft(d.ScheduledPurgeDate.Sub(now))}
 		if d.Kind == vault.KindVault {
 			it.PurgeAllowed = !d.Vault.PurgeProtection
 			it.RecoveryID = "/subscriptions/" + d.Vault.Subscription + "/providers/Microsoft.KeyVault/locations/" + d.Vault.Location +
@@ -71,21 +70,4 @@ func (a *Admin) recycleBin(w http.ResponseWriter, r *http.Request, c *plane.Call
 		items = append(items, it)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"value": items})
-}
-
-// timeLeft is a duration until a purge as a person reads it: "89d 23h", "5h 12m", "7m",
-// "<1m".
-func timeLeft(d time.Duration) string {
-	if d < time.Minute {
-		return "<1m"
-	}
-	days, rest := d/(24*time.Hour), d%(24*time.Hour)
-	hours, mins := rest/time.Hour, (rest%time.Hour)/time.Minute
-	switch {
-	case days > 0:
-		return fmt.Sprintf("%dd %dh", days, hours)
-	case hours > 0:
-		return fmt.Sprintf("%dh %dm", hours, mins)
-	}
-	return fmt.Sprintf("%dm", mins)
 }

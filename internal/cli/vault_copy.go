@@ -286,32 +286,47 @@ func versionsOldestFirst(ctx context.Context, sc *azsecrets.Client, name string)
 		}
 		out = append(out, page.Value...)
 	}
-	// Created dates have a resolution of one second: among versions of the same second,
-	// the current one goes last (the others' order is not known).
 	latest := ""
 	if cur, err := sc.GetSecret(ctx, name, "", nil); err == nil && cur.ID != nil {
 		latest = cur.ID.Version()
 	}
-	slices.SortStableFunc(out, func(a, b *azsecrets.SecretProperties) int {
-		var ta, tb time.Time
-		if a.Attributes != nil && a.Attributes.Created != nil {
-			ta = *a.Attributes.Created
+	oldestFirst(out, latest, func(p *azsecrets.SecretProperties) (created *time.Time, version string) {
+		if p.ID != nil {
+			version = p.ID.Version()
 		}
-		if b.Attributes != nil && b.Attributes.Created != nil {
-			tb = *b.Attributes.Created
+		if p.Attributes != nil {
+			created = p.Attributes.Created
+		}
+		return created, version
+	})
+	return out, nil
+}
+
+// oldestFirst sorts versions by their created date. Created dates have a resolution of
+// one second: among versions of the same second, latest (the current one) goes last;
+// the others' order is not known. A version without a date sorts first.
+func oldestFirst[T any](vers []T, latest string, of func(T) (created *time.Time, version string)) {
+	slices.SortStableFunc(vers, func(a, b T) int {
+		ca, va := of(a)
+		cb, vb := of(b)
+		var ta, tb time.Time
+		if ca != nil {
+			ta = *ca
+		}
+		if cb != nil {
+			tb = *cb
 		}
 		if c := ta.Compare(tb); c != 0 || latest == "" {
 			return c
 		}
 		switch latest {
-		case a.ID.Version():
+		case va:
 			return 1
-		case b.ID.Version():
+		case vb:
 			return -1
 		}
 		return 0
 	})
-	return out, nil
 }
 
 // disabled reports whether a version is disabled: the API does not give its value.
@@ -434,24 +449,14 @@ func (cp *copier) certificate(name string) error {
 	if cur, err := cp.src.certs.GetCertificate(cp.ctx, name, "", nil); err == nil && cur.ID != nil {
 		latest = cur.ID.Version()
 	}
-	slices.SortStableFunc(vers, func(a, b *azcertificates.CertificateProperties) int {
-		var ta, tb time.Time
-		if a.Attributes != nil && a.Attributes.Created != nil {
-			ta = *a.Attributes.Created
+	oldestFirst(vers, latest, func(p *azcertificates.CertificateProperties) (created *time.Time, version string) {
+		if p.ID != nil {
+			version = p.ID.Version()
 		}
-		if b.Attributes != nil && b.Attributes.Created != nil {
-			tb = *b.Attributes.Created
+		if p.Attributes != nil {
+			created = p.Attributes.Created
 		}
-		if c := ta.Compare(tb); c != 0 || latest == "" {
-			return c
-		}
-		switch latest {
-		case a.ID.Version():
-			return 1
-		case b.ID.Version():
-			return -1
-		}
-		return 0
+		return created, version
 	})
 	policy := pol.CertificatePolicy
 	policy.ID = nil

@@ -22,20 +22,13 @@ var funcs = template.FuncMap{
 	"dur":      func(d webhook.Duration) string { return time.Duration(d).String() },
 }
 
-// timeLeft is a duration until a purge as a person reads it.
+// timeLeft is a duration until a purge as a person reads it, in words where the
+// recycle bin's short form would be a symbol.
 func timeLeft(d time.Duration) string {
 	if d < time.Minute {
 		return "less than a minute"
 	}
-	days, rest := d/(24*time.Hour), d%(24*time.Hour)
-	hours, mins := rest/time.Hour, (rest%time.Hour)/time.Minute
-	switch {
-	case days > 0:
-		return fmt.Sprintf("%dd %dh", days, hours)
-	case hours > 0:
-		return fmt.Sprintf("%dh %dm", hours, mins)
-	}
-	return fmt.Sprintf("%dm", mins)
+	return vault.TimeLeft(d)
 }
 
 // page is what the layout draws around a page's own data.

@@ -3,6 +3,7 @@ package vault
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -108,4 +109,21 @@ func (s *Service) deletedInVault(ctx context.Context, v Vault, kinds []Kind, now
 		return nil
 	})
 	return out, err
+}
+
+// TimeLeft is a duration until a purge as a person reads it: "89d 23h", "5h 12m", "7m",
+// or "<1m" — the recycle bin's column, in the admin plane's answer and the console.
+func TimeLeft(d time.Duration) string {
+	if d < time.Minute {
+		return "<1m"
+	}
+	days, rest := d/(24*time.Hour), d%(24*time.Hour)
+	hours, mins := rest/time.Hour, (rest%time.Hour)/time.Minute
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh", days, hours)
+	case hours > 0:
+		return fmt.Sprintf("%dh %dm", hours, mins)
+	}
+	return fmt.Sprintf("%dm", mins)
 }
