@@ -79,7 +79,7 @@ func (c *Console) reveal(w http.ResponseWriter, r *http.Request, req *call, vnam
 	return c.objectPage(w, r, req, vname, "secrets", name, &revealed{Version: s.ID, Value: s.Value, ContentType: s.ContentType})
 }
 
-// setEnabled enables or disables one version.
+// setEnabled enables or disables one version of a secret, key or certificate.
 func (c *Console) setEnabled(w http.ResponseWriter, r *http.Request, req *call, vname, coll, name string) error {
 	ctx := r.Context()
 	o := ops[coll]["update"]
@@ -99,8 +99,10 @@ func (c *Console) setEnabled(w http.ResponseWriter, r *http.Request, req *call, 
 		_, err = vr.UpdateSecret(ctx, vname, name, version, vault.SecretUpdate{Enabled: &enabled})
 	case "keys":
 		_, err = vr.UpdateKey(ctx, vname, name, version, vault.KeyUpdate{Enabled: &enabled})
-	default:
-		return formError("Certificates are enabled or disabled through the API (az keyvault certificate set-attributes).")
+	case "certificates":
+		// As the data plane's UpdateCertificate: the version's key and secret follow it,
+		// in the same transaction.
+		_, err = vr.UpdateCertificate(ctx, vname, name, version, vault.CertParams{Enabled: &enabled}, nil)
 	}
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coffer/coffer/internal/certs"
 	"github.com/coffer/coffer/internal/rbac"
 	"github.com/coffer/coffer/internal/vault"
 )
@@ -296,5 +297,87 @@ func TestHiddenVaults(t *testing.T) {
 	}
 	if a, b := page("/console/vaults/vault-locked", "vault-locked"), page("/console/vaults/nosuch", "nosuch"); a != b {
 		t.Fatalf("the pages tell the vaults apart:\n%s\n%s", a, b)
+	}
+}
+
+// TestEnableCertificate: a principal with certificates/update disables and enables a
+// certificate version from its page, and the version's key and secret follow it, as
+// through the data plane's UpdateCertificate; a principal without the permission gets
+// the refusal page and a form without the CSRF token is refused, both changing nothing.
+func TestEnableCertificate(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	in := e.vaults.Internal()
+	if _, err := in.CreateCertificate(ctx, "shop", "web", certs.Policy{KeyType: "EC", Curve: "P-256", Subject: "CN=web", IssuerName: "Self"}, vault.CertParams{}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := in.GetCertificate(ctx, "shop", "web", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ver := c.ID
+	enabled := func() (cert, key, secret bool) {
+		t.Helper()
+		c, err := in.GetCertificate(ctx, "shop", "web", ver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Listed, since a disabled secret version cannot be read.
+		ks, _, err := in.Keys().ListVersions(ctx, "shop", "web", "", 10)
+		if err != nil || len(ks) != 1 || ks[0].ID != ver {
+			t.Fatalf("the certificate's key versions: %v %v", ks, err)
+		}
+		ss, _, err := in.Secrets().ListVersions(ctx, "shop", "web", "", 10)
+		if err != nil || len(ss) != 1 || ss[0].ID != ver {
+			t.Fatalf("the certificate's secret versions: %v %v", ss, err)
+		}
+		return c.Enabled, ks[0].Enabled, ss[0].Enabled
+	}
+	form := func(tok, to string) url.Values {
+		return url.Values{"csrf": {tok}, "version": {ver}, "enabled": {to}}
+	}
+	const action = "/console/vaults/shop/certificates/web/enabled"
+
+	// The limited principal may list secrets in shop, nothing about certificates.
+	ck := e.signIn(t, e.limited)
+	tok := csrf(t, e.do("GET", "/console/vaults", nil, ck).Body.String())
+	w := e.do("POST", action, form(tok, "false"), ck)
+	if w.Code != 403 || !strings.Contains(w.Body.String(), "certificates update") {
+		t.Fatalf("disable without certificates/update: %d %s", w.Code, w.Body)
+	}
+	if c, k, s := enabled(); !c || !k || !s {
+		t.Fatalf("a refused disable changed the version: certificate %v key %v secret %v", c, k, s)
+	}
+
+	ck = e.signIn(t, e.admin)
+	w = e.do("GET", "/console/vaults/shop/certificates/web", nil, ck)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `action="`+action+`"`) || !strings.Contains(w.Body.String(), ">Disable</button>") {
+		t.Fatalf("certificate page without the Disable form: %d %s", w.Code, w.Body)
+	}
+	tok = csrf(t, w.Body.String())
+	for _, f := range []url.Values{{"version": {ver}, "enabled": {"false"}}, form("forged", "false")} {
+		if w := e.do("POST", action, f, ck); w.Code != 403 {
+			t.Errorf("without the CSRF token: %d %s", w.Code, w.Body)
+		}
+	}
+	if c, k, s := enabled(); !c || !k || !s {
+		t.Fatalf("a forged form changed the version: certificate %v key %v secret %v", c, k, s)
+	}
+
+	w = e.do("POST", action, form(tok, "false"), ck)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/console/vaults/shop/certificates/web" {
+		t.Fatalf("disable: %d %s %s", w.Code, w.Header(), w.Body)
+	}
+	if c, k, s := enabled(); c || k || s {
+		t.Fatalf("after disable: certificate %v key %v secret %v, want all disabled", c, k, s)
+	}
+	if body := e.do("GET", "/console/vaults/shop/certificates/web", nil, ck).Body.String(); !strings.Contains(body, ">Enable</button>") {
+		t.Fatalf("a disabled version's page offers no Enable: %s", body)
+	}
+	if w := e.do("POST", action, form(tok, "true"), ck); w.Code != http.StatusSeeOther {
+		t.Fatalf("enable: %d %s", w.Code, w.Body)
+	}
+	if c, k, s := enabled(); !c || !k || !s {
+		t.Fatalf("after enable: certificate %v key %v secret %v, want all enabled", c, k, s)
 	}
 }
