@@ -138,13 +138,19 @@ func match(method, escapedPath string) (*route, map[string]string, error) {
 	methodMismatch := false
 	for i := range routes {
 		rt := &routes[i]
-		params, ok := rt.matchSegs(segs)
+		has, ok := rt.matchSegs(segs)
 		if !ok {
 			continue
 		}
 		if rt.method != method {
 			methodMismatch = true
 			continue
+		}
+		// The map is made for the route that is taken only: a GET /secrets/n first
+		// matches the paths of PUT and DELETE, whose maps would be garbage.
+		var params map[string]string
+		if has {
+			params = rt.params(segs)
 		}
 		return rt, params, nil
 	}
@@ -154,14 +160,14 @@ func match(method, escapedPath string) (*route, map[string]string, error) {
 	return nil, nil, errNoRoute
 }
 
-func (rt *route) matchSegs(segs []string) (map[string]string, bool) {
+// matchSegs reports whether segs is rt's path, and whether it names parameters.
+// Every route is tried in turn: it allocates nothing, so that the routes that fail
+// (or match the path for another method) cost no garbage.
+func (rt *route) matchSegs(segs []string) (has, ok bool) {
 	n := len(rt.segs)
 	if len(segs) != n && !(len(segs) == n-1 && strings.HasSuffix(rt.segs[n-1], "?}")) {
-		return nil, false
+		return false, false
 	}
-	// Every route is tried in turn: the map is made only once the whole path matched, so
-	// that the routes that fail on a later segment cost no allocation.
-	has := false
 	for i, ps := range rt.segs {
 		if strings.HasPrefix(ps, "{") {
 			if i >= len(segs) {
@@ -171,17 +177,19 @@ func (rt *route) matchSegs(segs []string) (map[string]string, bool) {
 			continue
 		}
 		if !strings.EqualFold(ps, segs[i]) {
-			return nil, false
+			return false, false
 		}
 	}
-	if !has {
-		return nil, true
-	}
+	return has, true
+}
+
+// params maps the parameter names of rt to their values in segs, a path rt matched.
+func (rt *route) params(segs []string) map[string]string {
 	params := make(map[string]string, 2)
 	for i, ps := range rt.segs {
 		if strings.HasPrefix(ps, "{") && i < len(segs) {
 			params[strings.Trim(ps, "{?}")] = segs[i]
 		}
 	}
-	return params, true
+	return params
 }

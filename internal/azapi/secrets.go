@@ -99,7 +99,10 @@ func (a *API) getSecret(w http.ResponseWriter, r *request) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return ok(w, a.renderSecret(r, s, withValue))
+	// A pointer, the commonest answer's: the encoder copies a struct it is given by
+	// value into a new one of its own first (same bytes either way).
+	ws := a.renderSecret(r, s, withValue)
+	return ok(w, &ws)
 }
 
 func (a *API) updateSecret(w http.ResponseWriter, r *request) (int, error) {
