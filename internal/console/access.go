@@ -1,6 +1,7 @@
 package console
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/coffer/coffer/internal/authz"
@@ -12,42 +13,41 @@ import (
 // The console decides each action as the data plane decides the same operation: on a
 // vault with access policies by authz.Decide with the operation's permission, on an RBAC
 // vault by the role assignments (rbac.View.Decide) with its data action, at the vault's
-// resource id or the object's. The permissions and data actions below are the data
-// plane's own for these operations (azapi's route table), so a principal may do in the
-// console exactly what it may do through the API.
+// resource id or the object's. The permission and data action of an operation are not
+// written here: they are the data plane's own, looked up in its route table
+// (Options.Access), so a principal may do in the console exactly what it may do through
+// the API.
 
-// kv begins every Key Vault data action.
-const kv = "Microsoft.KeyVault/vaults/"
-
-// op is one operation the console carries out: its audit name (the data plane's), the
-// access-policy permission and the RBAC data action it needs.
-type op struct{ name, perm, action string }
+// op is one operation the console carries out, by the data plane's audit name.
+type op struct{ name string }
 
 // ops per object kind (the collection name in URLs and permissions).
 var ops = map[string]map[string]op{
 	"secrets": {
-		"list":    {"ListSecrets", "secrets/list", kv + "secrets/readMetadata/action"},
-		"get":     {"GetSecret", "secrets/get", kv + "secrets/getSecret/action"},
-		"set":     {"SetSecret", "secrets/set", kv + "secrets/setSecret/action"},
-		"update":  {"UpdateSecret", "secrets/set", kv + "secrets/update/action"},
-		"delete":  {"DeleteSecret", "secrets/delete", kv + "secrets/delete"},
-		"recover": {"RecoverDeletedSecret", "secrets/recover", kv + "secrets/recover/action"},
-		"purge":   {"PurgeDeletedSecret", "secrets/purge", kv + "secrets/purge/action"},
+		"list": {"ListSecrets"}, "get": {"GetSecret"}, "set": {"SetSecret"}, "update": {"UpdateSecret"},
+		"delete": {"DeleteSecret"}, "recover": {"RecoverDeletedSecret"}, "purge": {"PurgeDeletedSecret"},
 	},
 	"keys": {
-		"list":    {"ListKeys", "keys/list", kv + "keys/read"},
-		"update":  {"UpdateKey", "keys/update", kv + "keys/update/action"},
-		"delete":  {"DeleteKey", "keys/delete", kv + "keys/delete"},
-		"recover": {"RecoverDeletedKey", "keys/recover", kv + "keys/recover/action"},
-		"purge":   {"PurgeDeletedKey", "keys/purge", kv + "keys/purge/action"},
+		"list": {"ListKeys"}, "update": {"UpdateKey"},
+		"delete": {"DeleteKey"}, "recover": {"RecoverDeletedKey"}, "purge": {"PurgeDeletedKey"},
 	},
 	"certificates": {
-		"list":    {"ListCertificates", "certificates/list", kv + "certificates/read"},
-		"update":  {"UpdateCertificate", "certificates/update", kv + "certificates/update/action"},
-		"delete":  {"DeleteCertificate", "certificates/delete", kv + "certificates/delete"},
-		"recover": {"RecoverDeletedCertificate", "certificates/recover", kv + "certificates/recover/action"},
-		"purge":   {"PurgeDeletedCertificate", "certificates/purge", kv + "certificates/purge/action"},
+		"list": {"ListCertificates"}, "update": {"UpdateCertificate"},
+		"delete": {"DeleteCertificate"}, "recover": {"RecoverDeletedCertificate"}, "purge": {"PurgeDeletedCertificate"},
 	},
+}
+
+// checkOperations says which of the console's operations the data plane does not know:
+// New refuses to build a console that could not decide one of its actions.
+func checkOperations(rules func(op string) (perm, action string, ok bool)) error {
+	for _, kind := range ops {
+		for _, o := range kind {
+			if _, _, ok := rules(o.name); !ok {
+				return fmt.Errorf("console: the data plane has no operation %s to decide it by", o.name)
+			}
+		}
+	}
+	return nil
 }
 
 // collections are the object kinds in the order pages show them.
@@ -60,8 +60,9 @@ func collectionOf(k vault.Kind) string { return string(k) + "s" }
 // the request began (read once, outside any storage transaction, as the data plane
 // does).
 type access struct {
-	who  plane.Principal
-	view *rbac.View // nil for the administrator, or without RBAC
+	who   plane.Principal
+	view  *rbac.View                                     // nil for the administrator, or without RBAC
+	rules func(op string) (perm, action string, ok bool) // Options.Access
 }
 
 // decide says whether the principal may carry out o on vault v (on the object name, when
@@ -70,14 +71,15 @@ func (a access) decide(v vault.Vault, o op, name string) (bool, string) {
 	if a.who.Admin {
 		return true, "administrator"
 	}
+	perm, action, _ := a.rules(o.name) // every op is known: checkOperations
 	if !v.RBAC {
-		return authz.Decide(authz.Principal{ObjectID: a.who.ObjectID}, v.AccessPolicies, o.perm)
+		return authz.Decide(authz.Principal{ObjectID: a.who.ObjectID}, v.AccessPolicies, perm)
 	}
 	scope := rbac.VaultScope(v.Subscription, v.ResourceGroup, v.Name)
 	if name != "" {
-		scope += "/" + strings.SplitN(o.perm, "/", 2)[0] + "/" + name
+		scope += "/" + strings.SplitN(perm, "/", 2)[0] + "/" + name
 	}
-	req := rbac.Request{Principal: a.who.ObjectID, Scope: scope, Action: o.action, Data: true}
+	req := rbac.Request{Principal: a.who.ObjectID, Scope: scope, Action: action, Data: true}
 	var d rbac.Decision
 	if a.view != nil && a.who.ObjectID != "" {
 		d = a.view.Decide(req)
@@ -101,13 +103,12 @@ func (a access) sees(v vault.Vault) bool {
 	return false
 }
 
-// Operations lists the data-plane operations the console carries out, each with the
-// permission and data action it decides them by (a test holds them to the data plane's).
-func Operations() map[string][2]string {
-	out := map[string][2]string{}
+// Operations lists the data-plane operations the console carries out (their audit names).
+func Operations() []string {
+	var out []string
 	for _, kind := range ops {
 		for _, o := range kind {
-			out[o.name] = [2]string{o.perm, o.action}
+			out = append(out, o.name)
 		}
 	}
 	return out

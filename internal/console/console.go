@@ -62,6 +62,9 @@ type Options struct {
 	// Clock dates sessions and links: the server's real clock, not the vault clock, so a
 	// time shift (tests) does not end sessions.
 	Clock clock.Clock
+	// Access is the data plane's access-policy permission and RBAC data action for an
+	// operation (azapi.Access): the console decides each action by them. Required.
+	Access func(op string) (perm, action string, ok bool)
 	// Plane is the adapter every console request goes through (its Audit is the
 	// console's audit sink).
 	Plane *plane.Plane
@@ -105,6 +108,12 @@ func New(opts Options) (*Console, error) {
 	}
 	if opts.Plane == nil {
 		opts.Plane = plane.New(plane.Config{Name: "console", Clock: opts.Clock, Log: opts.Log})
+	}
+	if opts.Access == nil {
+		return nil, errors.New("console: Options.Access is required")
+	}
+	if err := checkOperations(opts.Access); err != nil {
+		return nil, err
 	}
 	pages, err := parsePages()
 	if err != nil {
@@ -308,7 +317,7 @@ func (c *Console) authenticate(w http.ResponseWriter, r *http.Request, req *call
 	req.session, req.token, req.name = s, ck.Value, p.Name
 	req.Principal = plane.Principal{TenantID: p.TenantID, ClientID: p.ClientID, ObjectID: p.ObjectID, Admin: p.Admin}
 	req.Event.Principal = req.Principal.Audit()
-	req.access = access{who: req.Principal}
+	req.access = access{who: req.Principal, rules: c.opts.Access}
 	if !p.Admin && c.opts.RBAC != nil {
 		view, err := c.opts.RBAC.View(r.Context())
 		if err != nil {

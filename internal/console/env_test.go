@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coffer/coffer/internal/authz"
+	"github.com/coffer/coffer/internal/azapi"
 	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/console"
@@ -76,7 +77,7 @@ func newEnv(tb testing.TB) *env {
 		}
 	}
 	roles := rbac.New(db, clk.Now)
-	c, err := console.New(console.Options{Vaults: vs, RBAC: roles, Principals: ids, Store: db, Clock: clk,
+	c, err := console.New(console.Options{Vaults: vs, RBAC: roles, Principals: ids, Store: db, Clock: clk, Access: azapi.Access,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		tb.Fatal(err)

@@ -84,7 +84,7 @@ func (s *Server) anchors() []ledger.Anchor {
 // data plane, identity's sign-in check, and sessions in the storage.
 func (s *Server) newConsole() (*console.Console, error) {
 	p := plane.New(plane.Config{Name: "console", Audit: s.auditConsole, Clock: s.cfg.Clock, Log: s.log})
-	return console.New(console.Options{Vaults: s.vaults, RBAC: s.rbac, Principals: s.id, Store: s.store, Clock: s.cfg.Clock,
+	return console.New(console.Options{Vaults: s.vaults, RBAC: s.rbac, Principals: s.id, Store: s.store, Clock: s.cfg.Clock, Access: azapi.Access,
 		Plane: p, Anchors: s.anchors, IdleTimeout: s.cfg.ConsoleIdleTimeout, MaxLifetime: s.cfg.ConsoleMaxLifetime, Log: s.log})
 }
 
