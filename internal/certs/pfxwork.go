@@ -185,9 +185,10 @@ func checkPFXWork(der []byte, password string) error {
 		default:
 			continue // go-pkcs12 refuses it without deriving a key
 		}
-		// With the empty password two forms are tried, and the wrong one can decrypt to
-		// well-padded noise (about once in 256): a plaintext that holds no bags is that
-		// noise as long as another one holds bags. Every one that does is counted.
+		// A wrong password decrypts to well-padded noise about once in 256 (and with the
+		// empty password two forms are tried): a plaintext that holds no bags is that noise.
+		// Every one that holds bags is counted; when none does, an encrypted safe was
+		// opened with the wrong password, as go-pkcs12's own MAC check would say.
 		var parsed [][]p12SafeBag
 		var parseErr error
 		for _, data := range plain {
@@ -199,6 +200,9 @@ func checkPFXWork(der []byte, password string) error {
 			parsed = append(parsed, bags)
 		}
 		if len(parsed) == 0 {
+			if safe.ContentType.Equal(oidEncryptedData) {
+				return errPFXPassword
+			}
 			return unreadablePFX(parseErr)
 		}
 		for _, bags := range parsed {

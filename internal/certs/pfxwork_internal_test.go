@@ -2,8 +2,20 @@ package certs
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/hex"
+	"fmt"
+	"math/big"
+	"strings"
 	"testing"
+	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // TestRC2 checks the cipher against RC2's published test vectors, both ways.
@@ -48,4 +60,61 @@ func TestPKCS12KDF(t *testing.T) {
 	if got := pkcs12KDF([]byte{0, 0}, []byte("\xf3\x7e\x05\xb5\x18\x32\x4b\x4b"), 2048, 1, 24); hex.EncodeToString(got) != "00f759ff47d14dd03665d5943cb3c4a39a2555c02aed66e1" {
 		t.Errorf("leading zero: %x", got)
 	}
+}
+
+// TestWrongPasswordWellPadded: about one wrong password in 256 decrypts an encrypted safe
+// to noise that happens to be well padded. It must still be answered as a wrong password,
+// not as an unreadable file (this once made an import test fail about one run in 256).
+func TestWrongPasswordWellPadded(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "padded"},
+		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pfx, err := pkcs12.Modern2023.Encode(key, cert, nil, "s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var outer p12PFX
+	var content []byte
+	var safes []p12ContentInfo
+	if unmarshalAll(pfx, &outer) != nil || unmarshalAll(outer.AuthSafe.Content.Bytes, &content) != nil || unmarshalAll(content, &safes) != nil {
+		t.Fatal("cannot read the PFX made for the test")
+	}
+	var enc *p12EncryptedData
+	for _, s := range safes {
+		if s.ContentType.Equal(oidEncryptedData) {
+			enc = new(p12EncryptedData)
+			if err := unmarshalAll(s.Content.Bytes, enc); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if enc == nil {
+		t.Fatal("the PFX made for the test has no encrypted safe")
+	}
+	for i := range 20000 {
+		pw := fmt.Sprintf("wrong-%d", i)
+		forms, _ := pfxPasswords(pw)
+		if _, err := openSafe(enc.EncryptedContentInfo.ContentEncryptionAlgorithm, enc.EncryptedContentInfo.EncryptedContent, forms); err != nil {
+			continue // badly padded: the usual wrong password
+		}
+		_, _, err := parsePFX(base64.StdEncoding.EncodeToString(pfx), pw)
+		if err == nil || !strings.Contains(err.Error(), "the PFX password is wrong") {
+			t.Fatalf("password %q decrypts to well-padded noise; answered %v, want the PFX password is wrong", pw, err)
+		}
+		t.Logf("%q decrypts to well-padded noise after %d tries; answered %q", pw, i+1, err)
+		return
+	}
+	t.Fatal("no wrong password gave a well-padded decryption in 20000 tries")
 }
