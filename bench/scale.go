@@ -55,7 +55,7 @@ func runScale(ctx context.Context, cfg *config, bin, tmp string) error {
 
 	// An empty data dir: the reference start.
 	empty := filepath.Join(tmp, "empty")
-	p, took, err := startTimed(ctx, bin, empty, nil)
+	p, took, err := startTimed(ctx, cfg, bin, empty, nil)
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func runScale(ctx context.Context, cfg *config, bin, tmp string) error {
 	p.Stop(15 * time.Second)
 
 	dir := filepath.Join(tmp, "data")
-	if p, _, err = startTimed(ctx, bin, dir, nil); err != nil { // makes the data dir
+	if p, _, err = startTimed(ctx, cfg, bin, dir, nil); err != nil { // makes the data dir
 		return err
 	}
 	p.Stop(15 * time.Second)
@@ -82,7 +82,7 @@ func runScale(ctx context.Context, cfg *config, bin, tmp string) error {
 		return err
 	}
 	c0 = sampleCPU(nil)
-	p, took, err = startTimed(ctx, bin, dir, []string{"--allow-time-shift"})
+	p, took, err = startTimed(ctx, cfg, bin, dir, []string{"--allow-time-shift"})
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func runScale(ctx context.Context, cfg *config, bin, tmp string) error {
 	fmt.Printf("- the background check (structure of every page, then every value) finished %v after /healthz; RSS then %s\n",
 		time.Since(t0).Round(100*time.Millisecond), rss(p.PID()))
 	p.Stop(15 * time.Second)
-	p, took, err = startTimed(ctx, bin, dir, []string{"--allow-time-shift"})
+	p, took, err = startTimed(ctx, cfg, bin, dir, []string{"--allow-time-shift"})
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func runScale(ctx context.Context, cfg *config, bin, tmp string) error {
 		return err
 	}
 	c0 = sampleCPU(nil)
-	p, took, err = startTimed(ctx, bin, dir, nil)
+	p, took, err = startTimed(ctx, cfg, bin, dir, nil)
 	if err != nil {
 		return err
 	}
@@ -214,14 +214,15 @@ func runScale(ctx context.Context, cfg *config, bin, tmp string) error {
 	return nil
 }
 
-// startTimed starts coffer on dir and returns once /healthz answers, with the time taken.
-func startTimed(ctx context.Context, bin, dir string, args []string) (*cofferproc.Process, time.Duration, error) {
+// startTimed starts coffer on dir (with -server-args and -server-env) and returns once /healthz answers, with the time taken.
+func startTimed(ctx context.Context, cfg *config, bin, dir string, args []string) (*cofferproc.Process, time.Duration, error) {
+	args = append(args, strings.Fields(cfg.serverArgs)...)
 	logf, err := os.OpenFile(dir+".log", os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, 0, err
 	}
 	start := time.Now()
-	p, err := cofferproc.Start(ctx, cofferproc.Config{Bin: bin, DataDir: dir, Args: args, Output: logf, ReadyTimeout: 10 * time.Minute})
+	p, err := cofferproc.Start(ctx, cofferproc.Config{Bin: bin, DataDir: dir, Args: args, Env: strings.Fields(cfg.serverEnv), Output: logf, ReadyTimeout: 10 * time.Minute})
 	took := time.Since(start)
 	if err != nil {
 		log, _ := os.ReadFile(dir + ".log")
