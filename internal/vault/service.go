@@ -204,9 +204,15 @@ func (r Request) inVault(ctx context.Context, write bool, vaultName string, fn f
 	return r.inVaultReading(ctx, write, vaultName, "", fn)
 }
 
-// inVaultReading is inVault for a function that will read key first: a read-only
-// transaction reads it with the vault's record, in one round trip where the storage can
-// ([storage.Prefetch]).
+// inVaultReading is inVault for a get: fn reads the object at key, then one of its
+// versions. A read-only transaction reads key with the vault's record, in one round trip
+// where the storage can ([storage.Prefetch]), and its reads need not share a snapshot
+// ([storage.NoSnapshot]; on PostgreSQL two round trips instead of three, and no BEGIN or
+// COMMIT): every state the three records can be seen in is one the get could have
+// answered at some instant of its own. The vault's record and the object's are read in
+// one round trip; a version, once written, only changes its attributes, and a version
+// gone by the time it is read (the object purged meanwhile) is answered as not found,
+// as a get after the purge would be.
 func (r Request) inVaultReading(ctx context.Context, write bool, vaultName, key string, fn func(tx storage.Tx, vlt Vault, now time.Time) error) error {
 	run := r.st.View
 	if write {
@@ -214,6 +220,7 @@ func (r Request) inVaultReading(ctx context.Context, write bool, vaultName, key 
 	}
 	return run(ctx, func(tx storage.Tx) error {
 		if key != "" && !write {
+			storage.NoSnapshot(tx)
 			storage.Prefetch(tx, key)
 		}
 		vlt, err := r.sharedVault(tx, vaultName)
