@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Defaults of [FileOptions].
@@ -41,8 +42,10 @@ type FileOptions struct {
 	Stdout io.Writer
 	// HandOffOutcomes lets "outcome" records return once the committer holds them, not
 	// once they are durable: they follow a change that already happened (or a read), so
-	// only "request" records, which gate a change, need to wait for their fsync. They
-	// are made durable by the next batch, and at Close.
+	// only "request" records, which gate a change, need to wait for their fsync. A batch
+	// of outcomes alone is written at once and fsynced with the next batch that has a
+	// record waiting, or [OutcomeSyncDelay] later at most, and at Close: a read-only load
+	// pays about ten fsyncs a second, not one per batch.
 	HandOffOutcomes bool
 }
 
@@ -96,6 +99,11 @@ type File struct {
 	// headed is the file that got the "log" line naming the tenant (for stdout, any
 	// non-nil value once it did).
 	headed any
+	// unsynced: l.f holds handed-off outcomes written but not yet fsynced; syncBy fires
+	// OutcomeSyncDelay after the first of them.
+	unsynced bool
+	syncBy   *time.Timer
+	fsyncs   atomic.Int64 // for tests
 }
 
 // briefKey is what a brief outcome leaves to its request record.
@@ -153,6 +161,11 @@ type fileReq struct {
 var reqPool = sync.Pool{New: func() any { return &fileReq{done: make(chan error, 1)} }}
 
 const maxFileBatch = 1024
+
+// OutcomeSyncDelay bounds how long handed-off outcomes stay written but not fsynced
+// ([FileOptions].HandOffOutcomes): what a power loss can take of them. A crash of the
+// process alone takes nothing once they are written.
+const OutcomeSyncDelay = 100 * time.Millisecond
 
 // OpenFile opens (or creates) the audit log and starts its committer.
 func OpenFile(opts FileOptions) (*File, error) {
@@ -235,20 +248,25 @@ func (l *File) Close() error {
 func (l *File) run() {
 	defer close(l.done)
 	batch := make([]*fileReq, 0, maxFileBatch)
+	l.syncBy = time.NewTimer(time.Hour)
+	l.syncBy.Stop()
 	for {
 		batch = l.next(batch[:0])
 		if len(batch) == 0 {
 			if rest := l.takeOutcomes(nil); len(rest) > 0 && (l.f != nil || l.out != nil) {
-				l.write(l.lines(rest)) // the outcomes handed over before Close
+				l.write(l.lines(rest), true) // the outcomes handed over before Close
 			}
 			if l.f != nil {
-				l.f.Close()
-				l.f = nil
+				l.closeFile()
 			}
 			return
 		}
 		batch = l.takeOutcomes(batch)
-		err := l.write(l.lines(batch))
+		waited := false
+		for _, r := range batch {
+			waited = waited || r.done != nil
+		}
+		err := l.write(l.lines(batch), waited)
 		for _, r := range batch {
 			if r.done != nil {
 				r.done <- err
@@ -275,7 +293,8 @@ func (l *File) lines(batch []*fileReq) []byte {
 }
 
 // next waits for a record, then takes every record already queued, up to maxFileBatch.
-// It returns an empty batch once Close has been called.
+// It returns an empty batch once Close has been called. Outcomes left unsynced are
+// fsynced when their delay is up.
 func (l *File) next(batch []*fileReq) []*fileReq {
 	for len(batch) == 0 {
 		select {
@@ -283,6 +302,10 @@ func (l *File) next(batch []*fileReq) []*fileReq {
 			batch = append(batch, r)
 		case r := <-l.outcomes:
 			batch = append(batch, r) // outcomes alone make a batch too
+		case <-l.syncBy.C:
+			if l.unsynced {
+				l.sync()
+			}
 		case <-l.quit:
 			return batch
 		}
@@ -298,9 +321,9 @@ func (l *File) next(batch []*fileReq) []*fileReq {
 	return batch
 }
 
-// write appends b (whole lines) durably, rotating first when b would take the file past
-// maxSize.
-func (l *File) write(b []byte) error {
+// write appends b (whole lines), rotating first when b would take the file past
+// maxSize, and fsyncs it when durable is set; otherwise within OutcomeSyncDelay.
+func (l *File) write(b []byte, durable bool) error {
 	tenant := l.tenantName()
 	if l.out != nil {
 		if tenant != "" && l.headed == nil {
@@ -327,15 +350,50 @@ func (l *File) write(b []byte) error {
 	}
 	n, err := l.f.Write(b)
 	l.size += int64(n)
-	if err == nil {
-		err = l.f.Sync()
-	}
 	if err != nil {
-		l.f.Close()
-		l.f = nil // reopened before the next batch
-		return fmt.Errorf("audit log %s: %w", l.path, err)
+		return l.failed(err)
+	}
+	if !durable {
+		if !l.unsynced {
+			l.unsynced = true
+			l.syncBy.Reset(OutcomeSyncDelay)
+		}
+		return nil
+	}
+	return l.sync()
+}
+
+// sync fsyncs l.f: every line written to it so far is durable.
+func (l *File) sync() error {
+	l.unsynced = false
+	l.syncBy.Stop()
+	l.fsyncs.Add(1)
+	if err := l.f.Sync(); err != nil {
+		return l.failed(err)
 	}
 	return nil
+}
+
+// closeFile closes l.f, fsyncing first the outcomes left unsynced in it.
+func (l *File) closeFile() error {
+	var err error
+	if l.unsynced {
+		err = l.sync()
+	}
+	if l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+	return err
+}
+
+// failed closes l.f after a failed write or fsync (it is reopened before the next batch)
+// and returns err for the batch.
+func (l *File) failed(err error) error {
+	l.f.Close()
+	l.f = nil
+	l.unsynced = false
+	return fmt.Errorf("audit log %s: %w", l.path, err)
 }
 
 // ensureOpen makes l.f the file at l.path: it reopens after a failure, and when the file
@@ -346,7 +404,7 @@ func (l *File) ensureOpen() error {
 		if err == nil && os.SameFile(fi, l.fi) {
 			return nil
 		}
-		l.f.Close()
+		l.closeFile() // a failed fsync is the file's that is gone: nothing to retry
 		l.f = nil
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("audit log: %w", err)
@@ -403,8 +461,9 @@ func endsInNewline(path string, size int64) bool {
 // rotate renames Path.(i) to Path.(i+1), dropping the oldest, Path to Path.1, and opens
 // a new Path.
 func (l *File) rotate() error {
-	l.f.Close()
-	l.f = nil
+	if err := l.closeFile(); err != nil {
+		return err
+	}
 	name := func(i int) string {
 		if i == 0 {
 			return l.path

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -276,5 +277,53 @@ func TestFileKeepsTheOrderOfRecords(t *testing.T) {
 		if e.Operation != wantOp || e.Status != i/2 {
 			t.Fatalf("line %d is %s %d, want %s %d", i, e.Operation, e.Status, wantOp, i/2)
 		}
+	}
+}
+
+// TestFileDefersTheFsyncOfOutcomes: batches of handed-off outcomes alone are written at
+// once but fsynced together, OutcomeSyncDelay after the first at most (without Close);
+// a request record is durable when its Record returns, with the outcomes before it.
+func TestFileDefersTheFsyncOfOutcomes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l, err := audit.OpenFile(audit.FileOptions{Path: path, HandOffOutcomes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	before := audit.Fsyncs(l)
+	const n = 2000
+	for i := range n {
+		if err := l.Record(t.Context(), audit.Event{Phase: "outcome", Operation: "GetSecret", Status: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Written without Close (a crash of the process loses none of them)...
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		if strings.Count(string(b), `"op":"GetSecret"`) == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d outcomes written after 5 s", strings.Count(string(b), `"op":"GetSecret"`), n)
+		}
+		runtime.Gosched()
+	}
+	// ...and fsynced within OutcomeSyncDelay, in far fewer fsyncs than batches.
+	for audit.Fsyncs(l) == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("outcomes not fsynced %v after they were written", 5*time.Second)
+		}
+		runtime.Gosched()
+	}
+	if got := audit.Fsyncs(l) - before; got > n/20 {
+		t.Errorf("%d fsyncs for %d outcomes; want them shared", got, n)
+	}
+	synced := audit.Fsyncs(l)
+	if err := l.Record(t.Context(), audit.Event{Phase: "request", Operation: "SetSecret"}); err != nil {
+		t.Fatal(err)
+	}
+	if audit.Fsyncs(l) == synced {
+		t.Error("a request record returned before an fsync")
 	}
 }
