@@ -112,10 +112,21 @@ type objectKind[V any, PV versionOf[V], R any] struct {
 
 func (k objectKind[V, PV, R]) rules() *kindRules { return k.kindRules }
 
-// get returns a version ("" for the latest) of the live object name.
+// get returns a version ("" for the latest) of the live object name. The version is
+// read with the object where the storage can: the one asked for, or the one last seen as
+// the latest (Service.latest).
 func (k objectKind[V, PV, R]) get(s Request, ctx context.Context, vaultName, name, version string) (R, error) {
-	return k.oneReading(s, ctx, false, vaultName, name, version, liveKey(vaultName, k.kind, name), func(tx storage.Tx, vlt Vault, _ time.Time) (*Object, error) {
-		return shownObject(tx, vlt.Name, k.kind, name)
+	key := liveKey(vaultName, k.kind, name)
+	keys := []string{key}
+	if v := cmp.Or(version, s.latest.get(key)); v != "" {
+		keys = append(keys, versionKey(vaultName, k.kind, name, v))
+	}
+	return k.oneReading(s, ctx, false, vaultName, name, version, keys, func(tx storage.Tx, vlt Vault, _ time.Time) (*Object, error) {
+		o, err := shownObject(tx, vlt.Name, k.kind, name)
+		if err == nil && version == "" && (len(keys) == 1 || keys[1] != versionKey(vaultName, k.kind, name, o.Latest)) {
+			s.latest.set(key, o.Latest)
+		}
+		return o, err
 	})
 }
 
@@ -130,16 +141,17 @@ func (k objectKind[V, PV, R]) getDeleted(s Request, ctx context.Context, vaultNa
 // and find may then change what it finds — and returns a version ("" for the latest) of
 // the object it found, as the API shows it.
 func (k objectKind[V, PV, R]) one(s Request, ctx context.Context, write bool, vaultName, name, version string, find func(storage.Tx, Vault, time.Time) (*Object, error)) (R, error) {
-	return k.oneReading(s, ctx, write, vaultName, name, version, "", find)
+	return k.oneReading(s, ctx, write, vaultName, name, version, nil, find)
 }
 
-// oneReading is one for a find that reads key first (see inVaultReading).
-func (k objectKind[V, PV, R]) oneReading(s Request, ctx context.Context, write bool, vaultName, name, version, key string, find func(storage.Tx, Vault, time.Time) (*Object, error)) (R, error) {
+// oneReading is one for a find that reads keys[0] first, and may read keys[1] after (see
+// inVaultReading).
+func (k objectKind[V, PV, R]) oneReading(s Request, ctx context.Context, write bool, vaultName, name, version string, keys []string, find func(storage.Tx, Vault, time.Time) (*Object, error)) (R, error) {
 	var out R
 	if err := checkName(k.kind, name); err != nil {
 		return out, err
 	}
-	err := s.inVaultReading(ctx, write, vaultName, key, func(tx storage.Tx, vlt Vault, now time.Time) error {
+	err := s.inVaultReading(ctx, write, vaultName, keys, func(tx storage.Tx, vlt Vault, now time.Time) error {
 		o, err := find(tx, vlt, now)
 		if err != nil {
 			return err

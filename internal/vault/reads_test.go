@@ -43,9 +43,10 @@ func (t *hintTx) Get(key string) ([]byte, error) {
 }
 
 // TestGetReadsWithoutASnapshot: a get of a live object asks for no snapshot before its
-// first read and reads the object with the vault's record; a version gone by the time it
-// is read (the object purged between the reads) is answered as not found. A get of a
-// deleted object keeps its snapshot.
+// first read and reads the object with the vault's record, and with the version last seen
+// as its latest (a guess, checked); a version gone by the time it is read (the object
+// purged between the reads) is answered as not found. A get of a deleted object keeps its
+// snapshot.
 func TestGetReadsWithoutASnapshot(t *testing.T) {
 	_, clk, st := newService(t, false)
 	hs := &hintStore{Backend: st}
@@ -69,6 +70,35 @@ func TestGetReadsWithoutASnapshot(t *testing.T) {
 	}
 
 	version := set.ID[strings.LastIndex(set.ID, "/")+1:]
+	// The next get asks for the latest version it saw with the object; a new version makes
+	// that guess wrong once: the right version is read, and guessed from then on.
+	prefetched := func() string {
+		t.Helper()
+		hs.log = nil
+		got, err := s.Internal().GetSecret(ctx, "v", "s", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID[strings.LastIndex(got.ID, "/")+1:] != version {
+			t.Fatalf("GetSecret answered version %s; want the latest, %s", got.ID, version)
+		}
+		return hs.log[1]
+	}
+	if p := prefetched(); !strings.HasSuffix(p, "/"+version) || strings.Count(p, " ") != 2 {
+		t.Fatalf("the second get asked for %q; want the object and version %s", p, version)
+	}
+	old := version
+	next, err := s.Internal().SetSecret(ctx, "v", "s", vault.SecretParams{Value: "y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	version = next.ID[strings.LastIndex(next.ID, "/")+1:]
+	if p := prefetched(); !strings.HasSuffix(p, "/"+old) {
+		t.Fatalf("the get after a new version asked for %q; want the old guess, %s", p, old)
+	}
+	if p := prefetched(); !strings.HasSuffix(p, "/"+version) {
+		t.Fatalf("the get after that asked for %q; want the new version, %s", p, version)
+	}
 	hs.vanish = "/" + version
 	if _, err := s.Internal().GetSecret(ctx, "v", "s", ""); !errors.Is(err, vault.ErrNotFound) {
 		t.Fatalf("GetSecret with its version purged after the object was read = %v; want ErrNotFound", err)

@@ -49,6 +49,7 @@ type Service struct {
 	ledgerRetention time.Duration
 	counts          schedulerCounts
 	pace            pacer // the sweeper's (sweeper.go)
+	latest          latestHints
 }
 
 // Open returns a Service over st, creating the deployment's backup key on first use.
@@ -201,27 +202,28 @@ func (r Request) decideVault(name string, v Vault, err error) (Vault, error) {
 // vaultName: read once, inside the transaction, and handed to the request's decision
 // before fn reads or changes anything else; now is the vault clock's time.
 func (r Request) inVault(ctx context.Context, write bool, vaultName string, fn func(tx storage.Tx, vlt Vault, now time.Time) error) error {
-	return r.inVaultReading(ctx, write, vaultName, "", fn)
+	return r.inVaultReading(ctx, write, vaultName, nil, fn)
 }
 
-// inVaultReading is inVault for a get: fn reads the object at key, then one of its
-// versions. A read-only transaction reads key with the vault's record, in one round trip
-// where the storage can ([storage.Prefetch]), and its reads need not share a snapshot
+// inVaultReading is inVault for a get: fn reads the object at keys[0], then one of its
+// versions, which keys[1] names when it is known (or guessed) before. A read-only
+// transaction reads keys with the vault's record, in one round trip where the storage
+// can ([storage.Prefetch]), and its reads need not share a snapshot
 // ([storage.NoSnapshot]; on PostgreSQL two round trips instead of three, and no BEGIN or
 // COMMIT): every state the three records can be seen in is one the get could have
 // answered at some instant of its own. The vault's record and the object's are read in
 // one round trip; a version, once written, only changes its attributes, and a version
 // gone by the time it is read (the object purged meanwhile) is answered as not found,
 // as a get after the purge would be.
-func (r Request) inVaultReading(ctx context.Context, write bool, vaultName, key string, fn func(tx storage.Tx, vlt Vault, now time.Time) error) error {
+func (r Request) inVaultReading(ctx context.Context, write bool, vaultName string, keys []string, fn func(tx storage.Tx, vlt Vault, now time.Time) error) error {
 	run := r.st.View
 	if write {
 		run = r.st.Update
 	}
 	return run(ctx, func(tx storage.Tx) error {
-		if key != "" && !write {
+		if len(keys) > 0 && !write {
 			storage.NoSnapshot(tx)
-			storage.Prefetch(tx, key)
+			storage.Prefetch(tx, keys...)
 		}
 		vlt, err := r.sharedVault(tx, vaultName)
 		if err != nil {
