@@ -153,7 +153,7 @@ func printTargets(rs []result) int {
 		fmt.Println("- set: n/a (needs set at c=64)")
 	}
 	if dr := find("delrec"); dr != nil {
-		fmt.Printf("- delete+recover = %.0f pairs/s (target ≥ 4000/s): %s\n", dr.opsPerS, verdict(dr.opsPerS >= 4000))
+		fmt.Printf("- delete+recover = %.0f pairs/s (target ≥ 5000/s): %s\n", dr.opsPerS, verdict(dr.opsPerS >= 5000))
 	} else {
 		fmt.Println("- delete+recover: n/a (needs delrec at c=64)")
 	}
