@@ -63,6 +63,10 @@ var sweepSlice = 10 * time.Millisecond
 // processor, and two looks at the time it has taken.
 const yieldEvery = 16
 
+// yieldSleep is how long the sweeper sleeps to yield its processor while requests are
+// served (pacer.yield).
+const yieldSleep = 20 * time.Microsecond
+
 func (s *Service) sweepDue(ctx context.Context) (int, error) {
 	acted := 0
 	actions := s.actions()
@@ -110,13 +114,12 @@ func (s *Service) sweepDue(ctx context.Context) (int, error) {
 				b := newPurgeBatch(tx, len(group)) // fresh on every run of the function
 				for k, e := range group {
 					if k%yieldEvery == yieldEvery-1 {
-						if wall.Now().Sub(began) >= sweepSlice {
+						t := wall.Now()
+						if t.Sub(began) >= sweepSlice {
 							took = k // the rest in the next transaction
 							break
 						}
-						// Let requests waiting for a processor run between purges, rather
-						// than at the scheduler's next preemption (up to 10 ms later).
-						runtime.Gosched()
+						s.pace.yield(t)
 					}
 					var ok bool
 					var err error
@@ -206,12 +209,34 @@ func (p *pacer) rest(ctx context.Context, n int, took time.Duration) error {
 	}
 }
 
+// yield lets requests run between purges. While requests are being served it sleeps
+// for yieldSleep rather than calling runtime.Gosched: Gosched puts the sweeper on the
+// scheduler's global queue, which the scheduler takes from before it looks at the
+// network, so a request that has arrived meanwhile waits for the runtime's next full
+// poll (up to 10 ms) unless another processor is idle. Asleep, the sweeper leaves
+// its processor nothing queued: the scheduler polls the network and runs the request
+// first. At c=1 during a sweep this took a get's p99 from 4–5 times its p99 without a
+// sweep to about 2.5 times. At rest it only calls Gosched.
+func (p *pacer) yield(now time.Time) {
+	if p.recentlyBusy(now) {
+		time.Sleep(yieldSleep)
+		return
+	}
+	runtime.Gosched()
+}
+
+// recentlyBusy reports whether requests were seen within busyWithin of now (as of the
+// last transaction's end).
+func (p *pacer) recentlyBusy(now time.Time) bool {
+	return !p.lastBusy.IsZero() && now.Sub(p.lastBusy) <= busyWithin
+}
+
 // restFor is how long rest sleeps at now.
 func (p *pacer) restFor(now time.Time, n int, took time.Duration) time.Duration {
 	if b := p.busy.Load(); b != nil && (*b)() {
 		p.lastBusy = now
 	}
-	if p.lastBusy.IsZero() || now.Sub(p.lastBusy) > busyWithin || sweepShare >= 1 {
+	if !p.recentlyBusy(now) || sweepShare >= 1 {
 		return 0
 	}
 	// The commit counts as work: writing the pages a batch of purges dirtied is processor
