@@ -108,10 +108,13 @@ func portOf(u string) string {
 
 // serverGCPercent is the server's GOGC unless the environment sets one. A request
 // allocates about 20 KB (a get) to 35 KB (a set) of short-lived memory over a small live
-// heap, so the collector ran often: at 200 it runs half as often, which cut the CPU of a
-// get by 11–23% and of a set by 17–22% (go test ./internal/server/ -bench Handler, cpu-ns/op)
-// for a few tens of MB more heap at most.
-const serverGCPercent = 200
+// heap, so the collector ran often: at 200 it runs half as often as Go's default, which
+// cut the CPU of a get by 11–23% and of a set by 17–22% (go test ./internal/server/ -bench
+// Handler, cpu-ns/op); at 400 a quarter as often, which took gets at c=64 end to end from
+// 50.9% to 53.7% of the bare TLS server (go run ./bench -server-env GOGC=…), for some
+// tens of MB more heap at most (the live heap is a few tens of MB, even at a million
+// objects).
+const serverGCPercent = 400
 
 // setGCPercent applies serverGCPercent when GOGC is not set: GOGC (and GOMEMLIMIT) in the
 // environment still decide.
