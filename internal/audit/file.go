@@ -404,8 +404,7 @@ func (l *File) ensureOpen() error {
 		if err == nil && os.SameFile(fi, l.fi) {
 			return nil
 		}
-		l.closeFile() // a failed fsync is the file's that is gone: nothing to retry
-		l.f = nil
+		l.closeFile() // its unsynced lines first; if that fails there is nothing to retry
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("audit log: %w", err)
 		}

@@ -209,12 +209,12 @@ func (r Request) inVault(ctx context.Context, write bool, vaultName string, fn f
 // versions, which keys[1] names when it is known (or guessed) before. A read-only
 // transaction reads keys with the vault's record, in one round trip where the storage
 // can ([storage.Prefetch]), and its reads need not share a snapshot
-// ([storage.NoSnapshot]; on PostgreSQL two round trips instead of three, and no BEGIN or
-// COMMIT): every state the three records can be seen in is one the get could have
-// answered at some instant of its own. The vault's record and the object's are read in
-// one round trip; a version, once written, only changes its attributes, and a version
-// gone by the time it is read (the object purged meanwhile) is answered as not found,
-// as a get after the purge would be.
+// ([storage.NoSnapshot]; on PostgreSQL one round trip, or two when the version was not
+// known before, instead of three with BEGIN and COMMIT): every state the three records
+// can be seen in is one the get could have answered at some instant of its own. The
+// vault's record and the object's are read in one round trip; a version, once written,
+// only changes its attributes, and a version gone by the time it is read (the object
+// purged meanwhile) is answered as not found, as a get after the purge would be.
 func (r Request) inVaultReading(ctx context.Context, write bool, vaultName string, keys []string, fn func(tx storage.Tx, vlt Vault, now time.Time) error) error {
 	run := r.st.View
 	if write {
