@@ -125,21 +125,7 @@ func (c *Console) deleteObject(w http.ResponseWriter, r *http.Request, req *call
 	if err := req.BeforeChange(ctx); err != nil {
 		return err
 	}
-	var obj vault.Object
-	switch coll {
-	case "secrets":
-		var x vault.Secret
-		x, err = vr.Secrets().Delete(ctx, vname, name)
-		obj = x.Object
-	case "keys":
-		var x vault.Key
-		x, err = vr.Keys().Delete(ctx, vname, name)
-		obj = x.Object
-	case "certificates":
-		var x vault.Certificate
-		x, err = vr.Certificates().Delete(ctx, vname, name)
-		obj = x.Object
-	}
+	obj, err := objects[coll].del(ctx, vr, vname, name)
 	if err != nil {
 		return err
 	}

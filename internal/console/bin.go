@@ -274,7 +274,7 @@ func (c *Console) recover(w http.ResponseWriter, r *http.Request, req *call) err
 		if err := req.BeforeChange(ctx); err != nil {
 			return err
 		}
-		if err := recoverObject(ctx, vr, coll, t.vault, t.name); err != nil {
+		if err := objects[coll].recover(ctx, vr, t.vault, t.name); err != nil {
 			return err
 		}
 	}
@@ -282,19 +282,6 @@ func (c *Console) recover(w http.ResponseWriter, r *http.Request, req *call) err
 		Message: strings.ToUpper(t.kind[:1]) + t.kind[1:] + " " + t.name + " is recovered, with every version.",
 		Links:   []doneLink{{"/console/recycle-bin", "Back to the recycle bin"}, {"/console/vaults/" + url.PathEscape(t.vault), "Open vault " + t.vault}}}})
 	return nil
-}
-
-func recoverObject(ctx context.Context, vr vault.Request, coll, v, name string) error {
-	var err error
-	switch coll {
-	case "secrets":
-		_, err = vr.Secrets().Recover(ctx, v, name)
-	case "keys":
-		_, err = vr.Keys().Recover(ctx, v, name)
-	case "certificates":
-		_, err = vr.Certificates().Recover(ctx, v, name)
-	}
-	return err
 }
 
 // purge removes a deleted vault or object for good, once the person has typed its name.
@@ -333,14 +320,7 @@ func (c *Console) purge(w http.ResponseWriter, r *http.Request, req *call) error
 		if err := req.BeforeChange(ctx); err != nil {
 			return err
 		}
-		switch coll {
-		case "secrets":
-			err = vr.Secrets().Purge(ctx, t.vault, t.name)
-		case "keys":
-			err = vr.Keys().Purge(ctx, t.vault, t.name)
-		case "certificates":
-			err = vr.Certificates().Purge(ctx, t.vault, t.name)
-		}
+		err = objects[coll].purge(ctx, vr, t.vault, t.name)
 		if err != nil {
 			return err
 		}

@@ -134,7 +134,7 @@ func (c *Console) vaultPage(w http.ResponseWriter, r *http.Request, req *call, n
 	} else {
 		after := r.URL.Query().Get("after")
 		var next string
-		d.Objects, next, err = listObjects(ctx, vr, coll, v.Name, after)
+		d.Objects, next, err = objects[coll].list(ctx, vr, v.Name, after)
 		if err != nil {
 			return err
 		}
@@ -147,34 +147,6 @@ func (c *Console) vaultPage(w http.ResponseWriter, r *http.Request, req *call, n
 	}
 	c.render(w, req, http.StatusOK, "vault", page{Title: "Vault " + v.Name, Nav: "vaults", Data: d})
 	return nil
-}
-
-// listObjects reads one page of a vault's live objects of a kind.
-func listObjects(ctx context.Context, vr vault.Request, coll, v, after string) ([]objRow, string, error) {
-	var out []objRow
-	var next string
-	var err error
-	switch coll {
-	case "secrets":
-		var xs []vault.Secret
-		xs, next, err = vr.Secrets().List(ctx, v, after, objectPage)
-		for _, x := range xs {
-			out = append(out, row(x.Object, x.ID, x.ContentType, x.Attributes))
-		}
-	case "keys":
-		var xs []vault.Key
-		xs, next, err = vr.Keys().List(ctx, v, after, objectPage)
-		for _, x := range xs {
-			out = append(out, row(x.Object, x.ID, "", x.Attributes))
-		}
-	case "certificates":
-		var xs []vault.Certificate
-		xs, next, err = vr.Certificates().List(ctx, v, after, objectPage)
-		for _, x := range xs {
-			out = append(out, row(x.Object, x.ID, "", x.Attributes))
-		}
-	}
-	return out, next, err
 }
 
 func row(o vault.Object, version, ct string, a vault.Attributes) objRow {
@@ -285,25 +257,9 @@ func (c *Console) objectPage(w http.ResponseWriter, r *http.Request, req *call, 
 	}
 	after := r.URL.Query().Get("after")
 	var next string
-	switch coll {
-	case "secrets":
-		var xs []vault.Secret
-		xs, next, err = vr.Secrets().ListVersions(ctx, vname, name, after, objectPage)
-		for _, x := range xs {
-			d.Versions, d.Name, d.Managed = append(d.Versions, row(x.Object, x.ID, x.ContentType, x.Attributes)), x.Object.Name, x.Object.Managed
-		}
-	case "keys":
-		var xs []vault.Key
-		xs, next, err = vr.Keys().ListVersions(ctx, vname, name, after, objectPage)
-		for _, x := range xs {
-			d.Versions, d.Name, d.Managed = append(d.Versions, row(x.Object, x.ID, "", x.Attributes)), x.Object.Name, x.Object.Managed
-		}
-	case "certificates":
-		var xs []vault.Certificate
-		xs, next, err = vr.Certificates().ListVersions(ctx, vname, name, after, objectPage)
-		for _, x := range xs {
-			d.Versions, d.Name = append(d.Versions, row(x.Object, x.ID, "", x.Attributes)), x.Object.Name
-		}
+	d.Versions, next, err = objects[coll].versions(ctx, vr, vname, name, after)
+	if n := len(d.Versions); n > 0 {
+		d.Name, d.Managed = d.Versions[n-1].Name, d.Versions[n-1].Managed
 	}
 	if err != nil {
 		return err

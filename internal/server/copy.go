@@ -22,9 +22,10 @@ const (
 	copyBatchBytes = 8 << 20
 )
 
-// ErrTargetNotEmpty is returned (wrapped) by [CopyStorage] when the PostgreSQL database
-// already holds keys.
-var ErrTargetNotEmpty = errors.New("target database is not empty")
+// ErrTargetNotEmpty is returned (wrapped) by [CopyStorage] and [RestoreSnapshot] when
+// their target already holds data: they never replace or merge into a deployment's
+// storage.
+var ErrTargetNotEmpty = errors.New("the target is not empty")
 
 // CopyStorage copies the embedded storage of the stopped server at fromDir
 // (DIR/coffer.db) into the empty PostgreSQL database toDSN, key by key and byte for
@@ -70,7 +71,7 @@ func CopyStorage(ctx context.Context, fromDir, toDSN string) (n int, err error) 
 		return 0, err // postgres never puts the password in its errors
 	}
 	defer dst.Close()
-	if err := dst.View(ctx, checkEmpty); err != nil {
+	if err := dst.View(ctx, func(tx storage.Tx) error { return checkEmpty(tx, copyNotEmpty) }); err != nil {
 		return 0, err
 	}
 
@@ -87,7 +88,7 @@ func CopyStorage(ctx context.Context, fromDir, toDSN string) (n int, err error) 
 		err := dst.Update(ctx, func(tx storage.Tx) error {
 			if check {
 				// Again inside the transaction: a server may have started on the target meanwhile.
-				if err := checkEmpty(tx); err != nil {
+				if err := checkEmpty(tx, copyNotEmpty); err != nil {
 					return err
 				}
 			}
@@ -174,14 +175,17 @@ func CopyStorage(ctx context.Context, fromDir, toDSN string) (n int, err error) 
 	return n, nil
 }
 
-// checkEmpty fails with ErrTargetNotEmpty when tx holds any key.
-func checkEmpty(tx storage.Tx) error {
+// copyNotEmpty is what CopyStorage says of a target that holds keys.
+const copyNotEmpty = "it holds Coffer data already, or a partial copy\nCopy into an empty database; a copy never merges into one in use. If this one holds nothing you need (an interrupted copy), empty it: DELETE FROM coffer_kv"
+
+// checkEmpty fails with ErrTargetNotEmpty, saying why, when tx holds any key.
+func checkEmpty(tx storage.Tx, why string) error {
 	some, err := tx.Scan("", "", 1)
 	if err != nil {
-		return fmt.Errorf("read target: %w", err)
+		return fmt.Errorf("read the target database: %w", err)
 	}
 	if len(some) > 0 {
-		return fmt.Errorf("%w: it holds Coffer data already, or a partial copy\nCopy into an empty database; a copy never merges into one in use. If this one holds nothing you need (an interrupted copy), empty it: DELETE FROM coffer_kv", ErrTargetNotEmpty)
+		return fmt.Errorf("%w: %s", ErrTargetNotEmpty, why)
 	}
 	return nil
 }

@@ -115,9 +115,6 @@ type RestoreResult struct {
 	Target  string // the file or the database written
 }
 
-// ErrNotEmptyTarget is wrapped by RestoreSnapshot when the target holds data already.
-var ErrNotEmptyTarget = errors.New("the restore target is not empty")
-
 // Restore batches: as CopyStorage's for PostgreSQL; larger for bbolt, where each one is
 // a commit and an fsync of a file nobody else has open yet.
 const (
@@ -304,7 +301,7 @@ func restoreToDir(ctx context.Context, file string, want snapfile.Summary, dir s
 	final := filepath.Join(dir, storageFile)
 	for _, name := range []string{storageFile, txidFile, storageIDFile} {
 		if _, err := os.Lstat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%w: %s already holds %s: restore into a new, empty data dir (a master.key may be there already); a restore never replaces or merges into a deployment's storage", ErrNotEmptyTarget, dir, name)
+			return fmt.Errorf("%w: %s already holds %s: restore into a new, empty data dir (a master.key may be there already); a restore never replaces or merges into a deployment's storage", ErrTargetNotEmpty, dir, name)
 		}
 	}
 	// As a first start does: a dir made by hand (0755 with the usual umask) that holds no
@@ -355,23 +352,15 @@ func restoreToDir(ctx context.Context, file string, want snapfile.Summary, dir s
 	// A link, not a rename: it fails rather than replace a coffer.db that appeared meanwhile.
 	if err := os.Link(tmp, final); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("%w: %s appeared while the snapshot was restored", ErrNotEmptyTarget, final)
+			return fmt.Errorf("%w: %s appeared while the snapshot was restored", ErrTargetNotEmpty, final)
 		}
 		return err
 	}
+	// The record is renamed into dir and dir fsynced: the link above is durable with it.
 	if err := bbolt.WriteTxidRecord(filepath.Join(dir, txidFile), txid); err != nil {
 		return fmt.Errorf("write the txid record: %w", err)
 	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return nil
 }
 
 // restoreToPostgres writes into an empty database (see RestoreSnapshot).
@@ -381,7 +370,7 @@ func restoreToPostgres(ctx context.Context, file string, want snapfile.Summary, 
 		return err // postgres never puts the password in its errors
 	}
 	defer db.Close()
-	if err := db.View(ctx, checkRestoreEmpty); err != nil {
+	if err := db.View(ctx, func(tx storage.Tx) error { return checkEmpty(tx, restoreNotEmpty) }); err != nil {
 		return err
 	}
 	wrote := false
@@ -401,7 +390,7 @@ func restoreToPostgres(ctx context.Context, file string, want snapfile.Summary, 
 			first = false
 			// Again inside the first transaction: a server may have started on it meanwhile.
 			err := db.Update(ctx, func(tx storage.Tx) error {
-				if err := checkRestoreEmpty(tx); err != nil {
+				if err := checkEmpty(tx, restoreNotEmpty); err != nil {
 					return err
 				}
 				return tx.Put(e.Key, e.Value)
@@ -427,17 +416,8 @@ func restoreToPostgres(ctx context.Context, file string, want snapfile.Summary, 
 	return compare(src, dst)
 }
 
-// checkRestoreEmpty fails with ErrNotEmptyTarget when the database holds any key.
-func checkRestoreEmpty(tx storage.Tx) error {
-	some, err := tx.Scan("", "", 1)
-	if err != nil {
-		return fmt.Errorf("read the target database: %w", err)
-	}
-	if len(some) > 0 {
-		return fmt.Errorf("%w: the PostgreSQL database holds Coffer data already: restore into an empty database (a new one, or a new schema named by search_path in the URL); a restore never replaces or merges into a deployment's storage", ErrNotEmptyTarget)
-	}
-	return nil
-}
+// restoreNotEmpty is what RestoreSnapshot says of a PostgreSQL target that holds keys.
+const restoreNotEmpty = "the PostgreSQL database holds Coffer data already: restore into an empty database (a new one, or a new schema named by search_path in the URL); a restore never replaces or merges into a deployment's storage"
 
 // emptyDatabase deletes every key, in batches.
 func emptyDatabase(ctx context.Context, db storage.Backend) error {

@@ -286,8 +286,8 @@ func snapshotUnderWriteLoad(t *testing.T, st *testenv.Stack, source string) {
 	setValue(t, c2, "after-restore", "x")
 
 	// A second restore into the same dir is refused, and changes nothing.
-	if _, err := server.RestoreSnapshot(t.Context(), file, server.RestoreTarget{DataDir: dir}); !errors.Is(err, server.ErrNotEmptyTarget) {
-		t.Errorf("restore into a data dir in use: %v, want ErrNotEmptyTarget", err)
+	if _, err := server.RestoreSnapshot(t.Context(), file, server.RestoreTarget{DataDir: dir}); !errors.Is(err, server.ErrTargetNotEmpty) {
+		t.Errorf("restore into a data dir in use: %v, want ErrTargetNotEmpty", err)
 	}
 }
 
@@ -344,8 +344,8 @@ func TestSnapshotDamagedRefused(t *testing.T) {
 		t.Errorf("?rate=fast: %d, want 400", status)
 	}
 	// Into the running server's own data dir: refused, the server serves on.
-	if _, err := server.RestoreSnapshot(t.Context(), file, server.RestoreTarget{DataDir: st.DataDir}); !errors.Is(err, server.ErrNotEmptyTarget) {
-		t.Errorf("restore over a live data dir: %v, want ErrNotEmptyTarget", err)
+	if _, err := server.RestoreSnapshot(t.Context(), file, server.RestoreTarget{DataDir: st.DataDir}); !errors.Is(err, server.ErrTargetNotEmpty) {
+		t.Errorf("restore over a live data dir: %v, want ErrTargetNotEmpty", err)
 	}
 	if r, err := st.Secrets(t, "default").GetSecret(t.Context(), "s", "", nil); err != nil || *r.Value != "v" {
 		t.Errorf("after the refused restore: %v", err)
@@ -369,8 +369,8 @@ func TestSnapshotAcrossBackends(t *testing.T) {
 	if _, err := server.RestoreSnapshot(t.Context(), file, server.RestoreTarget{DSN: dsn}); err != nil {
 		t.Fatalf("restore onto PostgreSQL: %v", err)
 	}
-	if _, err := server.RestoreSnapshot(t.Context(), file, server.RestoreTarget{DSN: dsn}); !errors.Is(err, server.ErrNotEmptyTarget) {
-		t.Errorf("restore into a database that holds data: %v, want ErrNotEmptyTarget", err)
+	if _, err := server.RestoreSnapshot(t.Context(), file, server.RestoreTarget{DSN: dsn}); !errors.Is(err, server.ErrTargetNotEmpty) {
+		t.Errorf("restore into a database that holds data: %v, want ErrTargetNotEmpty", err)
 	}
 	pg := testenv.NewStack(t, testenv.Options{Config: func(c *server.Config) { c.Storage, c.MasterKey = dsn, kek }})
 	want := func(st *testenv.Stack, where string) {

@@ -161,8 +161,6 @@ type importer struct {
 	counted    []ImportItem // deleted objects the metrics count (stats.go): not the managed ones
 	reschedule []ImportItem // live keys and certificates with a version
 	roles      []rbac.Assignment
-	// cur is the object whose versions are being read, for the dry run's list.
-	cur *ImportItem
 }
 
 // taken is the error of a name that a vault, live or deleted, or another import holds.

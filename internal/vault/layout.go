@@ -89,6 +89,9 @@ type dueEntry struct {
 // parseDueKey splits a scheduler index key; ok is false for a malformed key.
 func parseDueKey(key string) (e dueEntry, ok bool) {
 	rest, found := strings.CutPrefix(key, duePrefix)
+	if !found {
+		return e, false
+	}
 	var parts [5]string
 	for i := range 4 {
 		if parts[i], rest, found = strings.Cut(rest, "/"); !found {

@@ -76,10 +76,10 @@ func deletedObject(tx storage.Tx, v string, kind Kind, name string, now time.Tim
 	return &o, err
 }
 
-// deletedHeads returns the deleted heads in vault v, of every kind, whatever their state.
-func deletedHeads(tx storage.Tx, v string) ([]Object, error) {
+// deletedHeads returns the deleted heads in vault v of these kinds, whatever their state.
+func deletedHeads(tx storage.Tx, v string, kinds []Kind) ([]Object, error) {
 	var out []Object
-	for _, kind := range []Kind{KindSecret, KindKey, KindCertificate} {
+	for _, kind := range kinds {
 		es, err := tx.Scan(deletedPrefix(v, kind), "", 0)
 		if err != nil {
 			return nil, err

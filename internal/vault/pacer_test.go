@@ -41,3 +41,22 @@ func TestPacerRestsWhileRequestsAreServed(t *testing.T) {
 		t.Fatalf("idle for longer than busyWithin: rest %v, want none", d)
 	}
 }
+
+// The sweeper yields by sleeping (so that the scheduler polls the network) only while
+// requests were seen within busyWithin; otherwise, and before any, it only calls Gosched.
+func TestPacerYieldsBySleepingOnlyWhileBusy(t *testing.T) {
+	var p pacer
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if p.recentlyBusy(t0) {
+		t.Fatal("never busy: recently busy")
+	}
+	p.busy.Store(new(func() bool))
+	*p.busy.Load() = func() bool { return true }
+	p.restFor(t0, 1000, time.Millisecond) // a transaction ends while requests come in
+	if !p.recentlyBusy(t0.Add(busyWithin)) {
+		t.Fatal("busy within busyWithin: not recently busy")
+	}
+	if p.recentlyBusy(t0.Add(busyWithin + time.Millisecond)) {
+		t.Fatal("idle for longer than busyWithin: still recently busy")
+	}
+}

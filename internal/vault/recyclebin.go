@@ -58,7 +58,7 @@ func (s *Service) RecycleBin(ctx context.Context, f RecycleBinFilter) (items []B
 			}
 		case Active:
 			var kinds []Kind
-			for _, kind := range []Kind{KindSecret, KindKey, KindCertificate} {
+			for _, kind := range objectKinds {
 				if f.Objects != nil && f.Objects(v, kind) {
 					kinds = append(kinds, kind)
 				}
@@ -89,22 +89,16 @@ func (s *Service) RecycleBin(ctx context.Context, f RecycleBinFilter) (items []B
 func (s *Service) deletedInVault(ctx context.Context, v Vault, kinds []Kind, now time.Time) ([]BinItem, error) {
 	var out []BinItem
 	err := s.st.View(ctx, func(tx storage.Tx) error {
+		heads, err := deletedHeads(tx, v.Name, kinds)
+		if err != nil {
+			return err
+		}
 		out = out[:0]
-		for _, kind := range kinds {
-			es, err := tx.Scan(deletedPrefix(v.Name, kind), "", 0)
-			if err != nil {
-				return err
+		for _, o := range heads {
+			if o.State(now) == Purged || o.backsCertificate() || o.Latest == "" {
+				continue
 			}
-			for _, e := range es {
-				var o Object
-				if err := unmarshal(e, &o); err != nil {
-					return err
-				}
-				if o.State(now) == Purged || o.backsCertificate() || o.Latest == "" {
-					continue
-				}
-				out = append(out, BinItem{Kind: kind, Vault: v, Name: o.Name, Lifecycle: o.Lifecycle})
-			}
+			out = append(out, BinItem{Kind: o.Kind, Vault: v, Name: o.Name, Lifecycle: o.Lifecycle})
 		}
 		return nil
 	})

@@ -139,7 +139,7 @@ func (s *Service) backfillStats(ctx context.Context) error {
 					return err
 				}
 			}
-			for _, kind := range []Kind{KindSecret, KindKey, KindCertificate} {
+			for _, kind := range objectKinds {
 				after := ""
 				for {
 					es, err := tx.Scan(deletedPrefix(v.Name, kind), after, 1000)

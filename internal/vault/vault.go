@@ -85,6 +85,9 @@ const (
 	KindCertificate Kind = "certificate"
 )
 
+// objectKinds are the kinds of object a vault holds, in the order they are listed.
+var objectKinds = []Kind{KindSecret, KindKey, KindCertificate}
+
 // ValidName reports whether s is a valid object name: ^[0-9a-zA-Z-]{1,127}$.
 func ValidName(s string) bool {
 	if len(s) == 0 || len(s) > 127 {

@@ -334,7 +334,7 @@ func (s Request) PurgeVault(ctx context.Context, name string) error {
 func purgeVaultTx(tx storage.Tx, action string, who ledger.Entry, v Vault, now time.Time) error {
 	c := vaultChange(action, who, v)
 	var err error
-	if c.inside, err = deletedHeads(tx, v.Name); err != nil {
+	if c.inside, err = deletedHeads(tx, v.Name, objectKinds); err != nil {
 		return err
 	}
 	if err := c.after(tx, now); err != nil {

@@ -65,7 +65,7 @@ func (s *Service) warnAboutDeleted(tx storage.Tx, v Vault, sub webhook.Subscript
 			return err
 		}
 	}
-	inside, err := deletedHeads(tx, v.Name)
+	inside, err := deletedHeads(tx, v.Name, objectKinds)
 	if err != nil {
 		return err
 	}

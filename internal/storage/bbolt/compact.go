@@ -83,12 +83,8 @@ func Compact(path, txidFile string) (*CompactResult, error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return nil, fmt.Errorf("bbolt: compact: %w", err)
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		err = d.Sync()
-		d.Close()
-		if err != nil {
-			return nil, fmt.Errorf("bbolt: compact: sync %s: %w", filepath.Dir(path), err)
-		}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("bbolt: compact: sync %s: %w", filepath.Dir(path), err)
 	}
 	srcOpen = false
 	src.unsynced = false // no last commit of the free list: the old file is gone, and the record is the new one's

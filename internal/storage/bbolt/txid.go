@@ -80,8 +80,9 @@ func ReadTxidRecord(path string) (txid uint64, found bool, err error) {
 }
 
 // WriteTxidRecord replaces the record at path with one naming txid, through a synced
-// temporary file and a rename, whatever it named before: it is how an operator accepts a
-// database file as it is (see ErrStale). Nothing may have the database open meanwhile.
+// temporary file, a rename and an fsync of the directory, whatever it named before: it is
+// how an operator accepts a database file as it is (see ErrStale). Nothing may have the
+// database open meanwhile.
 func WriteTxidRecord(path string, txid uint64) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -105,7 +106,12 @@ func WriteTxidRecord(path string, txid uint64) error {
 	if err := os.Rename(f.Name(), path); err != nil {
 		return err
 	}
-	d, err := os.Open(filepath.Dir(path))
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir fsyncs dir, so that a file renamed or linked into it stays there.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}

@@ -118,14 +118,10 @@ func (t *tx) Prefetch(keys ...string) {
 		}
 		p := &prefetched{}
 		t.pre[key] = p
+		scan := scanValue(&p.v, &p.found)
 		t.queued.Queue(sqlGet, []byte(key)).QueryRow(func(r pgx.Row) error {
 			p.done = true
-			err := r.Scan(&p.v)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			p.found = err == nil
-			return err
+			return scan(r)
 		})
 	}
 }
@@ -293,14 +289,7 @@ func (t *tx) getAfterLock(sel, lock string, exclusive bool, key string) ([]byte,
 		if held, ok := t.absent[h]; !ok || exclusive && !held {
 			b.Queue(lock, absentLockClass, h)
 		}
-		b.Queue(sel, []byte(key)).QueryRow(func(r pgx.Row) error {
-			err := r.Scan(&v)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			found = err == nil
-			return err
-		})
+		b.Queue(sel, []byte(key)).QueryRow(scanValue(&v, &found))
 	})
 	if err != nil {
 		return nil, t.fail("get", err)
@@ -337,14 +326,7 @@ func (t *tx) get(key string) ([]byte, error) {
 	var v []byte
 	found := false
 	err := t.send(func(b *pgx.Batch) {
-		b.Queue(sqlGet, []byte(key)).QueryRow(func(r pgx.Row) error {
-			err := r.Scan(&v)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			found = err == nil
-			return err
-		})
+		b.Queue(sqlGet, []byte(key)).QueryRow(scanValue(&v, &found))
 	})
 	if err != nil {
 		return nil, t.fail("get", err)
@@ -353,6 +335,19 @@ func (t *tx) get(key string) ([]byte, error) {
 		return nil, storage.ErrNotFound
 	}
 	return v, nil
+}
+
+// scanValue reads a row of a key's value into v, setting found; no row is not an error
+// (the key is absent).
+func scanValue(v *[]byte, found *bool) func(pgx.Row) error {
+	return func(r pgx.Row) error {
+		err := r.Scan(v)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		*found = err == nil
+		return err
+	}
 }
 
 // lockedRow notes that the transaction holds key's row FOR UPDATE.
