@@ -64,6 +64,25 @@ func Temporary(err error) bool {
 	return errors.Is(err, ErrBusy) || errors.Is(err, ErrUnavailable)
 }
 
+// backgroundKey marks a context whose Updates are background work (see [Background]).
+type backgroundKey struct{}
+
+// Background returns ctx marked so that the Updates made with it are background work:
+// work no request waits for (the sweeper's purges), which a backend may run at a lower
+// processor priority than the requests it serves, so that on a busy machine it takes the
+// processor time they leave rather than making them wait for it. The embedded bbolt
+// backend does (its committer does an Update's work); PostgreSQL, which does the work of
+// a transaction in its own processes, ignores the mark.
+func Background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
+// IsBackground reports whether ctx was marked by [Background].
+func IsBackground(ctx context.Context) bool {
+	b, _ := ctx.Value(backgroundKey{}).(bool)
+	return b
+}
+
 // Backend is a transactional key-value store.
 type Backend interface {
 	// View runs fn in a read-only snapshot.

@@ -15,6 +15,9 @@ import (
 type request struct {
 	fn   func(storage.Tx) error
 	done chan outcome // buffered 1: the committer never blocks on a reply
+	// background: the Update's context was marked by storage.Background. Its function
+	// is committed in a batch of its own, at a lower processor priority (lowpriority.go).
+	background bool
 }
 
 // outcome is what the committer reports back to an Update caller.
@@ -33,7 +36,7 @@ var errRollback = errors.New("bbolt: roll back batch")
 // [DB.call]). run closes db.done once Close has been called.
 func (db *DB) run(pending []*request) {
 	if len(pending) > 0 {
-		db.commit(pending)
+		db.commit(pending, db.replaceCommitter)
 	}
 	batch := make([]*request, 0, maxBatch)
 	for {
@@ -42,7 +45,11 @@ func (db *DB) run(pending []*request) {
 			close(db.done)
 			return
 		}
-		db.commit(batch)
+		if batch[0].background {
+			db.commitBackground(batch)
+		} else {
+			db.commit(batch, db.replaceCommitter)
+		}
 		clear(batch) // drop references to finished requests
 		// Let the writers just answered run and queue again before the next batch is
 		// taken: without it the 64 writers of a busy server split into two alternating
@@ -54,17 +61,29 @@ func (db *DB) run(pending []*request) {
 
 // next waits for a request, then takes every request already queued, up to maxBatch. It
 // returns an empty batch once Close has been called; requests still waiting then fail
-// with ErrClosed in [DB.Update].
+// with ErrClosed in [DB.Update]. A background request makes a batch of its own: one met
+// while taking the queue is held, and is the next batch.
 func (db *DB) next(batch []*request) []*request {
+	if r := db.held; r != nil {
+		db.held = nil
+		return append(batch, r)
+	}
 	select {
 	case r := <-db.reqs:
 		batch = append(batch, r)
+		if r.background {
+			return batch
+		}
 	case <-db.quit:
 		return batch
 	}
 	for len(batch) < maxBatch {
 		select {
 		case r := <-db.reqs:
+			if r.background {
+				db.held = r
+				return batch
+			}
 			batch = append(batch, r)
 		default:
 			return batch
@@ -73,10 +92,25 @@ func (db *DB) next(batch []*request) []*request {
 	return batch
 }
 
+// commitBackground commits a batch of one background request on a thread of lower
+// priority (see runLowPriority), and returns once it is answered. Should its function
+// end its goroutine (runtime.Goexit), that goroutine is the low-priority one: its caller
+// is answered, and this committer carries on.
+func (db *DB) commitBackground(batch []*request) {
+	runLowPriority(func() {
+		db.commit(batch, func([]*request) {}) // a batch of one leaves nothing to commit
+	})
+}
+
+// replaceCommitter starts a committer in place of the committer goroutine that is
+// ending (a function called runtime.Goexit in it), with the rest of its batch.
+func (db *DB) replaceCommitter(rest []*request) { go db.run(rest) }
+
 // commit runs batch in one bolt write transaction and replies to every request. A request
 // whose function fails is answered and removed; the rest are run again in a new
 // transaction, so a failing function never sees nor leaves writes in the committed state.
-func (db *DB) commit(batch []*request) {
+// If a function ends the goroutine (see call), resume gets the requests left to commit.
+func (db *DB) commit(batch []*request, resume func(rest []*request)) {
 	for len(batch) > 0 {
 		failed := -1
 		var failure outcome
@@ -86,7 +120,7 @@ func (db *DB) commit(batch []*request) {
 			txid = uint64(btx.ID())
 			b := btx.Bucket(bucket)
 			for i := range batch {
-				if out, ok := db.call(batch, i, b); !ok {
+				if out, ok := db.call(batch, i, b, resume); !ok {
 					failed, failure = i, out
 					return errRollback
 				}
@@ -115,9 +149,9 @@ func (db *DB) commit(batch []*request) {
 
 // call runs batch[i].fn on b; ok reports that it returned nil. A panic becomes a failed
 // outcome. If fn calls runtime.Goexit, this goroutine cannot be saved: call answers the
-// caller, and starts a new committer for the rest of the batch, which waits for the write
-// lock until bolt's deferred rollback releases it while this goroutine unwinds.
-func (db *DB) call(batch []*request, i int, b *bolt.Bucket) (out outcome, ok bool) {
+// caller, and hands the rest of the batch to resume (a new committer, which waits for the
+// write lock until bolt's deferred rollback releases it while this goroutine unwinds).
+func (db *DB) call(batch []*request, i int, b *bolt.Bucket, resume func(rest []*request)) (out outcome, ok bool) {
 	t := &tx{b: b, writable: true, path: db.path}
 	returned := false
 	defer func() {
@@ -130,7 +164,7 @@ func (db *DB) call(batch []*request, i int, b *bolt.Bucket) (out outcome, ok boo
 			return
 		}
 		batch[i].done <- outcome{goexit: true}
-		go db.run(slices.Concat(batch[:i], batch[i+1:]))
+		resume(slices.Concat(batch[:i], batch[i+1:]))
 	}()
 	err := batch[i].fn(t)
 	returned = true

@@ -18,6 +18,10 @@
 // commits with one fsync. There is no timer: a batch is whatever queued while the previous
 // commit was syncing, so a lone writer pays no extra latency.
 //
+// An Update whose context is marked by [storage.Background] (the sweeper's purges) is
+// committed in a batch of its own, on a thread of lower priority (lowpriority.go), so
+// that the processor work of a large purge gives way to the requests served meanwhile.
+//
 // When one function in a batch returns an error or panics, the whole bbolt transaction is
 // rolled back, that caller alone gets its error (or its panic, re-raised in its own
 // goroutine), and the others are run again in a fresh transaction. This is why
@@ -125,6 +129,9 @@ type DB struct {
 	unsynced bool
 	// beforeRecord, when set (by tests), runs between a commit and its record.
 	beforeRecord func(txid uint64)
+	// held is a background request the committer took from the queue while it made up a
+	// batch of others: it is the next batch (see next). Only the committer touches it.
+	held *request
 }
 
 var _ storage.Backend = (*DB)(nil)
@@ -391,7 +398,7 @@ func (db *DB) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	if db.readOnly {
 		return errReadOnlyDB
 	}
-	r := &request{fn: fn, done: make(chan outcome, 1)}
+	r := &request{fn: fn, done: make(chan outcome, 1), background: storage.IsBackground(ctx)}
 	select {
 	case db.reqs <- r:
 	case <-ctx.Done():
