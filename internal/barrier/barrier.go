@@ -217,6 +217,14 @@ func (b *Barrier) Update(ctx context.Context, fn func(storage.Tx) error) error {
 	return b.run(ctx, b.inner.Update, fn)
 }
 
+// UpdateBackground implements [storage.BackgroundUpdater]: Update, as background work
+// where the wrapped backend can do that.
+func (b *Barrier) UpdateBackground(ctx context.Context, fn func(storage.Tx) error) error {
+	return b.run(ctx, func(ctx context.Context, fn func(storage.Tx) error) error {
+		return storage.UpdateBackground(ctx, b.inner, fn)
+	}, fn)
+}
+
 // Close closes the wrapped backend.
 func (b *Barrier) Close() error { return b.inner.Close() }
 

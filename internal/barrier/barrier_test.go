@@ -671,3 +671,45 @@ func TestOpens(t *testing.T) {
 		t.Fatal("Opens accepted a truncated value")
 	}
 }
+
+// backgroundMem is an in-memory store that counts the Updates run as background work.
+type backgroundMem struct {
+	*storagetest.Memory
+	background int
+}
+
+func (m *backgroundMem) UpdateBackground(ctx context.Context, fn func(storage.Tx) error) error {
+	m.background++
+	return m.Update(ctx, fn)
+}
+
+// TestUpdateBackground checks that the barrier hands a background Update to the wrapped
+// backend as one (the sweeper's purges reach bbolt's low-priority committer through it),
+// sealed like any other, and runs it as a plain Update over a backend without them.
+func TestUpdateBackground(t *testing.T) {
+	inner := &backgroundMem{Memory: newMem()}
+	b, err := barrier.Open(t.Context(), inner, newKEK(t), barrier.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, st := range []storage.Backend{b, inner.Memory} {
+		err := storage.UpdateBackground(t.Context(), st, func(tx storage.Tx) error {
+			return tx.Put(fmt.Sprint("k", i), []byte("secret value"))
+		})
+		if err != nil {
+			t.Fatalf("UpdateBackground over %T: %v", st, err)
+		}
+	}
+	if inner.background != 1 {
+		t.Errorf("background Updates reaching the wrapped backend = %d, want 1", inner.background)
+	}
+	if v, err := get(b, "k0"); err != nil || string(v) != "secret value" {
+		t.Errorf("read back through the barrier: %q, %v", v, err)
+	}
+	if raw, err := get(inner.Memory, "k0"); err != nil || bytes.Contains(raw, []byte("secret value")) {
+		t.Errorf("stored in the wrapped backend: %q, %v; want it sealed", raw, err)
+	}
+	if v, err := get(inner.Memory, "k1"); err != nil || string(v) != "secret value" {
+		t.Errorf("a plain backend's background Update: %q, %v", v, err)
+	}
+}

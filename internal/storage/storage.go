@@ -64,25 +64,6 @@ func Temporary(err error) bool {
 	return errors.Is(err, ErrBusy) || errors.Is(err, ErrUnavailable)
 }
 
-// backgroundKey marks a context whose Updates are background work (see [Background]).
-type backgroundKey struct{}
-
-// Background returns ctx marked so that the Updates made with it are background work:
-// work no request waits for (the sweeper's purges), which a backend may run at a lower
-// processor priority than the requests it serves, so that on a busy machine it takes the
-// processor time they leave rather than making them wait for it. The embedded bbolt
-// backend does (its committer does an Update's work); PostgreSQL, which does the work of
-// a transaction in its own processes, ignores the mark.
-func Background(ctx context.Context) context.Context {
-	return context.WithValue(ctx, backgroundKey{}, true)
-}
-
-// IsBackground reports whether ctx was marked by [Background].
-func IsBackground(ctx context.Context) bool {
-	b, _ := ctx.Value(backgroundKey{}).(bool)
-	return b
-}
-
 // Backend is a transactional key-value store.
 type Backend interface {
 	// View runs fn in a read-only snapshot.
@@ -181,6 +162,25 @@ func NoSnapshot(tx Tx) {
 	if u, ok := tx.(Unsnapshotted); ok {
 		u.ReadsNeedNoSnapshot()
 	}
+}
+
+// BackgroundUpdater is a [Backend] that can run an Update as background work: work no
+// request waits for (the sweeper's purges), at a lower processor priority than the
+// requests it serves, so that on a busy machine it takes the processor time they leave
+// rather than making them wait for it. The embedded bbolt backend is one (its committer
+// does an Update's work); PostgreSQL, which does the work of a transaction in its own
+// processes, is not.
+type BackgroundUpdater interface {
+	UpdateBackground(ctx context.Context, fn func(Tx) error) error
+}
+
+// UpdateBackground runs fn as b's Update, as background work when b is a
+// [BackgroundUpdater]. The contract is Update's.
+func UpdateBackground(ctx context.Context, b Backend, fn func(Tx) error) error {
+	if bu, ok := b.(BackgroundUpdater); ok {
+		return bu.UpdateBackground(ctx, fn)
+	}
+	return b.Update(ctx, fn)
 }
 
 // Entry is one key and its value, as returned by [Tx.Scan].

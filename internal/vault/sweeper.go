@@ -109,9 +109,9 @@ func (s *Service) sweepDue(ctx context.Context) (int, error) {
 			var done []string
 			var took int // entries of group carried out (or left, not due yet)
 			var began time.Time
-			// Background: no request waits for it, so the storage may give it a lower
-			// processor priority than the requests it serves (bbolt does).
-			err := s.st.Update(storage.Background(ctx), func(tx storage.Tx) error {
+			// Background work: no request waits for it, so the storage may give it a
+			// lower processor priority than the requests it serves (bbolt does).
+			err := storage.UpdateBackground(ctx, s.st, func(tx storage.Tx) error {
 				done, took, began = done[:0], len(group), wall.Now()
 				b := newPurgeBatch(tx, len(group)) // fresh on every run of the function
 				for k, e := range group {

@@ -15,8 +15,8 @@ import (
 type request struct {
 	fn   func(storage.Tx) error
 	done chan outcome // buffered 1: the committer never blocks on a reply
-	// background: the Update's context was marked by storage.Background. Its function
-	// is committed in a batch of its own, at a lower processor priority (lowpriority.go).
+	// background: queued by UpdateBackground. Its function is committed in a batch of its
+	// own, at a lower processor priority (lowpriority.go).
 	background bool
 }
 

@@ -18,7 +18,7 @@
 // commits with one fsync. There is no timer: a batch is whatever queued while the previous
 // commit was syncing, so a lone writer pays no extra latency.
 //
-// An Update whose context is marked by [storage.Background] (the sweeper's purges) is
+// An [DB.UpdateBackground] (the sweeper's purges) is
 // committed in a batch of its own, on a thread of lower priority (lowpriority.go), so
 // that the processor work of a large purge gives way to the requests served meanwhile.
 //
@@ -392,13 +392,24 @@ func (db *DB) view(fn func(storage.Tx) error) (err error) {
 // If ctx ends before the committer has taken the request, Update returns ctx's error and
 // fn never runs; once taken, Update waits for the outcome.
 func (db *DB) Update(ctx context.Context, fn func(storage.Tx) error) error {
+	return db.queue(ctx, fn, false)
+}
+
+// UpdateBackground implements [storage.BackgroundUpdater]: Update, committed in a batch of
+// its own on a thread of lower priority (see the package comment).
+func (db *DB) UpdateBackground(ctx context.Context, fn func(storage.Tx) error) error {
+	return db.queue(ctx, fn, true)
+}
+
+// queue hands fn to the committer and waits for its outcome (see Update).
+func (db *DB) queue(ctx context.Context, fn func(storage.Tx) error, background bool) error {
 	if err := db.check(ctx); err != nil {
 		return err
 	}
 	if db.readOnly {
 		return errReadOnlyDB
 	}
-	r := &request{fn: fn, done: make(chan outcome, 1), background: storage.IsBackground(ctx)}
+	r := &request{fn: fn, done: make(chan outcome, 1), background: background}
 	select {
 	case db.reqs <- r:
 	case <-ctx.Done():

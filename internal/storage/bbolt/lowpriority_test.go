@@ -9,8 +9,7 @@ import (
 	"github.com/coffer/coffer/internal/storage"
 )
 
-// TestBackgroundUpdates checks that an Update marked by storage.Background is committed
-// in a batch of its own, on a thread of lower priority (where the platform has one per
+// TestBackgroundUpdates checks that an UpdateBackground is committed in a batch of its own, on a thread of lower priority (where the platform has one per
 // thread), and that the committer's own thread keeps its priority.
 func TestBackgroundUpdates(t *testing.T) {
 	t.Run("ok/batch-of-its-own-at-lower-priority", func(t *testing.T) {
@@ -23,12 +22,12 @@ func TestBackgroundUpdates(t *testing.T) {
 			nices := map[string]int{}
 			errs := make(chan error, 3)
 			for _, name := range []string{"fore1", "back", "fore2"} {
-				ctx := context.Background()
+				update := db.Update
 				if name == "back" {
-					ctx = storage.Background(ctx)
+					update = db.UpdateBackground
 				}
 				go func() {
-					errs <- db.Update(ctx, func(tx storage.Tx) error {
+					errs <- update(context.Background(), func(tx storage.Tx) error {
 						nices[name] = threadNice(t) // the committers run one at a time
 						return tx.Put(name, []byte(name))
 					})
@@ -72,7 +71,7 @@ func TestBackgroundUpdates(t *testing.T) {
 			go func() {
 				returned := false
 				defer func() { exited <- returned }()
-				_ = db.Update(storage.Background(context.Background()), func(tx storage.Tx) error {
+				_ = db.UpdateBackground(context.Background(), func(tx storage.Tx) error {
 					if err := tx.Put("goexit", nil); err != nil {
 						return err
 					}
@@ -88,8 +87,8 @@ func TestBackgroundUpdates(t *testing.T) {
 				t.Errorf("goexit written by a function that did not return")
 			}
 			// One committer carries on, for either kind of Update.
-			for _, ctx := range []context.Context{context.Background(), storage.Background(context.Background())} {
-				if err := db.Update(ctx, put("after")); err != nil {
+			for _, update := range []func(context.Context, func(storage.Tx) error) error{db.Update, db.UpdateBackground} {
+				if err := update(context.Background(), put("after")); err != nil {
 					t.Errorf("Update after the Goexit: %v", err)
 				}
 			}
