@@ -1,7 +1,6 @@
 package arm
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -88,15 +87,6 @@ func (a *API) fromDomain(r *http.Request, reqID string, err error) *armError {
 	a.log.Error("management plane request failed", "requestId", reqID, "method", r.Method, "path", r.URL.Path, "err", err)
 	return &armError{http.StatusInternalServerError, "InternalServerError",
 		"Coffer could not complete the request because of an internal error; nothing was changed unless a later read shows it. Request id " + reqID + "; the server log has the details."}
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": msg}})
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("x-ms-error-code", code)
-	w.WriteHeader(status)
-	w.Write(b)
 }
 
 // writeJSON answers v as JSON with status.

@@ -77,7 +77,7 @@ func TestCreateSelfSignedCertificate(t *testing.T) {
 	must(t, err)
 	k, err := r.GetKey(bg, "v", "web", c.ID)
 	must(t, err)
-	if !chain[0].Equal(leaf) || !key.Public().(*ecdsa.PublicKey).Equal(leaf.PublicKey) || !slices.Equal(k.PublicJWK().X, leaf.PublicKey.(*ecdsa.PublicKey).X.FillBytes(make([]byte, 32))) {
+	if !chain[0].Equal(leaf) || !key.Public().(*ecdsa.PublicKey).Equal(leaf.PublicKey) || !slices.Equal(k.PublicJWK().X, uncompressedX(t, leaf.PublicKey.(*ecdsa.PublicKey))) {
 		t.Fatal("backing key and secret do not match the certificate")
 	}
 	// A second create is a new version with a new key (no reuse_key), the same with it.
@@ -590,4 +590,14 @@ func TestDamagedCertificatePolicy(t *testing.T) {
 	if p := h.check(); !slices.ContainsFunc(p, func(s string) bool { return strings.Contains(s, "policy") }) {
 		t.Fatalf("store check: %q", p)
 	}
+}
+
+// uncompressedX is the X coordinate of a P-256 public key, 32 bytes, as a JWK holds it.
+func uncompressedX(t *testing.T, pub *ecdsa.PublicKey) []byte {
+	t.Helper()
+	b, err := pub.Bytes() // 0x04 || X || Y
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b[1 : 1+32]
 }

@@ -235,7 +235,7 @@ func TestLedgerSameTransaction(t *testing.T) {
 // TestLedgerRetention: the sweeper prunes entries past --ledger-retention and the chain
 // still verifies.
 func TestLedgerRetention(t *testing.T) {
-	s, clk, st := newService(t, false)
+	_, clk, st := newService(t, false)
 	s, err := vault.Open(t.Context(), vault.Options{Storage: st, Clock: clk, LedgerRetention: 30 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
