@@ -5,10 +5,11 @@ import "runtime"
 // backgroundNice is the nice value of the thread a background batch runs on (see
 // runLowPriority). On a machine whose processors are all busy, the scheduler gives a
 // thread at nice 10 about a tenth of the time of one at 0, and preempts it as soon as a
-// thread at 0 wakes up. Measured with a sweep of 300,000 purges on two processors, a
-// get at c=1 meanwhile: p99 about 650 µs at nice 0, 370 µs at 10 or 19, 400 µs at 5
-// (190 µs without a sweep). 10 rather than 19 so that, on a machine kept busy by other
-// work, a background transaction (which holds the write lock) still ends soon.
+// thread at 0 wakes up. Measured with a sweep of 300,000 purges on two processors and a
+// get at c=1 meanwhile, four runs each, interleaved: the get's p99 was 454–545 µs at
+// nice 0 and 368–418 µs at 10 (about 200 µs without a sweep); 19 did no better than 10,
+// 5 worse. 10 rather than 19 so that, on a machine kept busy by other work, a background
+// transaction (which holds the write lock) still ends soon.
 const backgroundNice = 10
 
 // runLowPriority runs fn on a goroutine locked to an OS thread of its own, lowered to
