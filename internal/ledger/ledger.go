@@ -234,10 +234,7 @@ func readCheckpoint(tx storage.Tx) (Checkpoint, bool, error) {
 // stored, first linking the pending entries (it takes the head, as Link does). A change
 // records its entry with [AppendPending] instead, which does not take the head.
 func Append(tx storage.Tx, e Entry) (Entry, error) {
-	if _, err := Link(tx, 0); err != nil {
-		return e, err
-	}
-	h, err := ReadHead(tx)
+	_, h, err := link(tx, 0)
 	if err != nil {
 		return e, err
 	}
@@ -279,30 +276,37 @@ func AppendPending(tx storage.Tx, e Entry) error {
 // first: a Tx that locks what it reads (PostgreSQL) thereby keeps any other Link from
 // linking the same entries, and lists the pending entries only once it holds the head.
 func Link(tx storage.Tx, max int) (int, error) {
+	n, _, err := link(tx, max)
+	return n, err
+}
+
+// link is Link, returning also the head after it: the one an append that follows in
+// the same transaction chains to, without reading it again.
+func link(tx storage.Tx, max int) (int, Head, error) {
 	if max <= 0 {
 		max = 1000
 	}
 	h, err := ReadHead(tx)
 	if err != nil {
-		return 0, err
+		return 0, h, err
 	}
 	es, err := tx.Scan(pendingPrefix, "", max)
 	if err != nil || len(es) == 0 {
-		return 0, err
+		return 0, h, err
 	}
 	for _, kv := range es {
 		var e Entry
 		if err := json.Unmarshal(kv.Value, &e); err != nil {
-			return 0, fmt.Errorf("ledger: decode %s: %w", kv.Key, err)
+			return 0, h, fmt.Errorf("ledger: decode %s: %w", kv.Key, err)
 		}
 		if _, h, err = chain(tx, h, e); err != nil {
-			return 0, err
+			return 0, h, err
 		}
 		if err := tx.Delete(kv.Key); err != nil {
-			return 0, err
+			return 0, h, err
 		}
 	}
-	return len(es), kvjson.Put(tx, headKey, h)
+	return len(es), h, kvjson.Put(tx, headKey, h)
 }
 
 // PendingCount returns how many entries wait for [Link].
@@ -326,10 +330,7 @@ func PendingCount(tx storage.Tx) (int64, error) {
 // pending entries first), but reads and writes the head once: for a transaction that records many changes (the sweeper's
 // purges).
 func AppendAll(tx storage.Tx, es []Entry) error {
-	if _, err := Link(tx, 0); err != nil {
-		return err
-	}
-	h, err := ReadHead(tx)
+	_, h, err := link(tx, 0)
 	if err != nil {
 		return err
 	}
@@ -511,14 +512,11 @@ func Prune(tx storage.Tx, before, now time.Time, max int) (int, error) {
 	if max <= 0 {
 		max = 1000
 	}
-	if _, err := Link(tx, 0); err != nil {
-		return 0, err
-	}
-	es, err := tx.Scan(entryPrefix, "", max)
+	_, head, err := link(tx, 0)
 	if err != nil {
 		return 0, err
 	}
-	head, err := ReadHead(tx)
+	es, err := tx.Scan(entryPrefix, "", max)
 	if err != nil {
 		return 0, err
 	}
