@@ -18,9 +18,9 @@
 // commits with one fsync. There is no timer: a batch is whatever queued while the previous
 // commit was syncing, so a lone writer pays no extra latency.
 //
-// An [DB.UpdateBackground] (the sweeper's purges) is
-// committed in a batch of its own, on a thread of lower priority (lowpriority.go), so
-// that the processor work of a large purge gives way to the requests served meanwhile.
+// [DB.UpdateBackground] (the sweeper's purges) commits its function in a batch of its
+// own, on a thread of lower priority (lowpriority.go), so that the processor work of a
+// large purge gives way to the requests served meanwhile.
 //
 // When one function in a batch returns an error or panics, the whole bbolt transaction is
 // rolled back, that caller alone gets its error (or its panic, re-raised in its own
