@@ -7,9 +7,9 @@ import "runtime"
 // thread at nice 10 about a tenth of the time of one at 0, and preempts it as soon as a
 // thread at 0 wakes up. Measured with a sweep of 300,000 purges on two processors and a
 // get at c=1 meanwhile, four runs each, interleaved: the get's p99 was 454–545 µs at
-// nice 0 and 368–418 µs at 10 (about 200 µs without a sweep); 19 did no better than 10,
-// 5 worse. 10 rather than 19 so that, on a machine kept busy by other work, a background
-// transaction (which holds the write lock) still ends soon.
+// nice 0 and 368–418 µs at 10 (about 200 µs without a sweep); in single runs 19 did no
+// better than 10, and 5 worse. 10 rather than 19 so that, on a machine kept busy by other
+// work, a background transaction (which holds the write lock) still ends soon.
 const backgroundNice = 10
 
 // runLowPriority runs fn on a goroutine locked to an OS thread of its own, lowered to
