@@ -274,15 +274,34 @@ func page(tx storage.Tx, prefix, after string, limit int, keep func(storage.Entr
 // getVersion reads one version record of o ("" for the latest).
 func getVersion[T any](tx storage.Tx, v string, o *Object, version string) (T, error) {
 	var ver T
+	rec, err := readVersion(tx, v, o, version)
+	if err != nil {
+		return ver, err
+	}
+	return ver, rec.decode(&ver)
+}
+
+// versionRecord is a version record as stored, read but not yet decoded.
+type versionRecord struct {
+	key   string
+	value []byte
+}
+
+// readVersion reads one version record of o ("" for the latest) without decoding it.
+func readVersion(tx storage.Tx, v string, o *Object, version string) (versionRecord, error) {
 	if version == "" {
 		version = o.Latest
 	}
-	err := getJSON(tx, versionKey(v, o.Kind, o.Name, version), &ver)
+	key := versionKey(v, o.Kind, o.Name, version)
+	b, err := tx.Get(key)
 	if errors.Is(err, storage.ErrNotFound) {
-		return ver, &Error{Kind: ErrNotFound, ObjectKind: o.Kind, Name: o.Name, Version: version}
+		return versionRecord{}, &Error{Kind: ErrNotFound, ObjectKind: o.Kind, Name: o.Name, Version: version}
 	}
-	return ver, err
+	return versionRecord{key: key, value: b}, err
 }
+
+// decode decodes the record into ver.
+func (r versionRecord) decode(ver any) error { return decodeJSON(r.key, r.value, ver) }
 
 // putVersionTx stores record as o's new latest version id, and o with it.
 func putVersionTx(tx storage.Tx, v string, o *Object, id string, record []byte) error {

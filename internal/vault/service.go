@@ -308,6 +308,11 @@ func getJSON(tx storage.Tx, key string, v any) error {
 	if err != nil {
 		return err
 	}
+	return decodeJSON(key, b, v)
+}
+
+// decodeJSON decodes b, the record stored at key, into v (as getJSON).
+func decodeJSON(key string, b []byte, v any) error {
 	if err := jsonv1.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("decode %s: %w", key, err)
 	}
