@@ -407,8 +407,8 @@ func (c *scaleClient) pollEvery(ctx context.Context, d time.Duration) (stop func
 	return func() { close(done); wg.Wait() }
 }
 
-// metric reads one sample of /metrics by its name and labels as printed (-1: absent).
-// metrics returns the values of samples (-1 for one missing) from one scrape.
+// metrics returns the values of samples (each a name and labels as /metrics prints them;
+// -1 for one missing) from one scrape.
 func (c *scaleClient) metrics(ctx context.Context, samples ...string) []float64 {
 	out := make([]float64, len(samples))
 	for i := range out {
@@ -428,18 +428,9 @@ func (c *scaleClient) metrics(ctx context.Context, samples ...string) []float64 
 	return out
 }
 
+// metric is one sample of metrics.
 func (c *scaleClient) metric(ctx context.Context, sample string) float64 {
-	body, err := c.get(ctx, c.base+"/metrics", "")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(body, "\n") {
-		if rest, ok := strings.CutPrefix(line, sample+" "); ok {
-			v, _ := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-			return v
-		}
-	}
-	return -1
+	return c.metrics(ctx, sample)[0]
 }
 
 // latencies collects request times.

@@ -178,10 +178,3 @@ func restorePart(tx storage.Tx, vlt Vault, c backupContents, managed bool, now t
 	}
 	return o, tx.Put(liveKey(vlt.Name, c.Kind, c.Name), mustJSON(o))
 }
-
-func unmarshal(e storage.Entry, v any) error {
-	if err := json.Unmarshal(e.Value, v); err != nil {
-		return fmt.Errorf("decode %s: %w", e.Key, err)
-	}
-	return nil
-}

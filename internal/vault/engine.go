@@ -158,7 +158,7 @@ func (k objectKind[V, PV, R]) oneReading(s Request, ctx context.Context, write b
 	// opened by the barrier, in the transaction; only Coffer's own JSON is left.
 	var vlt Vault
 	var o Object
-	var rec versionRecord
+	var rec storage.Entry
 	err := s.inVaultReading(ctx, write, vaultName, keys, func(tx storage.Tx, v Vault, now time.Time) error {
 		found, err := find(tx, v, now)
 		if err != nil {
@@ -172,7 +172,7 @@ func (k objectKind[V, PV, R]) oneReading(s Request, ctx context.Context, write b
 		return out, err
 	}
 	var ver V
-	if err := rec.decode(&ver); err != nil {
+	if err := unmarshal(rec, &ver); err != nil {
 		return out, err
 	}
 	return k.show(vlt, o, ver), nil

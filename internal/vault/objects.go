@@ -278,30 +278,21 @@ func getVersion[T any](tx storage.Tx, v string, o *Object, version string) (T, e
 	if err != nil {
 		return ver, err
 	}
-	return ver, rec.decode(&ver)
-}
-
-// versionRecord is a version record as stored, read but not yet decoded.
-type versionRecord struct {
-	key   string
-	value []byte
+	return ver, unmarshal(rec, &ver)
 }
 
 // readVersion reads one version record of o ("" for the latest) without decoding it.
-func readVersion(tx storage.Tx, v string, o *Object, version string) (versionRecord, error) {
+func readVersion(tx storage.Tx, v string, o *Object, version string) (storage.Entry, error) {
 	if version == "" {
 		version = o.Latest
 	}
 	key := versionKey(v, o.Kind, o.Name, version)
 	b, err := tx.Get(key)
 	if errors.Is(err, storage.ErrNotFound) {
-		return versionRecord{}, &Error{Kind: ErrNotFound, ObjectKind: o.Kind, Name: o.Name, Version: version}
+		return storage.Entry{}, &Error{Kind: ErrNotFound, ObjectKind: o.Kind, Name: o.Name, Version: version}
 	}
-	return versionRecord{key: key, value: b}, err
+	return storage.Entry{Key: key, Value: b}, err
 }
-
-// decode decodes the record into ver.
-func (r versionRecord) decode(ver any) error { return decodeJSON(r.key, r.value, ver) }
 
 // putVersionTx stores record as o's new latest version id, and o with it.
 func putVersionTx(tx storage.Tx, v string, o *Object, id string, record []byte) error {
