@@ -1,11 +1,18 @@
 // Package kvjson keeps JSON values in a [storage.Tx], as the identity, the deletion ledger
 // and the webhook outbox keep their records: [Get] and [Put] one value, [DecodeAll] the
 // entries of a scan. A stored value that does not decode is an error naming its key.
+//
+// Values are encoded and decoded as encoding/json does, by the go-json-experiment engine
+// in its encoding/json mode (jsonv1), in less time: the deletion ledger's head is read
+// and written with every change on an embedded store, in the transaction that commits
+// it. (Its one difference, how invalid UTF-8 in a string is escaped, reads back as the
+// same value.)
 package kvjson
 
 import (
-	"encoding/json"
 	"fmt"
+
+	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"github.com/coffer/coffer/internal/storage"
 )
@@ -21,7 +28,7 @@ func Get(tx storage.Tx, key string, v any) error {
 
 // Put stores v, encoded, under key.
 func Put(tx storage.Tx, key string, v any) error {
-	b, err := json.Marshal(v)
+	b, err := jsonv1.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", key, err)
 	}
@@ -42,7 +49,7 @@ func DecodeAll[T any](es []storage.Entry) ([]T, error) {
 }
 
 func decode(key string, b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := jsonv1.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("decode %s: %w", key, err)
 	}
 	return nil
