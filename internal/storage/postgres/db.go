@@ -47,12 +47,13 @@
 // exponential backoff; [storage.Backend] allows this.
 //
 // [DB.View] runs in a REPEATABLE READ READ ONLY transaction: one consistent snapshot, no
-// locks, never aborted. Two hints make Views cheaper: [storage.Prefetch] queues reads
-// that travel with the next round trip (a get reads its vault's record and the object
-// together), and [storage.NoSnapshot], before the first read, runs each read as a
-// statement of its own with no transaction around it, for a View whose reads need not
-// share a snapshot (one statement and one round trip instead of BEGIN, the read and
-// COMMIT in two).
+// locks, never aborted. Two hints make Views cheaper: [storage.Prefetch] names keys
+// that are read with the View's next read, in the same statement (a get reads its
+// vault's record, the object and its version together), and [storage.NoSnapshot],
+// before the first read, runs each read with no transaction around it, for a View whose
+// reads need not share a snapshot (one statement and one round trip instead of BEGIN,
+// the read and COMMIT in two; up to four keys are read through pgconn directly, see
+// tx.readApart).
 //
 // # Durability
 //

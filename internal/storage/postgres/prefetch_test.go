@@ -113,3 +113,48 @@ func TestNoSnapshot(t *testing.T) {
 		t.Fatalf("View: %v", err)
 	}
 }
+
+// TestReadsTogether checks the reads that travel in one statement (a Get with the
+// prefetches not read yet), in a snapshot and without one (where up to four keys go
+// through the protocol layer directly, and more through a batch): every key gets its own
+// value, an empty value is empty and not nil, an absent key is ErrNotFound, keys with any
+// bytes are matched exactly, and a key read again is read afresh.
+func TestReadsTogether(t *testing.T) {
+	db := open(t, freshDSN(t))
+	ctx := t.Context()
+	stored := map[string]string{"a": "1", "empty": "", "nul\x00\xff": "bytes", "c": "3", "d": "4", "e": "5"}
+	if err := db.Update(ctx, func(tx storage.Tx) error {
+		for k, v := range stored {
+			if err := tx.Put(k, []byte(v)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, apart := range []bool{false, true} {
+		for _, prefetch := range [][]string{nil, {"empty"}, {"empty", "absent", "nul\x00\xff"}, {"empty", "absent", "nul\x00\xff", "c", "d", "e"}} {
+			err := db.View(ctx, func(tx storage.Tx) error {
+				if apart {
+					storage.NoSnapshot(tx)
+				}
+				storage.Prefetch(tx, prefetch...)
+				for _, k := range append([]string{"a"}, append(prefetch, "a", "empty")...) {
+					v, err := tx.Get(k)
+					want, ok := stored[k]
+					switch {
+					case !ok && !errors.Is(err, storage.ErrNotFound):
+						t.Errorf("apart=%v prefetch=%q: Get(%q) err = %v; want ErrNotFound", apart, prefetch, k, err)
+					case ok && (err != nil || string(v) != want || v == nil):
+						t.Errorf("apart=%v prefetch=%q: Get(%q) = %q (nil %v), %v; want %q", apart, prefetch, k, v, v == nil, err, want)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("View: %v", err)
+			}
+		}
+	}
+}
