@@ -10,6 +10,7 @@ import (
 
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 var (
@@ -199,15 +200,37 @@ var binary = []int16{1, 1, 1, 1}
 // skipping pgx's batch machinery (queued queries, argument encoding, row scanning),
 // which a View in a snapshot needs, took a get's CPU, PostgreSQL's included, from
 // 134–135 µs to 123–128 µs (three interleaved runs).
+//
+// A read on a pooled connection that turns out dead (PostgreSQL restarted, a proxy
+// dropped it) is read again once, on another: it changes nothing, so reading it twice
+// is harmless, and the caller then sees PostgreSQL's state now — ErrUnavailable if it
+// cannot be reached — rather than the old connection's end.
 func (t *tx) readApart(keys []string, results []*prefetched) error {
+	retry, err := t.readApartOn(keys, results)
+	if retry {
+		for _, r := range results {
+			r.v, r.found = nil, false
+		}
+		_, err = t.readApartOn(keys, results)
+	}
+	return err
+}
+
+// readApartOn is one attempt of readApart, on one pooled connection; retry reports that
+// the connection died under it.
+func (t *tx) readApartOn(keys []string, results []*prefetched) (retry bool, err error) {
 	st := readStatements[len(keys)-1]
 	c, err := t.db.pool.Acquire(t.ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer c.Release()
+	defer func() {
+		var pgErr *pgconn.PgError
+		retry = err != nil && c.Conn().IsClosed() && !errors.As(err, &pgErr) && t.ctx.Err() == nil
+	}()
 	if _, err := c.Conn().Prepare(t.ctx, st.name, st.sql); err != nil { // once per connection
-		return err
+		return false, err
 	}
 	params := make([][]byte, len(keys))
 	for i, k := range keys {
@@ -219,7 +242,7 @@ func (t *tx) readApart(keys []string, results []*prefetched) error {
 		fill(keys, results, v[0], v[1])
 	}
 	_, err = rr.Close()
-	return err
+	return false, err
 }
 
 // send sends the queued writes and then what last queues (when not nil), beginning

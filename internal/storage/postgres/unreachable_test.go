@@ -1,0 +1,124 @@
+package postgres_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/coffer/coffer/internal/storage"
+)
+
+// TestReadsWhenUnreachable checks that a View's reads, whichever way they travel
+// (through the protocol layer without a snapshot, through a batch in one), report a
+// PostgreSQL that cannot be reached as storage.ErrUnavailable (the planes' 503), and work
+// again once it can. Without a snapshot, a read on a pooled connection that died is read
+// again on a new one, so it says what PostgreSQL's state is now.
+func TestReadsWhenUnreachable(t *testing.T) {
+	for _, apart := range []bool{true, false} {
+		dsn := freshDSN(t)
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := newProxy(t, u.Host)
+		u.Host = p.addr
+		db := open(t, u.String())
+		ctx := t.Context()
+		if err := db.Update(ctx, func(tx storage.Tx) error { return tx.Put("k", []byte("v")) }); err != nil {
+			t.Fatal(err)
+		}
+		read := func() error {
+			return db.View(ctx, func(tx storage.Tx) error {
+				if apart {
+					storage.NoSnapshot(tx)
+				}
+				storage.Prefetch(tx, "absent")
+				_, err := tx.Get("k")
+				return err
+			})
+		}
+		if err := read(); err != nil { // leaves a connection in the pool
+			t.Fatalf("apart=%v: read: %v", apart, err)
+		}
+		p.cut()
+		if apart {
+			if err := read(); !errors.Is(err, storage.ErrUnavailable) {
+				t.Errorf("apart=%v: read on a dead pooled connection, PostgreSQL unreachable: %v; want ErrUnavailable", apart, err)
+			}
+		} else {
+			_ = read() // the dead pooled connection's end (a transaction cannot be read again)
+		}
+		if err := read(); !errors.Is(err, storage.ErrUnavailable) {
+			t.Errorf("apart=%v: read with PostgreSQL unreachable: %v; want ErrUnavailable", apart, err)
+		}
+		p.restore()
+		if err := read(); err != nil {
+			t.Errorf("apart=%v: read once PostgreSQL is reachable again: %v", apart, err)
+		}
+	}
+}
+
+// proxy forwards loopback TCP connections to a PostgreSQL server until cut.
+type proxy struct {
+	t      *testing.T
+	addr   string
+	target string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	p := &proxy{t: t, target: target}
+	p.listen("127.0.0.1:0")
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) listen(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(c, s); c.Close() }()
+		}
+	}()
+}
+
+// cut closes the listener and every forwarded connection: new connections are refused.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// restore listens again on the same address.
+func (p *proxy) restore() { p.listen(p.addr) }
