@@ -189,9 +189,9 @@ func queueReads(b *pgx.Batch, keys []string, results []*prefetched) {
 	})
 }
 
-// binary is the format of every parameter and column readApart sends and reads: bytea
+// binaryFormats is the format of every parameter and column readApart sends and reads: bytea
 // in binary is the bytes themselves.
-var binary = []int16{1, 1, 1, 1}
+var binaryFormats = []int16{1, 1, 1, 1}
 
 // readApart reads keys (at most four) outside any transaction, in one statement and
 // one round trip, straight through the connection's protocol layer (pgconn): the
@@ -236,7 +236,7 @@ func (t *tx) readApartOn(keys []string, results []*prefetched) (retry bool, err 
 	for i, k := range keys {
 		params[i] = []byte(k)
 	}
-	rr := c.Conn().PgConn().ExecPrepared(t.ctx, st.name, params, binary[:len(keys)], binary[:2])
+	rr := c.Conn().PgConn().ExecPrepared(t.ctx, st.name, params, binaryFormats[:len(keys)], binaryFormats[:2])
 	for rr.NextRow() {
 		v := rr.Values()
 		fill(keys, results, v[0], v[1])
