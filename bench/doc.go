@@ -67,6 +67,12 @@
 // process's reaped children count as its own, so a `go test` shows under go). A
 // high "other" means depressed figures. -server-env passes e.g. GOGC=400 to Coffer.
 //
+// The disk column is what the block device under the data dirs completed during the
+// window, from /proc/diskstats (Linux): writes and megabytes a second, and kilobytes
+// written per operation ("none" on a tmpfs, which has no device: TMPDIR=/dev/shm runs the
+// same workloads with writes that cost nothing). Idle cores and many kilobytes per
+// operation mean that the disk, not the processors, bounds a write workload.
+//
 // -storage postgres://… runs Coffer on PostgreSQL (--storage) instead of the embedded
 // bbolt file, with a COFFER_MASTER_KEY made for the run; the database (or the schema its
 // search_path names) must be empty, as for a first start. -servers N (N > 1 needs

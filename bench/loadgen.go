@@ -39,6 +39,7 @@ type bench struct {
 	delNames    []string     // the del workload's secrets, each deleted once
 	delNext     atomic.Int64 // the next of delNames to delete
 	embedded    *bench       // -compare-embedded: the coffer on the embedded storage
+	disk        string       // the block device under the data dirs (diskDevice), "" on a tmpfs
 }
 
 // result is one workload at one concurrency over one protocol, as the report prints it.
@@ -54,7 +55,8 @@ type result struct {
 	srvCPU   float64 // cores
 	genCPU   float64
 	otherCPU float64
-	topOther string // the busiest other process in the window
+	topOther string     // the busiest other process in the window
+	disk     diskSample // what the data dirs' block device did in the windows (ok false: none)
 }
 
 // exitedError says that a server under measurement exited in the middle of the run.
@@ -158,6 +160,8 @@ type runner struct {
 	cpuGen          float64
 	cpuOther        float64
 	others          map[string]float64 // CPU seconds of other processes, by name
+	disk            string             // the block device under the data dirs, "" for none
+	diskDone        diskSample         // what it did in the windows
 }
 
 // newRunner makes the transports and the c workers of workload over proto.
@@ -165,7 +169,7 @@ func (b *bench) newRunner(workload, proto string, c int) *runner {
 	if workload == "get-embedded" && b.embedded != nil {
 		return b.embedded.newRunner(workload, proto, c) // its workers talk to that server
 	}
-	r := &runner{workload: workload, proto: proto, c: c, pids: b.serverPIDs,
+	r := &runner{workload: workload, proto: proto, c: c, pids: b.serverPIDs, disk: b.disk,
 		lat: make([][]time.Duration, c), errs: make([]int64, c), firstErr: make([]error, c), others: map[string]float64{}}
 	clients := []*http.Client{nil}
 	switch {
@@ -194,13 +198,14 @@ func (b *bench) round(ctx context.Context, r *runner, warm, d time.Duration) {
 	winEnd := winStart.Add(d)
 
 	var cpu0, cpu1 cpuSample
+	var disk0, disk1 diskSample
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
 		time.Sleep(time.Until(winStart))
-		cpu0 = sampleCPU(r.pids)
+		cpu0, disk0 = sampleCPU(r.pids), sampleDisk(r.disk)
 		time.Sleep(time.Until(winEnd))
-		cpu1 = sampleCPU(r.pids)
+		cpu1, disk1 = sampleCPU(r.pids), sampleDisk(r.disk)
 	}()
 
 	var wg sync.WaitGroup
@@ -240,6 +245,11 @@ func (b *bench) round(ctx context.Context, r *runner, warm, d time.Duration) {
 	r.cpuGen += gen * el
 	r.cpuOther += other * el
 	cpu1.addOthers(cpu0, r.pids, r.others)
+	if d := disk1.sub(disk0); d.ok {
+		r.diskDone.ok = true
+		r.diskDone.writes += d.writes
+		r.diskDone.bytes += d.bytes
+	}
 }
 
 // result adds up r's rounds: ops/s over the counted time, p50 and p99 of every
@@ -263,6 +273,7 @@ func (r *runner) result() result {
 		res.p99 = all[min(n-1, n*99/100)]
 	}
 	res.srvCPU, res.genCPU, res.otherCPU = r.cpuServer/w, r.cpuGen/w, r.cpuOther/w
+	res.disk = r.diskDone
 	best, bestCPU := "", 0.05*w
 	for name, c := range r.others {
 		if c >= bestCPU {

@@ -97,7 +97,7 @@ func run(ctx context.Context, cfg *config) (int, error) {
 		}
 	}
 
-	b := &bench{cfg: cfg, roots: roots, names: make([]string, cfg.names)}
+	b := &bench{cfg: cfg, roots: roots, names: make([]string, cfg.names), disk: diskDevice(tmp)}
 	if cfg.needCoffer() {
 		if b.token, err = srv.token(ctx); err != nil {
 			return 1, err
@@ -116,7 +116,7 @@ func run(ctx context.Context, cfg *config) (int, error) {
 		}
 	}
 	if emb != nil {
-		eb := &bench{cfg: cfg, roots: roots, names: b.names, vaultURL: emb.vaultURL()}
+		eb := &bench{cfg: cfg, roots: roots, names: b.names, vaultURL: emb.vaultURL(), disk: b.disk}
 		if eb.token, err = emb.token(ctx); err != nil {
 			return 1, err
 		}

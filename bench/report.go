@@ -63,8 +63,8 @@ func redactDSN(dsn string) string {
 
 // printTable prints the results, one row a workload, concurrency and protocol.
 func printTable(rs []result) {
-	fmt.Println("| workload | proto | c | ops/s | p50 | p99 | errors | server CPU | loadgen CPU | other CPU | busiest other |")
-	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+	fmt.Println("| workload | proto | c | ops/s | p50 | p99 | errors | server CPU | loadgen CPU | other CPU | busiest other | disk writes |")
+	fmt.Println("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|")
 	inproc := false
 	for _, r := range rs {
 		unit := ""
@@ -75,12 +75,15 @@ func printTable(rs []result) {
 		if inProcess(r.workload) {
 			srv, inproc = "-", true
 		}
-		fmt.Printf("| %s | %s | %d | %.0f%s | %s | %s | %d | %s | %.2f | %.2f | %s |\n",
-			r.workload, r.proto, r.c, r.opsPerS, unit, fmtDur(r.p50), fmtDur(r.p99), r.errs, srv, r.genCPU, r.otherCPU, r.topOther)
+		fmt.Printf("| %s | %s | %d | %.0f%s | %s | %s | %d | %s | %.2f | %.2f | %s | %s |\n",
+			r.workload, r.proto, r.c, r.opsPerS, unit, fmtDur(r.p50), fmtDur(r.p99), r.errs, srv, r.genCPU, r.otherCPU, r.topOther, r.diskColumn())
 	}
 	fmt.Println()
 	fmt.Printf("CPU columns are cores busy during the window (of %d): the measured server, this load generator, and everything\n", runtime.NumCPU())
 	fmt.Println("else (other processes, kernel threads for block I/O and networking, interrupts); a high \"other\" means depressed figures.")
+	fmt.Println("Disk writes are what the block device under the data dirs completed during the window (every writer on it,")
+	fmt.Println("PostgreSQL too when its files are there), a second, and kilobytes per operation; \"none\" when there is no device")
+	fmt.Println("(a tmpfs). A write rate that the disk bounds shows as idle cores and many kilobytes written per operation.")
 	if inproc {
 		fmt.Println("The inproc- rows have no server: the signing runs in the load generator, so its CPU is in the loadgen column.")
 	}
@@ -194,4 +197,16 @@ func gitRev() string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// diskColumn is the disk writes of r's windows, a second, and per operation.
+func (r result) diskColumn() string {
+	if !r.disk.ok {
+		return "none"
+	}
+	w := float64(r.ops) / r.opsPerS // the windows' length in seconds
+	if w <= 0 || r.ops == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f/s, %.1f MB/s, %.1f KB/op", float64(r.disk.writes)/w, float64(r.disk.bytes)/w/1e6, float64(r.disk.bytes)/float64(r.ops)/1e3)
 }
