@@ -110,9 +110,14 @@ var (
 // DB is a [storage.Backend] on a PostgreSQL database. It is safe for concurrent use, and
 // several DBs (in one or several processes) may share one database.
 type DB struct {
-	pool    *pgxpool.Pool
-	closed  atomic.Bool
-	retries atomic.Int64 // Update attempts that were retried, for tests and metrics
+	pool *pgxpool.Pool
+	// prepares: the connections prepare their statements (pgx's default query mode), so
+	// a read without a snapshot may prepare its own (tx.readApart). A DSN that sets
+	// default_query_exec_mode to another mode (e.g. for a pooler that keeps no prepared
+	// statements) gets pgx's batches for every read instead.
+	prepares bool
+	closed   atomic.Bool
+	retries  atomic.Int64 // Update attempts that were retried, for tests and metrics
 
 	closeOnce sync.Once
 }
@@ -140,7 +145,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &DB{pool: pool}, nil
+	return &DB{pool: pool, prepares: cfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheStatement}, nil
 }
 
 // ensureSyncCommit raises synchronous_commit from "off" to "on" on a new connection:

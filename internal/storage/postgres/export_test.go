@@ -5,6 +5,9 @@ import "context"
 // LatestVersion is the schema version Open migrates to.
 var LatestVersion = latestVersion
 
+// Prepares reports whether db's reads without a snapshot prepare their statement.
+func Prepares(db *DB) bool { return db.prepares }
+
 // Retries returns how many Update attempts db has retried.
 func Retries(db *DB) int64 { return db.retries.Load() }
 

@@ -3,9 +3,11 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"testing"
 
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/postgres"
 )
 
 // TestPrefetch checks that a prefetched read returns what Get would have: the value in
@@ -119,8 +121,32 @@ func TestNoSnapshot(t *testing.T) {
 // through the protocol layer directly, and more through a batch): every key gets its own
 // value, an empty value is empty and not nil, an absent key is ErrNotFound, keys with any
 // bytes are matched exactly, and a key read again is read afresh.
+//
+// A DSN that chooses a query mode other than pgx's default (default_query_exec_mode, for
+// a pooler that keeps no prepared statements) gets the same results, and no read
+// prepares a statement of its own.
 func TestReadsTogether(t *testing.T) {
-	db := open(t, freshDSN(t))
+	for _, mode := range []string{"", "simple_protocol", "exec"} {
+		t.Run("mode="+mode, func(t *testing.T) { testReadsTogether(t, mode) })
+	}
+}
+
+func testReadsTogether(t *testing.T, mode string) {
+	dsn := freshDSN(t)
+	if mode != "" {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("default_query_exec_mode", mode)
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+	}
+	db := open(t, dsn)
+	if got, want := postgres.Prepares(db), mode == ""; got != want {
+		t.Errorf("Prepares = %v; want %v", got, want)
+	}
 	ctx := t.Context()
 	stored := map[string]string{"a": "1", "empty": "", "nul\x00\xff": "bytes", "c": "3", "d": "4", "e": "5"}
 	if err := db.Update(ctx, func(tx storage.Tx) error {

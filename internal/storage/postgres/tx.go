@@ -440,7 +440,7 @@ func (t *tx) get(key string) ([]byte, error) {
 		}
 		t.unsent = nil
 		var err error
-		if t.apart && len(keys) <= len(readStatements) {
+		if t.apart && t.db.prepares && len(keys) <= len(readStatements) {
 			err = t.readApart(keys, results)
 		} else {
 			err = t.send(func(b *pgx.Batch) { queueReads(b, keys, results) })
