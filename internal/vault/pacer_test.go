@@ -16,8 +16,7 @@ func TestPacerRestsWhileRequestsAreServed(t *testing.T) {
 		t.Fatalf("no busy function: rest %v, want none", d)
 	}
 	busy := false
-	p.busy.Store(new(func() bool))
-	*p.busy.Load() = func() bool { return busy }
+	p.setBusy(func() bool { return busy })
 	if d := p.restFor(t0, 1000, 12*ms); d != 0 {
 		t.Fatalf("never busy: rest %v, want none", d)
 	}
@@ -50,8 +49,7 @@ func TestPacerYieldsBySleepingOnlyWhileBusy(t *testing.T) {
 	if p.recentlyBusy(t0) {
 		t.Fatal("never busy: recently busy")
 	}
-	p.busy.Store(new(func() bool))
-	*p.busy.Load() = func() bool { return true }
+	p.setBusy(func() bool { return true })
 	p.restFor(t0, 1000, time.Millisecond) // a transaction ends while requests come in
 	if !p.recentlyBusy(t0.Add(busyWithin)) {
 		t.Fatal("busy within busyWithin: not recently busy")

@@ -191,7 +191,10 @@ type pacer struct {
 
 // SetBusy tells the sweeper how to know that requests are being served (the server: a
 // data-plane request is in flight), so that it keeps to its share of the processor then.
-func (s *Service) SetBusy(busy func() bool) { s.pace.busy.Store(&busy) }
+func (s *Service) SetBusy(busy func() bool) { s.pace.setBusy(busy) }
+
+// setBusy sets how the pacer knows that requests are being served.
+func (p *pacer) setBusy(busy func() bool) { p.busy.Store(&busy) }
 
 // rest sleeps after a transaction of n actions that took took from its start to the end
 // of its commit, for as long as keeps the sweeper to sweepShare while requests are served,

@@ -84,6 +84,26 @@ func wantPuts(t *testing.T, db *DB, errs <-chan error, prefix string, n int) {
 	}
 }
 
+// goexitUpdate runs update, from a goroutine of its own, with a function that writes
+// "goexit" and then ends its goroutine (runtime.Goexit, as t.FailNow does), and reports
+// whether update returned.
+func goexitUpdate(update func(context.Context, func(storage.Tx) error) error) <-chan bool {
+	exited := make(chan bool, 1)
+	go func() {
+		returned := false
+		defer func() { exited <- returned }()
+		_ = update(context.Background(), func(tx storage.Tx) error {
+			if err := tx.Put("goexit", nil); err != nil {
+				return err
+			}
+			runtime.Goexit()
+			return nil
+		})
+		returned = true
+	}()
+	return exited
+}
+
 func has(t *testing.T, db *DB, key string) bool {
 	t.Helper()
 	err := db.View(context.Background(), func(tx storage.Tx) error {
@@ -143,19 +163,7 @@ func TestGroupCommit(t *testing.T) {
 					panic("boom")
 				})
 			}()
-			exited := make(chan bool, 1)
-			go func() {
-				returned := false
-				defer func() { exited <- returned }()
-				_ = db.Update(context.Background(), func(tx storage.Tx) error {
-					if err := tx.Put("goexit", nil); err != nil {
-						return err
-					}
-					runtime.Goexit() // as t.FailNow does
-					return nil
-				})
-				returned = true
-			}()
+			exited := goexitUpdate(db.Update)
 			synctest.Wait()
 			release()
 

@@ -2,15 +2,16 @@ package bbolt
 
 import (
 	"context"
-	"runtime"
 	"testing"
 	"testing/synctest"
 
 	"github.com/coffer/coffer/internal/storage"
 )
 
-// TestBackgroundUpdates checks that an UpdateBackground is committed in a batch of its own, on a thread of lower priority (where the platform has one per
-// thread), and that the committer's own thread keeps its priority.
+// TestBackgroundUpdates checks that an UpdateBackground is committed in a batch of its
+// own, on a thread of lower priority (where the platform has one per thread), that the
+// committer's own thread keeps its priority, and that a background function ending its
+// goroutine leaves a working committer.
 func TestBackgroundUpdates(t *testing.T) {
 	t.Run("ok/batch-of-its-own-at-lower-priority", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
@@ -67,20 +68,7 @@ func TestBackgroundUpdates(t *testing.T) {
 	t.Run("fail/goexit-in-a-background-function", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			db := openTest(t)
-			exited := make(chan bool, 1)
-			go func() {
-				returned := false
-				defer func() { exited <- returned }()
-				_ = db.UpdateBackground(context.Background(), func(tx storage.Tx) error {
-					if err := tx.Put("goexit", nil); err != nil {
-						return err
-					}
-					runtime.Goexit() // as t.FailNow does
-					return nil
-				})
-				returned = true
-			}()
-			if <-exited {
+			if <-goexitUpdate(db.UpdateBackground) {
 				t.Errorf("Update returned after its fn called runtime.Goexit")
 			}
 			if has(t, db, "goexit") {

@@ -3,11 +3,11 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"net/url"
 	"testing"
 
 	"github.com/coffer/coffer/internal/storage"
 	"github.com/coffer/coffer/internal/storage/postgres"
+	"github.com/coffer/coffer/internal/storage/postgres/pgtest"
 )
 
 // TestPrefetch checks that a prefetched read returns what Get would have: the value in
@@ -134,14 +134,7 @@ func TestReadsTogether(t *testing.T) {
 func testReadsTogether(t *testing.T, mode string) {
 	dsn := freshDSN(t)
 	if mode != "" {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("default_query_exec_mode", mode)
-		u.RawQuery = q.Encode()
-		dsn = u.String()
+		dsn = pgtest.WithParam(t, dsn, "default_query_exec_mode", mode)
 	}
 	db := open(t, dsn)
 	if got, want := postgres.Prepares(db), mode == ""; got != want {

@@ -4,11 +4,14 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/url"
+	"strconv"
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/postgres/pgtest"
 )
 
 // TestReadsWhenUnreachable checks that a View's reads, whichever way they travel
@@ -18,14 +21,8 @@ import (
 // again on a new one, so it says what PostgreSQL's state is now.
 func TestReadsWhenUnreachable(t *testing.T) {
 	for _, apart := range []bool{true, false} {
-		dsn := freshDSN(t)
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := newProxy(t, u.Host)
-		u.Host = p.addr
-		db := open(t, u.String())
+		dsn, p := throughProxy(t, freshDSN(t))
+		db := open(t, dsn)
 		ctx := t.Context()
 		if err := db.Update(ctx, func(tx storage.Tx) error { return tx.Put("k", []byte("v")) }); err != nil {
 			t.Fatal(err)
@@ -59,6 +56,18 @@ func TestReadsWhenUnreachable(t *testing.T) {
 			t.Errorf("apart=%v: read once PostgreSQL is reachable again: %v", apart, err)
 		}
 	}
+}
+
+// throughProxy starts a proxy to the server dsn names and returns dsn pointed at it
+// (host and port replaced, in either form of DSN).
+func throughProxy(t *testing.T, dsn string) (string, *proxy) {
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProxy(t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
+	host, port, _ := net.SplitHostPort(p.addr)
+	return pgtest.WithParam(t, pgtest.WithParam(t, dsn, "host", host), "port", port), p
 }
 
 // proxy forwards loopback TCP connections to a PostgreSQL server until cut.
