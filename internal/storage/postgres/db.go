@@ -53,7 +53,7 @@
 // before the first read, runs each read with no transaction around it, for a View whose
 // reads need not share a snapshot (one statement and one round trip instead of BEGIN,
 // the read and COMMIT in two; up to four keys are read through pgconn directly, see
-// tx.readApart).
+// readPrepared).
 //
 // # Durability
 //
@@ -112,7 +112,7 @@ var (
 type DB struct {
 	pool *pgxpool.Pool
 	// prepares: the connections prepare their statements (pgx's default query mode), so
-	// a read without a snapshot may prepare its own (tx.readApart). A DSN that sets
+	// a read without a snapshot may prepare its own (readPrepared, tx.go). A DSN that sets
 	// default_query_exec_mode to another mode (e.g. for a pooler that keeps no prepared
 	// statements) gets pgx's batches for every read instead.
 	prepares bool

@@ -140,7 +140,7 @@ func readsSQL(n int) string {
 }
 
 // readStatements are the statements for up to four keys, with the names they are
-// prepared under on each connection (readApart).
+// prepared under on each connection (readPrepared).
 var readStatements = func() (out [4]struct{ name, sql string }) {
 	for i := range out {
 		out[i].name = fmt.Sprintf("coffer_read_%d", i+1)
@@ -189,17 +189,14 @@ func queueReads(b *pgx.Batch, keys []string, results []*prefetched) {
 	})
 }
 
-// binaryFormats is the format of every parameter and column readApart sends and reads: bytea
-// in binary is the bytes themselves.
+// binaryFormats is the format of every parameter and column readPrepared sends and
+// reads: bytea in binary is the bytes themselves.
 var binaryFormats = []int16{1, 1, 1, 1}
 
-// readApart reads keys (at most four) outside any transaction, in one statement and
-// one round trip, straight through the connection's protocol layer (pgconn): the
-// statement prepared once per connection, the keys sent and the values read as bytes.
-// It is the whole of a get on PostgreSQL (and a change's check of its vault), and
-// skipping pgx's batch machinery (queued queries, argument encoding, row scanning),
-// which a View in a snapshot needs, took a get's CPU, PostgreSQL's included, from
-// 134–135 µs to 123–128 µs (three interleaved runs).
+// readApart reads keys outside any transaction, in one statement and one round trip, on
+// a pooled connection of its own: up to four keys on connections that prepare their
+// statements through the protocol layer directly (readPrepared), otherwise through a pgx
+// batch.
 //
 // A read on a pooled connection that turns out dead (PostgreSQL restarted, a proxy
 // dropped it) is read again once, on another: it changes nothing, so reading it twice
@@ -219,7 +216,6 @@ func (t *tx) readApart(keys []string, results []*prefetched) error {
 // readApartOn is one attempt of readApart, on one pooled connection; retry reports that
 // the connection died under it.
 func (t *tx) readApartOn(keys []string, results []*prefetched) (retry bool, err error) {
-	st := readStatements[len(keys)-1]
 	c, err := t.db.pool.Acquire(t.ctx)
 	if err != nil {
 		return false, err
@@ -229,20 +225,36 @@ func (t *tx) readApartOn(keys []string, results []*prefetched) (retry bool, err 
 		var pgErr *pgconn.PgError
 		retry = err != nil && c.Conn().IsClosed() && !errors.As(err, &pgErr) && t.ctx.Err() == nil
 	}()
-	if _, err := c.Conn().Prepare(t.ctx, st.name, st.sql); err != nil { // once per connection
-		return false, err
+	if t.db.prepares && len(keys) <= len(readStatements) {
+		return false, readPrepared(t.ctx, c.Conn(), keys, results)
+	}
+	var b pgx.Batch
+	queueReads(&b, keys, results)
+	return false, c.SendBatch(t.ctx, &b).Close()
+}
+
+// readPrepared reads keys (at most four) on conn straight through its protocol layer
+// (pgconn): the statement prepared once per connection, the keys sent and the values
+// read as bytes. It is the whole of a get on PostgreSQL (and a change's check of its
+// vault), and skipping pgx's batch machinery (queued queries, argument encoding, row
+// scanning) took a get's CPU, PostgreSQL's included, from 134–135 µs to 123–128 µs
+// (three interleaved runs).
+func readPrepared(ctx context.Context, conn *pgx.Conn, keys []string, results []*prefetched) error {
+	st := readStatements[len(keys)-1]
+	if _, err := conn.Prepare(ctx, st.name, st.sql); err != nil { // once per connection
+		return err
 	}
 	params := make([][]byte, len(keys))
 	for i, k := range keys {
 		params[i] = []byte(k)
 	}
-	rr := c.Conn().PgConn().ExecPrepared(t.ctx, st.name, params, binaryFormats[:len(keys)], binaryFormats[:2])
+	rr := conn.PgConn().ExecPrepared(ctx, st.name, params, binaryFormats[:len(keys)], binaryFormats[:2])
 	for rr.NextRow() {
 		v := rr.Values()
 		fill(keys, results, v[0], v[1])
 	}
-	_, err = rr.Close()
-	return false, err
+	_, err := rr.Close()
+	return err
 }
 
 // send sends the queued writes and then what last queues (when not nil), beginning
@@ -440,7 +452,7 @@ func (t *tx) get(key string) ([]byte, error) {
 		}
 		t.unsent = nil
 		var err error
-		if t.apart && t.db.prepares && len(keys) <= len(readStatements) {
+		if t.apart {
 			err = t.readApart(keys, results)
 		} else {
 			err = t.send(func(b *pgx.Batch) { queueReads(b, keys, results) })

@@ -15,46 +15,63 @@ import (
 )
 
 // TestReadsWhenUnreachable checks that a View's reads, whichever way they travel
-// (through the protocol layer without a snapshot, through a batch in one), report a
+// (without a snapshot: through the protocol layer, or a batch for many keys or on
+// connections that prepare nothing; in a snapshot: a batch in a transaction), report a
 // PostgreSQL that cannot be reached as storage.ErrUnavailable (the planes' 503), and work
 // again once it can. Without a snapshot, a read on a pooled connection that died is read
-// again on a new one, so it says what PostgreSQL's state is now.
+// again on a new one, so it says what PostgreSQL's state is now, whichever way it went.
 func TestReadsWhenUnreachable(t *testing.T) {
-	for _, apart := range []bool{true, false} {
-		dsn, p := throughProxy(t, freshDSN(t))
-		db := open(t, dsn)
-		ctx := t.Context()
-		if err := db.Update(ctx, func(tx storage.Tx) error { return tx.Put("k", []byte("v")) }); err != nil {
-			t.Fatal(err)
-		}
-		read := func() error {
-			return db.View(ctx, func(tx storage.Tx) error {
-				if apart {
-					storage.NoSnapshot(tx)
-				}
-				storage.Prefetch(tx, "absent")
-				_, err := tx.Get("k")
-				return err
-			})
-		}
-		if err := read(); err != nil { // leaves a connection in the pool
-			t.Fatalf("apart=%v: read: %v", apart, err)
-		}
-		p.cut()
-		if apart {
-			if err := read(); !errors.Is(err, storage.ErrUnavailable) {
-				t.Errorf("apart=%v: read on a dead pooled connection, PostgreSQL unreachable: %v; want ErrUnavailable", apart, err)
+	for _, tc := range []struct {
+		name     string
+		apart    bool
+		mode     string   // default_query_exec_mode, "" for pgx's default
+		prefetch []string // read with "k"
+	}{
+		{"apart/prepared", true, "", []string{"absent"}},
+		{"apart/many-keys", true, "", []string{"a1", "a2", "a3", "a4"}},
+		{"apart/unprepared", true, "exec", []string{"absent"}},
+		{"snapshot", false, "", []string{"absent"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dsn := freshDSN(t)
+			if tc.mode != "" {
+				dsn = pgtest.WithParam(t, dsn, "default_query_exec_mode", tc.mode)
 			}
-		} else {
-			_ = read() // the dead pooled connection's end (a transaction cannot be read again)
-		}
-		if err := read(); !errors.Is(err, storage.ErrUnavailable) {
-			t.Errorf("apart=%v: read with PostgreSQL unreachable: %v; want ErrUnavailable", apart, err)
-		}
-		p.restore()
-		if err := read(); err != nil {
-			t.Errorf("apart=%v: read once PostgreSQL is reachable again: %v", apart, err)
-		}
+			dsn, p := throughProxy(t, dsn)
+			db := open(t, dsn)
+			ctx := t.Context()
+			if err := db.Update(ctx, func(tx storage.Tx) error { return tx.Put("k", []byte("v")) }); err != nil {
+				t.Fatal(err)
+			}
+			read := func() error {
+				return db.View(ctx, func(tx storage.Tx) error {
+					if tc.apart {
+						storage.NoSnapshot(tx)
+					}
+					storage.Prefetch(tx, tc.prefetch...)
+					_, err := tx.Get("k")
+					return err
+				})
+			}
+			if err := read(); err != nil { // leaves a connection in the pool
+				t.Fatalf("read: %v", err)
+			}
+			p.cut()
+			if tc.apart {
+				if err := read(); !errors.Is(err, storage.ErrUnavailable) {
+					t.Errorf("read on a dead pooled connection, PostgreSQL unreachable: %v; want ErrUnavailable", err)
+				}
+			} else {
+				_ = read() // the dead pooled connection's end (a transaction cannot be read again)
+			}
+			if err := read(); !errors.Is(err, storage.ErrUnavailable) {
+				t.Errorf("read with PostgreSQL unreachable: %v; want ErrUnavailable", err)
+			}
+			p.restore()
+			if err := read(); err != nil {
+				t.Errorf("read once PostgreSQL is reachable again: %v", err)
+			}
+		})
 	}
 }
 
