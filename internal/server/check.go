@@ -186,6 +186,10 @@ func (r *CheckReport) compareRecord(txid uint64, accept bool) {
 		r.add("the whole database", r.TxidFile, "could not be rewritten to accept the file as it is: %v", err)
 		return
 	}
+	if err := bbolt.DiscardStaleWAL(r.Path, txid); err != nil {
+		r.add("the whole database", r.Path+".wal", "could not be emptied to accept the file as it is: %v", err)
+		return
+	}
 	r.Accepted, r.Recorded, r.RecordFound = true, txid, true
 }
 

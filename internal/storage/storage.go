@@ -17,7 +17,7 @@
 //   - A missing key is [ErrNotFound] from [Tx.Get], never (nil, nil); deleting an absent
 //     key is not an error.
 //   - [Backend.Update] commits durably before it returns nil, and may run its function
-//     more than once (bbolt re-runs a batch after one member fails; PostgreSQL re-runs a
+//     more than once (bbolt re-runs a batch whose member ended its goroutine; PostgreSQL re-runs a
 //     transaction it aborted for a deadlock). A function must therefore
 //     have no effect outside its Tx but overwriting its own result variables.
 //   - Isolation: an Update sees every key it reads with [Tx.Get] (or [GetShared]) and

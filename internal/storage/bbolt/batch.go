@@ -18,7 +18,12 @@ type request struct {
 	// background: queued by UpdateBackground. Its function is committed in a batch of its
 	// own, at a lower processor priority (lowpriority.go).
 	background bool
+	// checkpoint: queued by Checkpoint, with no function.
+	checkpoint bool
 }
+
+// alone reports whether r makes a batch of its own.
+func (r *request) alone() bool { return r.background || r.checkpoint }
 
 // outcome is what the committer reports back to an Update caller.
 type outcome struct {
@@ -45,9 +50,16 @@ func (db *DB) run(pending []*request) {
 			close(db.done)
 			return
 		}
-		if batch[0].background {
+		switch {
+		case batch[0].checkpoint:
+			err := db.broken
+			if err == nil {
+				err = db.checkpoint()
+			}
+			batch[0].done <- outcome{err: err}
+		case batch[0].background:
 			db.commitBackground(batch)
-		} else {
+		default:
 			db.commit(batch, db.replaceCommitter)
 		}
 		clear(batch) // drop references to finished requests
@@ -61,8 +73,8 @@ func (db *DB) run(pending []*request) {
 
 // next waits for a request, then takes every request already queued, up to maxBatch. It
 // returns an empty batch once Close has been called; requests still waiting then fail
-// with ErrClosed in [DB.Update]. A background request makes a batch of its own: one met
-// while taking the queue is held, and is the next batch.
+// with ErrClosed in [DB.Update]. A background or checkpoint request makes a batch of its
+// own: one met while taking the queue is held, and is the next batch.
 func (db *DB) next(batch []*request) []*request {
 	if r := db.held; r != nil {
 		db.held = nil
@@ -71,7 +83,7 @@ func (db *DB) next(batch []*request) []*request {
 	select {
 	case r := <-db.reqs:
 		batch = append(batch, r)
-		if r.background {
+		if r.alone() {
 			return batch
 		}
 	case <-db.quit:
@@ -80,7 +92,7 @@ func (db *DB) next(batch []*request) []*request {
 	for len(batch) < maxBatch {
 		select {
 		case r := <-db.reqs:
-			if r.background {
+			if r.alone() {
 				db.held = r
 				return batch
 			}
@@ -106,56 +118,99 @@ func (db *DB) commitBackground(batch []*request) {
 // ending (a function called runtime.Goexit in it), with the rest of its batch.
 func (db *DB) replaceCommitter(rest []*request) { go db.run(rest) }
 
-// commit runs batch in one bolt write transaction and replies to every request. A request
-// whose function fails is answered and removed; the rest are run again in a new
-// transaction, so a failing function never sees nor leaves writes in the committed state.
-// If a function ends the goroutine (see call), resume gets the requests left to commit.
+// commit runs batch's functions one after the other on the overlay (over the file as the
+// last checkpoint left it), appends their changes to the write-ahead log as one record,
+// publishes the overlay to Views and replies to every request. A function that fails has
+// its changes taken back and its caller answered; the others' stand, and each function
+// saw exactly the changes of those before it that stand. A batch that cannot be logged
+// is taken back whole. If a function ends the goroutine (see call), the batch is taken
+// back whole and resume gets the requests left to commit.
 func (db *DB) commit(batch []*request, resume func(rest []*request)) {
-	for len(batch) > 0 {
-		failed := -1
-		var failure outcome
-		var txid uint64
-		db.freelistPolicy()
-		err := db.update(func(btx *bolt.Tx) error {
-			txid = uint64(btx.ID())
-			b := btx.Bucket(bucket)
-			for i := range batch {
-				if out, ok := db.call(batch, i, b, resume); !ok {
-					failed, failure = i, out
-					return errRollback
-				}
-			}
-			return nil
-		})
-		if failed < 0 {
-			if err != nil {
-				err = db.commitError(err, txid != 0 && db.landed(txid))
-			} else {
-				if db.full.Swap(false) {
-					db.log.Info("the database file can be written again: writes succeed", "path", db.path)
-				}
-				db.unsynced = db.bolt.NoFreelistSync
-				db.record(txid)
-			}
-			for _, r := range batch {
-				r.done <- outcome{err: err}
-			}
-			return
+	if err := db.prepareBatch(); err != nil {
+		for _, r := range batch {
+			r.done <- outcome{err: err}
 		}
-		batch[failed].done <- failure
-		batch = slices.Delete(batch, failed, failed+1)
+		return
+	}
+	t := &tx{over: db.live, log: &db.undo, writable: true, path: db.path}
+	db.undo = db.undo[:0]
+	for i := 0; i < len(batch); {
+		mark := len(db.undo)
+		t.b, t.c = db.reader.Bucket(bucket), nil
+		out, ok := db.call(batch, i, t, resume)
+		if ok {
+			i++
+			continue
+		}
+		rollback(db.live, db.undo[mark:])
+		db.undo = db.undo[:mark]
+		batch[i].done <- out
+		batch = slices.Delete(batch, i, i+1)
+	}
+	var err error
+	if len(db.undo) > 0 {
+		if err = db.logChanges(db.undo); err != nil {
+			rollback(db.live, db.undo)
+		} else {
+			db.snap.Store(&published{over: db.live.Copy(), base: db.wal.base})
+		}
+	}
+	clear(db.undo) // the values are the overlay's to keep, not the log's
+	for _, r := range batch {
+		r.done <- outcome{err: err}
 	}
 }
 
-// call runs batch[i].fn on b; ok reports that it returned nil. A panic becomes a failed
-// outcome. If fn calls runtime.Goexit, this goroutine cannot be saved: call answers the
-// caller, and hands the rest of the batch to resume (a new committer, which waits for the
-// write lock until bolt's deferred rollback releases it while this goroutine unwinds).
-func (db *DB) call(batch []*request, i int, b *bolt.Bucket, resume func(rest []*request)) (out outcome, ok bool) {
-	t := &tx{b: b, writable: true, path: db.path}
+// prepareBatch makes the committer ready for a batch: the log checkpointed when it has
+// grown to walSize (or the last checkpoint failed and it has grown to twice that, the
+// batch refused), and a read transaction on the file open.
+func (db *DB) prepareBatch() error {
+	if db.broken != nil {
+		return db.broken
+	}
+	if db.wal.off >= walSize {
+		if err := db.checkpointLow(); err != nil && db.wal.off >= 2*walSize {
+			return err
+		}
+	}
+	if db.reader == nil {
+		btx, err := db.bolt.Begin(false)
+		if err != nil {
+			return fmt.Errorf("bbolt: begin: %w", err)
+		}
+		db.reader = btx
+	}
+	return nil
+}
+
+// logChanges appends a batch's changes to the write-ahead log. A record written but not flushed
+// may or may not be replayed after a crash, so its callers must not be told that nothing
+// was written, and no later batch may be acknowledged in its place: the DB refuses every
+// write from then on (reads go on) until it is opened again, as PostgreSQL does after a
+// failed fsync.
+func (db *DB) logChanges(changes []undo) error {
+	err := db.wal.append(changes)
+	switch {
+	case err == nil:
+		if db.full.Swap(false) {
+			db.log.Info("the database file can be written again: writes succeed", "path", db.path)
+		}
+		return nil
+	case errors.Is(err, errUnflushed):
+		db.broken = fmt.Errorf("bbolt: writes are refused until the server restarts: %w", err)
+		db.log.Error("the write-ahead log could not be flushed: whether the last batch is on disk is unknown, so every write is refused until the server restarts", "path", walPath(db.path), "err", err)
+		return err
+	}
+	return db.commitError(err, false)
+}
+
+// call runs batch[i].fn on t; ok reports that it returned nil. A panic becomes a failed
+// outcome. If fn calls runtime.Goexit, this goroutine cannot be saved: call takes back
+// the batch's changes, answers the caller, and hands the rest of the batch to resume (a
+// new committer).
+func (db *DB) call(batch []*request, i int, t *tx, resume func(rest []*request)) (out outcome, ok bool) {
 	returned := false
 	defer func() {
-		t.invalidate()
 		if returned {
 			return
 		}
@@ -163,12 +218,76 @@ func (db *DB) call(batch []*request, i int, b *bolt.Bucket, resume func(rest []*
 			out, ok = outcome{panicked: true, panicValue: p}, false
 			return
 		}
+		rollback(db.live, db.undo)
+		db.undo = db.undo[:0]
+		t.invalidate()
 		batch[i].done <- outcome{goexit: true}
 		resume(slices.Concat(batch[:i], batch[i+1:]))
 	}()
 	err := batch[i].fn(t)
 	returned = true
 	return outcome{err: err}, err == nil
+}
+
+// checkpointLow is checkpoint on a thread of lower priority (see runLowPriority): it is
+// processor work that no request waits for but the committer's next batch.
+func (db *DB) checkpointLow() (err error) {
+	runLowPriority(func() { err = db.checkpoint() })
+	return err
+}
+
+// checkpoint writes the overlay into the database file in one bbolt transaction, then
+// starts the overlay and the write-ahead log again, on the new transaction: the log's
+// records are all in the file now. When the commit fails the overlay and the log stay as
+// they are (a later checkpoint tries again); when it failed but is visible all the same
+// (see commitError), whether the file holds it is unknown, and the DB refuses writes
+// until it is opened again, as for a failed flush of the log.
+func (db *DB) checkpoint() error {
+	if db.live.Len() == 0 {
+		return nil
+	}
+	if db.reader != nil {
+		_ = db.reader.Rollback() // a commit that remaps the file waits for every reader
+		db.reader = nil
+	}
+	var txid uint64
+	db.freelistPolicy()
+	err := db.update(func(btx *bolt.Tx) error {
+		txid = uint64(btx.ID())
+		b := btx.Bucket(bucket)
+		it := db.live.Iter()
+		defer it.Release()
+		for ok := it.First(); ok; ok = it.Next() {
+			e := it.Item()
+			var err error
+			if e.del {
+				err = b.Delete([]byte(e.key))
+			} else {
+				err = b.Put([]byte(e.key), e.val)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		landed := txid != 0 && db.landed(txid)
+		err = db.commitError(err, landed)
+		if landed {
+			db.broken = fmt.Errorf("bbolt: writes are refused until the server restarts: %w", err)
+		}
+		return err
+	}
+	if db.full.Swap(false) {
+		db.log.Info("the database file can be written again: writes succeed", "path", db.path)
+	}
+	db.unsynced = db.bolt.NoFreelistSync
+	db.live = newOverlay()
+	db.wal.restart(txid)
+	db.snap.Store(&published{over: newOverlay(), base: txid})
+	db.record(txid)
+	return nil
 }
 
 // record writes txid to the txid record, after the commit and before the batch's callers
@@ -248,5 +367,6 @@ func (db *DB) syncFreelist() {
 		return
 	}
 	db.unsynced = false
+	db.snap.Store(&published{over: newOverlay(), base: txid}) // Views in flight pair with it
 	db.record(txid)
 }

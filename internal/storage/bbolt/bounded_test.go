@@ -161,6 +161,9 @@ func TestFreelistPolicy(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
+			if err := db.Checkpoint(t.Context()); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	put(3000, false)
@@ -170,6 +173,9 @@ func TestFreelistPolicy(t *testing.T) {
 	put(20000, false)
 	put(20000, true) // ~7,000 pages free
 	storagetest.Put(t, db, "after", "the purge")
+	if err := db.Checkpoint(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if freelistWritten(t, path) {
 		t.Fatal("a large free list is written with every commit")
 	}

@@ -75,6 +75,12 @@ func Compact(path, txidFile string) (*CompactResult, error) {
 	if rep, err := Verify(tmp); err != nil || len(rep.Problems) > 0 || rep.Keys != mustKeys(src) {
 		return nil, fmt.Errorf("bbolt: compact %s: the new file does not verify (%v, %v)", path, err, rep)
 	}
+	// Open wrote what the write-ahead log held into the old file; its records lie on the
+	// old file's transactions, which the new file's do not continue, so it is emptied
+	// before the new file takes the old one's place.
+	if err := src.wal.empty(); err != nil {
+		return nil, fmt.Errorf("bbolt: compact: %w", err)
+	}
 	if txidFile != "" {
 		if err := WriteTxidRecord(txidFile, res.Txid); err != nil {
 			return nil, fmt.Errorf("bbolt: compact: write the txid record: %w", err)

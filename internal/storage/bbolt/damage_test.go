@@ -43,6 +43,9 @@ func damageDB(t *testing.T, n, size int) (path, rec string) {
 			}
 			return nil
 		})
+		if err == nil {
+			err = db.Checkpoint(t.Context()) // a commit to the file each, as a long-lived file has
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

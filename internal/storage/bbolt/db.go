@@ -3,32 +3,35 @@
 // are stored as given (encryption is the barrier's job). It must not import any Coffer
 // package other than storage.
 //
-// Start with [Open] and [DB.Update] in db.go; the committer goroutine is in batch.go and
-// the adapter from a bbolt bucket to [storage.Tx] in tx.go. A file is verified before bbolt
-// sees it ([Verify], verify.go: bbolt panics on damage), and the txid record (txid.go)
-// tells a file older than what was acknowledged; a full disk is a temporary failure
-// (unavailable.go).
+// Start with [Open] and [DB.Update] in db.go; the committer goroutine is in batch.go, the
+// write-ahead log in wal.go, the overlay of what the log holds over the file in overlay.go,
+// and the adapter to [storage.Tx] in tx.go. A file is verified before bbolt sees it
+// ([Verify], verify.go: bbolt panics on damage), and the txid record (txid.go) tells a file
+// older than what was acknowledged; a full disk is a temporary failure (unavailable.go).
 //
-// # Group commit
+// # Group commit, through a write-ahead log
 //
-// An fsync costs milliseconds, so one commit per [DB.Update] caps throughput at a few
-// hundred writes per second per disk. Instead, Update hands its function to a single
-// committer goroutine, which takes the first waiting request plus every other request
-// already queued (up to [maxBatch]), runs them in order in one bbolt write transaction, and
-// commits with one fsync. There is no timer: a batch is whatever queued while the previous
-// commit was syncing, so a lone writer pays no extra latency.
+// An fsync costs milliseconds, so one per [DB.Update] caps throughput at a few hundred
+// writes per second per disk. Instead, Update hands its function to a single committer
+// goroutine, which takes the first waiting request plus every other request already queued
+// (up to [maxBatch]), runs them in order on the overlay, appends their changes to the
+// write-ahead log as one record and fsyncs it once. There is no timer: a batch is whatever
+// queued while the previous one was syncing, so a lone writer pays no extra latency. The
+// changes reach the bbolt file at a checkpoint, many batches in one bbolt transaction,
+// whenever the log has grown to its working size, and at Close.
 //
 // [DB.UpdateBackground] (the sweeper's purges) commits its function in a batch of its
 // own, on a thread of lower priority (lowpriority.go), so that the processor work of a
-// large purge gives way to the requests served meanwhile.
+// large purge gives way to the requests served meanwhile; so do checkpoints.
 //
-// When one function in a batch returns an error or panics, the whole bbolt transaction is
-// rolled back, that caller alone gets its error (or its panic, re-raised in its own
-// goroutine), and the others are run again in a fresh transaction. This is why
-// [storage.Backend] allows a backend to run an Update function more than once.
+// When one function in a batch returns an error or panics, its changes are taken back
+// and that caller alone gets its error (or its panic, re-raised in its own goroutine); the
+// others' changes stand. A function that ends its goroutine (runtime.Goexit) takes the
+// whole batch back, and the others run again: one reason why [storage.Backend] allows a
+// backend to run an Update function more than once.
 //
-// Reads ([DB.View]) use bbolt read transactions directly and run concurrently with each
-// other and with the committer.
+// Reads ([DB.View]) read the overlay as the last answered batch left it, over a bbolt
+// read transaction, and run concurrently with each other and with the committer.
 package bbolt
 
 import (
@@ -132,6 +135,18 @@ type DB struct {
 	// held is a background request the committer took from the queue while it made up a
 	// batch of others: it is the next batch (see next). Only the committer touches it.
 	held *request
+
+	// The write-ahead log and the overlay (wal.go, overlay.go). live is the committer's
+	// overlay, undo the changes of the batch being run; snap what Views read; reader the
+	// committer's read transaction on the file (closed by a checkpoint). broken is set
+	// when a flush failed after its write, and refuses every later batch (see logChanges).
+	// Only the committer touches them, snap aside.
+	wal    *wal
+	live   *overlay
+	undo   []undo
+	snap   atomic.Pointer[published]
+	reader *bolt.Tx
+	broken error
 }
 
 var _ storage.Backend = (*DB)(nil)
@@ -208,9 +223,57 @@ func Open(path string, opts Options) (*DB, error) {
 		reqs:     make(chan *request),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
+		live:     newOverlay(),
+	}
+	if err := db.replay(txid); err != nil {
+		_ = bdb.Close()
+		if rec != nil {
+			_ = rec.close()
+		}
+		return nil, err
 	}
 	go db.run(nil)
 	return db, nil
+}
+
+// replay loads what the write-ahead log holds beyond the file's transaction txid (the
+// batches acknowledged since the last checkpoint, when the server stopped without one)
+// into the overlay. A writable DB then checkpoints it, so that the file holds every
+// acknowledged write before the first batch; a read-only one keeps it in the overlay.
+func (db *DB) replay(txid uint64) error {
+	var items []item
+	var err error
+	if db.readOnly {
+		// A log that continues a newer file than this one is left to the txid record to
+		// tell (a read-only open compares none; coffer check does, and its
+		// --accept-stale-database discards such a log, see DiscardStaleWAL).
+		if items, err = readWALFile(db.path, txid); errors.Is(err, ErrStale) {
+			items, err = nil, nil
+		}
+	} else {
+		db.wal, items, err = openWAL(db.path, txid)
+	}
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		db.live.Set(it)
+	}
+	db.snap.Store(&published{over: db.live.Copy(), base: txid})
+	if db.readOnly || len(items) == 0 {
+		return nil
+	}
+	if err := db.checkpoint(); err != nil {
+		if errors.Is(err, storage.ErrUnavailable) && db.broken == nil {
+			// A full disk: the overlay serves what the log holds meanwhile, the log goes
+			// on from its end, and a later checkpoint tries again.
+			db.log.Warn("what the write-ahead log holds could not be written into the database file yet (the disk is full); it is served from memory meanwhile", "path", db.path, "err", err)
+			return nil
+		}
+		db.wal.close()
+		return fmt.Errorf("bbolt: open %s: write what the write-ahead log holds into the file: %w", db.path, err)
+	}
+	return nil
 }
 
 // preflight checks an existing file before bbolt maps it (see Open) and returns what
@@ -376,11 +439,33 @@ func (db *DB) View(ctx context.Context, fn func(storage.Tx) error) error {
 // they can recover, for the length of the transaction.
 func (db *DB) view(fn func(storage.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	return db.bolt.View(func(btx *bolt.Tx) error {
-		t := &tx{b: btx.Bucket(bucket), path: db.path}
-		defer t.invalidate()
-		return fn(t)
-	})
+	over, btx, err := db.begin()
+	if err != nil {
+		return err
+	}
+	defer btx.Rollback()
+	t := &tx{b: btx.Bucket(bucket), over: over, path: db.path}
+	defer t.invalidate()
+	return fn(t)
+}
+
+// begin returns what a View reads: the published overlay and a read transaction on the
+// file it lies on. A checkpoint that commits between taking the one and beginning the
+// other makes them disagree; both are then taken again (checkpoints are rare, and
+// publish their result right after the commit).
+func (db *DB) begin() (*overlay, *bolt.Tx, error) {
+	for {
+		p := db.snap.Load()
+		btx, err := db.bolt.Begin(false)
+		if err != nil {
+			return nil, nil, err
+		}
+		if uint64(btx.ID()) == p.base {
+			return p.over, btx, nil
+		}
+		_ = btx.Rollback()
+		runtime.Gosched()
+	}
 }
 
 // Update runs fn in a write transaction shared with concurrent Updates (see the package
@@ -401,15 +486,27 @@ func (db *DB) UpdateBackground(ctx context.Context, fn func(storage.Tx) error) e
 	return db.queue(ctx, fn, true)
 }
 
+// Checkpoint writes what the write-ahead log holds into the database file now, in one
+// commit, and returns once that commit is on disk (see wal.go). The committer does it by
+// itself whenever the log has grown to its working size, and Close does it last; a
+// caller needs it only to see the file alone hold every write (tests, measurements).
+func (db *DB) Checkpoint(ctx context.Context) error {
+	return db.send(ctx, &request{checkpoint: true, done: make(chan outcome, 1)})
+}
+
 // queue hands fn to the committer and waits for its outcome (see Update).
 func (db *DB) queue(ctx context.Context, fn func(storage.Tx) error, background bool) error {
+	return db.send(ctx, &request{fn: fn, done: make(chan outcome, 1), background: background})
+}
+
+// send hands r to the committer and waits for its outcome.
+func (db *DB) send(ctx context.Context, r *request) error {
 	if err := db.check(ctx); err != nil {
 		return err
 	}
 	if db.readOnly {
 		return errReadOnlyDB
 	}
-	r := &request{fn: fn, done: make(chan outcome, 1), background: background}
 	select {
 	case db.reqs <- r:
 	case <-ctx.Done():
@@ -434,7 +531,7 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.quit)
 		<-db.done
-		db.syncFreelist()
+		db.closeWAL()
 		if err := db.bolt.Close(); err != nil {
 			db.closeErr = fmt.Errorf("bbolt: close: %w", err)
 		}
@@ -445,6 +542,31 @@ func (db *DB) Close() error {
 		}
 	})
 	return db.closeErr
+}
+
+// closeWAL checkpoints what the overlay holds, so that a start after a clean stop has
+// nothing to replay, and writes the free list when the last commit left it unwritten
+// (only then: that commit moves the file past the log's transaction).
+func (db *DB) closeWAL() {
+	if db.readOnly {
+		return
+	}
+	err := db.broken
+	if err == nil {
+		err = db.checkpoint()
+	}
+	if db.reader != nil {
+		_ = db.reader.Rollback()
+		db.reader = nil
+	}
+	if err != nil {
+		db.log.Error("the last checkpoint failed: the next start replays the write-ahead log", "path", db.path, "err", err)
+	} else {
+		db.syncFreelist()
+	}
+	if err := db.wal.close(); err != nil && db.closeErr == nil {
+		db.closeErr = fmt.Errorf("bbolt: close the write-ahead log: %w", err)
+	}
 }
 
 // check reports why a transaction must not start.

@@ -17,3 +17,11 @@ func SetMaxSyncedFreePages(tb testing.TB, n int) {
 	maxSyncedFreePages = n
 	tb.Cleanup(func() { maxSyncedFreePages = old })
 }
+
+// SetWALSize sets the length of log after which the committer checkpoints, until the test
+// ends.
+func SetWALSize(tb testing.TB, n int64) {
+	old := walSize
+	walSize = n
+	tb.Cleanup(func() { walSize = old })
+}

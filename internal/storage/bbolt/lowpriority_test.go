@@ -16,7 +16,7 @@ func TestBackgroundUpdates(t *testing.T) {
 	t.Run("ok/batch-of-its-own-at-lower-priority", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			db := openTest(t)
-			before := txID(t, db)
+			before := logged(db)
 			release, held := hold(t, db)
 			// Queued one at a time, so in this order: a foreground Update, a
 			// background one, another foreground one.
@@ -45,7 +45,7 @@ func TestBackgroundUpdates(t *testing.T) {
 				}
 			}
 			// held, then fore1 (the background Update ends its batch), back alone, fore2.
-			if got := txID(t, db) - before; got != 4 {
+			if got := logged(db) - before; got != 4 {
 				t.Errorf("commits = %d, want 4: the background Update in a batch of its own", got)
 			}
 			for _, k := range []string{"fore1", "back", "fore2"} {

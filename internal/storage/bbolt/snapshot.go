@@ -50,22 +50,25 @@ func (db *DB) ReadSnapshot(ctx context.Context, fn func(key string, value []byte
 	defer close(stop)
 	started := make(chan struct{})
 	go db.watchRemap(started, stop, &yield)
-	err := db.bolt.View(func(btx *bolt.Tx) error {
+	err := db.snapshot(func(over *overlay, btx *bolt.Tx) error {
 		close(started)
-		c := btx.Bucket(bucket).Cursor()
 		n := 0
-		for k, v := c.First(); k != nil; k, v = c.Next() {
+		var err error
+		walk(over, btx.Bucket(bucket).Cursor(), nil, func(k, v []byte) bool {
 			if yield.Load() {
-				return ErrSnapshotYielded
+				err = ErrSnapshotYielded
+				return false
 			}
 			if n++; n%snapshotCheckEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
+				if err = ctx.Err(); err != nil {
+					return false
 				}
 			}
-			if err := fn(string(k), v); err != nil {
-				return err
-			}
+			err = fn(string(k), v)
+			return err == nil
+		})
+		if err != nil {
+			return err
 		}
 		return ctx.Err()
 	})
@@ -110,4 +113,14 @@ func (db *DB) watchRemap(started, stop <-chan struct{}, yield *atomic.Bool) {
 			return
 		}
 	}
+}
+
+// snapshot runs fn with what a View reads (see DB.begin), for as long as fn takes.
+func (db *DB) snapshot(fn func(over *overlay, btx *bolt.Tx) error) error {
+	over, btx, err := db.begin()
+	if err != nil {
+		return err
+	}
+	defer btx.Rollback()
+	return fn(over, btx)
 }

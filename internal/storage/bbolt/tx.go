@@ -7,6 +7,7 @@ import (
 
 	"github.com/coffer/coffer/internal/storage"
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // errTxDone is returned when a Tx is used after its function returned.
@@ -15,13 +16,17 @@ var errTxDone = errors.New("bbolt: transaction used outside its function")
 // errReadOnly is returned by Put and Delete inside [DB.View].
 var errReadOnly = errors.New("bbolt: write in a read-only transaction")
 
-// tx adapts the bucket of one bolt transaction to [storage.Tx]. Values read from bolt
-// point into the memory map and are only valid during the transaction, so every value
-// handed out is a copy; values handed in are copied too, because bolt keeps them until
-// commit.
+// tx adapts the overlay over the bucket of one bolt read transaction to [storage.Tx]
+// (see overlay.go): reads look in the overlay first, writes go to the overlay alone (an
+// Update's, noted in log so that the committer can take them back or log them). Values
+// read from bolt point into the memory map and are only valid during the transaction, so
+// every value handed out is a copy; values handed in are copied too, because the overlay
+// keeps them.
 type tx struct {
 	b        *bolt.Bucket // nil once the function has returned
 	c        *bolt.Cursor // b's, made on first use; every use starts with a Seek
+	over     *overlay     // nil: none
+	log      *[]undo      // an Update's: where its changes are noted
 	writable bool
 	path     string // the file, for a CorruptError
 }
@@ -35,7 +40,7 @@ func (t *tx) contain(err *error) {
 	}
 }
 
-func (t *tx) invalidate() { t.b, t.c = nil, nil }
+func (t *tx) invalidate() { t.b, t.c, t.over, t.log = nil, nil, nil, nil }
 
 // cursor returns the transaction's cursor: one for every Get, Delete and Scan, rather
 // than one each (a bbolt cursor and its stack are allocated; the sweeper's transactions
@@ -53,6 +58,14 @@ func (t *tx) Get(key string) (_ []byte, err error) {
 	if t.b == nil {
 		return nil, errTxDone
 	}
+	if t.over != nil {
+		if it, ok := t.over.Get(item{key: key}); ok {
+			if it.del {
+				return nil, storage.ErrNotFound
+			}
+			return clone(it.val), nil
+		}
+	}
 	defer t.contain(&err)
 	k := []byte(key)
 	// A cursor (rather than Bucket.Get) tells an empty value from an absent key.
@@ -68,14 +81,15 @@ func (t *tx) Put(key string, value []byte) (err error) {
 	if err := t.checkWrite(); err != nil {
 		return err
 	}
-	defer t.contain(&err)
-	// One allocation for both: bolt keeps key and value until the commit.
-	buf := make([]byte, len(key)+len(value))
-	copy(buf, key)
-	copy(buf[len(key):], value)
-	if err := t.b.Put(buf[:len(key):len(key)], buf[len(key):]); err != nil {
-		return fmt.Errorf("bbolt: put: %w", err)
+	switch {
+	case key == "":
+		return fmt.Errorf("bbolt: put: %w", berrors.ErrKeyRequired)
+	case len(key) > bolt.MaxKeySize:
+		return fmt.Errorf("bbolt: put: %w", berrors.ErrKeyTooLarge)
+	case int64(len(value)) > bolt.MaxValueSize:
+		return fmt.Errorf("bbolt: put: %w", berrors.ErrValueTooLarge)
 	}
+	set(t.over, t.log, item{key: key, val: clone(value)})
 	return nil
 }
 
@@ -85,14 +99,14 @@ func (t *tx) Delete(key string) (err error) {
 		return err
 	}
 	defer t.contain(&err)
-	// Bucket.Delete, with the transaction's cursor rather than a new one.
-	c := t.cursor()
-	if k, _ := c.Seek([]byte(key)); k == nil || string(k) != key {
+	if k, _ := t.cursor().Seek([]byte(key)); k == nil || string(k) != key {
+		remove(t.over, t.log, key) // the file does not hold it: no deletion to remember
 		return nil
 	}
-	if err := c.Delete(); err != nil {
-		return fmt.Errorf("bbolt: delete: %w", err)
+	if e, ok := t.over.Get(item{key: key}); ok && e.del {
+		return nil // deleted already
 	}
+	set(t.over, t.log, item{key: key, del: true})
 	return nil
 }
 
@@ -123,18 +137,18 @@ func (t *tx) scan(prefix, after string, limit int, each func(k, v []byte)) (err 
 		start = after
 	}
 	p := []byte(prefix)
-	c := t.cursor()
-	k, v := c.Seek([]byte(start))
-	if k != nil && string(k) == after {
-		k, v = c.Next()
-	}
-	for n := 0; k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-		if limit > 0 && n >= limit {
-			break
+	n := 0
+	walk(t.over, t.cursor(), []byte(start), func(k, v []byte) bool {
+		if string(k) == after {
+			return true
+		}
+		if !bytes.HasPrefix(k, p) || (limit > 0 && n >= limit) {
+			return false
 		}
 		each(k, v)
 		n++
-	}
+		return true
+	})
 	return nil
 }
 

@@ -79,6 +79,9 @@ func TestTxidRecordNeverLeads(t *testing.T) {
 		if err := db.Update(t.Context(), func(tx storage.Tx) error { return tx.Put(fmt.Sprint(i), nil) }); err != nil {
 			t.Fatal(err)
 		}
+		if err := db.Checkpoint(t.Context()); err != nil {
+			t.Fatal(err)
+		}
 		txid, _ := db.Txid()
 		if recorded, _, _ := ReadTxidRecord(rec); recorded != txid {
 			t.Errorf("after Update returned: the record names %d, the file holds %d", recorded, txid)

@@ -1,0 +1,114 @@
+package bbolt
+
+import (
+	"github.com/tidwall/btree"
+	bolt "go.etcd.io/bbolt"
+)
+
+// The overlay holds what the write-ahead log holds and the database file does not yet:
+// each key a batch changed since the last checkpoint, with its newest value or its
+// deletion, in key order (a B-tree). Every read looks in the overlay first and in the
+// file's bbolt tree for the rest.
+//
+// Only the committer writes the overlay. After each batch it publishes a copy (the
+// B-tree's copy is copy-on-write: it costs nothing now, and the committer's later
+// changes copy the nodes they touch), which Views read without a lock: a View sees
+// exactly the batches answered before it began. A View pairs that copy with a bbolt read
+// transaction of the file as the last checkpoint left it; a checkpoint that commits
+// between the two makes the View take both again (see DB.begin).
+
+// item is one key's newest state in the overlay: its value, or (del) its deletion.
+type item struct {
+	key string
+	val []byte
+	del bool
+}
+
+func itemLess(a, b item) bool { return a.key < b.key }
+
+type overlay = btree.BTreeG[item]
+
+func newOverlay() *overlay {
+	return btree.NewBTreeGOptions(itemLess, btree.Options{NoLocks: true})
+}
+
+// published is what Views read: the overlay as the last answered batch left it, and the
+// bbolt transaction it lies on.
+type published struct {
+	over *overlay
+	base uint64
+}
+
+// undo is one change a batch made to the overlay: enough to take it back (prev, had)
+// and to log it (now).
+type undo struct {
+	prev, now item
+	had       bool // prev is the key's entry before the change; else it had none
+}
+
+// set makes it the overlay's entry for its key, noting in log how to take that back.
+func set(over *overlay, log *[]undo, it item) {
+	prev, had := over.Set(it)
+	*log = append(*log, undo{prev: prev, now: it, had: had})
+}
+
+// remove takes key's entry out of the overlay, for a key the file does not hold: a key
+// written and deleted between two checkpoints leaves nothing behind (a deletion kept
+// there would be walked over by every scan of its range until the next checkpoint). The
+// log still notes the deletion, which a replay of the log needs.
+func remove(over *overlay, log *[]undo, key string) {
+	prev, had := over.Delete(item{key: key})
+	if had {
+		*log = append(*log, undo{prev: prev, now: item{key: key, del: true}, had: true})
+	}
+}
+
+// rollback takes back the changes in log, newest first.
+func rollback(over *overlay, log []undo) {
+	for i := len(log) - 1; i >= 0; i-- {
+		if u := log[i]; u.had {
+			over.Set(u.prev)
+		} else {
+			over.Delete(u.now)
+		}
+	}
+}
+
+// walk calls each with every key from start on, in byte order, and its value, merging
+// the overlay over the bucket's cursor: the overlay's entry for a key hides the
+// bucket's, and a deletion hides the key. It stops when each returns false. Keys and
+// values are valid during the call only.
+func walk(over *overlay, c *bolt.Cursor, start []byte, each func(k, v []byte) bool) {
+	bk, bv := c.Seek(start)
+	if over == nil || over.Len() == 0 {
+		for ; bk != nil; bk, bv = c.Next() {
+			if !each(bk, bv) {
+				return
+			}
+		}
+		return
+	}
+	it := over.Iter()
+	defer it.Release()
+	more := it.Seek(item{key: string(start)})
+	for bk != nil || more {
+		var o item
+		if more {
+			o = it.Item()
+		}
+		if !more || (bk != nil && string(bk) < o.key) {
+			if !each(bk, bv) {
+				return
+			}
+			bk, bv = c.Next()
+			continue
+		}
+		if bk != nil && string(bk) == o.key {
+			bk, bv = c.Next() // hidden by the overlay's entry
+		}
+		if !o.del && !each([]byte(o.key), o.val) {
+			return
+		}
+		more = it.Next()
+	}
+}
