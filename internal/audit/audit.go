@@ -49,6 +49,10 @@ type Event struct {
 	// Ledger is the deletion ledger's head, copied here (operation LedgerCheckpoint) so
 	// that a rewrite of the ledger in storage can be told from its own history.
 	Ledger *LedgerHead `json:"ledger,omitempty"`
+	// Stored marks the request record of a change the storage makes, and nothing else:
+	// a sink with a journal ([File.SetJournal]) may make such a record durable with the
+	// change's own commit instead of a sync of its own. Not written.
+	Stored bool `json:"-"`
 }
 
 // LedgerHead is the deletion ledger's head as the audit log keeps it: the sequence

@@ -1,8 +1,11 @@
 package audit
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -86,6 +89,8 @@ type File struct {
 
 	// tenant is the log's tenant (SetTenant): records of its principals leave it out.
 	tenant atomic.Pointer[string]
+	// journal, when set (SetJournal), takes the request records of stored changes.
+	journal atomic.Pointer[func(line []byte)]
 	// requests are the request records whose outcome is not yet recorded, by request
 	// id: an outcome that agrees with its request record is written brief (encode.go).
 	reqMu    sync.Mutex
@@ -156,6 +161,9 @@ type fileReq struct {
 	line []byte
 	seq  uint64
 	done chan error // buffered 1: the committer never blocks on a reply; nil for a handed-off outcome
+	// written: the caller waits for the line to be written, not synced (a journaled
+	// request record, see SetJournal).
+	written bool
 }
 
 var reqPool = sync.Pool{New: func() any { return &fileReq{done: make(chan error, 1)} }}
@@ -201,7 +209,9 @@ func OpenFile(opts FileOptions) (*File, error) {
 // Path is the log file ("-" for stdout).
 func (l *File) Path() string { return l.path }
 
-// Record writes e as one JSON line (encode.go) and returns once it is durable.
+// Record writes e as one JSON line (encode.go) and returns once it is durable: synced,
+// or, for the request record of a stored change with a journal set, written and handed to
+// the journal (see SetJournal).
 func (l *File) Record(_ context.Context, e Event) error {
 	b, err := appendLine(nil, e, l.tenantName(), l.brief(e))
 	if err != nil {
@@ -215,17 +225,112 @@ func (l *File) Record(_ context.Context, e Event) error {
 			return ErrClosed
 		}
 	}
+	journal := l.journal.Load()
+	written := journal != nil && e.Phase == "request" && e.Stored
+	if err := l.send(b, written); err != nil {
+		return err
+	}
+	if written {
+		(*journal)(b)
+	}
+	return nil
+}
+
+// send hands line to the committer and waits until it is written and, unless written is
+// set, synced.
+func (l *File) send(line []byte, written bool) error {
 	r := reqPool.Get().(*fileReq)
-	r.line, r.seq = b, l.seq.Add(1)
+	r.line, r.seq, r.written = line, l.seq.Add(1), written
 	select {
 	case l.reqs <- r:
 	case <-l.quit:
 		return ErrClosed
 	}
-	err = <-r.done
+	err := <-r.done
 	r.line = nil
 	reqPool.Put(r)
 	return err
+}
+
+// SetJournal makes the request records of stored changes (Event.Stored) durable through
+// journal rather than a sync of the file: Record writes such a record to the file, hands
+// the line to journal and returns, without waiting for an fsync. journal is the embedded
+// storage's write-ahead log, which keeps the line in the same record, and the same
+// fdatasync, as the change that follows it: a change is never durable without its
+// request record, which is the fail-closed rule, for one durable write instead of two.
+// The storage calls [File.Sync] before it lets go of lines it holds (a checkpoint), and
+// gives the lines a crash left only in its log to [File.Restore] when it opens.
+func (l *File) SetJournal(journal func(line []byte)) { l.journal.Store(&journal) }
+
+// Sync returns once every line written so far is durable in the file.
+func (l *File) Sync() error { return l.send(nil, false) }
+
+// Restore appends to the file the lines (request records a journal kept, see SetJournal)
+// whose request ids it does not hold yet, and syncs it: after a crash, what was written to
+// the file but not synced may be missing from it, while the journal kept it. The file
+// and the one rotated before it are searched; a line already there is not written again.
+func (l *File) Restore(lines [][]byte) (restored int, err error) {
+	if len(lines) == 0 || l.out != nil {
+		return 0, nil
+	}
+	have, err := requestIDs(l.path, l.path+".1")
+	if err != nil {
+		return 0, fmt.Errorf("audit log: read it to restore journaled records: %w", err)
+	}
+	var missing []byte
+	for _, line := range lines {
+		if id := requestID(line); id == "" || !have[id] {
+			missing = append(missing, line...)
+			restored++
+		}
+	}
+	if restored == 0 {
+		return 0, nil
+	}
+	return restored, l.send(missing, false)
+}
+
+// requestIDs returns the ids of the request records in the files at paths (a missing
+// file holds none).
+func requestIDs(paths ...string) (map[string]bool, error) {
+	ids := map[string]bool{}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if id := requestID(sc.Bytes()); id != "" {
+				ids[id] = true
+			}
+		}
+		err = sc.Err()
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// requestID is the request id of line when it is a request record, else "".
+func requestID(line []byte) string {
+	if !bytes.Contains(line, []byte(`"ph":"req"`)) {
+		return ""
+	}
+	var w struct {
+		Phase string `json:"ph"`
+		ID    string `json:"id"`
+	}
+	if json.Unmarshal(line, &w) != nil || w.Phase != wirePhase["request"] {
+		return ""
+	}
+	return w.ID
 }
 
 // Close answers the records already taken, stops the committer and closes the file.
@@ -264,7 +369,7 @@ func (l *File) run() {
 		batch = l.takeOutcomes(batch)
 		waited := false
 		for _, r := range batch {
-			waited = waited || r.done != nil
+			waited = waited || (r.done != nil && !r.written)
 		}
 		err := l.write(l.lines(batch), waited)
 		for _, r := range batch {

@@ -327,3 +327,61 @@ func TestFileDefersTheFsyncOfOutcomes(t *testing.T) {
 		t.Error("a request record returned before an fsync")
 	}
 }
+
+// TestFileJournal: with a journal set, the request record of a stored change is written
+// and handed to the journal without an fsync of its own; any other record still waits
+// for its fsync; Sync makes everything written durable; Restore writes back the journaled
+// lines the file lacks, once.
+func TestFileJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l := openFile(t, audit.FileOptions{Path: path})
+	var journaled [][]byte
+	l.SetJournal(func(line []byte) { journaled = append(journaled, line) })
+
+	stored := event(1)
+	stored.Phase, stored.Stored, stored.Operation = "request", true, "SetSecret"
+	before := audit.Fsyncs(l)
+	if err := l.Record(t.Context(), stored); err != nil {
+		t.Fatal(err)
+	}
+	if got := audit.Fsyncs(l) - before; got != 0 || len(journaled) != 1 {
+		t.Fatalf("a stored change's request record: %d fsyncs, %d lines journaled; want 0 and 1", got, len(journaled))
+	}
+	if got := readLines(t, path); len(got) != 1 || got[0].RequestID != "req-00001" {
+		t.Fatalf("not written before Record returned: %+v", got)
+	}
+	plain := event(2)
+	plain.Phase, plain.Operation = "request", "ExportVault"
+	before = audit.Fsyncs(l)
+	if err := l.Record(t.Context(), plain); err != nil {
+		t.Fatal(err)
+	}
+	if got := audit.Fsyncs(l) - before; got != 1 || len(journaled) != 1 {
+		t.Fatalf("another request record: %d fsyncs, %d lines journaled; want 1 and still 1", got, len(journaled))
+	}
+	before = audit.Fsyncs(l)
+	if err := l.Sync(); err != nil || audit.Fsyncs(l)-before != 1 {
+		t.Fatalf("Sync: %v, %d fsyncs", err, audit.Fsyncs(l)-before)
+	}
+
+	// A line the file holds is not written again; one it lacks is, and synced.
+	lost := event(3)
+	lost.Phase, lost.Stored, lost.Operation = "request", true, "SetSecret"
+	l2 := openFile(t, audit.FileOptions{Path: filepath.Join(t.TempDir(), "other.log")})
+	var lostLine []byte
+	l2.SetJournal(func(line []byte) { lostLine = line })
+	if err := l2.Record(t.Context(), lost); err != nil {
+		t.Fatal(err)
+	}
+	n, err := l.Restore([][]byte{journaled[0], lostLine})
+	if err != nil || n != 1 {
+		t.Fatalf("Restore: %d lines written back, %v; want 1", n, err)
+	}
+	var ids []string
+	for _, e := range readLines(t, path) {
+		ids = append(ids, e.RequestID)
+	}
+	if strings.Join(ids, " ") != "req-00001 req-00002 req-00003" {
+		t.Errorf("after Restore the file holds %v", ids)
+	}
+}

@@ -178,7 +178,7 @@ func (a *API) serve(w http.ResponseWriter, hr *http.Request, ref *vaultRef, c *p
 		}
 	}
 	if rt.mutates {
-		if err := c.BeforeChange(hr.Context()); err != nil {
+		if err := c.BeforeStoredChange(hr.Context()); err != nil {
 			return 0, err
 		}
 	}

@@ -116,9 +116,18 @@ type Call struct {
 
 // BeforeChange writes the request record of a change. The handler must call it after
 // deciding access and before changing anything; an error (503) must end the request.
-func (c *Call) BeforeChange(ctx context.Context) error {
+func (c *Call) BeforeChange(ctx context.Context) error { return c.before(ctx, false) }
+
+// BeforeStoredChange is BeforeChange for a change that the storage alone makes (every
+// effect of the request is in a storage transaction that follows): where the audit log
+// shares the storage's durable writes, the record is durable with that transaction
+// rather than by a sync of its own (audit.Event.Stored). A request whose effect leaves
+// the server otherwise (a snapshot, an export, a link) uses BeforeChange.
+func (c *Call) BeforeStoredChange(ctx context.Context) error { return c.before(ctx, true) }
+
+func (c *Call) before(ctx context.Context, stored bool) error {
 	ev := *c.Event
-	ev.Time, ev.Phase = c.plane.cfg.Clock.Now().UTC(), "request"
+	ev.Time, ev.Phase, ev.Stored = c.plane.cfg.Clock.Now().UTC(), "request", stored
 	if err := c.plane.cfg.Audit.Record(ctx, ev); err != nil {
 		c.plane.cfg.Log.Error("audit request record failed; refusing the change", "plane", c.plane.cfg.Name,
 			"requestId", ev.RequestID, "operation", ev.Operation, "err", err)

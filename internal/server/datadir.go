@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/coffer/coffer/internal/audit"
 	"github.com/coffer/coffer/internal/barrier"
 	"github.com/coffer/coffer/internal/identity"
 	"github.com/coffer/coffer/internal/pki"
@@ -148,7 +149,13 @@ func shellQuote(path string) string {
 // openStorage opens the embedded store, checks that it is the storage this data dir
 // was made with and in a format this binary knows, and opens the barrier over it with
 // the KEK — creating keyring and KEK only for storage that is brand new.
-func openStorage(ctx context.Context, cfg Config, log *slog.Logger) (*barrier.Barrier, *bbolt.DB, error) {
+//
+// With the embedded store, the audit log file af (nil: none) and the store share their
+// durable writes: the request record of a stored change rides in the store's write-ahead
+// log with the change (audit.File.SetJournal, bbolt.DB.Journal), the store syncs the
+// audit log before each checkpoint, and gives it back, at the start after a crash, the
+// records the log held.
+func openStorage(ctx context.Context, cfg Config, log *slog.Logger, af *audit.File) (*barrier.Barrier, *bbolt.DB, error) {
 	var db storage.Backend
 	var embedded *bbolt.DB
 	if cfg.postgres() {
@@ -165,6 +172,16 @@ func openStorage(ctx context.Context, cfg Config, log *slog.Logger) (*barrier.Ba
 	} else {
 		opts := embeddedOptions(cfg.DataDir, log)
 		opts.StartPages = cfg.StartCheckPages
+		if af != nil {
+			opts.BeforeCheckpoint = af.Sync
+			opts.Restore = func(lines [][]byte) error {
+				n, err := af.Restore(lines)
+				if n > 0 {
+					log.Warn("the audit log lacked request records that the storage's write-ahead log kept (the server stopped without syncing them); they are written back", "records", n, "path", af.Path())
+				}
+				return err
+			}
+		}
 		bb, err := bbolt.Open(filepath.Join(cfg.DataDir, storageFile), opts)
 		if err != nil {
 			if errors.Is(err, bbolt.ErrInUse) {
@@ -173,6 +190,9 @@ func openStorage(ctx context.Context, cfg Config, log *slog.Logger) (*barrier.Ba
 			return nil, nil, explainOpenError(cfg.DataDir, err)
 		}
 		db, embedded = bb, bb
+		if af != nil {
+			af.SetJournal(bb.Journal)
+		}
 	}
 	b, err := openBarrier(ctx, db, cfg, log)
 	if err != nil {

@@ -25,7 +25,7 @@ func OpenStoreForTestOn(ctx context.Context, dataDir, st string) (storage.Backen
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	b, _, err := openStorage(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	b, _, err := openStorage(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		return nil, err // a nil *Barrier is not a nil Backend
 	}

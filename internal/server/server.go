@@ -115,7 +115,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.store, s.embedded, err = openStorage(ctx, cfg, s.log); err != nil {
+	if s.store, s.embedded, err = openStorage(ctx, cfg, s.log, s.auditFile); err != nil {
 		return nil, err
 	}
 	if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -252,13 +252,14 @@ func (s *Server) Close() {
 		if s.vaults != nil && s.auditLedger != nil {
 			s.checkpointLedger(context.Background())
 		}
-		if s.auditFile != nil {
-			s.auditFile.Close()
-		}
+		// The storage first: its last checkpoint syncs the audit log (see openStorage).
 		if s.store != nil {
 			if err := s.store.Close(); err != nil {
 				s.log.Error("close storage", "err", err)
 			}
+		}
+		if s.auditFile != nil {
+			s.auditFile.Close()
 		}
 	})
 }

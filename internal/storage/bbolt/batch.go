@@ -189,7 +189,11 @@ func (db *DB) prepareBatch() error {
 // write from then on (reads go on) until it is opened again, as PostgreSQL does after a
 // failed fsync.
 func (db *DB) logChanges(changes []undo) error {
-	err := db.wal.append(changes)
+	notes := db.takeNotes()
+	err := db.wal.append(notes, changes)
+	if err != nil && !errors.Is(err, errUnflushed) {
+		db.returnNotes(notes)
+	}
 	switch {
 	case err == nil:
 		if db.full.Swap(false) {
@@ -245,6 +249,11 @@ func (db *DB) checkpointLow() (err error) {
 func (db *DB) checkpoint() error {
 	if db.live.Len() == 0 {
 		return nil
+	}
+	if db.beforeCheckpoint != nil {
+		if err := db.beforeCheckpoint(); err != nil {
+			return fmt.Errorf("bbolt: checkpoint: the journaled lines could not be made durable: %w", err)
+		}
 	}
 	if db.reader != nil {
 		_ = db.reader.Rollback() // a commit that remaps the file waits for every reader

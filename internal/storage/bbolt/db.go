@@ -42,6 +42,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,6 +103,15 @@ type Options struct {
 	// StartPages bounds the pages Open's structural check reads ([VerifyTop]): zero
 	// means [DefaultStartPages], a negative value every page ([Verify]).
 	StartPages int
+	// Restore receives, when a writable Open replays the write-ahead log, the lines the
+	// log holds that were given to [DB.Journal] (the audit log's request records), before
+	// they leave the log: it must make them durable where they belong. An error fails
+	// Open. Without it, Open refuses a log that holds such lines rather than drop them.
+	Restore func(lines [][]byte) error
+	// BeforeCheckpoint runs before every checkpoint, which lets go of the lines given to
+	// [DB.Journal] since the last one: it must make them durable where they belong (the
+	// audit log's sync). An error fails the checkpoint, which is tried again later.
+	BeforeCheckpoint func() error
 }
 
 // DefaultStartPages is how many pages Open's check reads at most when
@@ -147,6 +157,13 @@ type DB struct {
 	snap   atomic.Pointer[published]
 	reader *bolt.Tx
 	broken error
+
+	// notes are the lines given to Journal that no record holds yet.
+	notesMu sync.Mutex
+	notes   [][]byte
+
+	restore          func(lines [][]byte) error
+	beforeCheckpoint func() error
 }
 
 var _ storage.Backend = (*DB)(nil)
@@ -224,6 +241,9 @@ func Open(path string, opts Options) (*DB, error) {
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 		live:     newOverlay(),
+
+		restore:          opts.Restore,
+		beforeCheckpoint: opts.BeforeCheckpoint,
 	}
 	if err := db.replay(txid); err != nil {
 		_ = bdb.Close()
@@ -241,27 +261,39 @@ func Open(path string, opts Options) (*DB, error) {
 // into the overlay. A writable DB then checkpoints it, so that the file holds every
 // acknowledged write before the first batch; a read-only one keeps it in the overlay.
 func (db *DB) replay(txid uint64) error {
-	var items []item
+	var c walContents
 	var err error
 	if db.readOnly {
 		// A log that continues a newer file than this one is left to the txid record to
 		// tell (a read-only open compares none; coffer check does, and its
 		// --accept-stale-database discards such a log, see DiscardStaleWAL).
-		if items, err = readWALFile(db.path, txid); errors.Is(err, ErrStale) {
-			items, err = nil, nil
+		if c, err = readWALFile(db.path, txid); errors.Is(err, ErrStale) {
+			c, err = walContents{}, nil
 		}
 	} else {
-		db.wal, items, err = openWAL(db.path, txid)
+		db.wal, c, err = openWAL(db.path, txid)
 	}
 	if err != nil {
 		return err
 	}
-	for _, it := range items {
+	for _, it := range c.items {
 		db.live.Set(it)
 	}
 	db.snap.Store(&published{over: db.live.Copy(), base: txid})
-	if db.readOnly || len(items) == 0 {
+	if db.readOnly || (len(c.items) == 0 && len(c.notes) == 0) {
 		return nil
+	}
+	fail := func(err error) error {
+		db.wal.close()
+		return fmt.Errorf("bbolt: open %s: %w", db.path, err)
+	}
+	if len(c.notes) > 0 {
+		if db.restore == nil {
+			return fail(fmt.Errorf("the write-ahead log holds %d audit request records that the audit log may lack: start the server on this data dir once (it restores them), then try again", len(c.notes)))
+		}
+		if err := db.restore(c.notes); err != nil {
+			return fail(fmt.Errorf("restore the audit request records the write-ahead log holds: %w", err))
+		}
 	}
 	if err := db.checkpoint(); err != nil {
 		if errors.Is(err, storage.ErrUnavailable) && db.broken == nil {
@@ -270,10 +302,39 @@ func (db *DB) replay(txid uint64) error {
 			db.log.Warn("what the write-ahead log holds could not be written into the database file yet (the disk is full); it is served from memory meanwhile", "path", db.path, "err", err)
 			return nil
 		}
-		db.wal.close()
-		return fmt.Errorf("bbolt: open %s: write what the write-ahead log holds into the file: %w", db.path, err)
+		return fail(fmt.Errorf("write what the write-ahead log holds into the file: %w", err))
 	}
 	return nil
+}
+
+// Journal keeps line (a copy) in the write-ahead log's next record, which a batch
+// appends: the next Update made after Journal returns is durable only with it. For the
+// audit log's request records (audit.File.SetJournal): a change and its request record
+// then share one fdatasync. The lines reach Options.Restore after a crash; a checkpoint
+// first runs Options.BeforeCheckpoint.
+func (db *DB) Journal(line []byte) {
+	db.notesMu.Lock()
+	db.notes = append(db.notes, slices.Clone(line))
+	db.notesMu.Unlock()
+}
+
+// takeNotes returns the lines given to Journal that no record holds yet.
+func (db *DB) takeNotes() [][]byte {
+	db.notesMu.Lock()
+	defer db.notesMu.Unlock()
+	n := db.notes
+	db.notes = nil
+	return n
+}
+
+// returnNotes puts back, first, lines taken for a record that was not written.
+func (db *DB) returnNotes(n [][]byte) {
+	if len(n) == 0 {
+		return
+	}
+	db.notesMu.Lock()
+	db.notes = append(n, db.notes...)
+	db.notesMu.Unlock()
 }
 
 // preflight checks an existing file before bbolt maps it (see Open) and returns what

@@ -23,7 +23,8 @@ import (
 // the id of the bbolt transaction the log's records lie on (u64, the "base": the file's
 // transaction when the log started again), the record's number from 1 (u64), then the
 // payload: the batch's changes in order, each a byte (put or delete), the key's length
-// (uvarint) and bytes, and for a put the value's length (uvarint) and bytes.
+// (uvarint) and bytes, and for a put the value's length (uvarint) and bytes; before them,
+// the lines given to DB.Journal since the last record (a byte, the length, the bytes).
 //
 // The log is overwritten in place from its start after each checkpoint, so behind the
 // newest records lie older ones; the file only grows. Reading it (readWAL) takes the
@@ -38,6 +39,7 @@ const (
 	walHeaderSize = 24
 	walPut        = 0
 	walDelete     = 1
+	walNote       = 2 // a line given to DB.Journal
 )
 
 // walSize is the length of log after which a checkpoint starts it again (checked before
@@ -63,40 +65,46 @@ func walPath(path string) string { return path + ".wal" }
 // openWAL opens (or creates) the log of the database file at path for writing and
 // returns it with the changes of its records that lie on transaction base, in order. A
 // new file's directory is synced, so that the log is there after a crash.
-func openWAL(path string, base uint64) (*wal, []item, error) {
+func openWAL(path string, base uint64) (*wal, walContents, error) {
 	name := walPath(path)
 	_, statErr := os.Stat(name)
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, nil, fmt.Errorf("bbolt: open the write-ahead log: %w", err)
+		return nil, walContents{}, fmt.Errorf("bbolt: open the write-ahead log: %w", err)
 	}
 	if errors.Is(statErr, os.ErrNotExist) {
 		if err := syncDir(filepath.Dir(name)); err != nil {
 			f.Close()
-			return nil, nil, fmt.Errorf("bbolt: create the write-ahead log: %w", err)
+			return nil, walContents{}, fmt.Errorf("bbolt: create the write-ahead log: %w", err)
 		}
 	}
-	items, end, seq, err := readWAL(f, base)
+	c, end, seq, err := readWAL(f, base)
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, walContents{}, err
 	}
-	return &wal{f: f, off: end, seq: seq, base: base}, items, nil
+	return &wal{f: f, off: end, seq: seq, base: base}, c, nil
+}
+
+// walContents is what a log's records hold, in order.
+type walContents struct {
+	items []item
+	notes [][]byte
 }
 
 // readWALFile returns the changes the log of the database file at path holds on top of
 // transaction base, for a DB opened read-only; none when there is no log.
-func readWALFile(path string, base uint64) ([]item, error) {
+func readWALFile(path string, base uint64) (walContents, error) {
 	f, err := os.Open(walPath(path))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return walContents{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bbolt: open the write-ahead log: %w", err)
+		return walContents{}, fmt.Errorf("bbolt: open the write-ahead log: %w", err)
 	}
 	defer f.Close()
-	items, _, _, err := readWAL(f, base)
-	return items, err
+	c, _, _, err := readWAL(f, base)
+	return c, err
 }
 
 // readWAL reads the records of f that lie on transaction base (see the top of this file)
@@ -105,22 +113,23 @@ func readWALFile(path string, base uint64) ([]item, error) {
 // newer state of the database file than this one: that is an error wrapping [ErrStale].
 // A record that does not check followed by one that does is damage, not a torn end: an
 // error wrapping [ErrCorrupt].
-func readWAL(f *os.File, base uint64) (items []item, end int64, seq uint64, err error) {
+func readWAL(f *os.File, base uint64) (c walContents, end int64, seq uint64, err error) {
 	r := bufio.NewReaderSize(f, 1<<20)
 	for {
 		rec, n, ok := readRecord(r)
 		if !ok || rec.base != base || rec.seq != seq+1 {
 			if seq == 0 && ok && rec.base > base {
-				return nil, 0, 0, fmt.Errorf("%w: the write-ahead log %s continues transaction %d, but the database file holds transaction %d", ErrStale, f.Name(), rec.base, base)
+				return walContents{}, 0, 0, fmt.Errorf("%w: the write-ahead log %s continues transaction %d, but the database file holds transaction %d", ErrStale, f.Name(), rec.base, base)
 			}
 			if seq > 0 && !ok && n > 0 {
 				if err := checkTornEnd(f, end+int64(n), base, seq+1); err != nil {
-					return nil, 0, 0, err
+					return walContents{}, 0, 0, err
 				}
 			}
-			return items, end, seq, nil
+			return c, end, seq, nil
 		}
-		items = append(items, rec.items...)
+		c.items = append(c.items, rec.items...)
+		c.notes = append(c.notes, rec.notes...)
 		end += int64(n)
 		seq = rec.seq
 	}
@@ -163,6 +172,7 @@ func DiscardStaleWAL(path string, txid uint64) error {
 type walRecord struct {
 	base, seq uint64
 	items     []item
+	notes     [][]byte
 }
 
 // readRecord reads one record. n is the length its header claims (header included), or
@@ -188,39 +198,42 @@ func readRecord(r *bufio.Reader) (rec walRecord, n int, ok bool) {
 	}
 	rec.base = binary.LittleEndian.Uint64(body[0:])
 	rec.seq = binary.LittleEndian.Uint64(body[8:])
-	items, err := decodeChanges(body[16:])
+	items, notes, err := decodeChanges(body[16:])
 	if err != nil {
 		return rec, n, false
 	}
-	rec.items = items
+	rec.items, rec.notes = items, notes
 	return rec, n, true
 }
 
-// decodeChanges decodes a record's payload. The values point into p.
-func decodeChanges(p []byte) ([]item, error) {
-	var items []item
+// decodeChanges decodes a record's payload. The values and notes point into p.
+func decodeChanges(p []byte) (items []item, notes [][]byte, err error) {
 	for len(p) > 0 {
 		op := p[0]
 		p = p[1:]
 		k, rest, err := lengthPrefixed(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p = rest
+		if op == walNote {
+			notes = append(notes, k)
+			continue
+		}
 		it := item{key: string(k)}
 		switch op {
 		case walDelete:
 			it.del = true
 		case walPut:
 			if it.val, p, err = lengthPrefixed(p); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		default:
-			return nil, fmt.Errorf("unknown change %d", op)
+			return nil, nil, fmt.Errorf("unknown change %d", op)
 		}
 		items = append(items, it)
 	}
-	return items, nil
+	return items, notes, nil
 }
 
 func lengthPrefixed(p []byte) (field, rest []byte, err error) {
@@ -235,8 +248,13 @@ func lengthPrefixed(p []byte) (field, rest []byte, err error) {
 // changes survive a crash. A failed write leaves the log as it was (the next record goes
 // to the same place, with the same number, over whatever this one left); see the
 // committer for a failed flush.
-func (w *wal) append(changes []undo) error {
+func (w *wal) append(notes [][]byte, changes []undo) error {
 	b := append(w.buf[:0], make([]byte, walHeaderSize)...)
+	for _, n := range notes {
+		b = append(b, walNote)
+		b = binary.AppendUvarint(b, uint64(len(n)))
+		b = append(b, n...)
+	}
 	for _, c := range changes {
 		if c.now.del {
 			b = append(b, walDelete)

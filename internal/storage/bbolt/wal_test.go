@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -261,5 +262,55 @@ func TestCheckpoints(t *testing.T) {
 	}
 	if fi, err := os.Stat(path + ".wal"); err != nil || fi.Size() > 72<<10 {
 		t.Errorf("the log file: %v, %v; want it to stay near 64 KiB", fi.Size(), err)
+	}
+}
+
+// TestJournal: a line given to Journal is in the log with the next batch; a start on what
+// a crash leaves gives it to Options.Restore before the log lets go of it, and refuses
+// to start without one; a checkpoint runs Options.BeforeCheckpoint first, and does not
+// happen when it fails.
+func TestJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "coffer.db")
+	syncErr := errors.New("audit log unwritable")
+	var failSync bool
+	syncs := 0
+	db := openAt(t, path, bbolt.Options{BeforeCheckpoint: func() error {
+		if failSync {
+			return syncErr
+		}
+		syncs++
+		return nil
+	}})
+	db.Journal([]byte("request 1\n"))
+	storagetest.Put(t, db, "k/1", "one")
+	db.Journal([]byte("request 2\n"))
+	storagetest.Put(t, db, "k/2", "two")
+	db.Journal([]byte("request 3, its change never made\n"))
+	crashed := crashCopy(t, path)
+
+	if _, err := bbolt.Open(crashed, bbolt.Options{}); err == nil || !strings.Contains(err.Error(), "start the server") {
+		t.Fatalf("Open without Restore on a log holding journaled lines: %v, want a refusal", err)
+	}
+	var restored []string
+	re := openAt(t, crashed, bbolt.Options{Restore: func(lines [][]byte) error {
+		for _, l := range lines {
+			restored = append(restored, string(l))
+		}
+		return nil
+	}})
+	if got := strings.Join(restored, ""); got != "request 1\nrequest 2\n" {
+		t.Errorf("Restore got %q, want the two lines logged with a batch", got)
+	}
+	wantKeys(t, re, map[string]string{"k/1": "one", "k/2": "two"})
+
+	failSync = true
+	if err := db.Checkpoint(t.Context()); !errors.Is(err, syncErr) {
+		t.Fatalf("Checkpoint with BeforeCheckpoint failing: %v", err)
+	}
+	ro := openAt(t, crashCopy(t, path), bbolt.Options{ReadOnly: true}) // the log still holds them
+	wantKeys(t, ro, map[string]string{"k/1": "one", "k/2": "two"})
+	failSync = false
+	if err := db.Checkpoint(t.Context()); err != nil || syncs != 1 {
+		t.Fatalf("Checkpoint: %v, %d syncs; want 1", err, syncs)
 	}
 }
