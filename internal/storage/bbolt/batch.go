@@ -18,12 +18,13 @@ type request struct {
 	// background: queued by UpdateBackground. Its function is committed in a batch of its
 	// own, at a lower processor priority (lowpriority.go).
 	background bool
-	// checkpoint: queued by Checkpoint, with no function.
-	checkpoint bool
+	// checkpoint: queued by Checkpoint, with no function. notes: queued by Journal, to
+	// log the lines waiting for a batch on their own.
+	checkpoint, notes bool
 }
 
 // alone reports whether r makes a batch of its own.
-func (r *request) alone() bool { return r.background || r.checkpoint }
+func (r *request) alone() bool { return r.background || r.checkpoint || r.notes }
 
 // outcome is what the committer reports back to an Update caller.
 type outcome struct {
@@ -55,6 +56,12 @@ func (db *DB) run(pending []*request) {
 			err := db.broken
 			if err == nil {
 				err = db.checkpoint()
+			}
+			batch[0].done <- outcome{err: err}
+		case batch[0].notes:
+			err := db.broken
+			if err == nil {
+				err = db.logChanges(nil)
 			}
 			batch[0].done <- outcome{err: err}
 		case batch[0].background:
@@ -190,6 +197,9 @@ func (db *DB) prepareBatch() error {
 // failed fsync.
 func (db *DB) logChanges(changes []undo) error {
 	notes := db.takeNotes()
+	if len(notes) == 0 && len(changes) == 0 {
+		return nil
+	}
 	err := db.wal.append(notes, changes)
 	if err != nil && !errors.Is(err, errUnflushed) {
 		db.returnNotes(notes)
@@ -201,11 +211,18 @@ func (db *DB) logChanges(changes []undo) error {
 		}
 		return nil
 	case errors.Is(err, errUnflushed):
-		db.broken = fmt.Errorf("bbolt: writes are refused until the server restarts: %w", err)
+		db.refuse(fmt.Errorf("bbolt: writes are refused until the server restarts: %w", err))
 		db.log.Error("the write-ahead log could not be flushed: whether the last batch is on disk is unknown, so every write is refused until the server restarts", "path", walPath(db.path), "err", err)
 		return err
 	}
 	return db.commitError(err, false)
+}
+
+// refuse makes every later batch fail with err (see logChanges).
+func (db *DB) refuse(err error) {
+	db.broken = err
+	db.refusing.Store(true)
+	db.takeNotes()
 }
 
 // call runs batch[i].fn on t; ok reports that it returned nil. A panic becomes a failed
@@ -284,7 +301,7 @@ func (db *DB) checkpoint() error {
 		landed := txid != 0 && db.landed(txid)
 		err = db.commitError(err, landed)
 		if landed {
-			db.broken = fmt.Errorf("bbolt: writes are refused until the server restarts: %w", err)
+			db.refuse(fmt.Errorf("bbolt: writes are refused until the server restarts: %w", err))
 		}
 		return err
 	}

@@ -158,9 +158,13 @@ type DB struct {
 	reader *bolt.Tx
 	broken error
 
-	// notes are the lines given to Journal that no record holds yet.
-	notesMu sync.Mutex
-	notes   [][]byte
+	// notes are the lines given to Journal that no record holds yet. flushing is set
+	// while a request to log them on their own is on its way (see Journal); refusing
+	// once the DB refuses every write (broken).
+	notesMu  sync.Mutex
+	notes    [][]byte
+	flushing atomic.Bool
+	refusing atomic.Bool
 
 	restore          func(lines [][]byte) error
 	beforeCheckpoint func() error
@@ -312,11 +316,29 @@ func (db *DB) replay(txid uint64) error {
 // audit log's request records (audit.File.SetJournal): a change and its request record
 // then share one fdatasync. The lines reach Options.Restore after a crash; a checkpoint
 // first runs Options.BeforeCheckpoint.
+//
+// A line waits for a batch that makes changes, so requests that change nothing would
+// pile lines up; once maxNotes wait, they are logged in a record of their own. Once the
+// DB refuses every write (see logChanges), no change can follow a line and it is not
+// kept.
 func (db *DB) Journal(line []byte) {
+	if db.refusing.Load() {
+		return
+	}
 	db.notesMu.Lock()
 	db.notes = append(db.notes, slices.Clone(line))
+	many := len(db.notes) >= maxNotes
 	db.notesMu.Unlock()
+	if many && db.flushing.CompareAndSwap(false, true) {
+		go func() {
+			defer db.flushing.Store(false)
+			_ = db.send(context.Background(), &request{notes: true, done: make(chan outcome, 1)})
+		}()
+	}
 }
+
+// maxNotes is how many lines may wait for a batch before they are logged on their own.
+const maxNotes = 1024
 
 // takeNotes returns the lines given to Journal that no record holds yet.
 func (db *DB) takeNotes() [][]byte {

@@ -1,6 +1,9 @@
 package bbolt
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+)
 
 // SetNoFreelistSync opens files with bbolt's NoFreelistSync until the test ends: the free
 // list rebuilt at open instead of written with every commit.
@@ -24,4 +27,11 @@ func SetWALSize(tb testing.TB, n int64) {
 	old := walSize
 	walSize = n
 	tb.Cleanup(func() { walSize = old })
+}
+
+// WaitIdle waits until no request to log the journaled lines on their own is on its way.
+func WaitIdle(tb testing.TB, db *DB) {
+	for db.flushing.Load() {
+		runtime.Gosched()
+	}
 }

@@ -314,3 +314,23 @@ func TestJournal(t *testing.T) {
 		t.Fatalf("Checkpoint: %v, %d syncs; want 1", err, syncs)
 	}
 }
+
+// TestJournalWithoutChanges: lines that no change follows (requests refused after their
+// record) do not pile up in memory: once many wait, they are logged on their own.
+func TestJournalWithoutChanges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "coffer.db")
+	db := openAt(t, path, bbolt.Options{})
+	const n = 3000
+	for i := range n {
+		db.Journal(fmt.Appendf(nil, "request %d\n", i))
+	}
+	var got int
+	bbolt.WaitIdle(t, db)
+	openAt(t, crashCopy(t, path), bbolt.Options{Restore: func(lines [][]byte) error {
+		got = len(lines)
+		return nil
+	}})
+	if got < n-1024 {
+		t.Errorf("%d of %d lines logged without a change; want all but fewer than 1,024", got, n)
+	}
+}
