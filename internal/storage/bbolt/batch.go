@@ -139,12 +139,12 @@ func (db *DB) commit(batch []*request, resume func(rest []*request)) {
 		}
 		return
 	}
-	t := &tx{over: db.live, log: &db.undo, writable: true, path: db.path}
 	db.undo = db.undo[:0]
 	for i := 0; i < len(batch); {
 		mark := len(db.undo)
-		t.b, t.c = db.reader.Bucket(bucket), nil
+		t := &tx{b: db.reader.Bucket(bucket), over: db.live, log: &db.undo, writable: true, path: db.path}
 		out, ok := db.call(batch, i, t, resume)
+		t.invalidate() // a Tx kept beyond its function fails, as in a View
 		if ok {
 			i++
 			continue
@@ -163,6 +163,9 @@ func (db *DB) commit(batch []*request, resume func(rest []*request)) {
 		}
 	}
 	clear(db.undo) // the values are the overlay's to keep, not the log's
+	if cap(db.undo) > 1<<16 {
+		db.undo = nil // a huge batch (a sweep's) does not pin its log
+	}
 	for _, r := range batch {
 		r.done <- outcome{err: err}
 	}
@@ -176,7 +179,12 @@ func (db *DB) prepareBatch() error {
 		return db.broken
 	}
 	if db.wal.off >= walSize {
-		if err := db.checkpointLow(); err != nil && db.wal.off >= 2*walSize {
+		err := db.checkpointLow()
+		if err != nil && !db.ckptFailed {
+			db.log.Error("a checkpoint failed: the write-ahead log keeps every batch meanwhile, and refuses batches once it holds twice its size; each batch tries again", "path", db.path, "err", err)
+		}
+		db.ckptFailed = err != nil
+		if err != nil && db.wal.off >= 2*walSize {
 			return err
 		}
 	}

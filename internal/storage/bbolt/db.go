@@ -157,6 +157,8 @@ type DB struct {
 	snap   atomic.Pointer[published]
 	reader *bolt.Tx
 	broken error
+	// ckptFailed is set while the checkpoints the log's size calls for fail (logged once).
+	ckptFailed bool
 
 	// notes are the lines given to Journal that no record holds yet. flushing is set
 	// while a request to log them on their own is on its way (see Journal); refusing
