@@ -34,9 +34,6 @@ type outcome struct {
 	goexit     bool // fn called runtime.Goexit (e.g. t.FailNow); the caller exits too
 }
 
-// errRollback makes bolt roll back a batch in which one function failed.
-var errRollback = errors.New("bbolt: roll back batch")
-
 // run is the committer: the only goroutine that writes. pending is a batch to commit
 // before taking new requests (non-empty only when replacing a committer that exited, see
 // [DB.call]). run closes db.done once Close has been called.

@@ -125,20 +125,31 @@ func TestWALReplay(t *testing.T) {
 	wantKeys(t, again, want)
 }
 
+// afterBatches logs n batches (k/1 = "one", k/2 …) and returns what a crash then leaves
+// (crashCopy) and where the log's second record begins.
+func afterBatches(t *testing.T, n int) (crashed string, first int64) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "coffer.db")
+	db := openAt(t, path, bbolt.Options{})
+	for i := 1; i <= n; i++ {
+		storagetest.Put(t, db, fmt.Sprintf("k/%d", i), []string{"", "one", "two", "three"}[i])
+		if i == 1 {
+			fi, err := os.Stat(path + ".wal")
+			if err != nil {
+				t.Fatal(err)
+			}
+			first = fi.Size()
+		}
+	}
+	return crashCopy(t, path), first
+}
+
 // TestWALTornEnd: a crash while a record was written leaves it incomplete; its callers
 // were never answered, and a start takes the records before it.
 func TestWALTornEnd(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "coffer.db")
-	db := openAt(t, path, bbolt.Options{})
-	storagetest.Put(t, db, "k/1", "one")
-	fi, err := os.Stat(path + ".wal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	storagetest.Put(t, db, "k/2", "two")
-	crashed := crashCopy(t, path)
+	crashed, first := afterBatches(t, 2)
 	for _, cut := range []int64{3, 20, 40} { // in the header, in the payload
-		if err := os.Truncate(crashed+".wal", fi.Size()+cut); err != nil {
+		if err := os.Truncate(crashed+".wal", first+cut); err != nil {
 			t.Fatal(err)
 		}
 		ro := openAt(t, crashed, bbolt.Options{ReadOnly: true})
@@ -150,21 +161,12 @@ func TestWALTornEnd(t *testing.T) {
 // TestWALDamaged: a record that does not check, followed by records that do, is damage
 // that would lose acknowledged writes: Open refuses it.
 func TestWALDamaged(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "coffer.db")
-	db := openAt(t, path, bbolt.Options{})
-	storagetest.Put(t, db, "k/1", "one")
-	fi, err := os.Stat(path + ".wal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	storagetest.Put(t, db, "k/2", "two")
-	storagetest.Put(t, db, "k/3", "three")
-	crashed := crashCopy(t, path)
+	crashed, first := afterBatches(t, 3)
 	f, err := os.OpenFile(crashed+".wal", os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.WriteAt([]byte{0xff}, fi.Size()+30); err != nil { // in record 2's payload
+	if _, err := f.WriteAt([]byte{0xff}, first+30); err != nil { // in record 2's payload
 		t.Fatal(err)
 	}
 	f.Close()
@@ -333,4 +335,35 @@ func TestJournalWithoutChanges(t *testing.T) {
 	if got < n-1024 {
 		t.Errorf("%d of %d lines logged without a change; want all but fewer than 1,024", got, n)
 	}
+}
+
+// TestWALLargeBatch: a batch larger than the log's working size is one record all the
+// same (the file grows for it), and replays whole.
+func TestWALLargeBatch(t *testing.T) {
+	bbolt.SetWALSize(t, 64<<10)
+	path := filepath.Join(t.TempDir(), "coffer.db")
+	db := openAt(t, path, bbolt.Options{})
+	want := map[string]string{}
+	value := strings.Repeat("v", 1000)
+	if err := db.Update(t.Context(), func(tx storage.Tx) error {
+		for i := range 300 { // about 300 KB, over four times the working size
+			k := fmt.Sprintf("k/%03d", i)
+			want[k] = value
+			if err := tx.Put(k, []byte(value)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	storagetest.Put(t, db, "k/after", "the checkpoint it calls for")
+	want["k/after"] = "the checkpoint it calls for"
+	storagetest.Put(t, db, "k/last", "logged after the checkpoint")
+	want["k/last"] = "logged after the checkpoint"
+	crashed := crashCopy(t, path)
+	ro := openAt(t, crashed, bbolt.Options{ReadOnly: true})
+	wantKeys(t, ro, want)
+	ro.Close()
+	wantKeys(t, openAt(t, crashed, bbolt.Options{}), want)
 }
