@@ -52,7 +52,7 @@ func (db *DB) run(pending []*request) {
 		case batch[0].checkpoint:
 			err := db.broken
 			if err == nil {
-				err = db.checkpoint()
+				err = db.checkpointAll()
 			}
 			batch[0].done <- outcome{err: err}
 		case batch[0].notes:
@@ -139,7 +139,7 @@ func (db *DB) commit(batch []*request, resume func(rest []*request)) {
 	db.undo = db.undo[:0]
 	for i := 0; i < len(batch); {
 		mark := len(db.undo)
-		t := &tx{b: db.reader.Bucket(bucket), over: db.live, log: &db.undo, writable: true, path: db.path}
+		t := &tx{b: db.reader.Bucket(bucket), over: db.live, under: db.frozenFor(db.reader), log: &db.undo, writable: true, path: db.path}
 		out, ok := db.call(batch, i, t, resume)
 		t.invalidate() // a Tx kept beyond its function fails, as in a View
 		if ok {
@@ -151,12 +151,14 @@ func (db *DB) commit(batch []*request, resume func(rest []*request)) {
 		batch[i].done <- out
 		batch = slices.Delete(batch, i, i+1)
 	}
+	_ = db.reader.Rollback()
+	db.reader = nil
 	var err error
 	if len(db.undo) > 0 {
 		if err = db.logChanges(db.undo); err != nil {
 			rollback(db.live, db.undo)
 		} else {
-			db.snap.Store(&published{over: db.live.Copy(), base: db.wal.base})
+			db.publish()
 		}
 	}
 	clear(db.undo) // the values are the overlay's to keep, not the log's
@@ -168,30 +170,24 @@ func (db *DB) commit(batch []*request, resume func(rest []*request)) {
 	}
 }
 
-// prepareBatch makes the committer ready for a batch: the log checkpointed when it has
-// grown to walSize (or the last checkpoint failed and it has grown to twice that, the
-// batch refused), and a read transaction on the file open.
+// prepareBatch makes the committer ready for a batch: a checkpoint that ended taken in,
+// the round frozen and a checkpoint begun when it has grown to walSize (see
+// checkpoint.go), and a read transaction on the file open for the batch.
 func (db *DB) prepareBatch() error {
 	if db.broken != nil {
 		return db.broken
 	}
+	db.reap(false)
 	if db.wal.off >= walSize {
-		err := db.checkpointLow()
-		if err != nil && !db.ckptFailed {
-			db.log.Error("a checkpoint failed: the write-ahead log keeps every batch meanwhile, and refuses batches once it holds twice its size; each batch tries again", "path", db.path, "err", err)
-		}
-		db.ckptFailed = err != nil
-		if err != nil && db.wal.off >= 2*walSize {
+		if err := db.rotate(); err != nil {
 			return err
 		}
 	}
-	if db.reader == nil {
-		btx, err := db.bolt.Begin(false)
-		if err != nil {
-			return fmt.Errorf("bbolt: begin: %w", err)
-		}
-		db.reader = btx
+	btx, err := db.bolt.Begin(false)
+	if err != nil {
+		return fmt.Errorf("bbolt: begin: %w", err)
 	}
+	db.reader = btx
 	return nil
 }
 
@@ -217,7 +213,7 @@ func (db *DB) logChanges(changes []undo) error {
 		return nil
 	case errors.Is(err, errUnflushed):
 		db.refuse(fmt.Errorf("bbolt: writes are refused until the server restarts: %w", err))
-		db.log.Error("the write-ahead log could not be flushed: whether the last batch is on disk is unknown, so every write is refused until the server restarts", "path", walPath(db.path), "err", err)
+		db.log.Error("the write-ahead log could not be flushed: whether the last batch is on disk is unknown, so every write is refused until the server restarts", "path", walPaths(db.path)[db.wal.cur], "err", err)
 		return err
 	}
 	return db.commitError(err, false)
@@ -247,78 +243,14 @@ func (db *DB) call(batch []*request, i int, t *tx, resume func(rest []*request))
 		rollback(db.live, db.undo)
 		db.undo = db.undo[:0]
 		t.invalidate()
+		_ = db.reader.Rollback()
+		db.reader = nil
 		batch[i].done <- outcome{goexit: true}
 		resume(slices.Concat(batch[:i], batch[i+1:]))
 	}()
 	err := batch[i].fn(t)
 	returned = true
 	return outcome{err: err}, err == nil
-}
-
-// checkpointLow is checkpoint on a thread of lower priority (see runLowPriority): it is
-// processor work that no request waits for but the committer's next batch.
-func (db *DB) checkpointLow() (err error) {
-	runLowPriority(func() { err = db.checkpoint() })
-	return err
-}
-
-// checkpoint writes the overlay into the database file in one bbolt transaction, then
-// starts the overlay and the write-ahead log again, on the new transaction: the log's
-// records are all in the file now. When the commit fails the overlay and the log stay as
-// they are (a later checkpoint tries again); when it failed but is visible all the same
-// (see commitError), whether the file holds it is unknown, and the DB refuses writes
-// until it is opened again, as for a failed flush of the log.
-func (db *DB) checkpoint() error {
-	if db.live.Len() == 0 {
-		return nil
-	}
-	if db.beforeCheckpoint != nil {
-		if err := db.beforeCheckpoint(); err != nil {
-			return fmt.Errorf("bbolt: checkpoint: the journaled lines could not be made durable: %w", err)
-		}
-	}
-	if db.reader != nil {
-		_ = db.reader.Rollback() // a commit that remaps the file waits for every reader
-		db.reader = nil
-	}
-	var txid uint64
-	db.freelistPolicy()
-	err := db.update(func(btx *bolt.Tx) error {
-		txid = uint64(btx.ID())
-		b := btx.Bucket(bucket)
-		it := db.live.Iter()
-		defer it.Release()
-		for ok := it.First(); ok; ok = it.Next() {
-			e := it.Item()
-			var err error
-			if e.del {
-				err = b.Delete([]byte(e.key))
-			} else {
-				err = b.Put([]byte(e.key), e.val)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		landed := txid != 0 && db.landed(txid)
-		err = db.commitError(err, landed)
-		if landed {
-			db.refuse(fmt.Errorf("bbolt: writes are refused until the server restarts: %w", err))
-		}
-		return err
-	}
-	if db.full.Swap(false) {
-		db.log.Info("the database file can be written again: writes succeed", "path", db.path)
-	}
-	db.unsynced = db.bolt.NoFreelistSync
-	db.live = newOverlay()
-	db.wal.restart(txid)
-	db.snap.Store(&published{over: newOverlay(), base: txid})
-	db.record(txid)
-	return nil
 }
 
 // record writes txid to the txid record, after the commit and before the batch's callers
@@ -398,6 +330,7 @@ func (db *DB) syncFreelist() {
 		return
 	}
 	db.unsynced = false
-	db.snap.Store(&published{over: newOverlay(), base: txid}) // Views in flight pair with it
+	db.fileTxid = txid
+	db.publish() // Views in flight pair with it
 	db.record(txid)
 }

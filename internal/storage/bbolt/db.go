@@ -4,8 +4,8 @@
 // package other than storage.
 //
 // Start with [Open] and [DB.Update] in db.go; the committer goroutine is in batch.go, the
-// write-ahead log in wal.go, the overlay of what the log holds over the file in overlay.go,
-// and the adapter to [storage.Tx] in tx.go. A file is verified before bbolt sees it
+// write-ahead log in wal.go, the overlays of what the log holds over the file in
+// overlay.go, checkpoints in checkpoint.go, and the adapter to [storage.Tx] in tx.go. A file is verified before bbolt sees it
 // ([Verify], verify.go: bbolt panics on damage), and the txid record (txid.go) tells a file
 // older than what was acknowledged; a full disk is a temporary failure (unavailable.go).
 //
@@ -18,7 +18,8 @@
 // write-ahead log as one record and fsyncs it once. There is no timer: a batch is whatever
 // queued while the previous one was syncing, so a lone writer pays no extra latency. The
 // changes reach the bbolt file at a checkpoint, many batches in one bbolt transaction,
-// whenever the log has grown to its working size, and at Close.
+// beside the committer whenever a round of the log has grown to its working size, and at
+// Close.
 //
 // [DB.UpdateBackground] (the sweeper's purges) commits its function in a batch of its
 // own, on a thread of lower priority (lowpriority.go), so that the processor work of a
@@ -146,18 +147,23 @@ type DB struct {
 	// batch of others: it is the next batch (see next). Only the committer touches it.
 	held *request
 
-	// The write-ahead log and the overlay (wal.go, overlay.go). live is the committer's
-	// overlay, undo the changes of the batch being run; snap what Views read; reader the
-	// committer's read transaction on the file (closed by a checkpoint). broken is set
-	// when a flush failed after its write, and refuses every later batch (see logChanges).
-	// Only the committer touches them, snap aside.
-	wal    *wal
-	live   *overlay
-	undo   []undo
-	snap   atomic.Pointer[published]
-	reader *bolt.Tx
-	broken error
-	// ckptFailed is set while the checkpoints the log's size calls for fail (logged once).
+	// The write-ahead log, the overlays and checkpoints (wal.go, overlay.go,
+	// checkpoint.go). live is the committer's overlay, frozen the one being checkpointed
+	// (nil: none), fileTxid the file's transaction they lie on; undo the changes of the
+	// batch being run; snap what Views read; reader the batch's read transaction on the
+	// file; ckpt the result of the checkpoint running beside the committer (nil: none).
+	// broken is set when a flush failed after its write, and refuses every later batch
+	// (see logChanges); ckptFailed while checkpoints fail (logged once). Only the
+	// committer touches them, snap aside.
+	wal        *wal
+	live       *overlay
+	frozen     *overlay
+	fileTxid   uint64
+	undo       []undo
+	snap       atomic.Pointer[published]
+	reader     *bolt.Tx
+	ckpt       chan ckptResult
+	broken     error
 	ckptFailed bool
 
 	// notes are the lines given to Journal that no record holds yet. flushing is set
@@ -264,46 +270,53 @@ func Open(path string, opts Options) (*DB, error) {
 
 // replay loads what the write-ahead log holds beyond the file's transaction txid (the
 // batches acknowledged since the last checkpoint, when the server stopped without one)
-// into the overlay. A writable DB then checkpoints it, so that the file holds every
-// acknowledged write before the first batch; a read-only one keeps it in the overlay.
+// into the overlays: the round on txid, and the one begun on txid+1 while its checkpoint
+// ran, which then did not land (frozen below live, as they were). A writable DB then
+// checkpoints them, so that the file holds every acknowledged write before the first
+// batch; a read-only one keeps them in the overlays.
 func (db *DB) replay(txid uint64) error {
-	var c walContents
+	var rounds []walRound
 	var err error
 	if db.readOnly {
-		// A log that continues a newer file than this one is left to the txid record to
-		// tell (a read-only open compares none; coffer check does, and its
-		// --accept-stale-database discards such a log, see DiscardStaleWAL).
-		if c, err = readWALFile(db.path, txid); errors.Is(err, ErrStale) {
-			c, err = walContents{}, nil
-		}
+		rounds, err = readWALFiles(db.path, txid)
 	} else {
-		db.wal, c, err = openWAL(db.path, txid)
+		db.wal, rounds, err = openWAL(db.path, txid)
 	}
 	if err != nil {
 		return err
 	}
-	for _, it := range c.items {
-		db.live.Set(it)
+	db.fileTxid = txid
+	var notes [][]byte
+	for _, r := range rounds {
+		over := db.live
+		if r.base == txid+1 { // a frozen round's successor: the frozen one is below it
+			db.frozen, db.live = db.live, newOverlay()
+			over = db.live
+		}
+		for _, it := range r.items {
+			over.Set(it)
+		}
+		notes = append(notes, r.notes...)
 	}
-	db.snap.Store(&published{over: db.live.Copy(), base: txid})
-	if db.readOnly || (len(c.items) == 0 && len(c.notes) == 0) {
+	db.publish()
+	if db.readOnly || len(rounds) == 0 {
 		return nil
 	}
 	fail := func(err error) error {
 		db.wal.close()
 		return fmt.Errorf("bbolt: open %s: %w", db.path, err)
 	}
-	if len(c.notes) > 0 {
+	if len(notes) > 0 {
 		if db.restore == nil {
-			return fail(fmt.Errorf("the write-ahead log holds %d audit request records that the audit log may lack: start the server on this data dir once (it restores them), then try again", len(c.notes)))
+			return fail(fmt.Errorf("the write-ahead log holds %d audit request records that the audit log may lack: start the server on this data dir once (it restores them), then try again", len(notes)))
 		}
-		if err := db.restore(c.notes); err != nil {
+		if err := db.restore(notes); err != nil {
 			return fail(fmt.Errorf("restore the audit request records the write-ahead log holds: %w", err))
 		}
 	}
-	if err := db.checkpoint(); err != nil {
+	if err := db.checkpointAll(); err != nil {
 		if errors.Is(err, storage.ErrUnavailable) && db.broken == nil {
-			// A full disk: the overlay serves what the log holds meanwhile, the log goes
+			// A full disk: the overlays serve what the log holds meanwhile, the log goes
 			// on from its end, and a later checkpoint tries again.
 			db.log.Warn("what the write-ahead log holds could not be written into the database file yet (the disk is full); it is served from memory meanwhile", "path", db.path, "err", err)
 			return nil
@@ -524,29 +537,33 @@ func (db *DB) View(ctx context.Context, fn func(storage.Tx) error) error {
 // they can recover, for the length of the transaction.
 func (db *DB) view(fn func(storage.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	over, btx, err := db.begin()
+	over, under, btx, err := db.begin()
 	if err != nil {
 		return err
 	}
 	defer btx.Rollback()
-	t := &tx{b: btx.Bucket(bucket), over: over, path: db.path}
+	t := &tx{b: btx.Bucket(bucket), over: over, under: under, path: db.path}
 	defer t.invalidate()
 	return fn(t)
 }
 
-// begin returns what a View reads: the published overlay and a read transaction on the
-// file it lies on. A checkpoint that commits between taking the one and beginning the
-// other makes them disagree; both are then taken again (checkpoints are rare, and
-// publish their result right after the commit).
-func (db *DB) begin() (*overlay, *bolt.Tx, error) {
+// begin returns what a View reads: the published overlays and a read transaction on the
+// file they lie on. A checkpoint of the frozen overlay that commits between taking the
+// one and beginning the other puts the frozen overlay in the file: it is then not read.
+// Any other commit in between (a checkpoint of both, at Close or Checkpoint) makes them
+// disagree, and both are taken again.
+func (db *DB) begin() (over, under *overlay, btx *bolt.Tx, err error) {
 	for {
 		p := db.snap.Load()
 		btx, err := db.bolt.Begin(false)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		if uint64(btx.ID()) == p.base {
-			return p.over, btx, nil
+		switch id := uint64(btx.ID()); {
+		case id == p.base:
+			return p.over, p.under, btx, nil
+		case id == p.base+1 && p.under != nil:
+			return p.over, nil, btx, nil
 		}
 		_ = btx.Rollback()
 		runtime.Gosched()
@@ -638,11 +655,9 @@ func (db *DB) closeWAL() {
 	}
 	err := db.broken
 	if err == nil {
-		err = db.checkpoint()
-	}
-	if db.reader != nil {
-		_ = db.reader.Rollback()
-		db.reader = nil
+		err = db.checkpointAll()
+	} else {
+		db.reap(true) // a checkpoint still running ends before the file closes
 	}
 	if err != nil {
 		db.log.Error("the last checkpoint failed: the next start replays the write-ahead log", "path", db.path, "err", err)

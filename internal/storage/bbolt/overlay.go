@@ -32,11 +32,12 @@ func newOverlay() *overlay {
 	return btree.NewBTreeGOptions(itemLess, btree.Options{NoLocks: true})
 }
 
-// published is what Views read: the overlay as the last answered batch left it, and the
-// bbolt transaction it lies on.
+// published is what Views read: the live overlay as the last answered batch left it,
+// the frozen one being checkpointed (nil: none), and the bbolt transaction they lie on
+// (the frozen one on base, the live one on the frozen one).
 type published struct {
-	over *overlay
-	base uint64
+	over, under *overlay
+	base        uint64
 }
 
 // undo is one change a batch made to the overlay: enough to take it back (prev, had)
@@ -75,33 +76,56 @@ func rollback(over *overlay, log []undo) {
 }
 
 // walk calls each with every key from start on, in byte order, and its value, merging
-// the overlay over the bucket's cursor: the overlay's entry for a key hides the
-// bucket's, and a deletion hides the key. It stops when each returns false. Keys and
-// values are valid during the call only.
-func walk(over *overlay, c *bolt.Cursor, start []byte, each func(k, v []byte) bool) {
+// the overlays (the first one's entry for a key winning, nil ones skipped) over the
+// bucket's cursor: an overlay's entry for a key hides the bucket's, and a deletion hides
+// the key. It stops when each returns false. Keys and values are valid during the call
+// only.
+func walk(overs []*overlay, c *bolt.Cursor, start []byte, each func(k, v []byte) bool) {
 	bk, bv := c.Seek(start)
-	if over == nil || over.Len() == 0 {
-		for ; bk != nil; bk, bv = c.Next() {
-			if !each(bk, bv) {
-				return
+	var its []btree.IterG[item]
+	var heads []item
+	var more []bool
+	for _, o := range overs {
+		if o == nil || o.Len() == 0 {
+			continue
+		}
+		it := o.Iter()
+		ok := it.Seek(item{key: string(start)})
+		var h item
+		if ok {
+			h = it.Item()
+		}
+		its, heads, more = append(its, it), append(heads, h), append(more, ok)
+	}
+	defer func() {
+		for i := range its {
+			its[i].Release()
+		}
+	}()
+	for {
+		best := -1
+		for i := range its {
+			if more[i] && (best < 0 || heads[i].key < heads[best].key) {
+				best = i
 			}
 		}
-		return
-	}
-	it := over.Iter()
-	defer it.Release()
-	more := it.Seek(item{key: string(start)})
-	for bk != nil || more {
-		var o item
-		if more {
-			o = it.Item()
+		if best < 0 && bk == nil {
+			return
 		}
-		if !more || (bk != nil && string(bk) < o.key) {
+		if best < 0 || (bk != nil && string(bk) < heads[best].key) {
 			if !each(bk, bv) {
 				return
 			}
 			bk, bv = c.Next()
 			continue
+		}
+		o := heads[best]
+		for i := range its {
+			if more[i] && heads[i].key == o.key {
+				if more[i] = its[i].Next(); more[i] {
+					heads[i] = its[i].Item()
+				}
+			}
 		}
 		if bk != nil && string(bk) == o.key {
 			bk, bv = c.Next() // hidden by the overlay's entry
@@ -109,6 +133,5 @@ func walk(over *overlay, c *bolt.Cursor, start []byte, each func(k, v []byte) bo
 		if !o.del && !each([]byte(o.key), o.val) {
 			return
 		}
-		more = it.Next()
 	}
 }

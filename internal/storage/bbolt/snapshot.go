@@ -50,11 +50,11 @@ func (db *DB) ReadSnapshot(ctx context.Context, fn func(key string, value []byte
 	defer close(stop)
 	started := make(chan struct{})
 	go db.watchRemap(started, stop, &yield)
-	err := db.snapshot(func(over *overlay, btx *bolt.Tx) error {
+	err := db.snapshot(func(overs []*overlay, btx *bolt.Tx) error {
 		close(started)
 		n := 0
 		var err error
-		walk(over, btx.Bucket(bucket).Cursor(), nil, func(k, v []byte) bool {
+		walk(overs, btx.Bucket(bucket).Cursor(), nil, func(k, v []byte) bool {
 			if yield.Load() {
 				err = ErrSnapshotYielded
 				return false
@@ -116,11 +116,11 @@ func (db *DB) watchRemap(started, stop <-chan struct{}, yield *atomic.Bool) {
 }
 
 // snapshot runs fn with what a View reads (see DB.begin), for as long as fn takes.
-func (db *DB) snapshot(fn func(over *overlay, btx *bolt.Tx) error) error {
-	over, btx, err := db.begin()
+func (db *DB) snapshot(fn func(overs []*overlay, btx *bolt.Tx) error) error {
+	over, under, btx, err := db.begin()
 	if err != nil {
 		return err
 	}
 	defer btx.Rollback()
-	return fn(over, btx)
+	return fn([]*overlay{over, under}, btx)
 }

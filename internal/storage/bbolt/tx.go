@@ -26,6 +26,7 @@ type tx struct {
 	b        *bolt.Bucket // nil once the function has returned
 	c        *bolt.Cursor // b's, made on first use; every use starts with a Seek
 	over     *overlay     // nil: none
+	under    *overlay     // the frozen overlay, between over and the file (nil: none)
 	log      *[]undo      // an Update's: where its changes are noted
 	writable bool
 	path     string // the file, for a CorruptError
@@ -40,7 +41,7 @@ func (t *tx) contain(err *error) {
 	}
 }
 
-func (t *tx) invalidate() { t.b, t.c, t.over, t.log = nil, nil, nil, nil }
+func (t *tx) invalidate() { t.b, t.c, t.over, t.under, t.log = nil, nil, nil, nil, nil }
 
 // cursor returns the transaction's cursor: one for every Get, Delete and Scan, rather
 // than one each (a bbolt cursor and its stack are allocated; the sweeper's transactions
@@ -58,13 +59,11 @@ func (t *tx) Get(key string) (_ []byte, err error) {
 	if t.b == nil {
 		return nil, errTxDone
 	}
-	if t.over != nil {
-		if it, ok := t.over.Get(item{key: key}); ok {
-			if it.del {
-				return nil, storage.ErrNotFound
-			}
-			return clone(it.val), nil
+	if it, ok := t.overlaid(key); ok {
+		if it.del {
+			return nil, storage.ErrNotFound
 		}
+		return clone(it.val), nil
 	}
 	defer t.contain(&err)
 	k := []byte(key)
@@ -99,15 +98,40 @@ func (t *tx) Delete(key string) (err error) {
 		return err
 	}
 	defer t.contain(&err)
-	if k, _ := t.cursor().Seek([]byte(key)); k == nil || string(k) != key {
-		remove(t.over, t.log, key) // the file does not hold it: no deletion to remember
-		return nil
-	}
 	if e, ok := t.over.Get(item{key: key}); ok && e.del {
 		return nil // deleted already
 	}
+	if !t.below(key) {
+		remove(t.over, t.log, key) // nothing below holds it: no deletion to remember
+		return nil
+	}
 	set(t.over, t.log, item{key: key, del: true})
 	return nil
+}
+
+// overlaid returns key's entry in the overlays, the live one first.
+func (t *tx) overlaid(key string) (item, bool) {
+	for _, o := range [2]*overlay{t.over, t.under} {
+		if o == nil {
+			continue
+		}
+		if it, ok := o.Get(item{key: key}); ok {
+			return it, true
+		}
+	}
+	return item{}, false
+}
+
+// below reports whether key has a value under the live overlay: in the frozen one, or in
+// the file unless the frozen one deletes it.
+func (t *tx) below(key string) bool {
+	if t.under != nil {
+		if it, ok := t.under.Get(item{key: key}); ok {
+			return !it.del
+		}
+	}
+	k, _ := t.cursor().Seek([]byte(key))
+	return k != nil && string(k) == key
 }
 
 // Scan implements [storage.Tx] with one cursor Seek to the later of prefix and after.
@@ -138,7 +162,7 @@ func (t *tx) scan(prefix, after string, limit int, each func(k, v []byte)) (err 
 	}
 	p := []byte(prefix)
 	n := 0
-	walk(t.over, t.cursor(), []byte(start), func(k, v []byte) bool {
+	walk([]*overlay{t.over, t.under}, t.cursor(), []byte(start), func(k, v []byte) bool {
 		if string(k) == after {
 			return true
 		}

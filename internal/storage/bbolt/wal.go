@@ -9,31 +9,40 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
-// The write-ahead log (DIR/coffer.db.wal) is what makes a batch durable. bbolt writes every
-// page a transaction changes, up to the root, at scattered places in the file, and the
-// disk charges for each of those writes: committing every batch to the tree made the disk,
-// not the processor, the bound of the write rate. So a batch's changes are appended to the
-// log as one record, the log is fdatasynced, and only then are the batch's callers
-// answered; the changes go to the tree later, many batches in one bbolt transaction (a
-// checkpoint, see checkpoint in batch.go), and the log starts again from its beginning.
+// The write-ahead log (DIR/coffer.db.wal and DIR/coffer.db.wal.1) is what makes a batch
+// durable. bbolt writes every page a transaction changes, up to the root, at scattered
+// places in the file, and the disk charges for each of those writes: committing every
+// batch to the tree made the disk, not the processor, the bound of the write rate. So a
+// batch's changes are appended to the log as one record, the log is fdatasynced, and only
+// then are the batch's callers answered; the changes go to the tree later, many batches in
+// one bbolt transaction (a checkpoint, see checkpoint.go).
 //
 // A record: its payload's length (u32), a CRC-32C (Castagnoli) of what follows it (u32),
-// the id of the bbolt transaction the log's records lie on (u64, the "base": the file's
-// transaction when the log started again), the record's number from 1 (u64), then the
-// payload: the batch's changes in order, each a byte (put or delete), the key's length
-// (uvarint) and bytes, and for a put the value's length (uvarint) and bytes; before them,
-// the lines given to DB.Journal since the last record (a byte, the length, the bytes).
+// the id of the bbolt transaction its round lies on (u64, the "base"), the record's number
+// in its round from 1 (u64), then the payload: the lines given to DB.Journal since the last
+// record (a byte, the length, the bytes), then the batch's changes in order, each a byte
+// (put or delete), the key's length (uvarint) and bytes, and for a put the value's length
+// (uvarint) and bytes.
 //
-// The log is overwritten in place from its start after each checkpoint, so behind the
-// newest records lie older ones; the file only grows. Reading it (readWAL) takes the
-// records from the start that lie on the file's own transaction, numbered 1, 2, 3 … and
-// stops at the first that does not follow: an older record, zeros, or a record torn by a
-// crash while it was written (its callers were not answered). Overwriting in place also
-// means that, once the file has grown to its working size, an fdatasync flushes the
-// record's pages and nothing else: appending would change the file's size, and the file
-// system would commit its journal for it on every sync.
+// The log is written in rounds, which alternate between its two files, each round from
+// the start of its file. When a round has grown to walSize, the committer freezes it: the
+// next round begins in the other file, on the transaction the checkpoint of the frozen
+// round will commit (the file's transaction plus one: nothing else commits), while that
+// checkpoint runs beside it; the frozen round's file is written again only once its
+// checkpoint is in the file. So a round's base is the file's transaction when it began, or
+// the one after; reading the log at a start (readRounds) takes, from each file, the records
+// from its start that lie on the database file's transaction or on the one after,
+// numbered 1, 2, 3 …, and stops at the first that does not follow: an older record, zeros,
+// or a record torn by a crash while it was written (its callers were not answered).
+//
+// Each file is overwritten in place, so behind a round's records lie older ones, and the
+// files only grow. Overwriting in place also means that, once a file has grown to its
+// working size, an fdatasync flushes the record's pages and nothing else: appending would
+// change the file's size, and the file system would commit its journal for it on every
+// sync.
 
 const (
 	walHeaderSize = 24
@@ -42,85 +51,174 @@ const (
 	walNote       = 2 // a line given to DB.Journal
 )
 
-// walSize is the length of log after which a checkpoint starts it again (checked before
-// each batch; a batch is never split). It bounds what a crash makes a start read and
-// replay, and the memory the overlay holds. A variable so that tests can make
-// checkpoints frequent.
+// walSize is the length of a round after which it is frozen and checkpointed (checked
+// before each batch; a batch is never split). It bounds what a crash makes a start read
+// and replay (two rounds at most), and the memory the overlay holds. A variable so that
+// tests can make checkpoints frequent.
 var walSize int64 = 16 << 20
 
 var walTable = crc32.MakeTable(crc32.Castagnoli)
 
 // wal is the open log of a writable DB. Only the committer touches it.
 type wal struct {
-	f    *os.File
-	off  int64  // where the next record goes
-	seq  uint64 // the last record's number; 0 right after a checkpoint
-	base uint64 // the bbolt transaction the current records lie on
-	buf  []byte // the record being built, kept between batches
+	files [2]*os.File
+	cur   int    // the file the current round is written to
+	off   int64  // where the next record goes
+	seq   uint64 // the last record's number in the round; 0 at its start
+	base  uint64 // the bbolt transaction the round lies on
+	buf   []byte // the record being built, kept between batches
 }
 
-// walPath is the log of the database file at path.
-func walPath(path string) string { return path + ".wal" }
+// walPaths are the two files of the log of the database file at path.
+func walPaths(path string) [2]string { return [2]string{path + ".wal", path + ".wal.1"} }
 
-// openWAL opens (or creates) the log of the database file at path for writing and
-// returns it with the changes of its records that lie on transaction base, in order. A
-// new file's directory is synced, so that the log is there after a crash.
-func openWAL(path string, base uint64) (*wal, walContents, error) {
-	name := walPath(path)
-	_, statErr := os.Stat(name)
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, walContents{}, fmt.Errorf("bbolt: open the write-ahead log: %w", err)
-	}
-	if errors.Is(statErr, os.ErrNotExist) {
-		if err := syncDir(filepath.Dir(name)); err != nil {
-			f.Close()
-			return nil, walContents{}, fmt.Errorf("bbolt: create the write-ahead log: %w", err)
-		}
-	}
-	c, end, seq, err := readWAL(f, base)
-	if err != nil {
-		f.Close()
-		return nil, walContents{}, err
-	}
-	return &wal{f: f, off: end, seq: seq, base: base}, c, nil
-}
-
-// walContents is what a log's records hold, in order.
+// walContents is what a round's records hold, in order.
 type walContents struct {
 	items []item
 	notes [][]byte
 }
 
-// readWALFile returns the changes the log of the database file at path holds on top of
-// transaction base, for a DB opened read-only; none when there is no log.
-func readWALFile(path string, base uint64) (walContents, error) {
-	f, err := os.Open(walPath(path))
-	if errors.Is(err, os.ErrNotExist) {
-		return walContents{}, nil
-	}
-	if err != nil {
-		return walContents{}, fmt.Errorf("bbolt: open the write-ahead log: %w", err)
-	}
-	defer f.Close()
-	c, _, _, err := readWAL(f, base)
-	return c, err
+// walRound is a round of the log found at a start.
+type walRound struct {
+	walContents
+	file int
+	base uint64
+	end  int64  // where its next record would go
+	seq  uint64 // its last record's number
 }
 
-// readWAL reads the records of f that lie on transaction base (see the top of this file)
-// and returns their changes in order, where the next record goes, and the last record's
-// number. A log whose first record lies on a later transaction than base belongs to a
-// newer state of the database file than this one: that is an error wrapping [ErrStale].
-// A record that does not check followed by one that does is damage, not a torn end: an
-// error wrapping [ErrCorrupt].
+// openWAL opens (or creates) the log of the database file at path, whose transaction is
+// txid, for writing, and returns it with its rounds (see readRounds); the current round is
+// the last of them, or a new one on txid in the first file. A file it creates has its
+// directory synced, so that it is there after a crash.
+func openWAL(path string, txid uint64) (*wal, []walRound, error) {
+	w := &wal{base: txid}
+	for i, name := range walPaths(path) {
+		_, statErr := os.Stat(name)
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+		if err == nil && errors.Is(statErr, os.ErrNotExist) {
+			err = syncDir(filepath.Dir(name))
+		}
+		if err != nil {
+			w.close()
+			return nil, nil, fmt.Errorf("bbolt: open the write-ahead log: %w", err)
+		}
+		w.files[i] = f
+	}
+	rounds, err := readRounds(w.files)
+	if err == nil {
+		err = checkRounds(rounds, txid, path)
+	}
+	if err != nil {
+		w.close()
+		return nil, nil, err
+	}
+	rounds = roundsOn(rounds, txid)
+	if n := len(rounds); n > 0 {
+		last := rounds[n-1]
+		w.cur, w.off, w.seq, w.base = last.file, last.end, last.seq, last.base
+	}
+	return w, rounds, nil
+}
+
+// readWALFiles returns the rounds of the log of the database file at path that lie on
+// txid or the one after, for a DB opened read-only; none when there is no log. A log
+// that continues a later file is left to the txid record to tell (see DiscardStaleWAL).
+func readWALFiles(path string, txid uint64) ([]walRound, error) {
+	var files [2]*os.File
+	for i, name := range walPaths(path) {
+		f, err := os.Open(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bbolt: open the write-ahead log: %w", err)
+		}
+		defer f.Close()
+		files[i] = f
+	}
+	rounds, err := readRounds(files)
+	if err != nil {
+		return nil, err
+	}
+	if _, stale := staleRound(rounds, txid); stale {
+		return nil, nil
+	}
+	return roundsOn(rounds, txid), nil
+}
+
+// readRounds reads the round each file (nil: none) begins with: the records from its
+// start that lie on the base of its first record, numbered from 1.
+func readRounds(files [2]*os.File) ([]walRound, error) {
+	var rounds []walRound
+	for i, f := range files {
+		if f == nil {
+			continue
+		}
+		first, _, ok := readRecord(bufio.NewReader(io.NewSectionReader(f, 0, 1<<62)))
+		if !ok || first.seq != 1 {
+			continue
+		}
+		c, end, seq, err := readWAL(f, first.base)
+		if err != nil {
+			return nil, err
+		}
+		rounds = append(rounds, walRound{walContents: c, file: i, base: first.base, end: end, seq: seq})
+	}
+	return rounds, nil
+}
+
+// checkRounds refuses rounds that continue a newer state of the database file than
+// txid, its transaction: a round on a later transaction than the one after txid, or on
+// the one after without the round on txid whose checkpoint it follows.
+func checkRounds(rounds []walRound, txid uint64, path string) error {
+	if r, ok := staleRound(rounds, txid); ok {
+		return fmt.Errorf("%w: the write-ahead log %s continues transaction %d, but the database file holds transaction %d", ErrStale, walPaths(path)[r.file], r.base, txid)
+	}
+	if len(rounds) == 2 && rounds[0].base == rounds[1].base && rounds[0].base >= txid {
+		return fmt.Errorf("%w: both files of the write-ahead log %s hold a round on transaction %d", ErrCorrupt, walPaths(path)[0], rounds[0].base)
+	}
+	return nil
+}
+
+// staleRound returns a round that continues a newer state of the file than txid (see
+// checkRounds).
+func staleRound(rounds []walRound, txid uint64) (walRound, bool) {
+	hasBase := false
+	for _, r := range rounds {
+		hasBase = hasBase || r.base == txid
+	}
+	for _, r := range rounds {
+		if r.base > txid+1 || (r.base == txid+1 && !hasBase) {
+			return r, true
+		}
+	}
+	return walRound{}, false
+}
+
+// roundsOn returns the rounds to replay on a file at transaction txid, in order: the one
+// on txid, then the one begun on txid+1 while its checkpoint ran (which did not land).
+func roundsOn(rounds []walRound, txid uint64) []walRound {
+	var out []walRound
+	for base := txid; base <= txid+1; base++ {
+		for _, r := range rounds {
+			if r.base == base {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// readWAL reads the records from the start of f that lie on transaction base, numbered
+// from 1, and returns their contents in order, where the next record goes, and the last
+// record's number. A record that does not check followed by one that does is damage, not
+// a torn end: an error wrapping [ErrCorrupt].
 func readWAL(f *os.File, base uint64) (c walContents, end int64, seq uint64, err error) {
-	r := bufio.NewReaderSize(f, 1<<20)
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, 1<<62), 1<<20)
 	for {
 		rec, n, ok := readRecord(r)
 		if !ok || rec.base != base || rec.seq != seq+1 {
-			if seq == 0 && ok && rec.base > base {
-				return walContents{}, 0, 0, fmt.Errorf("%w: the write-ahead log %s continues transaction %d, but the database file holds transaction %d", ErrStale, f.Name(), rec.base, base)
-			}
 			if seq > 0 && !ok && n > 0 {
 				if err := checkTornEnd(f, end+int64(n), base, seq+1); err != nil {
 					return walContents{}, 0, 0, err
@@ -135,38 +233,60 @@ func readWAL(f *os.File, base uint64) (c walContents, end int64, seq uint64, err
 	}
 }
 
-// checkTornEnd is called when the record at the end of the log's valid records does not
-// check: a crash while it was written (its callers were never answered) leaves the log
+// checkTornEnd is called when the record at the end of a round's valid records does not
+// check: a crash while it was written (its callers were never answered) leaves the round
 // ending there, so no record numbered next may follow where its header says it ends.
 func checkTornEnd(f *os.File, after int64, base, next uint64) error {
-	if _, err := f.Seek(after, io.SeekStart); err != nil {
-		return nil
-	}
-	rec, _, ok := readRecord(bufio.NewReader(f))
+	rec, _, ok := readRecord(bufio.NewReader(io.NewSectionReader(f, after, 1<<62)))
 	if ok && rec.base == base && rec.seq == next+1 {
 		return fmt.Errorf("%w: record %d of the write-ahead log %s is damaged, and records after it are whole: acknowledged writes would be lost", ErrCorrupt, next, f.Name())
 	}
 	return nil
 }
 
-// DiscardStaleWAL empties the write-ahead log of the database file at path when its
-// records continue a later transaction than txid, the file's: for a file accepted as it
-// is although older than what was acknowledged (coffer check --accept-stale-database),
-// whose start would otherwise refuse the log. The file's lock must be held.
+// DiscardStaleWAL empties the files of the write-ahead log of the database file at path
+// whose rounds continue a later transaction than the one after txid, the file's: for a
+// file accepted as it is although older than what was acknowledged (coffer check
+// --accept-stale-database), whose start would otherwise refuse the log. The file's lock
+// must be held.
 func DiscardStaleWAL(path string, txid uint64) error {
-	f, err := os.OpenFile(walPath(path), os.O_RDWR, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+	var files [2]*os.File
+	for i, name := range walPaths(path) {
+		f, err := os.OpenFile(name, os.O_RDWR, 0)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		files[i] = f
 	}
+	rounds, err := readRounds(files)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if _, _, _, err := readWAL(f, txid); !errors.Is(err, ErrStale) {
-		return nil
+	for {
+		r, ok := staleRound(rounds, txid)
+		if !ok {
+			return nil
+		}
+		if err := emptyFile(files[r.file]); err != nil {
+			return err
+		}
+		rounds = slices.DeleteFunc(rounds, func(o walRound) bool { return o.file == r.file })
 	}
-	w := &wal{f: f}
-	return w.empty()
+}
+
+// emptyFile truncates f to nothing, durably.
+func emptyFile(f *os.File) error {
+	if err := f.Truncate(0); err != nil {
+		return fmt.Errorf("empty the write-ahead log: %w", err)
+	}
+	if err := fdatasync(f); err != nil {
+		return fmt.Errorf("empty the write-ahead log: %w", err)
+	}
+	return nil
 }
 
 type walRecord struct {
@@ -244,10 +364,10 @@ func lengthPrefixed(p []byte) (field, rest []byte, err error) {
 	return p[n : n+int(l) : n+int(l)], p[n+int(l):], nil
 }
 
-// append writes the changes as the next record and flushes it: when it returns nil the
-// changes survive a crash. A failed write leaves the log as it was (the next record goes
-// to the same place, with the same number, over whatever this one left); see the
-// committer for a failed flush.
+// append writes the changes as the next record of the current round and flushes it:
+// when it returns nil the changes survive a crash. A failed write leaves the log as it
+// was (the next record goes to the same place, with the same number, over whatever this
+// one left); see the committer for a failed flush.
 func (w *wal) append(notes [][]byte, changes []undo) error {
 	b := append(w.buf[:0], make([]byte, walHeaderSize)...)
 	for _, n := range notes {
@@ -273,10 +393,11 @@ func (w *wal) append(notes [][]byte, changes []undo) error {
 	binary.LittleEndian.PutUint64(b[16:], w.seq+1)
 	binary.LittleEndian.PutUint32(b[4:], crc32.Checksum(b[8:], walTable))
 	w.buf = b
-	if _, err := w.f.WriteAt(b, w.off); err != nil {
+	f := w.files[w.cur]
+	if _, err := f.WriteAt(b, w.off); err != nil {
 		return fmt.Errorf("bbolt: write the write-ahead log: %w", err)
 	}
-	if err := fdatasync(w.f); err != nil {
+	if err := fdatasync(f); err != nil {
 		return fmt.Errorf("%w: %w", errUnflushed, err)
 	}
 	w.off += int64(len(b))
@@ -291,21 +412,45 @@ func (w *wal) append(notes [][]byte, changes []undo) error {
 // disk, and so whether a start after a crash replays it, is unknown.
 var errUnflushed = errors.New("bbolt: the write-ahead log was written but could not be flushed")
 
-// restart makes the log start again from its beginning, on transaction base: every
-// record so far is in the database file.
-func (w *wal) restart(base uint64) { w.off, w.seq, w.base = 0, 0, base }
+// next begins a new round, in the other file, on transaction base. The other file's
+// records lie on an older transaction than base (its round was checkpointed, or is the
+// frozen one, whose checkpoint commits base), so none of them continues the new round.
+func (w *wal) next(base uint64) { w.cur, w.off, w.seq, w.base = 1-w.cur, 0, 0, base }
 
-// empty truncates the log to nothing, for a database file that replaces the one its
-// records lie on (every record is in that one).
-func (w *wal) empty() error {
-	if err := w.f.Truncate(0); err != nil {
-		return fmt.Errorf("empty the write-ahead log: %w", err)
+// invalidate ends the current round at its first record (its header zeroed, durably):
+// for a round whose records the file holds although they lie on its transaction.
+func (w *wal) invalidate() error {
+	f := w.files[w.cur]
+	if _, err := f.WriteAt(make([]byte, walHeaderSize), 0); err != nil {
+		return fmt.Errorf("bbolt: end a round of the write-ahead log: %w", err)
 	}
-	if err := fdatasync(w.f); err != nil {
-		return fmt.Errorf("empty the write-ahead log: %w", err)
+	if err := fdatasync(f); err != nil {
+		return fmt.Errorf("bbolt: end a round of the write-ahead log: %w", err)
 	}
-	w.restart(w.base)
 	return nil
 }
 
-func (w *wal) close() error { return w.f.Close() }
+// empty truncates both files to nothing, for a database file that replaces the one their
+// rounds lie on (every record is in that one), and begins a round on base.
+func (w *wal) empty(base uint64) error {
+	for _, f := range w.files {
+		if err := emptyFile(f); err != nil {
+			return err
+		}
+	}
+	w.cur, w.off, w.seq, w.base = 0, 0, 0, base
+	return nil
+}
+
+func (w *wal) close() error {
+	var first error
+	for _, f := range w.files {
+		if f == nil {
+			continue
+		}
+		if err := f.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
