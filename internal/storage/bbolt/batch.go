@@ -183,6 +183,9 @@ func (db *DB) prepareBatch() error {
 			return err
 		}
 	}
+	if db.broken != nil { // a checkpoint taken in above may have ended writes
+		return db.broken
+	}
 	btx, err := db.bolt.Begin(false)
 	if err != nil {
 		return fmt.Errorf("bbolt: begin: %w", err)
