@@ -5,17 +5,18 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// The overlay holds what the write-ahead log holds and the database file does not yet:
-// each key a batch changed since the last checkpoint, with its newest value or its
-// deletion, in key order (a B-tree). Every read looks in the overlay first and in the
-// file's bbolt tree for the rest.
+// An overlay holds what the write-ahead log holds and the database file does not yet:
+// each key a batch changed, with its newest value or its deletion, in key order (a
+// B-tree). There are two at most: the live one, which takes the batches, and the frozen
+// one, whose checkpoint is running (checkpoint.go). Every read looks in the live overlay,
+// then the frozen one, then the file's bbolt tree.
 //
-// Only the committer writes the overlay. After each batch it publishes a copy (the
-// B-tree's copy is copy-on-write: it costs nothing now, and the committer's later
-// changes copy the nodes they touch), which Views read without a lock: a View sees
-// exactly the batches answered before it began. A View pairs that copy with a bbolt read
-// transaction of the file as the last checkpoint left it; a checkpoint that commits
-// between the two makes the View take both again (see DB.begin).
+// Only the committer writes the live overlay; nobody writes a frozen one. After each
+// batch the committer publishes a copy of the live one (the B-tree's copy is
+// copy-on-write: it costs nothing now, and the committer's later changes copy the nodes
+// they touch), which Views read without a lock: a View sees exactly the batches answered
+// before it began. A View pairs the overlays with a bbolt read transaction of the file
+// they lie on (see DB.begin).
 
 // item is one key's newest state in the overlay: its value, or (del) its deletion.
 type item struct {
@@ -53,7 +54,7 @@ func set(over *overlay, log *[]undo, it item) {
 	*log = append(*log, undo{prev: prev, now: it, had: had})
 }
 
-// remove takes key's entry out of the overlay, for a key the file does not hold: a key
+// remove takes key's entry out of the overlay, for a key nothing below it holds: a key
 // written and deleted between two checkpoints leaves nothing behind (a deletion kept
 // there would be walked over by every scan of its range until the next checkpoint). The
 // log still notes the deletion, which a replay of the log needs.

@@ -105,7 +105,7 @@ func openWAL(path string, txid uint64) (*wal, []walRound, error) {
 		}
 		w.files[i] = f
 	}
-	rounds, err := readRounds(w.files)
+	rounds, err := readRounds(w.files, txid)
 	if err == nil {
 		err = checkRounds(rounds, txid, path)
 	}
@@ -137,7 +137,7 @@ func readWALFiles(path string, txid uint64) ([]walRound, error) {
 		defer f.Close()
 		files[i] = f
 	}
-	rounds, err := readRounds(files)
+	rounds, err := readRounds(files, txid)
 	if err != nil {
 		return nil, err
 	}
@@ -147,25 +147,41 @@ func readWALFiles(path string, txid uint64) ([]walRound, error) {
 	return roundsOn(rounds, txid), nil
 }
 
-// readRounds reads the round each file (nil: none) begins with: the records from its
-// start that lie on the base of its first record, numbered from 1.
-func readRounds(files [2]*os.File) ([]walRound, error) {
+// readRounds returns the round each file (nil: none) begins with, the base of its first
+// record; the records of a round that lies on txid or the one after (the rounds a start
+// on a file at txid replays) are read too: those from the file's start on that base,
+// numbered from 1.
+func readRounds(files [2]*os.File, txid uint64) ([]walRound, error) {
 	var rounds []walRound
 	for i, f := range files {
 		if f == nil {
 			continue
 		}
-		first, _, ok := readRecord(bufio.NewReader(io.NewSectionReader(f, 0, 1<<62)))
-		if !ok || first.seq != 1 {
-			continue
-		}
-		c, end, seq, err := readWAL(f, first.base)
+		size, err := fileSize(f)
 		if err != nil {
 			return nil, err
 		}
-		rounds = append(rounds, walRound{walContents: c, file: i, base: first.base, end: end, seq: seq})
+		first, _, ok := readRecord(bufio.NewReader(io.NewSectionReader(f, 0, size)), size)
+		if !ok || first.seq != 1 {
+			continue
+		}
+		r := walRound{file: i, base: first.base}
+		if r.base == txid || r.base == txid+1 {
+			if r.walContents, r.end, r.seq, err = readWAL(f, r.base); err != nil {
+				return nil, err
+			}
+		}
+		rounds = append(rounds, r)
 	}
 	return rounds, nil
+}
+
+func fileSize(f *os.File) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("bbolt: read the write-ahead log: %w", err)
+	}
+	return fi.Size(), nil
 }
 
 // checkRounds refuses rounds that continue a newer state of the database file than
@@ -215,9 +231,13 @@ func roundsOn(rounds []walRound, txid uint64) []walRound {
 // record's number. A record that does not check followed by one that does is damage, not
 // a torn end: an error wrapping [ErrCorrupt].
 func readWAL(f *os.File, base uint64) (c walContents, end int64, seq uint64, err error) {
-	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, 1<<62), 1<<20)
+	size, err := fileSize(f)
+	if err != nil {
+		return walContents{}, 0, 0, err
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 1<<20)
 	for {
-		rec, n, ok := readRecord(r)
+		rec, n, ok := readRecord(r, size-end)
 		if !ok || rec.base != base || rec.seq != seq+1 {
 			if seq > 0 && !ok && n > 0 {
 				if err := checkTornEnd(f, end+int64(n), base, seq+1); err != nil {
@@ -237,7 +257,11 @@ func readWAL(f *os.File, base uint64) (c walContents, end int64, seq uint64, err
 // check: a crash while it was written (its callers were never answered) leaves the round
 // ending there, so no record numbered next may follow where its header says it ends.
 func checkTornEnd(f *os.File, after int64, base, next uint64) error {
-	rec, _, ok := readRecord(bufio.NewReader(io.NewSectionReader(f, after, 1<<62)))
+	size, err := fileSize(f)
+	if err != nil || after >= size {
+		return nil
+	}
+	rec, _, ok := readRecord(bufio.NewReader(io.NewSectionReader(f, after, size-after)), size-after)
 	if ok && rec.base == base && rec.seq == next+1 {
 		return fmt.Errorf("%w: record %d of the write-ahead log %s is damaged, and records after it are whole: acknowledged writes would be lost", ErrCorrupt, next, f.Name())
 	}
@@ -262,7 +286,7 @@ func DiscardStaleWAL(path string, txid uint64) error {
 		defer f.Close()
 		files[i] = f
 	}
-	rounds, err := readRounds(files)
+	rounds, err := readRounds(files, txid)
 	if err != nil {
 		return err
 	}
@@ -295,16 +319,17 @@ type walRecord struct {
 	notes     [][]byte
 }
 
-// readRecord reads one record. n is the length its header claims (header included), or
-// 0 when not even a header could be read; ok reports a whole record whose checksum and
-// payload check.
-func readRecord(r *bufio.Reader) (rec walRecord, n int, ok bool) {
+// readRecord reads one record from r, which holds max bytes more. n is the length its
+// header claims (header included), or 0 when not even a plausible header could be read
+// (a length beyond what r holds is not a record's); ok reports a whole record whose
+// checksum and payload check.
+func readRecord(r *bufio.Reader, max int64) (rec walRecord, n int, ok bool) {
 	var h [walHeaderSize]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
 		return rec, 0, false
 	}
 	size := binary.LittleEndian.Uint32(h[0:])
-	if size == 0 || int64(size) > 1<<31 {
+	if size == 0 || walHeaderSize+int64(size) > max {
 		return rec, 0, false
 	}
 	n = walHeaderSize + int(size)
