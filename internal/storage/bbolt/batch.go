@@ -130,7 +130,7 @@ func (db *DB) replaceCommitter(rest []*request) { go db.run(rest) }
 // is taken back whole. If a function ends the goroutine (see call), the batch is taken
 // back whole and resume gets the requests left to commit.
 func (db *DB) commit(batch []*request, resume func(rest []*request)) {
-	if err := db.prepareBatch(); err != nil {
+	if err := db.prepareBatch(batch[0].background); err != nil {
 		for _, r := range batch {
 			r.done <- outcome{err: err}
 		}
@@ -170,16 +170,16 @@ func (db *DB) commit(batch []*request, resume func(rest []*request)) {
 	}
 }
 
-// prepareBatch makes the committer ready for a batch: a checkpoint that ended taken in,
-// the round frozen and a checkpoint begun when it has grown to walSize (see
-// checkpoint.go), and a read transaction on the file open for the batch.
-func (db *DB) prepareBatch() error {
+// prepareBatch makes the committer ready for a batch (background: the sweeper's): a
+// checkpoint that ended taken in, the round frozen and a checkpoint begun when it has
+// grown to walSize (see rotate), and a read transaction on the file open for the batch.
+func (db *DB) prepareBatch(background bool) error {
 	if db.broken != nil {
 		return db.broken
 	}
 	db.reap(false)
 	if db.wal.off >= walSize {
-		if err := db.rotate(); err != nil {
+		if err := db.rotate(background); err != nil {
 			return err
 		}
 	}
