@@ -122,8 +122,8 @@ func (db *DB) commitBackground(batch []*request) {
 // ending (a function called runtime.Goexit in it), with the rest of its batch.
 func (db *DB) replaceCommitter(rest []*request) { go db.run(rest) }
 
-// commit runs batch's functions one after the other on the overlay (over the file as the
-// last checkpoint left it), appends their changes to the write-ahead log as one record,
+// commit runs batch's functions one after the other on the live overlay (over the frozen
+// one, if any, and the file), appends their changes to the write-ahead log as one record,
 // publishes the overlay to Views and replies to every request. A function that fails has
 // its changes taken back and its caller answered; the others' stand, and each function
 // saw exactly the changes of those before it that stand. A batch that cannot be logged
