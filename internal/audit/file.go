@@ -323,10 +323,7 @@ func requestID(line []byte) string {
 	if !bytes.Contains(line, []byte(`"ph":"req"`)) {
 		return ""
 	}
-	var w struct {
-		Phase string `json:"ph"`
-		ID    string `json:"id"`
-	}
+	var w wireEvent
 	if json.Unmarshal(line, &w) != nil || w.Phase != wirePhase["request"] {
 		return ""
 	}

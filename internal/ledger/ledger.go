@@ -241,11 +241,11 @@ func (e Entry) validUTF8() bool {
 	return true
 }
 
-// decodeEntry decodes a stored entry, as encoding/json does (jsonv1, as marshalEntry).
+// decodeEntry decodes a stored entry (kvjson, as encoding/json does).
 func decodeEntry(kv storage.Entry) (Entry, error) {
 	var e Entry
-	if err := jsonv1.Unmarshal(kv.Value, &e); err != nil {
-		return e, fmt.Errorf("ledger: decode %s: %w", kv.Key, err)
+	if err := kvjson.Decode(kv, &e); err != nil {
+		return e, fmt.Errorf("ledger: %w", err)
 	}
 	return e, nil
 }

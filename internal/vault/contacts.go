@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 )
 
 // Contact is a certificate contact of a vault.
@@ -92,7 +93,7 @@ func (s Request) SetIssuer(ctx context.Context, vaultName string, in IssuerParam
 	var out Issuer
 	err := s.inVault(ctx, true, vaultName, func(tx storage.Tx, vlt Vault, now time.Time) error {
 		var cur Issuer
-		err := getJSON(tx, issuerKey(vlt.Name, in.Name), &cur)
+		err := kvjson.Get(tx, issuerKey(vlt.Name, in.Name), &cur)
 		exists := err == nil
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err
@@ -156,7 +157,7 @@ func (s Request) ListIssuers(ctx context.Context, vaultName string) ([]Issuer, e
 		out = make([]Issuer, 0, len(es))
 		for _, e := range es {
 			var is Issuer
-			if err := unmarshal(e, &is); err != nil {
+			if err := kvjson.Decode(e, &is); err != nil {
 				return err
 			}
 			out = append(out, is)

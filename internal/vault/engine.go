@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 )
 
 // The engine: the operations every object kind has in the same shape — read a version,
@@ -172,7 +173,7 @@ func (k objectKind[V, PV, R]) oneReading(s Request, ctx context.Context, write b
 		return out, err
 	}
 	var ver V
-	if err := unmarshal(rec, &ver); err != nil {
+	if err := kvjson.Decode(rec, &ver); err != nil {
 		return out, err
 	}
 	return k.show(vlt, o, ver), nil
@@ -189,7 +190,7 @@ func (k objectKind[V, PV, R]) list(s Request, ctx context.Context, vaultName str
 		items = []R{}
 		next, err = page(tx, prefix(vlt.Name, k.kind), after, limit, func(e storage.Entry) (bool, error) {
 			var o Object
-			if err := unmarshal(e, &o); err != nil {
+			if err := kvjson.Decode(e, &o); err != nil {
 				return false, err
 			}
 			if o.State(now) == Purged || deleted && o.backsCertificate() {
@@ -228,7 +229,7 @@ func (k objectKind[V, PV, R]) versions(s Request, ctx context.Context, vaultName
 		}
 		next, err = page(tx, versionPrefix(vlt.Name, k.kind, name), after, limit, func(e storage.Entry) (bool, error) {
 			var ver V
-			if err := unmarshal(e, &ver); err != nil {
+			if err := kvjson.Decode(e, &ver); err != nil {
 				return false, err
 			}
 			items = append(items, k.show(vlt, *o, ver))
@@ -304,7 +305,7 @@ func (k objectKind[V, PV, R]) update(s Request, ctx context.Context, vaultName, 
 // one (a certificate's key and secret versions follow its enabled flag).
 func updateAttributes[V any, PV versionOf[V]](tx storage.Tx, key string, a attrs, now time.Time) error {
 	var ver V
-	err := getJSON(tx, key, &ver)
+	err := kvjson.Get(tx, key, &ver)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}

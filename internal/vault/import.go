@@ -15,6 +15,7 @@ import (
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/rbac"
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 	"github.com/coffer/coffer/internal/vaultfile"
 	"github.com/google/uuid"
 )
@@ -188,7 +189,7 @@ func (im *importer) checkFreeTx(tx storage.Tx, now time.Time, write bool) (stale
 		return false, err
 	}
 	var m importMarker
-	err = getJSON(tx, importingKey(im.name), &m)
+	err = kvjson.Get(tx, importingKey(im.name), &m)
 	switch {
 	case err == nil && m.ID == im.id:
 	case err == nil && im.s.clk.Now().Sub(m.Heartbeat) < importLease:
@@ -356,7 +357,7 @@ func (im *importer) flush(ctx context.Context) error {
 		}
 		now := im.s.clk.Now()
 		var m importMarker
-		if err := getJSON(tx, importingKey(im.name), &m); err != nil {
+		if err := kvjson.Get(tx, importingKey(im.name), &m); err != nil {
 			return err
 		}
 		m.Heartbeat = now
@@ -369,7 +370,7 @@ func (im *importer) flush(ctx context.Context) error {
 // owned checks, in tx, that the marker is still this import's.
 func (im *importer) owned(tx storage.Tx) error {
 	var m importMarker
-	err := getJSON(tx, importingKey(im.name), &m)
+	err := kvjson.Get(tx, importingKey(im.name), &m)
 	if errors.Is(err, storage.ErrNotFound) || err == nil && m.ID != im.id {
 		return im.taken("no longer held by this import (it was taken for dead and cleared)")
 	}
@@ -471,7 +472,7 @@ func (im *importer) clear(ctx context.Context, id string) error {
 				return err
 			}
 			var m importMarker
-			if err := getJSON(tx, importingKey(im.name), &m); err == nil && id != "" && m.ID != id {
+			if err := kvjson.Get(tx, importingKey(im.name), &m); err == nil && id != "" && m.ID != id {
 				return nil
 			}
 			es, err := tx.Scan(prefix, "", importBatch)
@@ -499,7 +500,7 @@ func (im *importer) clear(ctx context.Context, id string) error {
 // it then). A marker past its lease does not hold it, but its staging must go first.
 func importing(tx storage.Tx, name string, now time.Time) (held, stale bool, err error) {
 	var m importMarker
-	err = getJSON(tx, importingKey(name), &m)
+	err = kvjson.Get(tx, importingKey(name), &m)
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, false, nil
 	}

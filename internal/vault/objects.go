@@ -8,6 +8,7 @@ import (
 
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 )
 
 // This file holds the object lifecycle on storage, the same for every kind: finding
@@ -47,7 +48,7 @@ func rulesOf(kind Kind) *kindRules {
 // liveObject returns the active head of name.
 func liveObject(tx storage.Tx, v string, kind Kind, name string) (*Object, error) {
 	var o Object
-	err := getJSON(tx, liveKey(v, kind, name), &o)
+	err := kvjson.Get(tx, liveKey(v, kind, name), &o)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, &Error{Kind: ErrNotFound, ObjectKind: kind, Name: name}
 	}
@@ -69,7 +70,7 @@ func shownObject(tx storage.Tx, v string, kind Kind, name string) (*Object, erro
 // scheduledPurgeDate as already purged.
 func deletedObject(tx storage.Tx, v string, kind Kind, name string, now time.Time) (*Object, error) {
 	var o Object
-	err := getJSON(tx, deletedKey(v, kind, name), &o)
+	err := kvjson.Get(tx, deletedKey(v, kind, name), &o)
 	if errors.Is(err, storage.ErrNotFound) || err == nil && o.State(now) == Purged {
 		return nil, &Error{Kind: ErrDeletedNotFound, ObjectKind: kind, Name: name}
 	}
@@ -86,7 +87,7 @@ func deletedHeads(tx storage.Tx, v string, kinds []Kind) ([]Object, error) {
 		}
 		for _, e := range es {
 			var o Object
-			if err := unmarshal(e, &o); err != nil {
+			if err := kvjson.Decode(e, &o); err != nil {
 				return nil, err
 			}
 			out = append(out, o)
@@ -128,7 +129,7 @@ func withLinked(tx storage.Tx, vlt Vault, o *Object, now time.Time, step func(*O
 // name is free exactly when the retention ends, whatever the sweeper is doing.
 func reserveName(tx storage.Tx, vlt Vault, kind Kind, name string, now time.Time) error {
 	var o Object
-	err := getJSON(tx, deletedKey(vlt.Name, kind, name), &o)
+	err := kvjson.Get(tx, deletedKey(vlt.Name, kind, name), &o)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
@@ -278,7 +279,7 @@ func getVersion[T any](tx storage.Tx, v string, o *Object, version string) (T, e
 	if err != nil {
 		return ver, err
 	}
-	return ver, unmarshal(rec, &ver)
+	return ver, kvjson.Decode(rec, &ver)
 }
 
 // readVersion reads one version record of o ("" for the latest) without decoding it.

@@ -12,11 +12,10 @@ import (
 	"sync"
 	"time"
 
-	jsonv1 "github.com/go-json-experiment/json/v1"
-
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 )
 
 // Options configure a Service.
@@ -104,7 +103,7 @@ func (s *Service) EnsureVault(ctx context.Context, v Vault) (Vault, bool, error)
 	var created bool
 	err := s.st.Update(ctx, func(tx storage.Tx) error {
 		created = false
-		err := getJSON(tx, vaultKey(v.Name), &out)
+		err := kvjson.Get(tx, vaultKey(v.Name), &out)
 		if err == nil {
 			return nil
 		}
@@ -298,27 +297,6 @@ func decodeVault(key string, b []byte) (Vault, error) {
 	return v, nil
 }
 
-// getJSON decodes the record at key into v (see unmarshal).
-func getJSON(tx storage.Tx, key string, v any) error {
-	b, err := tx.Get(key)
-	if err != nil {
-		return err
-	}
-	return unmarshal(storage.Entry{Key: key, Value: b}, v)
-}
-
-// unmarshal decodes a stored record into v; an error names its key. Every read of an
-// object or a version goes through it, so it decodes with the go-json-experiment engine
-// in its encoding/json compatible mode (jsonv1): the same semantics as encoding/json for
-// records encoding/json wrote, at about a third of the CPU (a 1 KiB secret version: 18 µs
-// against 6 µs on the benchmark box), which is the largest share of a get's CPU.
-func unmarshal(e storage.Entry, v any) error {
-	if err := jsonv1.Unmarshal(e.Value, v); err != nil {
-		return fmt.Errorf("decode %s: %w", e.Key, err)
-	}
-	return nil
-}
-
 // onRecord reads one of a vault's own records, at key(vault) — its certificate
 // contacts, an issuer, a certificate's issuance operation — in a transaction (a write one
 // when write is set) on the vault vaultName; missing is the error when there is none.
@@ -339,7 +317,7 @@ func onRecord[T any](s Request, ctx context.Context, write bool, vaultName strin
 // getRecord reads the record at key; missing is the error when there is none.
 func getRecord[T any](tx storage.Tx, key string, missing error) (T, error) {
 	var rec T
-	err := getJSON(tx, key, &rec)
+	err := kvjson.Get(tx, key, &rec)
 	if errors.Is(err, storage.ErrNotFound) {
 		return rec, missing
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 )
 
 // The counts of deleted objects awaiting purge, by vault and kind, that the metrics show.
@@ -130,7 +131,7 @@ func (s *Service) backfillStats(ctx context.Context) error {
 		}
 		for _, e := range vs {
 			var v Vault
-			if err := unmarshal(e, &v); err != nil {
+			if err := kvjson.Decode(e, &v); err != nil {
 				return err
 			}
 			if !v.DeletedDate.IsZero() {
@@ -148,7 +149,7 @@ func (s *Service) backfillStats(ctx context.Context) error {
 					}
 					for _, e := range es {
 						var o Object
-						if err := unmarshal(e, &o); err != nil {
+						if err := kvjson.Decode(e, &o); err != nil {
 							return err
 						}
 						if o.backsCertificate() {
@@ -204,7 +205,7 @@ func (s *Service) PendingPurges(ctx context.Context) (out []PendingPurge, lag ti
 		idx := map[[2]string]int{}
 		for _, e := range vs {
 			var v Vault
-			if err := unmarshal(e, &v); err != nil {
+			if err := kvjson.Decode(e, &v); err != nil {
 				return err
 			}
 			for _, kind := range []Kind{kindVault, KindSecret, KindKey, KindCertificate} {
@@ -257,7 +258,7 @@ func overdue(tx storage.Tx, now time.Time) (time.Duration, error) {
 			}
 		} else {
 			var o Object
-			if err := getJSON(tx, deletedKey(e.vault, e.kind, e.name), &o); err != nil || o.ScheduledPurgeDate.Unix() != e.at {
+			if err := kvjson.Get(tx, deletedKey(e.vault, e.kind, e.name), &o); err != nil || o.ScheduledPurgeDate.Unix() != e.at {
 				continue
 			}
 		}

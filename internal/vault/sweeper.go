@@ -11,6 +11,7 @@ import (
 	"github.com/coffer/coffer/internal/clock"
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 	"github.com/coffer/coffer/internal/webhook"
 )
 
@@ -258,7 +259,7 @@ func bulk(action string) bool { return action == actionPurge || action == action
 func (s *Service) duePurge(b *purgeBatch, e dueEntry, now time.Time) (bool, error) {
 	tx := b.tx
 	var o Object
-	err := getJSON(tx, deletedKey(e.vault, e.kind, e.name), &o)
+	err := kvjson.Get(tx, deletedKey(e.vault, e.kind, e.name), &o)
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, tx.Delete(e.key) // recovered or purged by hand meanwhile
 	}

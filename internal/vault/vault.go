@@ -129,7 +129,7 @@ func lower(s string) string { return strings.ToLower(s) }
 
 // mustJSON encodes a record to store. It is what every change writes, in the
 // transaction that commits it, so it encodes as encoding/json does with the
-// go-json-experiment engine in its encoding/json mode (jsonv1), as unmarshal decodes:
+// go-json-experiment engine in its encoding/json mode (jsonv1), as kvjson decodes:
 // less time, and the same values read back.
 func mustJSON(v any) []byte {
 	b, err := jsonv1.Marshal(v)

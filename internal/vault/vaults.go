@@ -13,6 +13,7 @@ import (
 	"github.com/coffer/coffer/internal/authz"
 	"github.com/coffer/coffer/internal/ledger"
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 )
 
 // This file is the vaults' own lifecycle (the ARM management plane's domain): create and
@@ -230,7 +231,7 @@ func (s *Service) listVaults(ctx context.Context, keep func(Vault, time.Time) bo
 		out = out[:0]
 		for _, e := range es {
 			var v Vault
-			if err := unmarshal(e, &v); err != nil {
+			if err := kvjson.Decode(e, &v); err != nil {
 				return err
 			}
 			if keep(v, now) {

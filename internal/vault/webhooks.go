@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/coffer/coffer/internal/storage"
+	"github.com/coffer/coffer/internal/storage/kvjson"
 	"github.com/coffer/coffer/internal/webhook"
 )
 
@@ -154,7 +155,7 @@ func (s *Service) dueWarn(tx storage.Tx, e dueEntry, now time.Time) (bool, error
 		ev.Name, ev.DeletedDate, ev.ScheduledPurgeDate = v.Name, v.DeletedDate, v.ScheduledPurgeDate
 	} else {
 		var o Object
-		err := getJSON(tx, deletedKey(e.vault, e.kind, e.name), &o)
+		err := kvjson.Get(tx, deletedKey(e.vault, e.kind, e.name), &o)
 		if errors.Is(err, storage.ErrNotFound) {
 			return drop() // recovered or purged meanwhile
 		}

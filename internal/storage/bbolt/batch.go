@@ -130,7 +130,8 @@ func (db *DB) replaceCommitter(rest []*request) { go db.run(rest) }
 // is taken back whole. If a function ends the goroutine (see call), the batch is taken
 // back whole and resume gets the requests left to commit.
 func (db *DB) commit(batch []*request, resume func(rest []*request)) {
-	if err := db.prepareBatch(batch[0].background); err != nil {
+	reader, err := db.prepareBatch(batch[0].background)
+	if err != nil {
 		for _, r := range batch {
 			r.done <- outcome{err: err}
 		}
@@ -139,7 +140,7 @@ func (db *DB) commit(batch []*request, resume func(rest []*request)) {
 	db.undo = db.undo[:0]
 	for i := 0; i < len(batch); {
 		mark := len(db.undo)
-		t := &tx{b: db.reader.Bucket(bucket), over: db.live, under: db.frozenFor(db.reader), log: &db.undo, writable: true, path: db.path}
+		t := &tx{b: reader.Bucket(bucket), over: db.live, under: db.frozenFor(reader), log: &db.undo, writable: true, path: db.path}
 		out, ok := db.call(batch, i, t, resume)
 		t.invalidate() // a Tx kept beyond its function fails, as in a View
 		if ok {
@@ -151,9 +152,7 @@ func (db *DB) commit(batch []*request, resume func(rest []*request)) {
 		batch[i].done <- out
 		batch = slices.Delete(batch, i, i+1)
 	}
-	_ = db.reader.Rollback()
-	db.reader = nil
-	var err error
+	_ = reader.Rollback()
 	if len(db.undo) > 0 {
 		if err = db.logChanges(db.undo); err != nil {
 			rollback(db.live, db.undo)
@@ -172,26 +171,26 @@ func (db *DB) commit(batch []*request, resume func(rest []*request)) {
 
 // prepareBatch makes the committer ready for a batch (background: the sweeper's): a
 // checkpoint that ended taken in, the round frozen and a checkpoint begun when it has
-// grown to walSize (see rotate), and a read transaction on the file open for the batch.
-func (db *DB) prepareBatch(background bool) error {
+// grown to walSize (see rotate), and a read transaction on the file for the batch, which
+// it returns.
+func (db *DB) prepareBatch(background bool) (*bolt.Tx, error) {
 	if db.broken != nil {
-		return db.broken
+		return nil, db.broken
 	}
 	db.reap(false)
 	if db.wal.off >= walSize {
 		if err := db.rotate(background); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if db.broken != nil { // a checkpoint taken in above may have ended writes
-		return db.broken
+		return nil, db.broken
 	}
 	btx, err := db.bolt.Begin(false)
 	if err != nil {
-		return fmt.Errorf("bbolt: begin: %w", err)
+		return nil, fmt.Errorf("bbolt: begin: %w", err)
 	}
-	db.reader = btx
-	return nil
+	return btx, nil
 }
 
 // logChanges appends a batch's changes to the write-ahead log. A record written but not flushed
@@ -245,9 +244,9 @@ func (db *DB) call(batch []*request, i int, t *tx, resume func(rest []*request))
 		}
 		rollback(db.live, db.undo)
 		db.undo = db.undo[:0]
+		reader := t.b.Tx()
 		t.invalidate()
-		_ = db.reader.Rollback()
-		db.reader = nil
+		_ = reader.Rollback() // the new committer begins its own
 		batch[i].done <- outcome{goexit: true}
 		resume(slices.Concat(batch[:i], batch[i+1:]))
 	}()

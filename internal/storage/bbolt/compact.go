@@ -78,7 +78,7 @@ func Compact(path, txidFile string) (*CompactResult, error) {
 	// Open wrote what the write-ahead log held into the old file; its records lie on the
 	// old file's transactions, which the new file's do not continue, so it is emptied
 	// before the new file takes the old one's place.
-	if err := src.wal.empty(0); err != nil {
+	if err := src.wal.empty(); err != nil {
 		return nil, fmt.Errorf("bbolt: compact: %w", err)
 	}
 	if txidFile != "" {

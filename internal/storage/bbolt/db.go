@@ -150,18 +150,16 @@ type DB struct {
 	// The write-ahead log, the overlays and checkpoints (wal.go, overlay.go,
 	// checkpoint.go). live is the committer's overlay, frozen the one being checkpointed
 	// (nil: none), fileTxid the file's transaction they lie on; undo the changes of the
-	// batch being run; snap what Views read; reader the batch's read transaction on the
-	// file; ckpt the result of the checkpoint running beside the committer (nil: none).
-	// broken is set when a flush failed after its write, and refuses every later batch
-	// (see logChanges); ckptFailed while checkpoints fail (logged once). Only the
-	// committer touches them, snap aside.
+	// batch being run; snap what Views read; ckpt the result of the checkpoint running
+	// beside the committer (nil: none). broken is set when a flush failed after its
+	// write, and refuses every later batch (see logChanges); ckptFailed while checkpoints
+	// fail (logged once). Only the committer touches them, snap aside.
 	wal        *wal
 	live       *overlay
 	frozen     *overlay
 	fileTxid   uint64
 	undo       []undo
 	snap       atomic.Pointer[published]
-	reader     *bolt.Tx
 	ckpt       chan ckptResult
 	broken     error
 	ckptFailed bool

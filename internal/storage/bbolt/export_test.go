@@ -1,6 +1,7 @@
 package bbolt
 
 import (
+	"os"
 	"runtime"
 	"testing"
 )
@@ -34,4 +35,24 @@ func WaitIdle(tb testing.TB, db *DB) {
 	for db.flushing.Load() {
 		runtime.Gosched()
 	}
+}
+
+// FailLogFlush makes every flush of a log record fail with err until the test ends or
+// the returned function is called.
+func FailLogFlush(tb testing.TB, err error) (restore func()) {
+	old := flushLog
+	flushLog = func(*os.File) error { return err }
+	restore = func() { flushLog = old }
+	tb.Cleanup(restore)
+	return restore
+}
+
+// OverlayLen is how many keys the live overlay holds (read it between batches).
+func OverlayLen(db *DB) int { return db.live.Len() }
+
+// PendingLines is how many journaled lines wait for a record.
+func PendingLines(db *DB) int {
+	db.notesMu.Lock()
+	defer db.notesMu.Unlock()
+	return len(db.notes)
 }

@@ -50,32 +50,33 @@ func (db *DB) ReadSnapshot(ctx context.Context, fn func(key string, value []byte
 	defer close(stop)
 	started := make(chan struct{})
 	go db.watchRemap(started, stop, &yield)
-	err := db.snapshot(func(overs []*overlay, btx *bolt.Tx) error {
-		close(started)
-		n := 0
-		var err error
-		walk(overs, btx.Bucket(bucket).Cursor(), nil, func(k, v []byte) bool {
-			if yield.Load() {
-				err = ErrSnapshotYielded
-				return false
-			}
-			if n++; n%snapshotCheckEvery == 0 {
-				if err = ctx.Err(); err != nil {
-					return false
-				}
-			}
-			err = fn(string(k), v)
-			return err == nil
-		})
-		if err != nil {
-			return err
-		}
-		return ctx.Err()
-	})
+	over, under, btx, err := db.begin() // what a View reads
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return ErrClosed
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	defer btx.Rollback()
+	close(started)
+	n := 0
+	walk([]*overlay{over, under}, btx.Bucket(bucket).Cursor(), nil, func(k, v []byte) bool {
+		if yield.Load() {
+			err = ErrSnapshotYielded
+			return false
+		}
+		if n++; n%snapshotCheckEvery == 0 {
+			if err = ctx.Err(); err != nil {
+				return false
+			}
+		}
+		err = fn(string(k), v)
+		return err == nil
+	})
+	if err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // watchRemap sets yield when an empty read transaction, begun every remapProbeEvery once
@@ -113,14 +114,4 @@ func (db *DB) watchRemap(started, stop <-chan struct{}, yield *atomic.Bool) {
 			return
 		}
 	}
-}
-
-// snapshot runs fn with what a View reads (see DB.begin), for as long as fn takes.
-func (db *DB) snapshot(fn func(overs []*overlay, btx *bolt.Tx) error) error {
-	over, under, btx, err := db.begin()
-	if err != nil {
-		return err
-	}
-	defer btx.Rollback()
-	return fn([]*overlay{over, under}, btx)
 }

@@ -422,7 +422,7 @@ func (w *wal) append(notes [][]byte, changes []undo) error {
 	if _, err := f.WriteAt(b, w.off); err != nil {
 		return fmt.Errorf("bbolt: write the write-ahead log: %w", err)
 	}
-	if err := fdatasync(f); err != nil {
+	if err := flushLog(f); err != nil {
 		return fmt.Errorf("%w: %w", errUnflushed, err)
 	}
 	w.off += int64(len(b))
@@ -432,6 +432,10 @@ func (w *wal) append(notes [][]byte, changes []undo) error {
 	}
 	return nil
 }
+
+// flushLog flushes a record of the log: fdatasync; a variable so that a test can make
+// it fail.
+var flushLog = fdatasync
 
 // errUnflushed wraps the error of a record written but not flushed: whether it is on
 // disk, and so whether a start after a crash replays it, is unknown.
@@ -456,14 +460,14 @@ func (w *wal) invalidate() error {
 }
 
 // empty truncates both files to nothing, for a database file that replaces the one their
-// rounds lie on (every record is in that one), and begins a round on base.
-func (w *wal) empty(base uint64) error {
+// rounds lie on (every record is in that one).
+func (w *wal) empty() error {
 	for _, f := range w.files {
 		if err := emptyFile(f); err != nil {
 			return err
 		}
 	}
-	w.cur, w.off, w.seq, w.base = 0, 0, 0, base
+	w.cur, w.off, w.seq = 0, 0, 0
 	return nil
 }
 

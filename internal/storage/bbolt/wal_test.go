@@ -443,3 +443,105 @@ func TestCheckpointBeside(t *testing.T) {
 	}
 	wantKeys(t, openAt(t, path, bbolt.Options{}), want)
 }
+
+// TestLogFlushFails: a record written whose flush fails may or may not come back at the
+// next start, so its batch fails with an error that does not say "nothing was written",
+// every later write is refused (and the lines journaled meanwhile are not kept, since no
+// change can follow them) while reads go on, and writes work again once the store is
+// opened again.
+func TestLogFlushFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "coffer.db")
+	db := openAt(t, path, bbolt.Options{})
+	storagetest.Put(t, db, "k/a", "acknowledged")
+	eio := errors.New("input/output error")
+	restore := bbolt.FailLogFlush(t, eio)
+	put := func(k string) error {
+		return db.Update(t.Context(), func(tx storage.Tx) error { return tx.Put(k, []byte("v")) })
+	}
+	if err := put("k/b"); !errors.Is(err, eio) || storage.Temporary(err) {
+		t.Fatalf("Update whose flush failed: %v, want the flush's error, not a temporary refusal", err)
+	}
+	restore()
+	if err := put("k/c"); err == nil {
+		t.Fatal("an Update after a failed flush succeeded")
+	}
+	db.Journal([]byte("a request record\n"))
+	if n := bbolt.PendingLines(db); n != 0 {
+		t.Errorf("%d journaled lines kept by a store that refuses writes", n)
+	}
+	if err := db.View(t.Context(), func(tx storage.Tx) error {
+		v, err := tx.Get("k/a")
+		if err == nil && string(v) != "acknowledged" {
+			t.Errorf("k/a = %q", v)
+		}
+		return err
+	}); err != nil {
+		t.Fatalf("a read after a failed flush: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, path, bbolt.Options{})
+	if err := put("k/d"); err != nil {
+		t.Fatalf("an Update once opened again: %v", err)
+	}
+}
+
+// TestCheckpointsKeepFailing: while checkpoints fail, batches go on in the log until its
+// round holds twice its working size; then they are refused, the file unchanged, and
+// every write acknowledged before is still read and survives a crash.
+func TestCheckpointsKeepFailing(t *testing.T) {
+	bbolt.SetWALSize(t, 16<<10)
+	path := filepath.Join(t.TempDir(), "coffer.db")
+	full := errors.New("audit disk full")
+	db := openAt(t, path, bbolt.Options{BeforeCheckpoint: func() error { return full }})
+	start, _ := db.Txid()
+	want := map[string]string{}
+	value := strings.Repeat("v", 1000)
+	var refused error
+	for i := 0; i < 100 && refused == nil; i++ {
+		k := fmt.Sprintf("k/%03d", i)
+		if refused = db.Update(t.Context(), func(tx storage.Tx) error { return tx.Put(k, []byte(value)) }); refused == nil {
+			want[k] = value
+		}
+	}
+	if !errors.Is(refused, full) {
+		t.Fatalf("Updates while checkpoints fail: %v, want them refused with the checkpoint's error at last", refused)
+	}
+	if n := len(want); n < 2*16 || n > 4*16+2 {
+		t.Errorf("%d writes of 1 KB taken before the refusal; want about two rounds of 16 KiB", n)
+	}
+	if txid, _ := db.Txid(); txid != start {
+		t.Errorf("the file moved from transaction %d to %d although every checkpoint failed", start, txid)
+	}
+	wantKeys(t, db, want)
+	wantKeys(t, openAt(t, crashCopy(t, path), bbolt.Options{}), want)
+}
+
+// TestDeleteOfANewKey: a key written and deleted before a checkpoint leaves nothing in
+// the overlay (a scan would walk over a deletion kept for it until the checkpoint); a key
+// the file holds keeps its deletion there until the checkpoint writes it.
+func TestDeleteOfANewKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "coffer.db")
+	db := openAt(t, path, bbolt.Options{})
+	storagetest.Put(t, db, "k/old", "in the file")
+	if err := db.Checkpoint(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	storagetest.Put(t, db, "k/new", "only in the log")
+	del := func(k string) {
+		if err := db.Update(t.Context(), func(tx storage.Tx) error { return tx.Delete(k) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	del("k/new")
+	if n := bbolt.OverlayLen(db); n != 0 {
+		t.Errorf("after a new key's write and delete the overlay holds %d keys, want none", n)
+	}
+	del("k/old")
+	if n := bbolt.OverlayLen(db); n != 1 {
+		t.Errorf("after the delete of a key the file holds, the overlay holds %d keys, want its deletion", n)
+	}
+	wantKeys(t, db, map[string]string{})
+	wantKeys(t, openAt(t, crashCopy(t, path), bbolt.Options{ReadOnly: true}), map[string]string{})
+}

